@@ -1,0 +1,1 @@
+"""Barista's containerized workers: one image, one command per service (``barista serve NAME``)."""
