@@ -310,9 +310,8 @@ def realise(spec: ImageSpec, source: str, catalog: Catalog) -> Outcome:
 
     current = image_labels(spec.stable) or {}
     official_print = fingerprint("official", spec)
-    if source in ("auto", "official"):
-        if current.get(LABEL_FINGERPRINT) == official_print:
-            return outcome("official", "reused")
+    if source in ("auto", "official") and current.get(LABEL_FINGERPRINT) == official_print:
+        return outcome("official", "reused")
     if source == "auto" and current.get(LABEL_SOURCE) == "local":
         base_id = image_id(catalog.base_image) if image_exists(catalog.base_image) else ""
         if current.get(LABEL_FINGERPRINT) == fingerprint("local", spec, base_id):
@@ -349,7 +348,9 @@ def docker_architecture() -> str:
 def build_wheelhouse(service: ServiceSpec, machine: str) -> Path:
     """Download the locked wheels for the image's interpreter, once per lock and platform."""
     lock_hash = hashlib.sha256(service.lock.read_bytes()).hexdigest()[:12]
-    wheelhouse = CACHE_DIR.parent / "wheelhouse" / f"cp{service.python_version}-{machine}-{lock_hash}"
+    wheelhouse = (
+        CACHE_DIR.parent / "wheelhouse" / f"cp{service.python_version}-{machine}-{lock_hash}"
+    )
     marker = wheelhouse / ".complete"
     if marker.is_file():
         return wheelhouse
@@ -373,7 +374,17 @@ def build_wheelhouse(service: ServiceSpec, machine: str) -> Path:
 def build_project_wheel(dist: Path) -> None:
     shutil.rmtree(dist, ignore_errors=True)
     _run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO_DIR)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(dist),
+            str(REPO_DIR),
+        ],
     )
 
 
@@ -421,13 +432,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         catalog = load_catalog()
         source = requested_source(args.source, dict(os.environ))
-        unknown = sorted(set(args.keys) - {*catalog.images, "service"})
+        known = [*catalog.images, "service"]
+        unknown = sorted(set(args.keys) - set(known))
         if unknown:
-            raise ImageBuildError(
-                f"unknown image {', '.join(unknown)}; known: {', '.join([*catalog.images, 'service'])}",
-            )
+            raise ImageBuildError(f"unknown image {', '.join(unknown)}; known: {', '.join(known)}")
         keys = args.keys or [*catalog.images, "service"]
-        outcomes = [realise(catalog.images[key], source, catalog) for key in keys if key != "service"]
+        outcomes = [
+            realise(catalog.images[key], source, catalog) for key in keys if key != "service"
+        ]
         if "service" in keys:
             if "python" not in keys:
                 outcomes.append(realise(catalog.images["python"], source, catalog))

@@ -1,0 +1,83 @@
+"""Shared fixtures: real brokers in containers, started once per session, isolated per test.
+
+Containers are session-scoped (starting Kafka costs seconds); tests isolate themselves with
+fresh uuid-named topics, queues and streams (``unique_name``). Under ``CI=true`` a missing
+Docker engine or missing images fail the run; elsewhere the Docker tests are skipped with the
+same explanation.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Ryuk, testcontainers' reaper, is pulled from a registry; fixtures clean up instead, and every
+# container carries the barista.test-session label (see `make clean-test-containers`).
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.brokers import (
+    Endpoint,
+    start_haproxy,
+    start_kafka,
+    start_rabbitmq,
+    start_redis,
+)
+from tests.support.containers import Credentials
+from tests.support.engine import environment_problem
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    needs_docker = [item for item in items if item.get_closest_marker("docker")]
+    if not needs_docker:
+        return
+    problem = environment_problem()
+    if problem is None:
+        return
+    if _in_ci():
+        pytest.exit(f"CI=true and the Docker tests cannot run:\n{problem}", returncode=1)
+    skip = pytest.mark.skip(reason=" ".join(problem.split()))
+    for item in needs_docker:
+        item.add_marker(skip)
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A fresh topic/queue/stream name per test, readable in broker UIs."""
+    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
+def _running(endpoint: Endpoint) -> Iterator[Endpoint]:
+    try:
+        yield endpoint
+    finally:
+        endpoint.container.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[Endpoint]:
+    yield from _running(start_kafka(Credentials.generate("kafka")))
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[Endpoint]:
+    yield from _running(start_rabbitmq(Credentials.generate("rabbit")))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Endpoint]:
+    yield from _running(start_redis(Credentials.generate("redis")))
+
+
+@pytest.fixture(scope="session")
+def haproxy() -> Iterator[Endpoint]:
+    yield from _running(start_haproxy(Credentials.generate("lb")))

@@ -1,0 +1,200 @@
+"""Start Kafka, RabbitMQ, Redis and HAProxy for tests, and say how clients reach them."""
+
+from __future__ import annotations
+
+import base64
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import docker.errors
+import pika
+import redis
+from confluent_kafka.admin import AdminClient
+
+from tests.support.containers import (
+    LOOPBACK,
+    ClientProbe,
+    Credentials,
+    InfraContainer,
+    ProjectContainer,
+    free_loopback_port,
+)
+
+PORT_CLASH_MARKERS = ("port is already allocated", "address already in use")
+PORT_CLASH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a started container listens on the host, and the credentials it expects."""
+
+    scheme: str
+    port: int
+    credentials: Credentials
+    container: ProjectContainer
+    ports: dict[str, int] = field(default_factory=dict)
+    host: str = LOOPBACK
+
+    @property
+    def url(self) -> str:
+        """The broker URL in the form ``broker_adapters.connect`` takes."""
+        user = quote(self.credentials.user, safe="")
+        password = quote(self.credentials.password, safe="")
+        return f"{self.scheme}://{user}:{password}@{self.host}:{self.port}"
+
+
+def kafka_config(port: int, credentials: Credentials, **overrides: Any) -> dict[str, Any]:
+    """librdkafka settings for the broker's SASL/PLAIN listener on 127.0.0.1:port."""
+    return {
+        "bootstrap.servers": f"{LOOPBACK}:{port}",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "PLAIN",
+        "sasl.username": credentials.user,
+        "sasl.password": credentials.password,
+        **overrides,
+    }
+
+
+def pika_parameters(port: int, credentials: Credentials) -> pika.ConnectionParameters:
+    return pika.ConnectionParameters(
+        host=LOOPBACK,
+        port=port,
+        credentials=pika.PlainCredentials(credentials.user, credentials.password),
+        connection_attempts=1,
+        socket_timeout=5,
+        blocked_connection_timeout=5,
+    )
+
+
+def redis_client(port: int, credentials: Credentials | None, **overrides: Any) -> redis.Redis:
+    """A client logging in as ``credentials``; None connects without logging in."""
+    settings: dict[str, Any] = {
+        "host": LOOPBACK,
+        "port": port,
+        "username": credentials.user if credentials else None,
+        "password": credentials.password if credentials else None,
+        "socket_timeout": 5,
+        **overrides,
+    }
+    return redis.Redis(**settings)
+
+
+def http_get(
+    url: str, credentials: Credentials | None = None, timeout: float = 5
+) -> tuple[int, bytes]:
+    """GET a URL and return (status, body) without raising on 4xx/5xx."""
+    request = urllib.request.Request(url)
+    if credentials is not None:
+        token = base64.b64encode(f"{credentials.user}:{credentials.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _start_with_free_port(build: Callable[[int], ProjectContainer]) -> tuple[ProjectContainer, int]:
+    """Start a container whose host port must equal its own; retry on a port taken meanwhile."""
+    for attempt in range(1, PORT_CLASH_ATTEMPTS + 1):
+        port = free_loopback_port()
+        container = build(port)
+        try:
+            container.start()
+        except docker.errors.APIError as error:
+            container.stop()
+            if attempt < PORT_CLASH_ATTEMPTS and any(m in str(error) for m in PORT_CLASH_MARKERS):
+                continue
+            raise
+        return container, port
+    raise AssertionError("unreachable")
+
+
+def start_kafka(credentials: Credentials) -> Endpoint:
+    """A single-node KRaft broker; its host port is also its advertised port."""
+
+    def build(port: int) -> ProjectContainer:
+        def probe() -> None:
+            metadata = AdminClient(kafka_config(port, credentials)).list_topics(timeout=3)
+            if not metadata.brokers:
+                raise RuntimeError("no broker in the metadata yet")
+
+        return (
+            InfraContainer("kafka", user="appuser")
+            .publish(port, port)
+            .with_env("KAFKA_USER", credentials.user)
+            .with_env("KAFKA_PASSWORD", credentials.password)
+            .with_env("KAFKA_EXTERNAL_PORT", str(port))
+            .with_env("KAFKA_ADVERTISED_HOST", LOOPBACK)
+            .waiting_for(ClientProbe(probe))
+        )
+
+    container, port = _start_with_free_port(build)
+    return Endpoint("kafka", port, credentials, container)
+
+
+def start_rabbitmq(credentials: Credentials) -> Endpoint:
+    container = (
+        InfraContainer("rabbitmq", user="rabbitmq")
+        .publish(5672)
+        .publish(15672)
+        .with_env("RABBITMQ_USER", credentials.user)
+        .with_env("RABBITMQ_PASSWORD", credentials.password)
+    )
+
+    def probe() -> None:
+        pika.BlockingConnection(pika_parameters(container.host_port(5672), credentials)).close()
+
+    container.waiting_for(ClientProbe(probe)).start()
+    return Endpoint(
+        "amqp",
+        container.host_port(5672),
+        credentials,
+        container,
+        ports={"management": container.host_port(15672)},
+    )
+
+
+def start_redis(credentials: Credentials) -> Endpoint:
+    container = (
+        InfraContainer("redis", user="redis")
+        .publish(6379)
+        .with_env("REDIS_USER", credentials.user)
+        .with_env("REDIS_PASSWORD", credentials.password)
+    )
+
+    def probe() -> None:
+        if not redis_client(container.host_port(6379), credentials).ping():
+            raise RuntimeError("no PONG")
+
+    container.waiting_for(ClientProbe(probe)).start()
+    return Endpoint("redis", container.host_port(6379), credentials, container)
+
+
+def start_haproxy(credentials: Credentials) -> Endpoint:
+    """HAProxy with its ALB listener (8080), stats page (8404) and runtime API (9999)."""
+    container = (
+        InfraContainer("haproxy", user="haproxy")
+        .publish(8080)
+        .publish(8404)
+        .publish(9999)
+        .with_env("HAPROXY_STATS_USER", credentials.user)
+        .with_env("HAPROXY_STATS_PASSWORD", credentials.password)
+    )
+
+    def probe() -> None:
+        status, _ = http_get(f"http://{LOOPBACK}:{container.host_port(8404)}/stats", credentials)
+        if status != 200:
+            raise RuntimeError(f"stats page answered {status}")
+
+    container.waiting_for(ClientProbe(probe)).start()
+    return Endpoint(
+        "http",
+        container.host_port(8080),
+        credentials,
+        container,
+        ports={"stats": container.host_port(8404), "runtime_api": container.host_port(9999)},
+    )

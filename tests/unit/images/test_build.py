@@ -1,0 +1,111 @@
+"""The image catalog and the choices images/build.py makes from it (no Docker needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+IMAGES_DIR = Path(__file__).resolve().parents[3] / "images"
+
+
+def _load_build_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("barista_images_build", IMAGES_DIR / "build.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build_module()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return build.load_catalog()
+
+
+def test_catalog_names_every_part_the_design_needs(catalog):
+    assert set(catalog.images) == {"kafka", "rabbitmq", "redis", "haproxy", "python"}
+    assert catalog.service.image == "barista/service:latest"
+
+
+@pytest.mark.parametrize("key", ["kafka", "rabbitmq", "redis", "haproxy", "python"])
+def test_official_and_local_sources_share_the_major_and_minor_version(catalog, key):
+    spec = catalog.images[key]
+    official_tag = spec.official.rsplit(":", 1)[1]
+    major_minor = ".".join(spec.version.split(".")[:2])
+    assert re.match(rf"{re.escape(major_minor)}(\.|-|$)", official_tag), (
+        spec.official,
+        spec.version,
+    )
+
+
+def test_every_local_recipe_exists_and_builds_from_the_base_argument(catalog):
+    for spec in catalog.images.values():
+        text = spec.recipe.read_text()
+        assert "ARG BASE_IMAGE" in text
+        assert "FROM ${BASE_IMAGE}" in text
+
+
+def test_python_base_matches_the_service_interpreter(catalog):
+    assert catalog.images["python"].version == catalog.service.python_version
+    assert catalog.images["python"].official.startswith(f"python:{catalog.service.python_version}-")
+
+
+def test_kafka_is_a_4x_release_fetched_from_maven(catalog):
+    kafka = catalog.images["kafka"]
+    assert kafka.version.startswith("4.")
+    assert kafka.maven is not None
+    assert "<artifactId>kafka_2.13</artifactId>" in kafka.maven.read_text()
+
+
+def test_missing_catalog_field_is_named(tmp_path):
+    broken = tmp_path / "catalog.toml"
+    broken.write_text('[base]\nimage = "x"\nsuite = "trixie"\n[images]\n[service]\nimage = "y"\n')
+    with pytest.raises(build.ImageBuildError, match="mirror"):
+        build.load_catalog(broken)
+
+
+@pytest.mark.parametrize(
+    ("flag", "environ", "expected"),
+    [
+        (None, {}, "auto"),
+        (None, {"BARISTA_IMAGE_SOURCE": "LOCAL"}, "local"),
+        ("official", {"BARISTA_IMAGE_SOURCE": "local"}, "official"),
+    ],
+)
+def test_source_comes_from_the_flag_then_the_environment(flag, environ, expected):
+    assert build.requested_source(flag, environ) == expected
+
+
+def test_an_unknown_source_is_refused_with_the_known_ones():
+    with pytest.raises(build.ImageBuildError, match="auto, official, local"):
+        build.requested_source(None, {"BARISTA_IMAGE_SOURCE": "dockerhub"})
+
+
+def test_fingerprint_changes_with_the_recipe_and_the_base(catalog, tmp_path):
+    spec = catalog.images["redis"]
+    recipe = tmp_path / "local.Dockerfile"
+    recipe.write_text(spec.recipe.read_text())
+    copy = build.ImageSpec(spec.key, spec.official, spec.version, recipe)
+    first = build.fingerprint("local", copy, "sha256:base-1")
+    assert build.fingerprint("local", copy, "sha256:base-1") == first
+    assert build.fingerprint("local", copy, "sha256:base-2") != first
+    recipe.write_text(recipe.read_text() + "RUN true\n")
+    assert build.fingerprint("local", copy, "sha256:base-1") != first
+    assert build.fingerprint("official", copy) != first
+
+
+def test_wheel_platforms_cover_the_manylinux_tags_for_the_engine_arch():
+    assert build.wheel_platforms("aarch64") == [
+        "manylinux_2_28_aarch64",
+        "manylinux_2_17_aarch64",
+        "manylinux2014_aarch64",
+    ]
