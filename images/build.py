@@ -402,6 +402,7 @@ def build_service(catalog: Catalog) -> Outcome:
         os.link(wheel, staged / wheel.name)
     shutil.copy(service.lock, context / "requirements.lock")
     build_project_wheel(context / "dist")
+    before = image_id(service.image) if image_exists(service.image) else ""
     _log(f"building {service.image}")
     _run(
         [
@@ -411,7 +412,8 @@ def build_service(catalog: Catalog) -> Outcome:
         ],
         capture_output=True,
     )  # fmt: skip
-    return Outcome(service.image, "project", "this repository", "built", time.monotonic() - started)
+    action = "reused" if image_id(service.image) == before else "built"
+    return Outcome(service.image, "project", "this repository", action, time.monotonic() - started)
 
 
 def print_table(outcomes: Sequence[Outcome], total: float) -> None:

@@ -109,3 +109,73 @@ def test_wheel_platforms_cover_the_manylinux_tags_for_the_engine_arch():
         "manylinux_2_17_aarch64",
         "manylinux2014_aarch64",
     ]
+
+
+class FakeDocker:
+    """Stands in for the docker commands realise() runs, recording what it was asked to do."""
+
+    def __init__(self, monkeypatch, *, registry_answers: bool, labels: dict[str, str] | None):
+        self.registry_answers = registry_answers
+        self.labels = labels
+        self.calls: list[str] = []
+        monkeypatch.setattr(build, "image_labels", lambda ref: self.labels)
+        monkeypatch.setattr(build, "image_exists", lambda ref: True)
+        monkeypatch.setattr(build, "image_id", lambda ref: "sha256:base")
+        monkeypatch.setattr(build, "ensure_base", lambda catalog: "sha256:base")
+        monkeypatch.setattr(build, "try_pull", self._pull)
+        monkeypatch.setattr(build, "tag_official", lambda spec, fp: self.calls.append("tag"))
+        monkeypatch.setattr(build, "build_local", lambda spec, base, fp: self.calls.append("build"))
+
+    def _pull(self, ref: str) -> bool:
+        self.calls.append("pull")
+        return self.registry_answers
+
+
+def test_auto_builds_locally_when_no_registry_answers(monkeypatch, catalog):
+    docker = FakeDocker(monkeypatch, registry_answers=False, labels=None)
+    outcome = build.realise(catalog.images["redis"], "auto", catalog)
+    assert (outcome.source, outcome.action) == ("local", "built")
+    assert docker.calls == ["pull", "build"]
+
+
+def test_auto_uses_the_official_image_when_the_pull_works(monkeypatch, catalog):
+    docker = FakeDocker(monkeypatch, registry_answers=True, labels=None)
+    outcome = build.realise(catalog.images["redis"], "auto", catalog)
+    assert (outcome.source, outcome.action) == ("official", "pulled")
+    assert docker.calls == ["pull", "tag"]
+
+
+def test_official_without_a_registry_fails_and_says_how_to_build_locally(monkeypatch, catalog):
+    FakeDocker(monkeypatch, registry_answers=False, labels=None)
+    with pytest.raises(build.ImageBuildError, match="BARISTA_IMAGE_SOURCE=auto or local"):
+        build.realise(catalog.images["redis"], "official", catalog)
+
+
+def test_local_never_tries_the_registry(monkeypatch, catalog):
+    docker = FakeDocker(monkeypatch, registry_answers=True, labels=None)
+    outcome = build.realise(catalog.images["haproxy"], "local", catalog)
+    assert outcome.source == "local"
+    assert docker.calls == ["build"]
+
+
+def test_a_matching_local_image_is_reused_without_pulling(monkeypatch, catalog):
+    spec = catalog.images["kafka"]
+    labels = {
+        build.LABEL_SOURCE: "local",
+        build.LABEL_FINGERPRINT: build.fingerprint("local", spec, "sha256:base"),
+    }
+    docker = FakeDocker(monkeypatch, registry_answers=True, labels=labels)
+    outcome = build.realise(spec, "auto", catalog)
+    assert (outcome.source, outcome.action) == ("local", "reused")
+    assert docker.calls == []
+
+
+def test_forcing_official_replaces_a_local_image(monkeypatch, catalog):
+    spec = catalog.images["kafka"]
+    labels = {
+        build.LABEL_SOURCE: "local",
+        build.LABEL_FINGERPRINT: build.fingerprint("local", spec, "sha256:base"),
+    }
+    docker = FakeDocker(monkeypatch, registry_answers=True, labels=labels)
+    assert build.realise(spec, "official", catalog).action == "pulled"
+    assert docker.calls == ["pull", "tag"]
