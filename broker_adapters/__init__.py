@@ -1,6 +1,87 @@
 """One messaging API (SNS-like topics, SQS-like queues) over Kafka, RabbitMQ and Redis.
 
-Nothing here knows about orders or Docker. The API itself arrives with the broker_adapters
-issue; this package exists now so that the dependency direction (services and orchestrator
-use broker_adapters, never the reverse) is fixed from the first commit.
+    broker = connect("kafka://user:password@127.0.0.1:9092")
+    broker = connect("amqp://user:password@127.0.0.1:5672/")
+    broker = connect("redis://user:password@127.0.0.1:6379/0")
+
+Nothing here knows about orders or Docker. Each backend lives in its own module and imports
+its client library only when it is used, so this package imports without every client.
 """
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from broker_adapters.core import (
+    Backlog,
+    Broker,
+    BrokerError,
+    BrokerUnavailable,
+    Delivery,
+    Features,
+    Message,
+    Outcome,
+    OutgoingMessage,
+    QueueConfig,
+    QueueNotDeclared,
+    RedrivePolicy,
+    Subscription,
+    UnsupportedSemantic,
+)
+
+# scheme -> "module:class"; one table, so an unknown scheme can name the known ones.
+BACKENDS: dict[str, str] = {
+    "kafka": "broker_adapters.kafka:KafkaBroker",
+    "amqp": "broker_adapters.rabbitmq:RabbitMQBroker",
+    "redis": "broker_adapters.redis:RedisBroker",
+}
+
+
+class UnknownScheme(BrokerError, ValueError):
+    """The URL's scheme names no backend."""
+
+
+def backend_class(scheme: str) -> type[Broker]:
+    """The Broker class for a URL scheme, imported on first use."""
+    target = BACKENDS.get(scheme)
+    if target is None:
+        known = ", ".join(f"{name}://" for name in BACKENDS)
+        close = difflib.get_close_matches(scheme, BACKENDS, n=1)
+        hint = f"; did you mean {close[0]}://?" if close else ""
+        raise UnknownScheme(f"unknown broker scheme {scheme!r}: known schemes are {known}{hint}")
+    module_name, class_name = target.split(":")
+    cls: type[Broker] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def connect(url: str, **options: Any) -> Broker:
+    """A Broker for ``url``; ``options`` are the backend's own settings (see its Config)."""
+    scheme = urlsplit(url).scheme
+    cls = backend_class(scheme)
+    broker: Broker = cls.from_url(url, **options)  # type: ignore[attr-defined]
+    return broker
+
+
+__all__ = [
+    "BACKENDS",
+    "Backlog",
+    "Broker",
+    "BrokerError",
+    "BrokerUnavailable",
+    "Delivery",
+    "Features",
+    "Message",
+    "Outcome",
+    "OutgoingMessage",
+    "QueueConfig",
+    "QueueNotDeclared",
+    "RedrivePolicy",
+    "Subscription",
+    "UnknownScheme",
+    "UnsupportedSemantic",
+    "backend_class",
+    "connect",
+]

@@ -1,0 +1,362 @@
+"""The messaging contract every backend implements: SNS-like topics and SQS-like queues.
+
+A *topic* fans out: every subscription receives every message published after it was
+created. A durable subscription keeps its messages while its subscriber is away; a
+fire-and-forget one only sees what is published while it is connected.
+
+A *queue* shares: competing consumers each receive a different message. A received message is
+in flight until it is acked (gone) or nacked (visible again, or dead-lettered). A consumer that
+dies without acking gives its messages back; when that happens depends on the broker
+(``Features.redelivery_after_crash``). Delivery is at least once: a consumer must tolerate
+a duplicate, and ``Message.attempt`` says how many times a message has been received.
+
+What a backend cannot do is declared in its ``Features`` and refused with
+``UnsupportedSemantic``, never silently approximated.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import ClassVar, Literal, Self
+
+# AWS's defaults and ranges (AWS_DEFAULTS.md), in seconds.
+DEFAULT_VISIBILITY_TIMEOUT = 30.0
+MAX_VISIBILITY_TIMEOUT = 12 * 3600.0
+MAX_DELAY = 15 * 60.0
+MAX_WAIT = 20.0
+MAX_RECEIVE_BATCH = 10
+DEDUPLICATION_WINDOW = 5 * 60.0
+MAX_MESSAGE_BYTES = 256 * 1024
+
+
+class BrokerError(Exception):
+    """Base class of the errors this package raises."""
+
+
+class UnsupportedSemantic(BrokerError):
+    """The backend cannot give this semantic; its ``Features`` say so."""
+
+
+class QueueNotDeclared(BrokerError):
+    """A queue was used before ``declare_queue`` in this process (its policy is unknown)."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker did not confirm in time (down, restarting, or unreachable)."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a backend does, as data: the contract tests read it to decide what applies."""
+
+    name: str
+    durable_subscriptions: bool
+    fire_and_forget_subscriptions: bool
+    # Where message order holds: "group" = per message group, even with competing consumers;
+    # "single-consumer" = in send order for one consumer, not across competing consumers.
+    ordering: Literal["group", "single-consumer"]
+    # receive(visibility_timeout=…) is honoured per message, like SQS.
+    visibility_timeout: bool
+    # send(delay=…) and nack(delay=…) hold a message back, like SQS delay and
+    # ChangeMessageVisibility.
+    delivery_delay: bool
+    # send(dedup_id=…) drops a second send with the same id within the window.
+    deduplication: bool
+    # Message.attempt also counts redeliveries after a consumer crash (not only nacks).
+    counts_crash_redeliveries: bool
+    # Dead-lettering after max_receive_count happens in the broker, even for crash loops.
+    native_dead_letter: bool
+    # backlog() tells in-flight messages apart from visible ones.
+    backlog_splits_in_flight: bool
+    # In words: when a message held by a consumer that died becomes receivable again.
+    redelivery_after_crash: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """Bytes plus the headers every backend carries (see broker_adapters/README.md)."""
+
+    body: bytes
+    id: str
+    timestamp: float
+    attempt: int = 1
+    group_id: str | None = None
+    trace_id: str | None = None
+    dedup_id: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message of a batch send (``send_batch`` / ``publish_batch``)."""
+
+    body: bytes
+    group_id: str | None = None
+    dedup_id: str | None = None
+    delay: float = 0.0
+    trace_id: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class RedrivePolicy:
+    """SQS's RedrivePolicy: after ``max_receive_count`` receives, the message goes to the DLQ."""
+
+    dead_letter_queue: str
+    max_receive_count: int = 10
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_receive_count <= 1000:
+            raise ValueError(f"max_receive_count must be 1..1000, got {self.max_receive_count}")
+        if not self.dead_letter_queue:
+            raise ValueError("dead_letter_queue must name a queue")
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """A queue's attributes, named and defaulted as SQS's (seconds)."""
+
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
+    redrive_policy: RedrivePolicy | None = None
+    deduplication_window: float = DEDUPLICATION_WINDOW
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+            raise ValueError(
+                f"visibility_timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, "
+                f"got {self.visibility_timeout}",
+            )
+        if self.deduplication_window <= 0:
+            raise ValueError("deduplication_window must be positive")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """SQS's ApproximateNumberOfMessages (visible), …NotVisible (in flight) and …Delayed."""
+
+    visible: int
+    in_flight: int
+    delayed: int = 0
+
+    @property
+    def total(self) -> int:
+        """Visible + in flight: the number target tracking on backlog per instance uses."""
+        return self.visible + self.in_flight
+
+
+class Outcome(enum.Enum):
+    PENDING = "pending"
+    ACKED = "acked"
+    REQUEUED = "requeued"
+    DEAD_LETTERED = "dead-lettered"
+    DROPPED = "dropped"
+
+
+# Header names that carry the dead-letter reason on a dead-lettered message.
+DEAD_LETTER_REASON = "barista-dead-letter-reason"
+DEAD_LETTER_SOURCE = "barista-dead-letter-source"
+
+
+class Delivery(ABC):
+    """A received message and the one decision about it.
+
+    ``ack`` and ``nack`` form a small state machine: the first call settles the delivery and
+    returns True; any later call does nothing and returns False. ``nack(requeue=True)`` makes
+    the message receivable again (after ``delay`` seconds where the backend supports delays),
+    unless this was its ``max_receive_count``-th receive, in which case it is dead-lettered
+    with ``reason``. ``nack(requeue=False)`` dead-letters at once (or drops the message when
+    the queue has no redrive policy).
+    """
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self._outcome = Outcome.PENDING
+        self._lock = threading.Lock()
+
+    @property
+    def outcome(self) -> Outcome:
+        return self._outcome
+
+    def ack(self) -> bool:
+        with self._lock:
+            if self._outcome is not Outcome.PENDING:
+                return False
+            self._settle_ack()
+            self._outcome = Outcome.ACKED
+            return True
+
+    def nack(self, requeue: bool = True, delay: float = 0.0, reason: str | None = None) -> bool:
+        if not 0 <= delay <= MAX_DELAY:
+            raise ValueError(f"delay must be 0..{MAX_DELAY:.0f} s, got {delay}")
+        with self._lock:
+            if self._outcome is not Outcome.PENDING:
+                return False
+            self._outcome = self._settle_nack(requeue, delay, reason or "nacked by the consumer")
+            return True
+
+    @abstractmethod
+    def _settle_ack(self) -> None:
+        """Tell the broker the message is done."""
+
+    @abstractmethod
+    def _settle_nack(self, requeue: bool, delay: float, reason: str) -> Outcome:
+        """Requeue or dead-letter the message; return which happened."""
+
+
+class Subscription(ABC):
+    """One subscription's view of a topic; ``receive`` as for queues."""
+
+    def __init__(self, topic: str, name: str, durable: bool) -> None:
+        self.topic = topic
+        self.name = name
+        self.durable = durable
+
+    @abstractmethod
+    def receive(self, max_messages: int = 1, wait: float = 0.0) -> list[Delivery]:
+        """Up to ``max_messages`` messages, waiting up to ``wait`` seconds for the first."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Leave; a durable subscription keeps collecting messages until it is deleted."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Broker(ABC):
+    """A connection to one broker, offering topics and queues.
+
+    Every send and publish returns only after the broker confirmed it (Kafka acks=all with the
+    idempotent producer, RabbitMQ publisher confirms, a Redis reply); a message whose send
+    raised was not confirmed. A broker restart is ridden out by reconnecting inside the call,
+    up to the backend's timeout, after which ``BrokerUnavailable`` is raised.
+
+    Queues must be declared (``declare_queue``) in each process before use, with the same
+    config, as with AMQP: the declaration carries the redrive policy the consumer applies.
+    """
+
+    features: ClassVar[Features]
+
+    # Topics (SNS-like)
+
+    @abstractmethod
+    def publish(
+        self,
+        topic: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        group_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> str:
+        """Send to every subscription of ``topic``; returns the message id once confirmed."""
+
+    @abstractmethod
+    def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
+        """Publish many; returns when all are confirmed, ids in the same order."""
+
+    @abstractmethod
+    def subscribe(self, topic: str, subscription: str, *, durable: bool = True) -> Subscription:
+        """Join ``subscription``; returns once it receives everything published from now on."""
+
+    @abstractmethod
+    def delete_subscription(self, topic: str, subscription: str) -> None:
+        """Forget a durable subscription and the messages it holds."""
+
+    # Queues (SQS-like)
+
+    @abstractmethod
+    def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
+        """Create the queue (and its dead-letter queue) if needed; idempotent."""
+
+    @abstractmethod
+    def delete_queue(self, queue: str) -> None:
+        """Delete the queue and its messages."""
+
+    @abstractmethod
+    def send(
+        self,
+        queue: str,
+        body: bytes,
+        *,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+        delay: float = 0.0,
+        headers: Mapping[str, str] | None = None,
+        trace_id: str | None = None,
+    ) -> str:
+        """Enqueue one message; returns its id once the broker confirmed it."""
+
+    @abstractmethod
+    def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
+        """Enqueue many; returns when all are confirmed, ids in the same order."""
+
+    @abstractmethod
+    def receive(
+        self,
+        queue: str,
+        max_messages: int = 1,
+        wait: float = 0.0,
+        visibility_timeout: float | None = None,
+    ) -> list[Delivery]:
+        """Up to ``max_messages`` (1..10) messages, long-polling up to ``wait`` (≤ 20 s).
+
+        Each is in flight for ``visibility_timeout`` seconds (the queue's default when None)
+        on backends whose ``Features.visibility_timeout`` is true.
+        """
+
+    @abstractmethod
+    def backlog(self, queue: str) -> Backlog:
+        """Visible and in-flight counts, as scaling decisions use them."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; unacked deliveries go back to their queues."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_receive_arguments(max_messages: int, wait: float) -> None:
+    if not 1 <= max_messages <= MAX_RECEIVE_BATCH:
+        raise ValueError(f"max_messages must be 1..{MAX_RECEIVE_BATCH}, got {max_messages}")
+    if not 0 <= wait <= MAX_WAIT:
+        raise ValueError(f"wait must be 0..{MAX_WAIT:.0f} s, got {wait}")
+
+
+def check_send_arguments(body: bytes, delay: float) -> None:
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"message is {len(body)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    if not 0 <= delay <= MAX_DELAY:
+        raise ValueError(f"delay must be 0..{MAX_DELAY:.0f} s, got {delay}")
