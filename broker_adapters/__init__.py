@@ -61,8 +61,7 @@ def connect(url: str, **options: Any) -> Broker:
     """A Broker for ``url``; ``options`` are the backend's own settings (see its Config)."""
     scheme = urlsplit(url).scheme
     cls = backend_class(scheme)
-    broker: Broker = cls.from_url(url, **options)  # type: ignore[attr-defined]
-    return broker
+    return cls.from_url(url, **options)
 
 
 __all__ = [

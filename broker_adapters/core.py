@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 # AWS's defaults and ranges (AWS_DEFAULTS.md), in seconds.
 DEFAULT_VISIBILITY_TIMEOUT = 30.0
@@ -259,6 +259,11 @@ class Broker(ABC):
     """
 
     features: ClassVar[Features]
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """Connect from a URL; ``options`` are the backend's own settings (its Config)."""
 
     # Topics (SNS-like)
 
