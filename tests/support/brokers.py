@@ -37,13 +37,15 @@ class Endpoint:
     container: ProjectContainer
     ports: dict[str, int] = field(default_factory=dict)
     host: str = LOOPBACK
+    query: str = ""
 
     @property
     def url(self) -> str:
         """The broker URL in the form ``broker_adapters.connect`` takes."""
         user = quote(self.credentials.user, safe="")
         password = quote(self.credentials.password, safe="")
-        return f"{self.scheme}://{user}:{password}@{self.host}:{self.port}"
+        url = f"{self.scheme}://{user}:{password}@{self.host}:{self.port}"
+        return f"{url}?{self.query}" if self.query else url
 
 
 def kafka_config(port: int, credentials: Credentials, **overrides: Any) -> dict[str, Any]:
@@ -137,41 +139,51 @@ def start_kafka(credentials: Credentials) -> Endpoint:
 
 
 def start_rabbitmq(credentials: Credentials) -> Endpoint:
-    container = (
-        InfraContainer("rabbitmq", user="rabbitmq")
-        .publish(5672)
-        .publish(15672)
-        .with_env("RABBITMQ_USER", credentials.user)
-        .with_env("RABBITMQ_PASSWORD", credentials.password)
-    )
+    """RabbitMQ on fixed host ports, so a restarted container is found where it was."""
+    management_port = free_loopback_port()
 
-    def probe() -> None:
-        pika.BlockingConnection(pika_parameters(container.host_port(5672), credentials)).close()
+    def build(port: int) -> ProjectContainer:
+        def probe() -> None:
+            pika.BlockingConnection(pika_parameters(port, credentials)).close()
 
-    container.waiting_for(ClientProbe(probe)).start()
+        return (
+            InfraContainer("rabbitmq", user="rabbitmq")
+            .publish(5672, port)
+            .publish(15672, management_port)
+            .with_env("RABBITMQ_USER", credentials.user)
+            .with_env("RABBITMQ_PASSWORD", credentials.password)
+            .waiting_for(ClientProbe(probe))
+        )
+
+    container, port = _start_with_free_port(build)
     return Endpoint(
         "amqp",
-        container.host_port(5672),
+        port,
         credentials,
         container,
-        ports={"management": container.host_port(15672)},
+        ports={"management": management_port},
+        query=f"management_port={management_port}",
     )
 
 
 def start_redis(credentials: Credentials) -> Endpoint:
-    container = (
-        InfraContainer("redis", user="redis")
-        .publish(6379)
-        .with_env("REDIS_USER", credentials.user)
-        .with_env("REDIS_PASSWORD", credentials.password)
-    )
+    """Redis on a fixed host port, so a restarted container is found where it was."""
 
-    def probe() -> None:
-        if not redis_client(container.host_port(6379), credentials).ping():
-            raise RuntimeError("no PONG")
+    def build(port: int) -> ProjectContainer:
+        def probe() -> None:
+            if not redis_client(port, credentials).ping():
+                raise RuntimeError("no PONG")
 
-    container.waiting_for(ClientProbe(probe)).start()
-    return Endpoint("redis", container.host_port(6379), credentials, container)
+        return (
+            InfraContainer("redis", user="redis")
+            .publish(6379, port)
+            .with_env("REDIS_USER", credentials.user)
+            .with_env("REDIS_PASSWORD", credentials.password)
+            .waiting_for(ClientProbe(probe))
+        )
+
+    container, port = _start_with_free_port(build)
+    return Endpoint("redis", port, credentials, container)
 
 
 def start_haproxy(credentials: Credentials) -> Endpoint:
