@@ -1,0 +1,53 @@
+"""The contract suite runs every test once per backend, against real brokers.
+
+A test that needs a semantic a backend declares it lacks (``Features``) is skipped with the
+declaration as the reason, so `pytest -ra` prints the list of declared differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from broker_adapters import Broker, connect
+from tests.support.brokers import Endpoint
+
+BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
+
+
+@pytest.fixture(params=list(BACKEND_FIXTURES))
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest, backend: str) -> Endpoint:
+    return request.getfixturevalue(BACKEND_FIXTURES[backend])  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def connect_broker(endpoint: Endpoint) -> Iterator[Callable[[], Broker]]:
+    """Opens extra connections (competing consumers); all are closed after the test."""
+    opened: list[Broker] = []
+
+    def open_one() -> Broker:
+        broker = connect(endpoint.url)
+        opened.append(broker)
+        return broker
+
+    yield open_one
+    for broker in reversed(opened):
+        broker.close()
+
+
+@pytest.fixture
+def broker(connect_broker: Callable[[], Broker]) -> Broker:
+    return connect_broker()
+
+
+def require(broker: Broker, feature: str, wanted: object = True) -> None:
+    """Skip unless the backend declares ``feature == wanted``; the reason quotes it."""
+    value = getattr(broker.features, feature)
+    if value != wanted:
+        pytest.skip(f"{broker.features.name} declares {feature}={value!r}")
