@@ -59,8 +59,10 @@ def backend_class(scheme: str) -> type[Broker]:
 
 def connect(url: str, **options: Any) -> Broker:
     """A Broker for ``url``; ``options`` are the backend's own settings (see its Config)."""
-    scheme = urlsplit(url).scheme
-    cls = backend_class(scheme)
+    if "://" not in url:
+        known = ", ".join(f"{name}://" for name in BACKENDS)
+        raise UnknownScheme(f"broker URL {url!r} has no scheme: start it with one of {known}")
+    cls = backend_class(urlsplit(url).scheme)
     return cls.from_url(url, **options)
 
 
