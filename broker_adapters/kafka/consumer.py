@@ -222,7 +222,7 @@ class GroupMember:
             if done:
                 state.done.add(offset)
                 state.receives.pop(offset, None)
-            self._store_commit_points()
+            self._store_commit_points(only=partition)
 
     def nack(
         self,
@@ -265,11 +265,13 @@ class GroupMember:
             self._buffer = [m for m in self._buffer if m.partition() != partition]
             self._consumer.seek(TopicPartition(self.topic, partition, target))
 
-    def _store_commit_points(self) -> None:
+    def _store_commit_points(self, only: int | None = None) -> None:
         if not self._commit:
             return
         offsets = []
         for partition, state in self._partitions.items():
+            if only is not None and partition != only:
+                continue
             point = state.commit_point()
             if point is not None:
                 offsets.append(TopicPartition(self.topic, partition, point))

@@ -1,0 +1,140 @@
+"""The raw-client side of the adapter benchmark: the same work with the client library alone.
+
+Each class mirrors what the adapter asks of the broker (confirmed batches, one ack per
+message), without the adapter's bookkeeping, so the ratio shows what the adapter costs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+import pika
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.support.brokers import Endpoint, kafka_config, pika_parameters, redis_client
+
+
+class RawClient(Protocol):
+    def produce(self, messages: int, payload: bytes, batch: int) -> int: ...
+    def consume(self, messages: int, per_receive: int) -> int: ...
+    def close(self) -> None: ...
+
+
+class KafkaRaw:
+    """Idempotent producer with acks=all and linger 5 ms; a group consumer storing offsets."""
+
+    def __init__(self, endpoint: Endpoint, topic: str) -> None:
+        self.topic = topic
+        self.settings = kafka_config(endpoint.port, endpoint.credentials)
+        admin = AdminClient(self.settings)
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[
+            topic
+        ].result()
+        self.producer = Producer(
+            {**self.settings, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+        )
+        self.consumer: Consumer | None = None
+
+    def produce(self, messages: int, payload: bytes, batch: int) -> int:
+        for start in range(0, messages, batch):
+            for _ in range(min(batch, messages - start)):
+                self.producer.produce(self.topic, payload, uuid.uuid4().hex.encode())
+            assert self.producer.flush(30) == 0
+        return messages
+
+    def consume(self, messages: int, per_receive: int) -> int:
+        self.consumer = Consumer(
+            {
+                **self.settings,
+                "group.id": f"raw-{self.topic}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.offset.store": False,
+                "auto.commit.interval.ms": 500,
+            }
+        )
+        self.consumer.subscribe([self.topic])
+        done = 0
+        while done < messages:
+            for message in self.consumer.consume(per_receive, timeout=0.1):
+                if message.error() is None:
+                    self.consumer.store_offsets(message=message)
+                    done += 1
+        return done
+
+    def close(self) -> None:
+        if self.consumer is not None:
+            self.consumer.close()
+        AdminClient(self.settings).delete_topics([self.topic])
+
+
+class RedisRaw:
+    """XADD in one pipeline per batch; XREADGROUP then XACK + XDEL per message."""
+
+    def __init__(self, endpoint: Endpoint, queue: str) -> None:
+        self.client = redis_client(endpoint.port, endpoint.credentials)
+        self.stream = f"raw:{queue}"
+        self.client.xgroup_create(self.stream, "workers", id="0", mkstream=True)
+
+    def produce(self, messages: int, payload: bytes, batch: int) -> int:
+        for start in range(0, messages, batch):
+            pipe = self.client.pipeline(transaction=False)
+            for _ in range(min(batch, messages - start)):
+                pipe.xadd(self.stream, {"body": payload, "barista-id": uuid.uuid4().hex})
+            pipe.execute()
+        return messages
+
+    def consume(self, messages: int, per_receive: int) -> int:
+        done = 0
+        while done < messages:
+            for _, entries in self.client.xreadgroup(
+                "workers", "raw-1", {self.stream: ">"}, count=per_receive, block=1000
+            ):
+                for entry_id, _fields in entries:
+                    pipe = self.client.pipeline(transaction=True)
+                    pipe.xack(self.stream, "workers", entry_id)
+                    pipe.xdel(self.stream, entry_id)
+                    pipe.execute()
+                    done += 1
+        return done
+
+    def close(self) -> None:
+        self.client.delete(self.stream)
+        self.client.close()
+
+
+class RabbitRaw:
+    """A quorum queue; publisher confirms per message; basic_consume with prefetch, one ack each."""
+
+    def __init__(self, endpoint: Endpoint, queue: str) -> None:
+        self.queue = queue
+        self.connection = pika.BlockingConnection(
+            pika_parameters(endpoint.port, endpoint.credentials)
+        )
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+        self.channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
+
+    def produce(self, messages: int, payload: bytes, batch: int) -> int:
+        properties = pika.BasicProperties(delivery_mode=2)
+        for _ in range(messages):
+            self.channel.basic_publish("", self.queue, payload, properties, mandatory=True)
+        return messages
+
+    def consume(self, messages: int, per_receive: int) -> int:
+        self.channel.basic_qos(prefetch_count=per_receive)
+        done = 0
+        for method, _properties, _body in self.channel.consume(self.queue, inactivity_timeout=5):
+            if method is None:
+                continue
+            self.channel.basic_ack(method.delivery_tag)
+            done += 1
+            if done >= messages:
+                break
+        self.channel.cancel()
+        return done
+
+    def close(self) -> None:
+        self.channel.queue_delete(self.queue)
+        self.connection.close()
