@@ -1,0 +1,242 @@
+"""SQS-like queues on Redis streams: one stream, one consumer group, adapter-kept deadlines.
+
+What each operation does on the server is described in ``scripts.py``; this module chooses
+the keys and arguments and keeps what this process declared (the redrive policy it applies).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+import redis.exceptions
+from redis.typing import EncodableT, FieldT
+
+from broker_adapters import wire
+from broker_adapters.core import (
+    MAX_VISIBILITY_TIMEOUT,
+    Backlog,
+    Delivery,
+    OutgoingMessage,
+    QueueConfig,
+    QueueNotDeclared,
+    check_receive_arguments,
+    check_send_arguments,
+    new_message_id,
+    now,
+)
+from broker_adapters.redis import codec
+from broker_adapters.redis.config import RedisConfig
+from broker_adapters.redis.keys import QueueKeys, queue_keys
+from broker_adapters.redis.scripts import Scripts
+from broker_adapters.redis.streams import DeadLetterTarget, StreamReceiver, StreamSpec
+
+BUSYGROUP = "BUSYGROUP"
+
+
+@dataclass(frozen=True)
+class DeclaredQueue:
+    config: QueueConfig
+    keys: QueueKeys
+    receiver: StreamReceiver
+
+
+class Queues:
+    """The queues one broker declared, and the operations on them."""
+
+    def __init__(
+        self, client: redis.Redis, scripts: Scripts, config: RedisConfig, consumer: str
+    ) -> None:
+        self._client = client
+        self._scripts = scripts
+        self._config = config
+        self._consumer = consumer
+        self._declared: dict[str, DeclaredQueue] = {}
+        self._lock = threading.Lock()
+
+    def declared(self, queue: str) -> DeclaredQueue:
+        with self._lock:
+            found = self._declared.get(queue)
+        if found is None:
+            raise QueueNotDeclared(
+                f"queue {queue!r} was not declared by this broker; call declare_queue first",
+            )
+        return found
+
+    def declare(self, queue: str, config: QueueConfig) -> None:
+        keys = queue_keys(queue)
+        policy = config.redrive_policy
+        dead_letter: DeadLetterTarget | None = None
+        if policy is not None:
+            if policy.dead_letter_queue == queue:
+                raise ValueError(f"queue {queue!r} cannot be its own dead-letter queue")
+            dlq_keys = queue_keys(policy.dead_letter_queue)
+            self._create(dlq_keys)
+            # The dead-letter queue's attributes belong to whoever declares it: defaults only
+            # where none are stored, and receivable here until this process declares it.
+            with self._client.pipeline(transaction=False) as pipe:
+                for name, value in _attributes(QueueConfig()).items():
+                    pipe.hsetnx(dlq_keys.config, name, value)
+                pipe.execute()
+            with self._lock:
+                known = policy.dead_letter_queue in self._declared
+            if not known:
+                self._remember(policy.dead_letter_queue, QueueConfig(), dlq_keys, None)
+            dead_letter = DeadLetterTarget(dlq_keys.stream, queue, policy)
+        self._create(keys)
+        # The last declaration wins: what is stored is for people and tools to read; each
+        # process applies the configuration it declared itself.
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.config)
+            pipe.hset(keys.config, mapping=_attributes(config))
+            pipe.execute()
+        self._scripts.prune_consumers(
+            keys=[keys.stream],
+            args=[keys.group, round(self._config.prune_idle_consumers_after * 1000)],
+        )
+        self._remember(queue, config, keys, dead_letter)
+
+    def _create(self, keys: QueueKeys) -> None:
+        try:
+            # From id 0, so entries a plain client added before the group existed are kept.
+            self._client.xgroup_create(keys.stream, keys.group, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as error:
+            if BUSYGROUP not in str(error):
+                raise
+
+    def _remember(
+        self,
+        queue: str,
+        config: QueueConfig,
+        keys: QueueKeys,
+        dead_letter: DeadLetterTarget | None,
+    ) -> None:
+        spec = StreamSpec(
+            keys,
+            delete_on_ack=True,
+            dead_letter=dead_letter,
+            description=f"queue {queue!r}",
+            missing=QueueNotDeclared,
+        )
+        receiver = StreamReceiver(self._client, self._scripts, self._config, self._consumer, spec)
+        with self._lock:
+            previous = self._declared.get(queue)
+            self._declared[queue] = DeclaredQueue(config, keys, receiver)
+        if previous is not None:
+            previous.receiver.release()
+
+    def delete(self, queue: str) -> None:
+        keys = queue_keys(queue)
+        with self._lock:
+            declared = self._declared.pop(queue, None)
+        if declared is not None:
+            declared.receiver.release()
+        dedup_keys = list(self._client.scan_iter(match=keys.dedup_prefix + "*", count=1000))
+        self._client.delete(*keys.all_fixed(), *dedup_keys)
+
+    def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
+        declared = self.declared(queue)
+        for message in messages:
+            check_send_arguments(message.body, message.delay)
+        if not messages:
+            return []
+        # A restart between loading the scripts and running them answers NOSCRIPT, which
+        # means nothing ran: loading again and resending is safe.
+        for attempt in (1, 2):
+            try:
+                with self._client.pipeline(transaction=False) as pipe:
+                    for message in messages:
+                        self._send(declared, message, pipe)
+                    replies: list[bytes] = pipe.execute()
+                break
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+        return [reply.decode() for reply in replies]
+
+    def send(self, queue: str, message: OutgoingMessage) -> str:
+        declared = self.declared(queue)
+        check_send_arguments(message.body, message.delay)
+        reply: bytes = self._send(declared, message, self._client)
+        return reply.decode()
+
+    def _send(
+        self, declared: DeclaredQueue, message: OutgoingMessage, client: redis.Redis
+    ) -> bytes:
+        keys = declared.keys
+        message_id = new_message_id()
+        headers = wire.encode_headers(
+            message_id,
+            now(),
+            group_id=message.group_id,
+            trace_id=message.trace_id,
+            dedup_id=message.dedup_id,
+            headers=message.headers,
+        )
+        script_keys = [keys.stream, keys.delayed, keys.delayed_messages, keys.wakeup]
+        if message.dedup_id is not None:
+            script_keys.append(keys.dedup(message.dedup_id))
+        fields = codec.entry_fields(message.body, headers)
+        reply: bytes = self._scripts.send(
+            keys=script_keys,
+            args=[
+                message_id,
+                round(message.delay * 1000),
+                round(declared.config.deduplication_window * 1000),
+                *codec.flatten(fields),
+            ],
+            client=client,
+        )
+        return reply
+
+    def receive(
+        self,
+        queue: str,
+        max_messages: int,
+        wait: float,
+        visibility_timeout: float | None,
+    ) -> list[Delivery]:
+        check_receive_arguments(max_messages, wait)
+        declared = self.declared(queue)
+        timeout = (
+            declared.config.visibility_timeout if visibility_timeout is None else visibility_timeout
+        )
+        if not 0 <= timeout <= MAX_VISIBILITY_TIMEOUT:
+            raise ValueError(
+                f"visibility_timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, got {timeout}",
+            )
+        return declared.receiver.receive(max_messages, wait, timeout)
+
+    def backlog(self, queue: str) -> Backlog:
+        declared = self.declared(queue)
+        keys = declared.keys
+        with declared.receiver.guarded("backlog"), self._client.pipeline(transaction=True) as pipe:
+            pipe.xlen(keys.stream)
+            pipe.xpending(keys.stream, keys.group)
+            pipe.zcard(keys.delayed)
+            length, pending, delayed = pipe.execute()
+        in_flight = int(pending["pending"])
+        # An entry a plain client deleted while it was pending is still counted by XPENDING.
+        return Backlog(
+            visible=max(0, int(length) - in_flight), in_flight=in_flight, delayed=delayed
+        )
+
+    def release_all(self) -> None:
+        with self._lock:
+            declared = list(self._declared.values())
+        for queue in declared:
+            queue.receiver.release()
+
+
+def _attributes(config: QueueConfig) -> dict[FieldT, EncodableT]:
+    """The config hash's fields, named and valued as SQS queue attributes (seconds)."""
+    attributes: dict[FieldT, EncodableT] = {
+        "visibility_timeout": f"{config.visibility_timeout:g}",
+        "deduplication_window": f"{config.deduplication_window:g}",
+    }
+    if config.redrive_policy is not None:
+        attributes["dead_letter_queue"] = config.redrive_policy.dead_letter_queue
+        attributes["max_receive_count"] = str(config.redrive_policy.max_receive_count)
+    return attributes
