@@ -105,7 +105,7 @@ class RedisRaw:
 
 
 class RabbitRaw:
-    """A quorum queue; publisher confirms per message; basic_consume with prefetch, one ack each."""
+    """A quorum queue; publisher confirms per message (pika's blocking channel); basic.get + ack."""
 
     def __init__(self, endpoint: Endpoint, queue: str) -> None:
         self.queue = queue
@@ -123,16 +123,14 @@ class RabbitRaw:
         return messages
 
     def consume(self, messages: int, per_receive: int) -> int:
-        self.channel.basic_qos(prefetch_count=per_receive)
+        """basic.get and one ack per message, as the adapter receives (see its docstring)."""
         done = 0
-        for method, _properties, _body in self.channel.consume(self.queue, inactivity_timeout=5):
+        while done < messages:
+            method, _properties, _body = self.channel.basic_get(self.queue)
             if method is None:
                 continue
             self.channel.basic_ack(method.delivery_tag)
             done += 1
-            if done >= messages:
-                break
-        self.channel.cancel()
         return done
 
     def close(self) -> None:
