@@ -50,4 +50,6 @@ def require(broker: Broker, feature: str, wanted: object = True) -> None:
     """Skip unless the backend declares ``feature == wanted``; the reason quotes it."""
     value = getattr(broker.features, feature)
     if value != wanted:
-        pytest.skip(f"{broker.features.name} declares {feature}={value!r}")
+        pytest.skip(
+            f"{broker.features.name} declares {feature}={value!r}; the test needs {wanted!r}"
+        )
