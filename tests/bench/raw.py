@@ -6,6 +6,7 @@ message), without the adapter's bookkeeping, so the ratio shows what the adapter
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Protocol
 
@@ -14,6 +15,11 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.support.brokers import Endpoint, kafka_config, pika_parameters, redis_client
+
+
+def wire_headers() -> dict[str, str]:
+    """The id and timestamp every adapter message carries, so both paths move the same bytes."""
+    return {"barista-id": uuid.uuid4().hex, "barista-timestamp": f"{time.time():.6f}"}
 
 
 class RawClient(Protocol):
@@ -40,7 +46,10 @@ class KafkaRaw:
     def produce(self, messages: int, payload: bytes, batch: int) -> int:
         for start in range(0, messages, batch):
             for _ in range(min(batch, messages - start)):
-                self.producer.produce(self.topic, payload, uuid.uuid4().hex.encode())
+                headers = wire_headers()
+                self.producer.produce(
+                    self.topic, payload, headers["barista-id"].encode(), headers=headers
+                )
             assert self.producer.flush(30) == 0
         return messages
 
@@ -81,7 +90,7 @@ class RedisRaw:
         for start in range(0, messages, batch):
             pipe = self.client.pipeline(transaction=False)
             for _ in range(min(batch, messages - start)):
-                pipe.xadd(self.stream, {"body": payload, "barista-id": uuid.uuid4().hex})
+                pipe.xadd(self.stream, {"body": payload, **wire_headers()})
             pipe.execute()
         return messages
 
@@ -117,8 +126,8 @@ class RabbitRaw:
         self.channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
 
     def produce(self, messages: int, payload: bytes, batch: int) -> int:
-        properties = pika.BasicProperties(delivery_mode=2)
         for _ in range(messages):
+            properties = pika.BasicProperties(delivery_mode=2, headers=wire_headers())
             self.channel.basic_publish("", self.queue, payload, properties, mandatory=True)
         return messages
 
