@@ -1,0 +1,48 @@
+"""Service configuration from the environment, with errors that name the variable to fix.
+
+Each service declares a pydantic model; field ``broker_url`` is read from ``BARISTA_BROKER_URL``.
+A missing or bad value stops the service at start with every problem listed, never later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+PREFIX = "BARISTA_"
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class SettingsError(ValueError):
+    """One or more environment variables are missing or invalid."""
+
+
+class Settings(BaseModel):
+    """Base for service settings: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def load(model: type[Model], environ: Mapping[str, str]) -> Model:
+    """Build ``model`` from ``BARISTA_*`` variables; raise SettingsError naming each bad one."""
+    values = {
+        field: environ[env_name(field)]
+        for field in model.model_fields
+        if env_name(field) in environ and environ[env_name(field)] != ""
+    }
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            given = f" (got {values[field]!r})" if field in values else ""
+            problems.append(f"{env_name(field)}: {item['msg']}{given}")
+        raise SettingsError("bad configuration:\n  " + "\n  ".join(problems)) from None
