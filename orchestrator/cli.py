@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from orchestrator import __version__
 
-SERVICES = ("health",)
+# barista serve NAME -> the module whose main(environ) runs it. Each reads its settings from
+# BARISTA_* variables (services/settings.py) and returns the process exit code.
+SERVICES = {
+    "health": "services.health",
+    "order-api": "services.order_api",
+    "barista": "services.barista",
+    "subscriber": "services.subscriber",
+    "loadgen": "services.loadgen",
+}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -19,15 +28,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"barista {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    serve = commands.add_parser("serve", help="run one of the containerized services")
-    serve.add_argument("service", choices=SERVICES, help="which service to run")
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("BARISTA_PORT", "8080")),
-        help="HTTP port (env BARISTA_PORT, default 8080)",
+    serve = commands.add_parser(
+        "serve",
+        help="run one of the containerized services",
+        description="Run a service; it is configured by BARISTA_* environment variables.",
     )
+    serve.add_argument("service", choices=list(SERVICES), help="which service to run")
     return parser
 
 
@@ -35,11 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
-        # Imported here so the CLI starts without the services' dependencies loaded.
-        from services import health  # noqa: PLC0415
-
-        health.serve(port=args.port)
-        return 0
+        # Imported here so the CLI starts without every service's dependencies loaded.
+        module = importlib.import_module(SERVICES[args.service])
+        code: int = module.main(os.environ)
+        return code
     parser.print_help(sys.stderr)
     return 2
 

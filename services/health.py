@@ -9,6 +9,7 @@ library loads inside the container, not only on the host.
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
 
@@ -49,6 +50,8 @@ def create_app() -> Starlette:
     return Starlette(routes=[Route("/healthz", _healthz)])
 
 
-def serve(host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> None:  # noqa: S104 - a container listens on all its interfaces
+def main(environ: Mapping[str, str]) -> int:
     """Run until SIGTERM; uvicorn turns SIGTERM into a graceful shutdown."""
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    port = int(environ.get("BARISTA_PORT", DEFAULT_PORT))
+    uvicorn.run(create_app(), host="0.0.0.0", port=port, log_level="info", access_log=False)  # noqa: S104
+    return 0
