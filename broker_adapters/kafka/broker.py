@@ -23,14 +23,13 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from confluent_kafka import (
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
     Producer,
@@ -60,6 +59,12 @@ from broker_adapters.core import (
 )
 from broker_adapters.kafka.consumer import GroupMember
 
+T = TypeVar("T")
+_COORDINATOR_ERRORS = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+}
 LIBRDKAFKA_LOGGER = logging.getLogger("broker_adapters.kafka.librdkafka")
 
 FEATURES = Features(
@@ -140,6 +145,7 @@ class KafkaBroker(Broker):
         self._members: dict[str, GroupMember] = {}
         self._subscriptions: list[KafkaSubscription] = []
         self._probe: Consumer | None = None
+        self._offset_clients: dict[str, Consumer] = {}
         self._probe_lock = threading.Lock()
 
     @classmethod
@@ -285,18 +291,48 @@ class KafkaBroker(Broker):
         A group that already has offsets is left alone, so a returning subscriber resumes
         where it left off and gets what was published while it was away.
         """
-        listed = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
-        existing = listed[group].result().topic_partitions or []
-        if any(tp.offset >= 0 for tp in existing):
+        if any(offset >= 0 for offset in self._committed(group, topic).values()):
             return
         ends = [
             TopicPartition(topic, p, self._high_watermark(topic, p))
             for p in self._partition_ids(topic)
         ]
-        altered = self._admin.alter_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, ends)]
-        )
-        altered[group].result()
+        client = self._offsets_client(group)
+        self._retrying(lambda: client.commit(offsets=ends, asynchronous=False))
+
+    def _offsets_client(self, group: str) -> Consumer:
+        """A consumer of ``group`` that never subscribes: it reads and writes its offsets.
+
+        (AdminClient.list_consumer_group_offsets crashed librdkafka 2.16 against Kafka 4.1
+        here, in rd_kafka_handle_OffsetFetch; the consumer's own OffsetFetch path does not.)
+        """
+        with self._probe_lock:
+            client = self._offset_clients.get(group)
+            if client is None:
+                client = Consumer(
+                    {**self._settings, "group.id": group, "enable.auto.commit": False}
+                )
+                self._offset_clients[group] = client
+            return client
+
+    def _committed(self, group: str, topic: str) -> dict[int, int]:
+        partitions = [TopicPartition(topic, p) for p in self._partition_ids(topic)]
+        client = self._offsets_client(group)
+        committed = self._retrying(lambda: client.committed(partitions, timeout=5))
+        return {tp.partition: tp.offset for tp in committed}
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """Retry a group-coordinator call through retriable errors (coordinator moving or
+        loading, as right after a broker start) until ``confirm_timeout``."""
+        deadline = time.monotonic() + self.config.confirm_timeout
+        while True:
+            try:
+                return call()
+            except KafkaException as error:
+                retriable = error.args[0].retriable() or error.args[0].code() in _COORDINATOR_ERRORS
+                if not retriable or time.monotonic() >= deadline:
+                    raise BrokerUnavailable(f"kafka: {error.args[0].str()}") from error
+                time.sleep(0.1)
 
     def delete_subscription(self, topic: str, subscription: str) -> None:
         group = f"barista.topic.{topic}.{subscription}"
@@ -402,11 +438,7 @@ class KafkaBroker(Broker):
     def backlog(self, queue: str) -> Backlog:
         """Consumer-group lag: messages not yet committed, in flight ones included."""
         self._declared(queue)
-        group = f"barista.queue.{queue}"
-        listed = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
-        committed = {
-            tp.partition: tp.offset for tp in listed[group].result().topic_partitions or []
-        }
+        committed = self._committed(f"barista.queue.{queue}", queue)
         lag = 0
         for partition in self._partition_ids(queue):
             low, high = self._watermarks(queue, partition)
@@ -443,6 +475,7 @@ class KafkaBroker(Broker):
         if self._producer is not None:
             self._producer.flush(self.config.confirm_timeout)
         with self._probe_lock:
-            if self._probe is not None:
-                self._probe.close()
-                self._probe = None
+            for client in [*self._offset_clients.values(), *filter(None, [self._probe])]:
+                client.close()
+            self._offset_clients.clear()
+            self._probe = None
