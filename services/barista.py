@@ -192,7 +192,7 @@ def main(environ: Mapping[str, str]) -> int:
     ledger = Ledger.from_url(settings.ledger_url, settings.ledger_namespace)
     barista = Barista(settings, broker, ledger, lifecycle.stopping)
     side_door = serve_side_door(settings.port, ready=lambda: not lifecycle.stopping.is_set())
-    log.info("barista on shift", extra={"queue": settings.orders_queue, "name": settings.name})
+    log.info("barista on shift", extra={"queue": settings.orders_queue, "barista": settings.name})
     try:
         barista.run()
     except BrokerError:

@@ -13,6 +13,7 @@ import docker.errors
 import pika
 import redis
 from confluent_kafka.admin import AdminClient
+from testcontainers.core.network import Network
 
 from tests.support.containers import (
     LOOPBACK,
@@ -25,6 +26,8 @@ from tests.support.containers import (
 
 PORT_CLASH_MARKERS = ("port is already allocated", "address already in use")
 PORT_CLASH_ATTEMPTS = 3
+# Where each broker listens for other containers (Kafka's internal listener, see start.sh).
+INTERNAL_PORTS = {"kafka": 19092, "rabbitmq": 5672, "redis": 6379}
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,15 @@ class Endpoint:
     ports: dict[str, int] = field(default_factory=dict)
     host: str = LOOPBACK
     query: str = ""
+
+    def internal_url(self, host: str | None = None, port: int | None = None) -> str:
+        """The URL other containers on the test network use (the alias is the image key)."""
+        user = quote(self.credentials.user, safe="")
+        password = quote(self.credentials.password, safe="")
+        host = host or self.container.key
+        port = port or INTERNAL_PORTS[self.container.key]
+        url = f"{self.scheme}://{user}:{password}@{host}:{port}"
+        return f"{url}?management_port=15672" if self.scheme == "amqp" else url
 
     @property
     def url(self) -> str:
@@ -115,7 +127,7 @@ def _start_with_free_port(build: Callable[[int], ProjectContainer]) -> tuple[Pro
     raise AssertionError("unreachable")
 
 
-def start_kafka(credentials: Credentials) -> Endpoint:
+def start_kafka(credentials: Credentials, network: Network | None = None) -> Endpoint:
     """A single-node KRaft broker; its host port is also its advertised port."""
 
     def build(port: int) -> ProjectContainer:
@@ -125,12 +137,13 @@ def start_kafka(credentials: Credentials) -> Endpoint:
                 raise RuntimeError("no broker in the metadata yet")
 
         return (
-            InfraContainer("kafka", user="appuser")
+            InfraContainer("kafka", user="appuser", network=network)
             .publish(port, port)
             .with_env("KAFKA_USER", credentials.user)
             .with_env("KAFKA_PASSWORD", credentials.password)
             .with_env("KAFKA_EXTERNAL_PORT", str(port))
             .with_env("KAFKA_ADVERTISED_HOST", LOOPBACK)
+            .with_env("KAFKA_INTERNAL_HOST", "kafka")
             .waiting_for(ClientProbe(probe))
         )
 
@@ -138,7 +151,7 @@ def start_kafka(credentials: Credentials) -> Endpoint:
     return Endpoint("kafka", port, credentials, container)
 
 
-def start_rabbitmq(credentials: Credentials) -> Endpoint:
+def start_rabbitmq(credentials: Credentials, network: Network | None = None) -> Endpoint:
     """RabbitMQ on fixed host ports, so a restarted container is found where it was."""
     management_port = free_loopback_port()
 
@@ -147,7 +160,7 @@ def start_rabbitmq(credentials: Credentials) -> Endpoint:
             pika.BlockingConnection(pika_parameters(port, credentials)).close()
 
         return (
-            InfraContainer("rabbitmq", user="rabbitmq")
+            InfraContainer("rabbitmq", user="rabbitmq", network=network)
             .publish(5672, port)
             .publish(15672, management_port)
             .with_env("RABBITMQ_USER", credentials.user)
@@ -166,7 +179,7 @@ def start_rabbitmq(credentials: Credentials) -> Endpoint:
     )
 
 
-def start_redis(credentials: Credentials) -> Endpoint:
+def start_redis(credentials: Credentials, network: Network | None = None) -> Endpoint:
     """Redis on a fixed host port, so a restarted container is found where it was."""
 
     def build(port: int) -> ProjectContainer:
@@ -175,7 +188,7 @@ def start_redis(credentials: Credentials) -> Endpoint:
                 raise RuntimeError("no PONG")
 
         return (
-            InfraContainer("redis", user="redis")
+            InfraContainer("redis", user="redis", network=network)
             .publish(6379, port)
             .with_env("REDIS_USER", credentials.user)
             .with_env("REDIS_PASSWORD", credentials.password)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -114,7 +115,10 @@ class ProjectContainer(DockerContainer):  # type: ignore[misc]
 class InfraContainer(ProjectContainer):
     """A broker or HAProxy run the way docker-compose.yml runs it: mounted config + start.sh."""
 
-    def __init__(self, key: str, user: str) -> None:
+    def __init__(self, key: str, user: str, network: Network | None = None) -> None:
         super().__init__(key)
+        if network is not None:
+            # On a test network the broker is reachable as its key: kafka, rabbitmq, redis.
+            self.with_network(network).with_network_aliases(key)
         self.with_volume_mapping(str(IMAGES_DIR / key), f"/barista/{key}", "ro")
         self.with_kwargs(entrypoint=["sh", f"/barista/{key}/start.sh"], user=user)
