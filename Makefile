@@ -11,7 +11,7 @@ COMPOSE := images/compose.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters clean clean-test-containers
+.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -82,10 +82,13 @@ lock: $(VENV)/.installed ## re-resolve the service image's dependencies for its 
 compare: ## the SNS-vs-SQS comparison (not built yet)
 	@echo "make compare arrives with the live-demo issue; nothing to compare yet." >&2; exit 2
 
-bench: bench-adapters ## every benchmark; tables go to BENCHMARKS.md
+bench: bench-adapters bench-services ## every benchmark; tables go to BENCHMARKS.md
 
 bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
+
+bench-services: images ## order-api req/s and accepted->ready latency per backend (needs wrk)
+	$(VENV_PY) -m tests.bench.services $(BENCH_ARGS)
 
 clean-test-containers: ## remove containers a killed test run left behind (by their label)
 	docker ps -aq --filter label=barista.test-session | xargs -r docker rm -f

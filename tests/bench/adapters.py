@@ -34,8 +34,6 @@ RECEIVE = 10
 STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
 RAW = {"kafka": raw.KafkaRaw, "rabbitmq": raw.RabbitRaw, "redis": raw.RedisRaw}
 BENCHMARKS = REPO_DIR / "BENCHMARKS.md"
-SECTION_START = "<!-- bench-adapters:start -->"
-SECTION_END = "<!-- bench-adapters:end -->"
 
 
 def order_payload() -> bytes:
@@ -143,27 +141,27 @@ def table(results: dict[str, dict[str, Rates]]) -> list[str]:
     return lines
 
 
-def write_benchmarks(lines: list[str], messages: int, rounds: int) -> None:
-    section = "\n".join(
-        [
-            SECTION_START,
-            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}. "
-            f"Command: `make bench-adapters` ({messages} messages, {rounds} rounds per path, "
-            "median of the rounds).",
-            "",
-            *lines,
-            SECTION_END,
-        ]
-    )
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else ""
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        text = before + section + after
+def replace_section(name: str, lines: list[str]) -> None:
+    """Rewrite the ``name`` section of BENCHMARKS.md (between its markers), or append it."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = "\n".join([start, *lines, end])
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + section + rest.split(end, 1)[1]
     else:
-        text = text + ("\n" if text else "") + section + "\n"
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
     BENCHMARKS.write_text(text)
+
+
+def write_benchmarks(lines: list[str], messages: int, rounds: int) -> None:
+    header = (
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}. "
+        f"Command: `make bench-adapters` ({messages} messages, {rounds} rounds per path, "
+        "median of the rounds)."
+    )
+    replace_section("bench-adapters", [header, "", *lines])
 
 
 def main() -> None:
