@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -30,6 +31,15 @@ def env_name(field: str) -> str:
     return PREFIX + field.upper()
 
 
+def _redacted(value: str) -> str:
+    """A value fit for an error message: a URL's password is replaced by ***."""
+    parts = urlsplit(value)
+    if parts.password is None:
+        return value
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def load(model: type[Model], environ: Mapping[str, str]) -> Model:
     """Build ``model`` from ``BARISTA_*`` variables; raise SettingsError naming each bad one."""
     values = {
@@ -43,6 +53,6 @@ def load(model: type[Model], environ: Mapping[str, str]) -> Model:
         problems = []
         for item in error.errors():
             field = str(item["loc"][0]) if item["loc"] else "?"
-            given = f" (got {values[field]!r})" if field in values else ""
+            given = f" (got {_redacted(values[field])!r})" if field in values else ""
             problems.append(f"{env_name(field)}: {item['msg']}{given}")
         raise SettingsError("bad configuration:\n  " + "\n  ".join(problems)) from None

@@ -3,7 +3,10 @@ barista container does when it is stopped (SIGTERM) or killed (SIGKILL) mid-brew
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +19,8 @@ from broker_adapters import connect
 from services.ledger import Ledger, OrderState
 from services.messaging import declare_orders
 from services.orders import Customer, Order, OrderItem
-from tests.support.brokers import Endpoint, start_kafka, start_rabbitmq, start_redis
-from tests.support.containers import ClientProbe, Credentials, ProjectContainer
+from tests.support.brokers import Endpoint, http_get, start_kafka, start_rabbitmq, start_redis
+from tests.support.containers import LOOPBACK, ClientProbe, Credentials, ProjectContainer
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -168,3 +171,129 @@ def test_a_barista_killed_mid_brew_loses_nothing_and_the_order_is_brewed_once(
         assert ledger.summary().duplicates == 0
     finally:
         fast.stop()
+
+
+def service(shop: Shop, counter: Counter, command: str, **env: str) -> ProjectContainer:
+    """A service container of the shop, answering /readyz on a published port."""
+    container = (
+        ProjectContainer("service")
+        .with_command(["serve", command])
+        .with_network(shop.network)
+        .publish(8080)
+        .with_env("BARISTA_BROKER_URL", shop.broker.internal_url())
+        .with_env("BARISTA_LEDGER_URL", shop.ledger.internal_url())
+        .with_env("BARISTA_LEDGER_NAMESPACE", counter.namespace)
+        .with_env("BARISTA_ORDERS_QUEUE", counter.queue)
+        .with_env("BARISTA_DEAD_LETTER_QUEUE", counter.dead_letter_queue)
+        .with_env("BARISTA_EVENTS_TOPIC", f"{counter.queue}-events")
+        .with_env("BARISTA_MAX_RECEIVE_COUNT", str(MAX_RECEIVE_COUNT))
+        .with_env("BARISTA_VISIBILITY_TIMEOUT", VISIBILITY_TIMEOUT)
+    )
+    for key, value in env.items():
+        container.with_env(f"BARISTA_{key.upper()}", value)
+
+    def ready() -> None:
+        status, body = http_get(f"http://{LOOPBACK}:{container.host_port(8080)}/readyz")
+        if status != 200:
+            raise RuntimeError(f"readyz answered {status}: {body[:200]!r}")
+
+    container.waiting_for(ClientProbe(ready, 120))
+    return container.start()
+
+
+def post_order(api: ProjectContainer, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"http://{LOOPBACK}:{api.host_port(8080)}/orders",
+        body,
+        {"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def events_counted(container: ProjectContainer, kind: str) -> float:
+    _, body = http_get(f"http://{LOOPBACK}:{container.host_port(8080)}/metrics")
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("barista_events_received_total{") and f'kind="{kind}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+VALID_ORDER = {
+    "customer": {"id": "c-42", "name": "Katherine"},
+    "items": [{"item": "cortado", "size": "small", "quantity": 2}],
+}
+
+
+def test_orders_posted_to_the_api_are_brewed_and_every_subscriber_hears_them(
+    shop: Shop, counter: Counter
+):
+    roles = ("kitchen-display", "loyalty", "notifier")
+    subscribers = {role: service(shop, counter, "subscriber", subscription=role) for role in roles}
+    api = service(shop, counter, "order-api")
+    worker = barista(shop, counter, brew_seconds_per_unit=0.05)
+    try:
+        accepted = []
+        for _ in range(3):
+            status, answer = post_order(api, json.dumps(VALID_ORDER).encode())
+            assert status == 202, answer
+            accepted.append(answer["order_id"])
+        ledger = Ledger.from_url(shop.ledger.url, counter.namespace)
+        assert wait_for(lambda: all(ledger.state(o) is OrderState.BREWED for o in accepted), 90), (
+            ledger.summary()
+        )
+        for role, subscriber in subscribers.items():
+            assert wait_for(lambda s=subscriber: events_counted(s, "order-ready") >= 3, 60), role
+            assert events_counted(subscriber, "order-placed") >= 3, role
+        summary = ledger.summary()
+        assert (summary.brewed, summary.duplicates, summary.in_flight) == (3, 0, 0)
+    finally:
+        for container in (*subscribers.values(), api, worker):
+            container.stop()
+
+
+def test_invalid_orders_get_reasons_per_field_and_nothing_is_published(
+    shop: Shop, counter: Counter
+):
+    api = service(shop, counter, "order-api")
+    try:
+        status, answer = post_order(api, b"{not json")
+        assert status == 400, answer
+        bad = {**VALID_ORDER, "items": [{"item": "unicorn-latte", "quantity": 99}]}
+        status, answer = post_order(api, json.dumps(bad).encode())
+        assert status == 422, answer
+        fields = {problem["field"] for problem in answer["fields"]}
+        assert {"items.0.item", "items.0.quantity"} <= fields, answer
+        with connect(shop.broker.url) as broker:
+            declare_orders(
+                broker,
+                counter.queue,
+                counter.dead_letter_queue,
+                MAX_RECEIVE_COUNT,
+                float(VISIBILITY_TIMEOUT),
+            )
+            assert broker.receive(counter.queue, 10, wait=2) == []
+        assert Ledger.from_url(shop.ledger.url, counter.namespace).summary().accepted == 0
+    finally:
+        api.stop()
+
+
+def test_with_the_broker_stopped_the_api_answers_503_and_recovers(shop: Shop, counter: Counter):
+    api = service(shop, counter, "order-api", broker_timeout="3")
+    broker = shop.broker.container.get_wrapped_container()
+    try:
+        broker.stop(timeout=10)
+        status, answer = post_order(api, json.dumps(VALID_ORDER).encode())
+        assert status == 503, answer
+    finally:
+        broker.start()
+    try:
+        assert wait_for(
+            lambda: post_order(api, json.dumps(VALID_ORDER).encode())[0] == 202, 120, interval=1
+        )
+    finally:
+        api.stop()

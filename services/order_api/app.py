@@ -1,0 +1,369 @@
+"""The counter's routes, over an injected broker and ledger (``create_app``).
+
+The one promise: a 2xx means the broker confirmed the order on the orders queue. Everything
+before that confirm may refuse: 4xx for the customer's mistakes (nothing is sent), 503 with
+``Retry-After`` when the broker raises or does not confirm within ``broker_timeout``.
+
+Nothing after the confirm may refuse. The steps are: send (the confirm), record the order in
+the ledger, publish ``order-placed``, answer 202. If the ledger write or the publish fails,
+the answer is still 202; the failure is written on the order's log line and counted in
+``barista_order_follow_up_failures_total{step}``. Why:
+
+- The order is on the queue and a barista will brew it. A 5xx would tell the customer (or the
+  load generator, or a retrying proxy) to order again, and the retry is a *new* order with a
+  new id: two coffees for one. A missing notification or ledger line is the smaller harm.
+- The event is a notification: subscribers still learn of the order from ``order-ready``,
+  which the barista publishes. The adapters already ride out a broker restart inside the
+  publish for ``broker_timeout``; a durable outbox would need a store and a relay of its own.
+- The ledger is the record that *checks* the system, not the system of record (the queue
+  is). It heals: the barista's ``brewed``/``dead_lettered`` set the order's state
+  unconditionally, so an order missing its ``accepted`` line reappears once it is brewed.
+- Ledger before event: when both work, an announced order is already in the ledger, and a
+  slow publish does not delay the record of a confirmed order.
+
+A 503 means "not confirmed", not "not enqueued": a send still running at the deadline may be
+confirmed afterwards (see ``calls``), so a client's retry can make a duplicate order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol
+
+import anyio
+from prometheus_client import make_asgi_app
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from broker_adapters import Broker, BrokerError
+from services.health import health_payload
+from services.ledger import OrderState
+from services.metrics import (
+    ORDER_API_SECONDS,
+    ORDER_FOLLOW_UP_FAILURES,
+    ORDERS_ACCEPTED,
+    ORDERS_REJECTED,
+)
+from services.order_api.calls import BlockingCalls, Saturated
+from services.order_api.settings import OrderApiSettings
+from services.orders import (
+    MAX_ITEMS,
+    MAX_QUANTITY,
+    MENU,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    Size,
+)
+
+log = logging.getLogger("services.order_api")
+
+SERVICE = "order-api"
+MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
+# /readyz answers within this even when the broker hangs (HAProxy checks every few seconds).
+READY_TIMEOUT = 2.0
+# The ledger is one Redis round trip; waiting longer only delays a 202 that is already due.
+LEDGER_TIMEOUT = 2.0
+# A broker restart takes seconds; asking clients to come back sooner only adds load.
+RETRY_AFTER_SECONDS = 2
+# Broker and ledger calls still running, abandoned ones included (see calls.py). Beyond
+# anyio's 40 worker threads, so a healthy burst never meets it; an outage soon does.
+MAX_RUNNING_CALLS = 100
+# The field name for an error about the whole body (``[]`` instead of an object).
+ROOT_FIELD = "$"
+
+
+class OrderLedger(Protocol):
+    """The part of ``services.ledger.Ledger`` the counter uses (tests pass a fake)."""
+
+    def accepted(self, order_id: str) -> None: ...
+
+    def state(self, order_id: str) -> OrderState | None: ...
+
+    def ping(self) -> bool: ...
+
+
+def describe(error: BaseException, seconds: float | None = None) -> str:
+    """An error as a log or readiness line; a missed deadline says how long it waited."""
+    if isinstance(error, TimeoutError) and seconds is not None:
+        return f"no answer within {seconds:g} s"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def field_errors(errors: list[ErrorDetails]) -> list[dict[str, str]]:
+    """One entry per field, dotted path (``items.0.quantity``), its reasons joined."""
+    reasons: dict[str, list[str]] = {}
+    for error in errors:
+        path = ".".join(str(part) for part in error["loc"]) or ROOT_FIELD
+        reasons.setdefault(path, []).append(error["msg"])
+    return [{"field": path, "reason": "; ".join(found)} for path, found in reasons.items()]
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is longer than ``limit`` (stops reading as soon as it is)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def placed_event(order: Order) -> OrderEvent:
+    return OrderEvent(
+        kind=EventKind.PLACED,
+        order_id=order.order_id,
+        customer_id=order.customer.id,
+        cups=order.cups(),
+        at=datetime.now(UTC),
+        accepted_at=order.accepted_at,
+    )
+
+
+def reject(
+    status: int,
+    reason: str,
+    body: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None = None,
+    error: BaseException | None = None,
+    **context: Any,
+) -> Response:
+    """Answer a refused order: count it, log one line for it (with ``error``'s traceback)."""
+    ORDERS_REJECTED.labels(reason=reason).inc()
+    fields = {key: value for key, value in context.items() if value is not None}
+    # A customer's mistake is routine; a refusal because of us (5xx) is worth a warning.
+    log.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "order rejected",
+        extra={"outcome": "rejected", "status": status, "reason": reason, **fields},
+        exc_info=error,
+    )
+    return JSONResponse(dict(body), status_code=status, headers=headers)
+
+
+class OrderCounter:
+    """The routes. The broker's orders queue must already be declared (``main`` does it)."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        ledger: OrderLedger,
+        settings: OrderApiSettings,
+        calls: BlockingCalls,
+    ) -> None:
+        self.broker = broker
+        self.ledger = ledger
+        self.settings = settings
+        self.calls = calls
+        self.health = health_payload() | {"service": SERVICE}
+
+    # POST /orders
+
+    async def place_order(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = await self._place(request)
+        elapsed = time.perf_counter() - started
+        ORDER_API_SECONDS.labels(status=str(response.status_code)).observe(elapsed)
+        return response
+
+    async def _place(self, request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != JSON:
+            return reject(
+                415,
+                "unsupported-media-type",
+                {"error": "unsupported media type", "detail": f"send Content-Type: {JSON}"},
+                content_type=media_type or None,
+            )
+        body = await read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return reject(
+                413,
+                "too-large",
+                {"error": "order too large", "detail": f"the limit is {MAX_BODY_BYTES} bytes"},
+            )
+        try:
+            order_request = OrderRequest.model_validate_json(body)
+        except ValidationError as error:
+            errors = error.errors(include_url=False, include_input=False)
+            if any(item["type"] == "json_invalid" for item in errors):
+                detail = errors[0]["msg"]
+                return reject(400, "malformed", {"error": "malformed JSON", "detail": detail})
+            fields = field_errors(errors)
+            return reject(
+                422, "invalid", {"error": "invalid order", "fields": fields}, fields=fields
+            )
+        return await self._accept(Order.accept(order_request))
+
+    async def _accept(self, order: Order) -> Response:
+        timeout = self.settings.broker_timeout
+        send = partial(
+            self.broker.send,
+            self.settings.orders_queue,
+            order.model_dump_json().encode(),
+            group_id=order.customer.id,
+            trace_id=order.order_id,
+            headers={"content-type": JSON},
+        )
+        try:
+            await self.calls.run(timeout, send)
+        except (BrokerError, TimeoutError, Saturated) as error:
+            return reject(
+                503,
+                "unavailable",
+                {"error": "broker unavailable"},
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                order_id=order.order_id,
+                detail=describe(error, timeout),
+            )
+        except Exception as error:
+            # Not a BrokerError: a bug, not an outage. Still unconfirmed, so still no 2xx.
+            return reject(
+                500, "error", {"error": "internal error"}, error=error, order_id=order.order_id
+            )
+        follow_ups = {
+            "ledger": await self._follow_up(
+                "ledger", LEDGER_TIMEOUT, partial(self.ledger.accepted, order.order_id)
+            ),
+            "event": await self._follow_up("event", timeout, partial(self._announce, order)),
+        }
+        ORDERS_ACCEPTED.inc()
+        degraded = any(outcome != "ok" for outcome in follow_ups.values())
+        log.log(
+            logging.WARNING if degraded else logging.INFO,
+            "order accepted",
+            extra={
+                "outcome": "accepted",
+                "status": 202,
+                "order_id": order.order_id,
+                "customer_id": order.customer.id,
+                "cups": order.cups(),
+                **follow_ups,
+            },
+        )
+        return JSONResponse(
+            {"order_id": order.order_id, "status": "accepted"},
+            status_code=202,
+            headers={"Location": f"/orders/{order.order_id}"},
+        )
+
+    def _announce(self, order: Order) -> None:
+        self.broker.publish(
+            self.settings.events_topic,
+            placed_event(order).model_dump_json().encode(),
+            headers={"content-type": JSON},
+            group_id=order.customer.id,
+            trace_id=order.order_id,
+        )
+
+    async def _follow_up(self, step: str, seconds: float, call: Callable[[], object]) -> str:
+        """A step after the confirm: "ok", or what failed; never raises (module docstring)."""
+        try:
+            await self.calls.run(seconds, call)
+        except Exception as error:
+            ORDER_FOLLOW_UP_FAILURES.labels(step=step).inc()
+            return f"failed: {describe(error, seconds)}"
+        return "ok"
+
+    # GET /orders/{order_id}
+
+    async def order_state(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        try:
+            state = await self.calls.run(LEDGER_TIMEOUT, partial(self.ledger.state, order_id))
+        except Exception as error:
+            detail = describe(error, LEDGER_TIMEOUT)
+            log.warning("ledger unavailable", extra={"order_id": order_id, "detail": detail})
+            return JSONResponse(
+                {"error": "ledger unavailable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        if state is None:
+            # Also an accepted order whose ledger write failed, until a barista brews it.
+            return JSONResponse({"error": "unknown order", "order_id": order_id}, status_code=404)
+        return JSONResponse({"order_id": order_id, "state": state.value})
+
+    # GET /menu, /healthz, /readyz
+
+    async def menu(self, _request: Request) -> Response:
+        return JSONResponse(
+            {
+                "items": list(MENU),
+                "sizes": [size.value for size in Size],
+                "max_items": MAX_ITEMS,
+                "max_quantity": MAX_QUANTITY,
+            }
+        )
+
+    async def healthz(self, _request: Request) -> Response:
+        """Liveness: the process answers. Blind to the broker on purpose: a restart of this
+        container would not bring the broker back (readiness takes it out of rotation)."""
+        return JSONResponse(self.health)
+
+    async def readyz(self, _request: Request) -> Response:
+        """Ready when the broker and the ledger both answer, each within READY_TIMEOUT.
+
+        The ledger counts although a failed ledger write does not fail an order: readiness is
+        the coarse gate that keeps traffic away from a replica that cannot do the whole job.
+        """
+        seconds = min(READY_TIMEOUT, self.settings.broker_timeout)
+        checks: dict[str, str] = {}
+
+        async def check(name: str, call: Callable[[], object]) -> None:
+            try:
+                await self.calls.run(seconds, call)
+            except Exception as error:
+                checks[name] = describe(error, seconds)
+            else:
+                checks[name] = "ok"
+
+        backlog = partial(self.broker.backlog, self.settings.orders_queue)
+        async with anyio.create_task_group() as group:
+            group.start_soon(check, "broker", backlog)
+            group.start_soon(check, "ledger", self._ping_ledger)
+        failed = sorted(name for name, outcome in checks.items() if outcome != "ok")
+        return JSONResponse(
+            {"ready": not failed, "failed": failed, "checks": dict(sorted(checks.items()))},
+            status_code=503 if failed else 200,
+        )
+
+    def _ping_ledger(self) -> None:
+        if not self.ledger.ping():
+            raise ConnectionError("the ledger did not answer PONG")
+
+
+def create_app(
+    broker: Broker,
+    ledger: OrderLedger,
+    settings: OrderApiSettings,
+    *,
+    max_running_calls: int = MAX_RUNNING_CALLS,
+) -> Starlette:
+    """The ASGI app over a broker whose orders queue is declared and a ledger."""
+    counter = OrderCounter(broker, ledger, settings, BlockingCalls(max_running_calls))
+    return Starlette(
+        routes=[
+            Route("/orders", counter.place_order, methods=["POST"]),
+            Route("/orders/{order_id}", counter.order_state, methods=["GET"]),
+            Route("/menu", counter.menu, methods=["GET"]),
+            Route("/healthz", counter.healthz, methods=["GET"]),
+            Route("/readyz", counter.readyz, methods=["GET"]),
+            # Served at /metrics/ (a GET /metrics is redirected there; Prometheus follows).
+            Mount("/metrics", make_asgi_app()),
+        ]
+    )
