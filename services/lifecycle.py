@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import uvicorn
@@ -19,7 +19,7 @@ from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ class Lifecycle:
         signal.signal(signal.SIGINT, ask_to_stop)
 
 
-def side_door_app(ready: Callable[[], bool]) -> Starlette:
+def side_door_app(ready: Callable[[], bool], extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The side door; ``extra_routes`` let a service show its own state (a board, points)."""
+
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -51,15 +53,18 @@ def side_door_app(ready: Callable[[], bool]) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *extra_routes,
             Mount("/metrics", make_asgi_app()),
         ]
     )
 
 
-def serve_side_door(port: int, ready: Callable[[], bool]) -> uvicorn.Server:
+def serve_side_door(
+    port: int, ready: Callable[[], bool], extra_routes: Sequence[BaseRoute] = ()
+) -> uvicorn.Server:
     """Serve the side door on a daemon thread; set ``should_exit`` on the result to stop it."""
     config = uvicorn.Config(
-        side_door_app(ready),
+        side_door_app(ready, extra_routes),
         host="0.0.0.0",  # noqa: S104 - a container listens on all its interfaces
         port=port,
         log_config=None,

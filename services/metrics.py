@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Accepted → ready spans seconds to minutes (brewing, queueing under load).
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300)
@@ -28,4 +28,23 @@ EVENTS_RECEIVED = Counter(
 )
 LOADGEN_REQUESTS = Counter(
     "barista_loadgen_requests_total", "Orders the load generator posted", ["result"]
+)
+LOADGEN_DROPPED = Counter(
+    "barista_loadgen_dropped_total",
+    "Orders the load generator offered but did not send: every sender was busy",
+)
+LOADGEN_TARGET_RATE = Gauge(
+    "barista_loadgen_target_rate", "Orders per second the load pattern asks for now"
+)
+ORDER_FOLLOW_UP_FAILURES = Counter(
+    "barista_order_follow_up_failures_total",
+    "Orders the broker confirmed whose ledger record or order-placed event failed (still 202)",
+    ["step"],
+)
+# order-api's answer time: a broker confirm is milliseconds; 503s wait up to broker_timeout.
+ORDER_API_SECONDS = Histogram(
+    "barista_order_api_request_seconds",
+    "POST /orders, from request to answer",
+    ["status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

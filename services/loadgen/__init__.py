@@ -1,0 +1,106 @@
+"""``barista serve loadgen``: customers arriving at the counter, at a rate pattern.
+
+Posts random valid orders to ``{BARISTA_TARGET_URL}/orders`` (through the load balancer) at a
+pattern's rate (``patterns.py``), and counts what came back in
+``barista_loadgen_requests_total{result}`` and a JSON "load report" line every
+``BARISTA_REPORT_INTERVAL`` seconds. The side door adds ``GET /pattern`` (the pattern and the
+rate it asks for now) and ``POST /pattern`` with any of the pattern fields as JSON, e.g.
+``{"pattern": "spike", "rate": 5}``: unnamed fields keep their values and the pattern's clock
+restarts at 0.
+
+Environment (``BARISTA_`` + the field name in capitals): ``TARGET_URL`` (required),
+``PATTERN`` (steady|spike|ramp|daily), ``RATE``, ``PEAK_RATE``, ``PERIOD``, ``SPIKE_AT``,
+``SPIKE_DURATION``, ``RAMP_TO``, ``DURATION`` (0 = until stopped), ``CONCURRENCY``,
+``REQUEST_TIMEOUT``, ``REPORT_INTERVAL``, ``SEED``, ``PORT``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping
+
+from pydantic import Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from services import logs
+from services.lifecycle import Lifecycle, serve_side_door
+from services.loadgen.patterns import Pattern
+from services.loadgen.poster import OrderPoster
+from services.loadgen.runner import LoadGenerator
+from services.settings import Settings, SettingsError, load
+
+log = logging.getLogger(__name__)
+
+
+class LoadgenSettings(Settings, Pattern):
+    """The pattern's fields (``Pattern``) plus how to send."""
+
+    target_url: str = Field(pattern=r"^https?://[^/:]+(:\d+)?(/.*)?$")
+    duration: float = Field(default=0.0, ge=0)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    request_timeout: float = Field(default=5.0, gt=0)
+    report_interval: float = Field(default=10.0, gt=0)
+    seed: int | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    def load_pattern(self) -> Pattern:
+        return Pattern.model_validate(self.model_dump(include=set(Pattern.model_fields)))
+
+
+def pattern_routes(generator: LoadGenerator) -> list[BaseRoute]:
+    """``GET /pattern`` and ``POST /pattern`` (a partial update, validated as a whole)."""
+
+    async def show(_request: Request) -> JSONResponse:
+        return JSONResponse(generator.status())
+
+    async def change(request: Request) -> JSONResponse:
+        try:
+            update = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        if not isinstance(update, dict):
+            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        try:
+            pattern = Pattern.model_validate(generator.pattern.model_dump() | update)
+        except ValidationError as error:
+            problems = error.errors(include_url=False, include_context=False)
+            return JSONResponse({"error": "invalid pattern", "problems": problems}, 422)
+        generator.set_pattern(pattern)
+        return JSONResponse(generator.status())
+
+    return [Route("/pattern", show, methods=["GET"]), Route("/pattern", change, methods=["POST"])]
+
+
+def main(environ: Mapping[str, str]) -> int:
+    logs.configure("loadgen")
+    try:
+        settings = load(LoadgenSettings, environ)
+    except SettingsError as error:
+        sys.stderr.write(f"barista serve loadgen: {error}\n")
+        return 2
+    lifecycle = Lifecycle()
+    lifecycle.install_signal_handlers()
+    poster = OrderPoster(settings.target_url, settings.request_timeout)
+    generator = LoadGenerator(
+        settings.load_pattern(),
+        poster.post,
+        concurrency=settings.concurrency,
+        report_interval=settings.report_interval,
+        seed=settings.seed,
+    )
+    side_door = serve_side_door(settings.port, lambda: True, pattern_routes(generator))
+    log.info(
+        "offering orders",
+        extra={"target": poster.url, "pattern": generator.status(), "duration": settings.duration},
+    )
+    try:
+        tally = generator.run(lifecycle.stopping, settings.duration)
+    finally:
+        side_door.should_exit = True
+        poster.close()
+    log.info("load generator stopped", extra={"totals": tally.as_json()})
+    return 0
