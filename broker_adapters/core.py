@@ -267,7 +267,6 @@ class Broker(ABC):
 
     # Topics (SNS-like)
 
-    @abstractmethod
     def publish(
         self,
         topic: str,
@@ -278,6 +277,8 @@ class Broker(ABC):
         trace_id: str | None = None,
     ) -> str:
         """Send to every subscription of ``topic``; returns the message id once confirmed."""
+        message = OutgoingMessage(body, group_id=group_id, trace_id=trace_id, headers=headers or {})
+        return self.publish_batch(topic, [message])[0]
 
     @abstractmethod
     def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
@@ -301,7 +302,6 @@ class Broker(ABC):
     def delete_queue(self, queue: str) -> None:
         """Delete the queue and its messages."""
 
-    @abstractmethod
     def send(
         self,
         queue: str,
@@ -313,7 +313,20 @@ class Broker(ABC):
         headers: Mapping[str, str] | None = None,
         trace_id: str | None = None,
     ) -> str:
-        """Enqueue one message; returns its id once the broker confirmed it."""
+        """Enqueue one message; returns its id once the broker confirmed it.
+
+        With a ``dedup_id`` seen within the queue's deduplication window, the earlier
+        message's id is returned and nothing is enqueued (where Features.deduplication).
+        """
+        message = OutgoingMessage(
+            body,
+            group_id=group_id,
+            dedup_id=dedup_id,
+            delay=delay,
+            trace_id=trace_id,
+            headers=headers or {},
+        )
+        return self.send_batch(queue, [message])[0]
 
     @abstractmethod
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:

@@ -256,18 +256,6 @@ class KafkaBroker(Broker):
             time.sleep(0.05)
         raise BrokerUnavailable(f"kafka: topic {topic!r} has no leader yet")
 
-    def publish(
-        self,
-        topic: str,
-        body: bytes,
-        *,
-        headers: Mapping[str, str] | None = None,
-        group_id: str | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(body, group_id=group_id, trace_id=trace_id, headers=headers or {})
-        return self.publish_batch(topic, [message])[0]
-
     def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         self._ensure_topic(topic, self.config.topic_partitions)
         return self._send_many(topic, messages)
@@ -365,27 +353,6 @@ class KafkaBroker(Broker):
             return self._queues[queue]
         except KeyError:
             raise QueueNotDeclared(f"declare_queue({queue!r}) first in this process") from None
-
-    def send(
-        self,
-        queue: str,
-        body: bytes,
-        *,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-        delay: float = 0.0,
-        headers: Mapping[str, str] | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(
-            body,
-            group_id=group_id,
-            dedup_id=dedup_id,
-            delay=delay,
-            trace_id=trace_id,
-            headers=headers or {},
-        )
-        return self.send_batch(queue, [message])[0]
 
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         self._declared(queue)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Self
 
 import pika.exceptions
@@ -89,19 +89,6 @@ class RabbitMQBroker(Broker):
         return cls(RabbitMQConfig.from_url(url, **options))
 
     # Topics
-
-    def publish(
-        self,
-        topic: str,
-        body: bytes,
-        *,
-        headers: Mapping[str, str] | None = None,
-        group_id: str | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(body, group_id=group_id, trace_id=trace_id, headers=headers or {})
-        [message_id] = self.publish_batch(topic, [message])
-        return message_id
 
     def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Publish to the topic's fanout exchange, confirmed; ``delay`` is refused (SNS has none).
@@ -196,28 +183,6 @@ class RabbitMQBroker(Broker):
             session.admin().queue_delete(queue)
 
         self._connection.call(delete)
-
-    def send(
-        self,
-        queue: str,
-        body: bytes,
-        *,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-        delay: float = 0.0,
-        headers: Mapping[str, str] | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(
-            body,
-            group_id=group_id,
-            dedup_id=dedup_id,
-            delay=delay,
-            trace_id=trace_id,
-            headers=headers or {},
-        )
-        [message_id] = self.send_batch(queue, [message])
-        return message_id
 
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Confirmed sends; a delayed message waits in ``{queue}.delay.{ms}ms`` meanwhile.

@@ -7,7 +7,7 @@ import socket
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -96,18 +96,6 @@ class RedisBroker(Broker):
 
     # Topics
 
-    def publish(
-        self,
-        topic: str,
-        body: bytes,
-        *,
-        headers: Mapping[str, str] | None = None,
-        group_id: str | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        with self._call(f"publish to topic {topic!r}"):
-            return self._topics.publish(topic, body, headers, group_id, trace_id)
-
     def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         with self._call(f"publish to topic {topic!r}"):
             return self._topics.publish_batch(topic, messages)
@@ -132,28 +120,6 @@ class RedisBroker(Broker):
     def delete_queue(self, queue: str) -> None:
         with self._call(f"delete queue {queue!r}"):
             self._queues.delete(queue)
-
-    def send(
-        self,
-        queue: str,
-        body: bytes,
-        *,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-        delay: float = 0.0,
-        headers: Mapping[str, str] | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(
-            body,
-            group_id=group_id,
-            dedup_id=dedup_id,
-            delay=delay,
-            trace_id=trace_id,
-            headers=dict(headers or {}),
-        )
-        with self._call(f"send to queue {queue!r}"):
-            return self._queues.send(queue, message)
 
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         with self._call(f"send to queue {queue!r}"):

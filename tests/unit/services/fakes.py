@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self
 
@@ -199,18 +199,6 @@ class FakeBroker(Broker):
 
     # Topics
 
-    def publish(
-        self,
-        topic: str,
-        body: bytes,
-        *,
-        headers: Mapping[str, str] | None = None,
-        group_id: str | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(body, group_id=group_id, trace_id=trace_id, headers=headers or {})
-        return self.publish_batch(topic, [message])[0]
-
     def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         self.faults.check("publish")
         built = [self._message(outgoing) for outgoing in messages]
@@ -247,27 +235,6 @@ class FakeBroker(Broker):
             self.queues.pop(queue, None)
             self._visible.pop(queue, None)
             self._in_flight.pop(queue, None)
-
-    def send(
-        self,
-        queue: str,
-        body: bytes,
-        *,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-        delay: float = 0.0,
-        headers: Mapping[str, str] | None = None,
-        trace_id: str | None = None,
-    ) -> str:
-        message = OutgoingMessage(
-            body,
-            group_id=group_id,
-            dedup_id=dedup_id,
-            delay=delay,
-            trace_id=trace_id,
-            headers=headers or {},
-        )
-        return self.send_batch(queue, [message])[0]
 
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         self.faults.check("send")
