@@ -201,9 +201,10 @@ def main() -> None:
     if not args.no_write:
         header = (
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores. Command: "
-            f"`make bench-services` (wrk -t2 -c16 for {args.seconds} s; then {args.rate:g} "
-            "orders/s; one order-api, two baristas brewing 10 ms per cup; latency = order "
-            "accepted → order-ready event)."
+            f"`make bench-services`: one order-api, two baristas brewing 10 ms per cup; first "
+            f"{args.rate:g} orders/s for {args.seconds} s on an empty queue (latency = order "
+            f"accepted → order-ready event, after 5 warm-up orders), then wrk -t2 -c16 for "
+            f"{args.seconds} s (requests/s; every 202 is a broker-confirmed order)."
         )
         replace_section("bench-services", [header, "", *lines])
 
