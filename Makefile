@@ -40,7 +40,8 @@ up: images .env ## start the demo stack and wait until it is healthy
 	@source .env; \
 	echo; \
 	echo "Barista is up: Kafka, RabbitMQ, Redis and HAProxy are running and healthy."; \
-	echo "The orchestrator, services, load generator and dashboard arrive with later issues."; \
+	echo "The services (barista serve ...) are built into barista/service:latest; the"; \
+	echo "orchestrator that runs them, and the dashboard, arrive with later issues."; \
 	echo "  Kafka (SASL/PLAIN)     127.0.0.1:$${KAFKA_PORT:-9092}"; \
 	echo "  RabbitMQ (AMQP)        amqp://127.0.0.1:$${RABBITMQ_PORT:-5672}"; \
 	echo "  RabbitMQ management    http://127.0.0.1:$${RABBITMQ_MANAGEMENT_PORT:-15672}/"; \
