@@ -1,0 +1,68 @@
+"""The orchestrator's shared vocabulary: launch templates, instances and their Docker labels.
+
+An *instance* is a container the orchestrator started for an Auto Scaling group. Everything
+the reconciler needs to know about one is on its labels, so the actual state can always be
+rebuilt from Docker alone (``orchestrator.runtime``) and the orchestrator keeps no hidden
+in-memory truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# Docker labels (DESIGN.md): the only place instance metadata lives.
+LABEL_MANAGED = "barista.managed"  # "true" on every container the orchestrator started
+LABEL_GROUP = "barista.group"
+LABEL_INSTANCE_ID = "barista.instance-id"
+LABEL_TEMPLATE = "barista.launch-template"
+LABEL_TEMPLATE_VERSION = "barista.template-version"
+LABEL_AZ = "barista.az"
+LABEL_LIFECYCLE = "barista.lifecycle"  # spot | on-demand
+LABEL_PROTECTED = "barista.protected"  # "true" | "false" (scale-in protection at launch)
+LABEL_LAUNCHED_AT = "barista.launched-at"  # seconds since the epoch, as a decimal
+
+
+class Lifecycle(StrEnum):
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+
+
+class Health(StrEnum):
+    """What the runtime sees: Docker's health status, or running/not for images without one."""
+
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class LaunchTemplateData:
+    """One version of a launch template: how to start an instance (EC2's RunInstances data)."""
+
+    image: str
+    command: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    cpus: float | None = None  # Docker --cpus
+    memory_mib: int | None = None  # Docker --memory
+    network: str | None = None
+    stop_timeout: float = 30.0  # ECS stopTimeout default: SIGTERM, then SIGKILL after this
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance as the runtime reports it, rebuilt from the container's labels."""
+
+    instance_id: str
+    group: str
+    launch_template: str
+    template_version: int
+    availability_zone: str
+    lifecycle: Lifecycle
+    protected_at_launch: bool
+    launched_at: float
+    health: Health
+    container_id: str
+    address: str | None = None  # the container's IP on its network, for load balancers
