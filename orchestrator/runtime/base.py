@@ -1,0 +1,85 @@
+"""What a controller may ask of the machine that runs its instances.
+
+The protocol is deliberately small: launch, terminate, list, one CPU sample and a clock. The
+actual state a reconciler compares with the store comes only from ``instances()``, which is
+rebuilt from the runtime's own records (Docker labels), never from memory, so a restarted
+orchestrator sees exactly what its predecessor left.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from orchestrator.model import Instance, LaunchTemplateData, Lifecycle
+
+
+class InstanceIdInUse(Exception):
+    """``launch`` was given an instance id that already names an instance (even a stopped one).
+
+    Instance ids are never reused, like EC2's: a reconciler that sees this has a bug or raced
+    another reconciler, and must not assume the existing instance is the one it asked for.
+    """
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """Starts and stops instances for Auto Scaling groups and reports what exists.
+
+    Labels written at launch are immutable: scale-in protection set later lives in the store;
+    ``Instance.protected_at_launch`` only records what the instance was launched with.
+    """
+
+    def launch(
+        self,
+        group: str,
+        instance_id: str,
+        *,
+        template_name: str,
+        template_version: int,
+        data: LaunchTemplateData,
+        availability_zone: str,
+        lifecycle: Lifecycle,
+        protected: bool,
+    ) -> Instance:
+        """Start one instance and return it as ``instances()`` would report it.
+
+        Everything after the instance id is keyword-only: eight values of similar types are
+        too easy to pass in the wrong order.
+
+        Returns once the instance has been started (not when it is healthy: health starts as
+        ``Health.STARTING`` for images with a health check). ``launched_at`` is ``now()``.
+        Raises ``InstanceIdInUse`` if ``instance_id`` already exists in any state. The
+        runtime never restarts an instance that exits: replacing it is the group's job.
+        """
+        ...
+
+    def terminate(self, instance_id: str, stop_timeout: float | None = None) -> None:
+        """Stop an instance the ECS way and remove it; returns when it is gone.
+
+        Sends SIGTERM, waits up to ``stop_timeout`` seconds (default: the launch template's
+        ``stop_timeout``) for the instance to exit, then SIGKILLs it. An already-stopped
+        instance is just removed. Idempotent: an unknown or already-removed id is a no-op, so
+        a reconciler restarted mid-termination can simply terminate again.
+        """
+        ...
+
+    def instances(self, group: str | None = None) -> list[Instance]:
+        """Every instance this runtime manages (of ``group`` if given), in no particular order.
+
+        Includes instances that exited or were killed behind the orchestrator's back, with
+        ``Health.STOPPED``, until they are terminated: that is how a reconciler notices deaths.
+        """
+        ...
+
+    def cpu_percent(self, instance_id: str) -> float | None:
+        """CPU use of one instance, in percent of one CPU (100.0 = one core busy), from one sample.
+
+        ``None`` when there is no sample: unknown id, instance not running, or the first
+        reading has no previous one to compare with. May take about a second on Docker.
+        """
+        ...
+
+    def now(self) -> float:
+        """Seconds since the epoch on the clock the reconciler must use for grace periods,
+        cooldowns and ``launched_at`` comparisons (a manual clock in tests)."""
+        ...

@@ -1,0 +1,253 @@
+"""``DockerRuntime``: instances are containers, and their labels are the whole truth.
+
+Every container the runtime starts carries the ``LABEL_*`` labels of ``orchestrator.model``
+(plus any extra labels given to the constructor), so ``instances()`` rebuilds the actual state
+from Docker alone. The runtime only ever lists, stops or removes containers that carry
+``barista.managed=true`` and its extra labels, and it addresses them by container id.
+
+Docker mapping:
+
+- name ``barista-{group}-{instance_id}``: a second launch of the same id fails on the name;
+- ``--cpus`` / ``--memory`` from the template; ``--network`` when the template names one;
+- stop signal SIGTERM and the template's ``stop_timeout`` stored as the container's
+  StopTimeout, so ``docker stop`` by hand behaves like ``terminate``;
+- restart policy ``no``: the Auto Scaling group replaces dead instances, Docker must not;
+- health: Docker's health status when the image has a HEALTHCHECK, else running = healthy.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import docker
+from docker.errors import APIError, NotFound
+from docker.models.containers import Container
+
+from orchestrator.model import (
+    LABEL_AZ,
+    LABEL_GROUP,
+    LABEL_INSTANCE_ID,
+    LABEL_LAUNCHED_AT,
+    LABEL_LIFECYCLE,
+    LABEL_MANAGED,
+    LABEL_PROTECTED,
+    LABEL_TEMPLATE,
+    LABEL_TEMPLATE_VERSION,
+    Health,
+    Instance,
+    LaunchTemplateData,
+    Lifecycle,
+)
+from orchestrator.runtime.base import InstanceIdInUse
+
+_CONFLICT = 409
+# Docker's StopTimeout and `docker stop -t` take whole seconds; rounding up never kills early.
+_DOCKER_DEFAULT_STOP_TIMEOUT = 10
+
+
+class DockerRuntime:
+    """The ``Runtime`` protocol on a Docker engine (``docker.from_env()`` unless given a client).
+
+    ``labels`` are added to every container and narrow what ``instances()`` and ``terminate``
+    may touch: tests pass ``barista.test-session`` so each run sees, and can clean up, only
+    its own containers.
+    """
+
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        # No version pinned: the SDK negotiates with the engine (20.10 here, newer elsewhere).
+        self._client = client if client is not None else docker.from_env()
+        self._extra_labels = dict(labels or {})
+        self._scope = {LABEL_MANAGED: "true", **self._extra_labels}
+
+    def launch(
+        self,
+        group: str,
+        instance_id: str,
+        *,
+        template_name: str,
+        template_version: int,
+        data: LaunchTemplateData,
+        availability_zone: str,
+        lifecycle: Lifecycle,
+        protected: bool,
+    ) -> Instance:
+        labels = {
+            **self._extra_labels,
+            LABEL_MANAGED: "true",
+            LABEL_GROUP: group,
+            LABEL_INSTANCE_ID: instance_id,
+            LABEL_TEMPLATE: template_name,
+            LABEL_TEMPLATE_VERSION: str(template_version),
+            LABEL_AZ: availability_zone,
+            LABEL_LIFECYCLE: str(lifecycle),
+            LABEL_PROTECTED: "true" if protected else "false",
+            LABEL_LAUNCHED_AT: repr(self.now()),
+        }
+        if self._find(instance_id) is not None:
+            raise InstanceIdInUse(instance_id)
+        api = self._client.api
+        host_config = api.create_host_config(
+            nano_cpus=round(data.cpus * 1e9) if data.cpus is not None else None,
+            mem_limit=f"{data.memory_mib}m" if data.memory_mib is not None else None,
+            network_mode=data.network,
+            restart_policy={"Name": "no"},
+        )
+        try:
+            created = api.create_container(
+                data.image,
+                command=list(data.command) or None,
+                name=f"barista-{group}-{instance_id}",
+                labels=labels,
+                environment=dict(data.environment),
+                stop_signal="SIGTERM",
+                stop_timeout=math.ceil(data.stop_timeout),
+                host_config=host_config,
+            )
+        except APIError as error:
+            if error.status_code == _CONFLICT:
+                raise InstanceIdInUse(instance_id) from error
+            raise
+        container_id: str = created["Id"]
+        try:
+            api.start(container_id)
+        except APIError:
+            # A container that never ran is not an instance: leave nothing behind.
+            api.remove_container(container_id, force=True)
+            raise
+        container = self._client.containers.get(container_id)
+        return _instance(container)
+
+    def terminate(self, instance_id: str, stop_timeout: float | None = None) -> None:
+        container = self._find(instance_id)
+        if container is None:
+            return
+        if stop_timeout is None:
+            config_timeout = container.attrs["Config"].get("StopTimeout")
+            stop_timeout = (
+                float(config_timeout)
+                if config_timeout is not None
+                else _DOCKER_DEFAULT_STOP_TIMEOUT
+            )
+        seconds = math.ceil(stop_timeout)
+        container_id = str(container.id)
+        api = self._client.api
+        try:
+            if container.status in ("running", "restarting", "paused", "created"):
+                # The engine sends the StopSignal (SIGTERM), waits, then SIGKILLs, like ECS's
+                # stopTimeout; the SDK stretches its HTTP timeout by the grace period.
+                api.stop(container_id, timeout=seconds)
+            api.remove_container(container_id, force=True)
+        except NotFound:
+            return  # removed concurrently: the outcome the caller asked for
+        except APIError as error:
+            if error.status_code == _CONFLICT and "already in progress" in str(error):
+                api.wait(container_id, condition="removed")
+                return
+            raise
+
+    def instances(self, group: str | None = None) -> list[Instance]:
+        scope = dict(self._scope)
+        if group is not None:
+            scope[LABEL_GROUP] = group
+        containers = self._client.containers.list(
+            all=True,
+            filters={"label": [f"{key}={value}" for key, value in scope.items()]},
+            ignore_removed=True,
+        )
+        found = []
+        for container in containers:
+            try:
+                found.append(_instance(container))
+            except (KeyError, ValueError):
+                # barista.managed=true set by hand without the rest: not one of ours to judge,
+                # and one malformed container must not blind the reconciler to all the others.
+                continue
+        return found
+
+    def cpu_percent(self, instance_id: str) -> float | None:
+        container = self._find(instance_id)
+        if container is None or container.status != "running":
+            return None
+        try:
+            # Not one-shot: the engine waits for a second reading so precpu_stats is filled.
+            stats = container.stats(stream=False)
+        except (NotFound, APIError):
+            return None
+        assert isinstance(stats, dict)
+        return _cpu_percent(stats)
+
+    def now(self) -> float:
+        return time.time()
+
+    def _find(self, instance_id: str) -> Container | None:
+        """The one managed container with this instance id, or None; never an unlabelled one."""
+        filters = [f"{key}={value}" for key, value in self._scope.items()]
+        filters.append(f"{LABEL_INSTANCE_ID}={instance_id}")
+        found = self._client.containers.list(
+            all=True, filters={"label": filters}, ignore_removed=True
+        )
+        return found[0] if found else None
+
+
+def _health(state: Mapping[str, Any]) -> Health:
+    status = state.get("Status")
+    if status in ("exited", "dead", "removing"):
+        return Health.STOPPED
+    if status in ("created", "restarting"):
+        return Health.STARTING
+    if status == "paused":
+        return Health.UNHEALTHY  # frozen: it cannot answer, like an impaired EC2 status check
+    docker_health = (state.get("Health") or {}).get("Status")
+    if docker_health in ("starting", "healthy", "unhealthy"):
+        return Health(docker_health)
+    return Health.HEALTHY
+
+
+def _address(attrs: Mapping[str, Any]) -> str | None:
+    networks: Mapping[str, Any] = attrs.get("NetworkSettings", {}).get("Networks") or {}
+    mode = attrs.get("HostConfig", {}).get("NetworkMode")
+    preferred = networks.get(mode) if mode in networks else None
+    for network in [preferred, *networks.values()]:
+        if network and network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return None
+
+
+def _instance(container: Container) -> Instance:
+    attrs = container.attrs
+    labels: Mapping[str, str] = attrs["Config"]["Labels"] or {}
+    return Instance(
+        instance_id=labels[LABEL_INSTANCE_ID],
+        group=labels[LABEL_GROUP],
+        launch_template=labels[LABEL_TEMPLATE],
+        template_version=int(labels[LABEL_TEMPLATE_VERSION]),
+        availability_zone=labels[LABEL_AZ],
+        lifecycle=Lifecycle(labels[LABEL_LIFECYCLE]),
+        protected_at_launch=labels[LABEL_PROTECTED] == "true",
+        launched_at=float(labels[LABEL_LAUNCHED_AT]),
+        health=_health(attrs["State"]),
+        container_id=str(container.id),
+        address=_address(attrs),
+    )
+
+
+def _cpu_percent(stats: Mapping[str, Any]) -> float | None:
+    """The docker CLI's formula: share of host CPU time used since the previous reading."""
+    cpu = stats.get("cpu_stats") or {}
+    precpu = stats.get("precpu_stats") or {}
+    try:
+        cpu_delta = cpu["cpu_usage"]["total_usage"] - precpu["cpu_usage"]["total_usage"]
+        system_delta = cpu["system_cpu_usage"] - precpu["system_cpu_usage"]
+    except KeyError:
+        return None
+    online = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or []) or 1
+    if system_delta <= 0:
+        return None
+    return max(0.0, float(cpu_delta) / float(system_delta) * float(online) * 100.0)

@@ -1,0 +1,128 @@
+"""``FakeRuntime``: the ``Runtime`` protocol in memory, for fast deterministic reconciler tests.
+
+Nothing happens on its own: the clock moves only with ``advance``, health changes only with
+``set_health``, CPU readings only with ``set_cpu``. Every launch and termination is recorded
+in order, so a test asserts what a reconciler *did*, not just where it ended up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from orchestrator.model import Health, Instance, LaunchTemplateData, Lifecycle
+from orchestrator.runtime.base import InstanceIdInUse
+
+
+@dataclass(frozen=True)
+class Call:
+    """One recorded runtime action; ``stop_timeout`` is what terminate resolved it to."""
+
+    action: Literal["launch", "terminate"]
+    instance_id: str
+    at: float
+    stop_timeout: float | None = None
+
+
+class FakeRuntime:
+    """In-memory instances, a manual clock starting at ``start``, and a log of calls.
+
+    New instances start with ``initial_health`` (``Health.HEALTHY`` by default; pass
+    ``Health.STARTING`` to exercise grace periods). A terminated instance disappears at once;
+    one made ``Health.STOPPED`` with ``set_health`` stays listed until terminated, as a dead
+    container does on Docker.
+    """
+
+    def __init__(self, start: float = 1_000_000.0, initial_health: Health = Health.HEALTHY) -> None:
+        self._now = start
+        self._initial_health = initial_health
+        self._instances: dict[str, Instance] = {}
+        self._templates: dict[str, LaunchTemplateData] = {}
+        self._cpu: dict[str, float] = {}
+        self._used_ids: set[str] = set()
+        self.calls: list[Call] = []
+
+    def launch(
+        self,
+        group: str,
+        instance_id: str,
+        *,
+        template_name: str,
+        template_version: int,
+        data: LaunchTemplateData,
+        availability_zone: str,
+        lifecycle: Lifecycle,
+        protected: bool,
+    ) -> Instance:
+        # Docker keeps a dead container's name until it is removed; we go further and never
+        # reuse an id, which is what EC2 guarantees and what a reconciler should rely on.
+        if instance_id in self._used_ids:
+            raise InstanceIdInUse(instance_id)
+        self._used_ids.add(instance_id)
+        instance = Instance(
+            instance_id=instance_id,
+            group=group,
+            launch_template=template_name,
+            template_version=template_version,
+            availability_zone=availability_zone,
+            lifecycle=lifecycle,
+            protected_at_launch=protected,
+            launched_at=self._now,
+            health=self._initial_health,
+            container_id=f"fake-{instance_id}",
+            address=f"10.0.0.{len(self._used_ids) % 250 + 2}",
+        )
+        self._instances[instance_id] = instance
+        self._templates[instance_id] = data
+        self.calls.append(Call("launch", instance_id, self._now))
+        return instance
+
+    def terminate(self, instance_id: str, stop_timeout: float | None = None) -> None:
+        instance = self._instances.pop(instance_id, None)
+        if instance is None:
+            return
+        data = self._templates.pop(instance_id)
+        self._cpu.pop(instance_id, None)
+        resolved = data.stop_timeout if stop_timeout is None else stop_timeout
+        self.calls.append(Call("terminate", instance_id, self._now, resolved))
+
+    def instances(self, group: str | None = None) -> list[Instance]:
+        return [i for i in self._instances.values() if group is None or i.group == group]
+
+    def cpu_percent(self, instance_id: str) -> float | None:
+        instance = self._instances.get(instance_id)
+        if instance is None or instance.health is Health.STOPPED:
+            return None
+        return self._cpu.get(instance_id)
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; it never goes back, as the reconciler assumes."""
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward, not by {seconds}")
+        self._now += seconds
+
+    def set_health(self, instance_id: str, health: Health) -> None:
+        """What Docker would report next: ``Health.STOPPED`` simulates a crash or a kill."""
+        self._instances[instance_id] = replace(self._instances[instance_id], health=health)
+
+    def set_cpu(self, instance_id: str, percent: float | None) -> None:
+        """The next ``cpu_percent`` readings for this instance (``None``: no sample)."""
+        if instance_id not in self._instances:
+            raise KeyError(instance_id)
+        if percent is None:
+            self._cpu.pop(instance_id, None)
+        else:
+            self._cpu[instance_id] = percent
+
+    @property
+    def launched(self) -> list[str]:
+        """Instance ids in launch order."""
+        return [call.instance_id for call in self.calls if call.action == "launch"]
+
+    @property
+    def terminated(self) -> list[str]:
+        """Instance ids in termination order (no-op terminations are not recorded)."""
+        return [call.instance_id for call in self.calls if call.action == "terminate"]
