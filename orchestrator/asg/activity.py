@@ -1,0 +1,50 @@
+"""Scaling activities: the history DescribeScalingActivities shows, one per launch or terminate.
+
+The *cause* text copies AWS's phrasing ("At …Z an instance was started in response to …") so a
+reader who knows AWS recognises why each instance came or went.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ActivityStatusCode(StrEnum):
+    PENDING_SPOT_BID_PLACEMENT = "PendingSpotBidPlacement"
+    PRE_IN_SERVICE = "PreInService"
+    IN_PROGRESS = "InProgress"
+    MID_LIFECYCLE_ACTION = "MidLifecycleAction"
+    WAITING_FOR_INSTANCE_WARMUP = "WaitingForInstanceWarmup"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of a group's activity history, named as DescribeScalingActivities names it."""
+
+    activity_id: str
+    auto_scaling_group_name: str
+    description: str
+    cause: str
+    start_time: float
+    status_code: ActivityStatusCode = ActivityStatusCode.IN_PROGRESS
+    end_time: float | None = None
+    status_message: str = ""
+    progress: int = 0
+
+
+def timestamp(now: float) -> str:
+    """AWS's cause timestamps: UTC, second precision, ``Z`` suffix."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+
+
+def activity_id(*parts: object) -> str:
+    """A uuid-shaped id derived from what the activity is about, so a replan is reproducible."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))

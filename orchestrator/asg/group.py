@@ -1,0 +1,262 @@
+"""The Auto Scaling group definition and the rules AWS enforces when it changes.
+
+Every change goes through a function that validates the *whole* result and returns a new value,
+so an invalid group can never be stored: desired capacity always lies within [min, max],
+termination policies and process names are ones AWS knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from orchestrator.errors import ValidationError
+from orchestrator.launch_templates import DEFAULT
+
+MAX_PROTECTION_IDS_PER_CALL = 50  # SetInstanceProtection's documented limit
+DEFAULT_COOLDOWN = 300  # seconds; AWS's default, used only by simple scaling policies
+
+
+class HealthCheckType(StrEnum):
+    EC2 = "EC2"
+    ELB = "ELB"
+
+
+class TerminationPolicy(StrEnum):
+    """AWS's named policies; a group applies them in order, then Default as the last word."""
+
+    DEFAULT = "Default"
+    OLDEST_INSTANCE = "OldestInstance"
+    NEWEST_INSTANCE = "NewestInstance"
+    OLDEST_LAUNCH_CONFIGURATION = "OldestLaunchConfiguration"
+    OLDEST_LAUNCH_TEMPLATE = "OldestLaunchTemplate"
+    CLOSEST_TO_NEXT_INSTANCE_HOUR = "ClosestToNextInstanceHour"
+    ALLOCATION_STRATEGY = "AllocationStrategy"
+
+
+class ScalingProcess(StrEnum):
+    """Processes SuspendProcesses accepts; the reconciler honours the first five."""
+
+    LAUNCH = "Launch"
+    TERMINATE = "Terminate"
+    HEALTH_CHECK = "HealthCheck"
+    REPLACE_UNHEALTHY = "ReplaceUnhealthy"
+    AZ_REBALANCE = "AZRebalance"
+    ALARM_NOTIFICATION = "AlarmNotification"
+    SCHEDULED_ACTIONS = "ScheduledActions"
+    ADD_TO_LOAD_BALANCER = "AddToLoadBalancer"
+    INSTANCE_REFRESH = "InstanceRefresh"
+
+
+@dataclass(frozen=True)
+class AutoScalingGroup:
+    """What CreateAutoScalingGroup stores, plus per-instance scale-in protection.
+
+    Protection lives here rather than on container labels because SetInstanceProtection changes
+    it after launch and labels on a running container cannot change.
+    """
+
+    auto_scaling_group_name: str
+    launch_template_name: str
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    availability_zones: tuple[str, ...]
+    launch_template_version: str = DEFAULT
+    health_check_type: HealthCheckType = HealthCheckType.EC2
+    health_check_grace_period: int = 0  # the API default (the console uses 300)
+    default_cooldown: int = DEFAULT_COOLDOWN
+    termination_policies: tuple[TerminationPolicy, ...] = (TerminationPolicy.DEFAULT,)
+    new_instances_protected_from_scale_in: bool = False
+    suspended_processes: frozenset[ScalingProcess] = frozenset()
+    protected_instance_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def is_suspended(self, process: ScalingProcess) -> bool:
+        return process in self.suspended_processes
+
+
+def _termination_policies(names: Iterable[str]) -> tuple[TerminationPolicy, ...]:
+    policies: list[TerminationPolicy] = []
+    for name in names:
+        try:
+            policies.append(TerminationPolicy(name))
+        except ValueError:
+            known = ", ".join(p.value for p in TerminationPolicy)
+            raise ValidationError(
+                f"Termination policy {name} is not valid. Valid policies are: {known}."
+            ) from None
+    return tuple(policies) or (TerminationPolicy.DEFAULT,)
+
+
+def _health_check_type(name: str) -> HealthCheckType:
+    try:
+        return HealthCheckType(name)
+    except ValueError:
+        raise ValidationError(f"Invalid HealthCheckType: {name}") from None
+
+
+def _processes(names: Iterable[str]) -> frozenset[ScalingProcess]:
+    processes: set[ScalingProcess] = set()
+    for name in names:
+        try:
+            processes.add(ScalingProcess(name))
+        except ValueError:
+            raise ValidationError(f"Invalid value for ScalingProcesses: {name}") from None
+    return frozenset(processes)
+
+
+def validate(group: AutoScalingGroup) -> AutoScalingGroup:
+    """Refuse a group AWS would refuse, with AWS's ValidationError messages."""
+    if not group.availability_zones:
+        raise ValidationError("At least one Availability Zone or VPC Subnet is required.")
+    if group.min_size < 0 or group.max_size < 0 or group.desired_capacity < 0:
+        raise ValidationError("MinSize, MaxSize and DesiredCapacity must be non-negative.")
+    if group.min_size > group.max_size:
+        raise ValidationError(
+            f"Max bound, {group.max_size}, must be greater than or equal to min bound, "
+            f"{group.min_size}"
+        )
+    if not group.min_size <= group.desired_capacity <= group.max_size:
+        raise ValidationError(
+            f"Desired capacity:{group.desired_capacity} must be between the specified min "
+            f"size:{group.min_size} and max size:{group.max_size}"
+        )
+    if group.health_check_grace_period < 0 or group.default_cooldown < 0:
+        raise ValidationError("HealthCheckGracePeriod and DefaultCooldown must be non-negative.")
+    return group
+
+
+def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup's parameters
+    auto_scaling_group_name: str,
+    launch_template_name: str,
+    *,
+    min_size: int,
+    max_size: int,
+    availability_zones: Iterable[str],
+    desired_capacity: int | None = None,
+    launch_template_version: str = DEFAULT,
+    health_check_type: str = "EC2",
+    health_check_grace_period: int = 0,
+    default_cooldown: int = DEFAULT_COOLDOWN,
+    termination_policies: Iterable[str] = ("Default",),
+    new_instances_protected_from_scale_in: bool = False,
+) -> AutoScalingGroup:
+    """CreateAutoScalingGroup: desired defaults to min, as in AWS."""
+    return validate(
+        AutoScalingGroup(
+            auto_scaling_group_name=auto_scaling_group_name,
+            launch_template_name=launch_template_name,
+            launch_template_version=launch_template_version,
+            min_size=min_size,
+            max_size=max_size,
+            desired_capacity=min_size if desired_capacity is None else desired_capacity,
+            availability_zones=tuple(dict.fromkeys(availability_zones)),
+            health_check_type=_health_check_type(health_check_type),
+            health_check_grace_period=health_check_grace_period,
+            default_cooldown=default_cooldown,
+            termination_policies=_termination_policies(termination_policies),
+            new_instances_protected_from_scale_in=new_instances_protected_from_scale_in,
+        )
+    )
+
+
+def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup's parameters
+    group: AutoScalingGroup,
+    *,
+    min_size: int | None = None,
+    max_size: int | None = None,
+    desired_capacity: int | None = None,
+    availability_zones: Iterable[str] | None = None,
+    launch_template_version: str | None = None,
+    health_check_type: str | None = None,
+    health_check_grace_period: int | None = None,
+    termination_policies: Iterable[str] | None = None,
+    new_instances_protected_from_scale_in: bool | None = None,
+) -> AutoScalingGroup:
+    """UpdateAutoScalingGroup: only the given fields change, and the whole result is validated.
+
+    Unlike SetDesiredCapacity, AWS checks the *new* min, max and desired together, so raising
+    min and desired in one call is fine.
+    """
+    changes: dict[str, object] = {}
+    if min_size is not None:
+        changes["min_size"] = min_size
+    if max_size is not None:
+        changes["max_size"] = max_size
+    if desired_capacity is not None:
+        changes["desired_capacity"] = desired_capacity
+    if availability_zones is not None:
+        changes["availability_zones"] = tuple(dict.fromkeys(availability_zones))
+    if launch_template_version is not None:
+        changes["launch_template_version"] = launch_template_version
+    if health_check_type is not None:
+        changes["health_check_type"] = _health_check_type(health_check_type)
+    if health_check_grace_period is not None:
+        changes["health_check_grace_period"] = health_check_grace_period
+    if termination_policies is not None:
+        changes["termination_policies"] = _termination_policies(termination_policies)
+    if new_instances_protected_from_scale_in is not None:
+        changes["new_instances_protected_from_scale_in"] = new_instances_protected_from_scale_in
+    return validate(replace(group, **changes))  # type: ignore[arg-type]
+
+
+def set_desired_capacity(group: AutoScalingGroup, desired_capacity: int) -> AutoScalingGroup:
+    """SetDesiredCapacity: unlike Update, it never moves min or max, so out of range fails."""
+    if desired_capacity > group.max_size:
+        raise ValidationError(
+            f"New SetDesiredCapacity value {desired_capacity} is above max value "
+            f"{group.max_size} for the AutoScalingGroup."
+        )
+    if desired_capacity < group.min_size:
+        raise ValidationError(
+            f"New SetDesiredCapacity value {desired_capacity} is below min value "
+            f"{group.min_size} for the AutoScalingGroup."
+        )
+    return replace(group, desired_capacity=desired_capacity)
+
+
+def set_instance_protection(
+    group: AutoScalingGroup,
+    instance_ids: Iterable[str],
+    *,
+    protected_from_scale_in: bool,
+    member_ids: Iterable[str] | None = None,
+) -> AutoScalingGroup:
+    """SetInstanceProtection: at most 50 ids per call, each one a member of the group.
+
+    ``member_ids`` is the group's current instances when the caller knows them; without it the
+    membership check is skipped (a pure function cannot see Docker).
+    """
+    ids = list(dict.fromkeys(instance_ids))
+    if len(ids) > MAX_PROTECTION_IDS_PER_CALL:
+        raise ValidationError(
+            f"1 validation error detected: Value '{ids}' at 'instanceIds' failed to satisfy "
+            f"constraint: Member must have length less than or equal to "
+            f"{MAX_PROTECTION_IDS_PER_CALL}"
+        )
+    if member_ids is not None:
+        members = set(member_ids)
+        for instance_id in ids:
+            if instance_id not in members:
+                raise ValidationError(
+                    f"The instance {instance_id} is not part of Auto Scaling group "
+                    f"{group.auto_scaling_group_name}."
+                )
+    if protected_from_scale_in:
+        protected = group.protected_instance_ids | set(ids)
+    else:
+        protected = group.protected_instance_ids - set(ids)
+    return replace(group, protected_instance_ids=frozenset(protected))
+
+
+def suspend_processes(group: AutoScalingGroup, names: Iterable[str] = ()) -> AutoScalingGroup:
+    """SuspendProcesses: no names means every process, as in AWS."""
+    processes = _processes(names) or frozenset(ScalingProcess)
+    return replace(group, suspended_processes=group.suspended_processes | processes)
+
+
+def resume_processes(group: AutoScalingGroup, names: Iterable[str] = ()) -> AutoScalingGroup:
+    """ResumeProcesses: no names means every process, as in AWS."""
+    processes = _processes(names) or frozenset(ScalingProcess)
+    return replace(group, suspended_processes=group.suspended_processes - processes)

@@ -1,0 +1,331 @@
+"""The group reconciler: compare desired with actual and decide what to launch and terminate.
+
+``plan`` is a pure function of the group, its launch templates, the instances the runtime
+reports, which of them are protected, and the time. It never talks to Docker, so the
+controller loop can run it again after a crash and get the same answer; applying a plan and
+planning again yields nothing to do. Each decision carries the Activity that records why.
+
+Order of business in one pass, as EC2 Auto Scaling does it:
+1. health: STOPPED instances, and UNHEALTHY ones past the grace period, are terminated to be
+   replaced (HealthCheck and ReplaceUnhealthy, which also needs Launch and Terminate);
+2. capacity: non-STOPPED instances count; launch into the zone with fewest instances, or
+   terminate by the termination policies from the zone with most, never a protected instance;
+3. AZRebalance: move instances, launch first then terminate, until zones differ by at most one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
+from orchestrator.asg.group import AutoScalingGroup, HealthCheckType, ScalingProcess
+from orchestrator.asg.termination import select_for_termination
+from orchestrator.launch_templates import LaunchTemplate, find
+from orchestrator.model import Health, Instance, LaunchTemplateData, Lifecycle
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Start one instance: everything ``Runtime.launch`` needs, plus the activity for it."""
+
+    instance_id: str
+    availability_zone: str
+    launch_template_name: str
+    template_version: int
+    data: LaunchTemplateData
+    lifecycle: Lifecycle
+    protected: bool
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class Termination:
+    """Stop one instance, with the reason a reader of the activity history will see."""
+
+    instance_id: str
+    reason: str
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one reconcile pass decided; ``notes`` explain what it wanted to do but could not."""
+
+    launches: tuple[Launch, ...] = ()
+    terminations: tuple[Termination, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.launches and not self.terminations
+
+    @property
+    def activities(self) -> tuple[Activity, ...]:
+        """Terminations first: a replacement's history reads 'out, then in', as in AWS."""
+        return tuple(t.activity for t in self.terminations) + tuple(
+            launch.activity for launch in self.launches
+        )
+
+    def protected_instance_ids(self, before: Iterable[str]) -> frozenset[str]:
+        """The group's protected ids once this plan is applied: new protected in, gone out."""
+        gone = {t.instance_id for t in self.terminations}
+        new = {launch.instance_id for launch in self.launches if launch.protected}
+        return frozenset((set(before) | new) - gone)
+
+
+@dataclass
+class _Pass:
+    """Working state of one plan() call; kept private so plan() itself stays a pure function."""
+
+    group: AutoScalingGroup
+    now: float
+    template_name: str
+    template_version: int
+    data: LaunchTemplateData
+    protected_ids: frozenset[str]
+    taken_ids: set[str]
+    capacity: list[Instance]
+    launches: list[Launch]
+    terminations: list[Termination]
+    notes: list[str]
+
+    @property
+    def at(self) -> str:
+        return timestamp(self.now)
+
+    def suspended(self, *processes: ScalingProcess) -> bool:
+        return any(self.group.is_suspended(p) for p in processes)
+
+    def zone_counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter(dict.fromkeys(self.group.availability_zones, 0))
+        counts.update(i.availability_zone for i in self.capacity)
+        counts.update(launch.availability_zone for launch in self.launches)
+        return counts
+
+    def new_instance_id(self) -> str:
+        ordinal = 0
+        while True:
+            seed = f"{self.group.auto_scaling_group_name}:{self.now!r}:{ordinal}"
+            candidate = "i-" + hashlib.sha256(seed.encode()).hexdigest()[:17]
+            if candidate not in self.taken_ids:
+                self.taken_ids.add(candidate)
+                return candidate
+            ordinal += 1
+
+    def launch(self, cause: str, zone: str | None = None) -> None:
+        if zone is None:
+            counts = self.zone_counts()
+            zone = min(self.group.availability_zones, key=lambda z: counts[z])
+        instance_id = self.new_instance_id()
+        self.launches.append(
+            Launch(
+                instance_id=instance_id,
+                availability_zone=zone,
+                launch_template_name=self.template_name,
+                template_version=self.template_version,
+                data=self.data,
+                lifecycle=Lifecycle.ON_DEMAND,
+                protected=self.group.new_instances_protected_from_scale_in,
+                activity=self.activity(f"Launching a new EC2 instance: {instance_id}", cause),
+            )
+        )
+
+    def terminate(self, instance: Instance, reason: str) -> None:
+        if instance in self.capacity:
+            self.capacity.remove(instance)
+        self.terminations.append(
+            Termination(
+                instance_id=instance.instance_id,
+                reason=reason,
+                activity=self.activity(
+                    f"Terminating EC2 instance: {instance.instance_id}",
+                    f"{reason} At {self.at} instance {instance.instance_id} was selected for "
+                    "termination.",
+                ),
+            )
+        )
+
+    def activity(self, description: str, cause: str) -> Activity:
+        return Activity(
+            activity_id=activity_id(self.group.auto_scaling_group_name, self.now, description),
+            auto_scaling_group_name=self.group.auto_scaling_group_name,
+            description=description,
+            cause=cause,
+            start_time=self.now,
+            status_code=ActivityStatusCode.IN_PROGRESS,
+        )
+
+    def busiest_zone_candidates(self) -> tuple[str, list[Instance]] | None:
+        """AWS's first step for every policy: the zone with most instances and one unprotected.
+
+        Zones the group no longer uses come first, since rebalancing wants them empty.
+        """
+        counts = self.zone_counts()
+        zones = sorted(
+            counts,
+            key=lambda z: (z in self.group.availability_zones, -counts[z], z),
+        )
+        for zone in zones:
+            candidates = [
+                i
+                for i in self.capacity
+                if i.availability_zone == zone and i.instance_id not in self.protected_ids
+            ]
+            if candidates:
+                return zone, candidates
+        return None
+
+    def choose(self, candidates: Sequence[Instance]) -> Instance:
+        return select_for_termination(
+            candidates,
+            self.group.termination_policies,
+            template_name=self.template_name,
+            now=self.now,
+        )
+
+
+def _health_reason(group: AutoScalingGroup, instance: Instance, now: float) -> str | None:
+    """Why the health check marks this instance unhealthy, or None if it passes.
+
+    A stopped instance fails at once (AWS does not wait out the grace period for an instance
+    that is not running); a running but unhealthy one only after the grace period.
+    """
+    at = timestamp(now)
+    if instance.health is Health.STOPPED:
+        return (
+            f"At {at} an instance was taken out of service in response to an EC2 health check "
+            "indicating it has been terminated or stopped."
+        )
+    if instance.health is Health.UNHEALTHY:
+        if now - instance.launched_at < group.health_check_grace_period:
+            return None
+        if group.health_check_type is HealthCheckType.ELB:
+            return (
+                f"At {at} an instance was taken out of service in response to an ELB system "
+                "health check failure."
+            )
+        return (
+            f"At {at} an instance was taken out of service in response to an EC2 instance "
+            "status check failure."
+        )
+    return None
+
+
+def plan(
+    group: AutoScalingGroup,
+    template_versions: Mapping[str, LaunchTemplate],
+    instances: Sequence[Instance],
+    protected_ids: Iterable[str],
+    now: float,
+) -> Plan:
+    """Decide the launches and terminations that bring ``group`` to its desired capacity.
+
+    ``template_versions`` maps template names to templates (the store's); the group's template
+    version is resolved on every pass, so ``$Latest`` follows new versions. ``instances`` may
+    include other groups' instances; only this group's are considered.
+    """
+    template = find(template_versions, group.launch_template_name)
+    version, data = template.resolve(group.launch_template_version)
+    mine = sorted(
+        (i for i in instances if i.group == group.auto_scaling_group_name),
+        key=lambda i: i.instance_id,
+    )
+    state = _Pass(
+        group=group,
+        now=now,
+        template_name=template.launch_template_name,
+        template_version=version,
+        data=data,
+        protected_ids=frozenset(protected_ids),
+        taken_ids={i.instance_id for i in instances},
+        capacity=[i for i in mine if i.health is not Health.STOPPED],
+        launches=[],
+        terminations=[],
+        notes=[],
+    )
+    _replace_unhealthy(state, mine)
+    _reach_desired_capacity(state)
+    _rebalance(state)
+    return Plan(tuple(state.launches), tuple(state.terminations), tuple(state.notes))
+
+
+def _replace_unhealthy(state: _Pass, mine: Sequence[Instance]) -> None:
+    if state.suspended(ScalingProcess.HEALTH_CHECK):
+        return
+    for instance in mine:
+        reason = _health_reason(state.group, instance, state.now)
+        if reason is None:
+            continue
+        if state.suspended(
+            ScalingProcess.REPLACE_UNHEALTHY, ScalingProcess.LAUNCH, ScalingProcess.TERMINATE
+        ):
+            state.notes.append(
+                f"Instance {instance.instance_id} is unhealthy but is not replaced: "
+                "ReplaceUnhealthy, Launch or Terminate is suspended."
+            )
+            continue
+        state.terminate(instance, reason)
+
+
+def _reach_desired_capacity(state: _Pass) -> None:
+    actual, desired = len(state.capacity), state.group.desired_capacity
+    if actual < desired:
+        if state.suspended(ScalingProcess.LAUNCH):
+            state.notes.append(f"Launch is suspended: capacity stays at {actual} of {desired}.")
+            return
+        cause = (
+            f"At {state.at} an instance was started in response to a difference between "
+            f"desired and actual capacity, increasing the capacity from {actual} to {desired}."
+        )
+        for _ in range(desired - actual):
+            state.launch(cause)
+    elif actual > desired:
+        if state.suspended(ScalingProcess.TERMINATE):
+            state.notes.append(f"Terminate is suspended: capacity stays at {actual} of {desired}.")
+            return
+        reason = (
+            f"At {state.at} an instance was taken out of service in response to a difference "
+            f"between desired and actual capacity, shrinking the capacity from {actual} to "
+            f"{desired}."
+        )
+        for _ in range(actual - desired):
+            found = state.busiest_zone_candidates()
+            if found is None:
+                state.notes.append(
+                    f"Could not scale in to {desired}: the {len(state.capacity)} remaining "
+                    "instances are protected from scale-in."
+                )
+                return
+            state.terminate(state.choose(found[1]), reason)
+
+
+def _rebalance(state: _Pass) -> None:
+    """AZRebalance: launch in the emptiest zone first, then terminate from the fullest."""
+    if state.suspended(
+        ScalingProcess.AZ_REBALANCE, ScalingProcess.LAUNCH, ScalingProcess.TERMINATE
+    ):
+        return
+    zones = state.group.availability_zones
+    while True:
+        counts = state.zone_counts()
+        emptiest = min(zones, key=lambda z: counts[z])
+        found = state.busiest_zone_candidates()
+        if found is None:
+            return
+        busiest, candidates = found
+        stray = busiest not in zones
+        if not stray and counts[busiest] - counts[emptiest] < 2:
+            return
+        state.launch(
+            f"At {state.at} instances were launched to balance instances in zones {busiest} "
+            f"with other zones {emptiest}.",
+            zone=emptiest,
+        )
+        state.terminate(
+            state.choose(candidates),
+            f"At {state.at} an instance was taken out of service to balance instances in "
+            f"zones {busiest} with other zones {emptiest}.",
+        )

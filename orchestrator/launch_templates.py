@@ -1,0 +1,110 @@
+"""EC2 launch templates: immutable numbered versions of how to start an instance.
+
+A template never changes a version in place; editing it creates version N+1, and the *default*
+version moves only when asked. Groups name a version as a number, ``$Latest`` or ``$Default``,
+and resolve it each time they launch, which is why a group pinned to ``$Latest`` picks up a new
+version without being updated itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from orchestrator.errors import AwsError
+from orchestrator.model import LaunchTemplateData
+
+LATEST = "$Latest"
+DEFAULT = "$Default"
+
+
+class LaunchTemplateError(AwsError):
+    """EC2's refusals about launch templates (the codes EC2's API returns)."""
+
+
+def launch_template_id(name: str) -> str:
+    """A stable ``lt-`` id derived from the name, so ids survive restarts without a counter."""
+    return "lt-" + hashlib.sha256(name.encode()).hexdigest()[:17]
+
+
+@dataclass(frozen=True)
+class LaunchTemplate:
+    """A launch template and all its versions; every change returns a new value."""
+
+    launch_template_name: str
+    versions: Mapping[int, LaunchTemplateData]
+    default_version_number: int = 1
+    launch_template_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.launch_template_id:
+            object.__setattr__(
+                self, "launch_template_id", launch_template_id(self.launch_template_name)
+            )
+
+    @property
+    def latest_version_number(self) -> int:
+        return max(self.versions)
+
+    def create_version(self, data: LaunchTemplateData) -> LaunchTemplate:
+        """Add version latest+1; the default stays where it was, as in EC2."""
+        versions = dict(self.versions)
+        versions[self.latest_version_number + 1] = data
+        return replace(self, versions=versions)
+
+    def with_default_version(self, version: int | str) -> LaunchTemplate:
+        """ModifyLaunchTemplate --default-version: point ``$Default`` at an existing version."""
+        number, _ = self.resolve(version)
+        return replace(self, default_version_number=number)
+
+    def resolve(self, version: int | str | None = None) -> tuple[int, LaunchTemplateData]:
+        """Turn ``$Latest``, ``$Default``, a number (or None, meaning ``$Default``) into data."""
+        if version is None or version == DEFAULT:
+            number = self.default_version_number
+        elif version == LATEST:
+            number = self.latest_version_number
+        elif isinstance(version, int) or version.isdigit():
+            number = int(version)
+        else:
+            raise LaunchTemplateError(
+                "InvalidLaunchTemplateId.VersionNotFound",
+                f"The specified version {version!r} is not valid; use a version number, "
+                f"{LATEST} or {DEFAULT}.",
+            )
+        if number not in self.versions:
+            raise LaunchTemplateError(
+                "InvalidLaunchTemplateId.VersionNotFound",
+                f"Could not find launch template version {number} for launch template "
+                f"{self.launch_template_id}.",
+            )
+        return number, self.versions[number]
+
+
+def create_launch_template(name: str, data: LaunchTemplateData) -> LaunchTemplate:
+    """CreateLaunchTemplate: version 1, which is also the default."""
+    return LaunchTemplate(launch_template_name=name, versions={1: data})
+
+
+def not_found(name: str) -> LaunchTemplateError:
+    """The error EC2 returns when a template name is unknown."""
+    return LaunchTemplateError(
+        "InvalidLaunchTemplateName.NotFoundException",
+        f"The specified launch template, with template name {name}, does not exist.",
+    )
+
+
+def already_exists(name: str) -> LaunchTemplateError:
+    """The error EC2 returns when CreateLaunchTemplate reuses a name."""
+    return LaunchTemplateError(
+        "InvalidLaunchTemplateName.AlreadyExistsException",
+        f"Launch template name already in use: {name}.",
+    )
+
+
+def find(templates: Mapping[str, LaunchTemplate], name: str) -> LaunchTemplate:
+    """Look a template up by name, refusing an unknown one as EC2 does."""
+    try:
+        return templates[name]
+    except KeyError:
+        raise not_found(name) from None
