@@ -1,0 +1,100 @@
+"""The Auto Scaling controller: a level-triggered loop that closes the gap each pass.
+
+Each pass reads desired state from the store and actual state from the runtime (Docker
+labels), asks the pure ``plan`` what to do, carries it out, and records the activities. It
+holds no state between passes, so killing the orchestrator at any point and starting it again
+converges to the same result: instance ids are derived deterministically by ``plan``, and the
+runtime refuses a second container with an id already in use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from dataclasses import dataclass
+
+from orchestrator.asg import Activity, Plan, plan
+from orchestrator.asg.activity import ActivityStatusCode
+from orchestrator.runtime import InstanceIdInUse, Runtime
+from orchestrator.state import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one reconcile pass did, per group."""
+
+    plans: dict[str, Plan]
+
+    @property
+    def changed(self) -> bool:
+        return any(not p.is_empty for p in self.plans.values())
+
+
+class AutoScalingController:
+    def __init__(self, store: Store, runtime: Runtime) -> None:
+        self.store = store
+        self.runtime = runtime
+
+    def reconcile_once(self) -> PassResult:
+        """One pass over every group; safe to repeat and to interrupt."""
+        templates = self.store.launch_templates()
+        plans: dict[str, Plan] = {}
+        for name, group in self.store.groups().items():
+            instances = self.runtime.instances(name)
+            decided = plan(
+                group, templates, instances, set(group.protected_instance_ids), self.runtime.now()
+            )
+            plans[name] = decided
+            if decided.is_empty:
+                continue
+            self._apply(decided)
+            # Re-read the group: an API call may have changed it while the pass ran.
+            current = self.store.groups().get(name)
+            if current is not None:
+                protected = decided.protected_instance_ids(current.protected_instance_ids)
+                self.store.put_group(dataclasses.replace(current, protected_instance_ids=protected))
+        return PassResult(plans)
+
+    def _apply(self, decided: Plan) -> None:
+        done: list[Activity] = []
+        for termination in decided.terminations:
+            self.runtime.terminate(termination.instance_id)
+            done.append(_finished(termination.activity, self.runtime.now()))
+            log.info("terminated", extra={"instance_id": termination.instance_id})
+        for launch in decided.launches:
+            try:
+                self.runtime.launch(
+                    launch.activity.auto_scaling_group_name,
+                    launch.instance_id,
+                    template_name=launch.launch_template_name,
+                    template_version=launch.template_version,
+                    data=launch.data,
+                    availability_zone=launch.availability_zone,
+                    lifecycle=launch.lifecycle,
+                    protected=launch.protected,
+                )
+            except InstanceIdInUse:
+                # A pass before a restart launched it already; the next pass will see it.
+                continue
+            done.append(_finished(launch.activity, self.runtime.now()))
+            log.info("launched", extra={"instance_id": launch.instance_id})
+        self.store.record_activities(done)
+
+    def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
+        """Reconcile every ``interval`` seconds until ``stopping`` is set."""
+        while not stopping.is_set():
+            try:
+                self.reconcile_once()
+            except Exception:
+                # One bad pass (Docker busy, a group mid-edit) must not stop the controller.
+                log.exception("reconcile pass failed; retrying")
+            stopping.wait(interval)
+
+
+def _finished(activity: Activity, end_time: float) -> Activity:
+    return dataclasses.replace(
+        activity, status_code=ActivityStatusCode.SUCCESSFUL, end_time=end_time, progress=100
+    )

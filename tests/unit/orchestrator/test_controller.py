@@ -1,0 +1,90 @@
+"""The controller against the fake runtime: level-triggered, idempotent, restartable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.asg import (
+    create_auto_scaling_group,
+    set_desired_capacity,
+    set_instance_protection,
+)
+from orchestrator.controller import AutoScalingController
+from orchestrator.launch_templates import create_launch_template
+from orchestrator.model import Health, LaunchTemplateData
+from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.state import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store(tmp_path / "barista.db") as opened:
+        opened.put_launch_template(
+            create_launch_template("baristas", LaunchTemplateData(image="barista/service:latest"))
+        )
+        opened.put_group(
+            create_auto_scaling_group(
+                "baristas",
+                "baristas",
+                min_size=0,
+                max_size=6,
+                desired_capacity=3,
+                availability_zones=("az-a", "az-b"),
+            )
+        )
+        yield opened
+
+
+def live(runtime: FakeRuntime) -> list[str]:
+    return sorted(
+        i.instance_id for i in runtime.instances("baristas") if i.health is not Health.STOPPED
+    )
+
+
+def test_a_group_converges_to_desired_and_then_does_nothing(store: Store):
+    runtime = FakeRuntime()
+    controller = AutoScalingController(store, runtime)
+    assert controller.reconcile_once().changed
+    assert len(live(runtime)) == 3
+    zones = sorted(i.availability_zone for i in runtime.instances("baristas"))
+    assert zones in (["az-a", "az-a", "az-b"], ["az-a", "az-b", "az-b"])
+    assert not controller.reconcile_once().changed
+    activities = store.activities("baristas")
+    assert len(activities) == 3
+    assert all(a.status_code == "Successful" for a in activities)
+    assert all("increasing the capacity from 0 to 3" in a.cause for a in activities)
+
+
+def test_a_dead_instance_is_replaced(store: Store):
+    runtime = FakeRuntime()
+    controller = AutoScalingController(store, runtime)
+    controller.reconcile_once()
+    victim = live(runtime)[0]
+    runtime.set_health(victim, Health.STOPPED)
+    controller.reconcile_once()
+    assert victim not in live(runtime)
+    assert len(live(runtime)) == 3
+
+
+def test_a_restarted_controller_converges_without_duplicates(store: Store, tmp_path: Path):
+    runtime = FakeRuntime()
+    AutoScalingController(store, runtime).reconcile_once()
+    before = live(runtime)
+    with Store(tmp_path / "barista.db") as reopened:
+        again = AutoScalingController(reopened, runtime)
+        assert not again.reconcile_once().changed
+    assert live(runtime) == before
+
+
+def test_scale_in_spares_protected_instances(store: Store):
+    runtime = FakeRuntime()
+    controller = AutoScalingController(store, runtime)
+    controller.reconcile_once()
+    keep = live(runtime)[:2]
+    group = store.groups()["baristas"]
+    group = set_instance_protection(group, keep, protected_from_scale_in=True)
+    store.put_group(set_desired_capacity(group, 1))
+    controller.reconcile_once()
+    assert live(runtime) == keep, "only unprotected instances may go; two protected stay"
