@@ -218,7 +218,26 @@ class Delivery(ABC):
         """Requeue or dead-letter the message; return which happened."""
 
 
-class Subscription(ABC):
+class _Closing(ABC):
+    """``with`` support for anything that must be closed: ``__exit__`` calls ``close``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what this object holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Subscription(_Closing):
     """One subscription's view of a topic; ``receive`` as for queues."""
 
     def __init__(self, topic: str, name: str, durable: bool) -> None:
@@ -234,19 +253,8 @@ class Subscription(ABC):
     def close(self) -> None:
         """Leave; a durable subscription keeps collecting messages until it is deleted."""
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class Broker(ABC):
+class Broker(_Closing):
     """A connection to one broker, offering topics and queues.
 
     Every send and publish returns only after the broker confirmed it (Kafka acks=all with the
@@ -353,17 +361,6 @@ class Broker(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections; unacked deliveries go back to their queues."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def check_receive_arguments(max_messages: int, wait: float) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.brokers import (
+    BACKEND_FIXTURES,
     Endpoint,
     start_haproxy,
     start_kafka,
@@ -28,11 +29,7 @@ from tests.support.brokers import (
     start_redis,
 )
 from tests.support.containers import Credentials
-from tests.support.engine import environment_problem
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+from tests.support.engine import environment_problem, in_ci
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,7 +39,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     problem = environment_problem()
     if problem is None:
         return
-    if _in_ci():
+    if in_ci():
         pytest.exit(f"CI=true and the Docker tests cannot run:\n{problem}", returncode=1)
     skip = pytest.mark.skip(reason=" ".join(problem.split()))
     for item in needs_docker:
@@ -81,3 +78,15 @@ def redis_server() -> Iterator[Endpoint]:
 @pytest.fixture(scope="session")
 def haproxy() -> Iterator[Endpoint]:
     yield from _running(start_haproxy(Credentials.generate("lb")))
+
+
+@pytest.fixture(params=list(BACKEND_FIXTURES))
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs the requesting test once per broker backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest, backend: str) -> Endpoint:
+    """The session broker of the test's backend."""
+    return request.getfixturevalue(BACKEND_FIXTURES[backend])  # type: ignore[no-any-return]

@@ -279,12 +279,10 @@ class KafkaBroker(Broker):
         A group that already has offsets is left alone, so a returning subscriber resumes
         where it left off and gets what was published while it was away.
         """
-        if any(offset >= 0 for offset in self._committed(group, topic).values()):
+        partitions = self._partition_ids(topic)
+        if any(offset >= 0 for offset in self._committed(group, topic, partitions).values()):
             return
-        ends = [
-            TopicPartition(topic, p, self._high_watermark(topic, p))
-            for p in self._partition_ids(topic)
-        ]
+        ends = [TopicPartition(topic, p, self._high_watermark(topic, p)) for p in partitions]
         client = self._offsets_client(group)
         self._retrying(lambda: client.commit(offsets=ends, asynchronous=False))
 
@@ -303,10 +301,10 @@ class KafkaBroker(Broker):
                 self._offset_clients[group] = client
             return client
 
-    def _committed(self, group: str, topic: str) -> dict[int, int]:
-        partitions = [TopicPartition(topic, p) for p in self._partition_ids(topic)]
+    def _committed(self, group: str, topic: str, partitions: list[int]) -> dict[int, int]:
+        wanted = [TopicPartition(topic, p) for p in partitions]
         client = self._offsets_client(group)
-        committed = self._retrying(lambda: client.committed(partitions, timeout=5))
+        committed = self._retrying(lambda: client.committed(wanted, timeout=5))
         return {tp.partition: tp.offset for tp in committed}
 
     def _retrying(self, call: Callable[[], T]) -> T:
@@ -405,9 +403,10 @@ class KafkaBroker(Broker):
     def backlog(self, queue: str) -> Backlog:
         """Consumer-group lag: messages not yet committed, in flight ones included."""
         self._declared(queue)
-        committed = self._committed(f"barista.queue.{queue}", queue)
+        partitions = self._partition_ids(queue)
+        committed = self._committed(f"barista.queue.{queue}", queue, partitions)
         lag = 0
-        for partition in self._partition_ids(queue):
+        for partition in partitions:
             low, high = self._watermarks(queue, partition)
             start = committed.get(partition, -1)
             lag += high - (start if start >= 0 else low)

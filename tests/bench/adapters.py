@@ -26,12 +26,11 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from broker_adapters import OutgoingMessage, connect
 from tests.bench import raw
-from tests.support.brokers import Endpoint, start_kafka, start_rabbitmq, start_redis
+from tests.support.brokers import STARTERS, Endpoint
 from tests.support.containers import REPO_DIR, Credentials
 
 BATCH = 100
 RECEIVE = 10
-STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
 RAW = {"kafka": raw.KafkaRaw, "rabbitmq": raw.RabbitRaw, "redis": raw.RedisRaw}
 BENCHMARKS = REPO_DIR / "BENCHMARKS.md"
 

@@ -37,15 +37,13 @@ from broker_adapters import Subscription, connect
 from services.orders import OrderEvent
 from tests.bench.adapters import replace_section
 from tests.support.brokers import (
+    STARTERS,
     Endpoint,
     http_get,
-    start_kafka,
-    start_rabbitmq,
     start_redis,
 )
 from tests.support.containers import LOOPBACK, ClientProbe, Credentials, ProjectContainer
 
-STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
 ORDER = {
     "customer": {"id": "c-bench", "name": "Bench Customer"},
     "items": [{"item": "flat-white", "size": "medium", "quantity": 1}],

@@ -13,18 +13,6 @@ import pytest
 from broker_adapters import Broker, connect
 from tests.support.brokers import Endpoint
 
-BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
-
-
-@pytest.fixture(params=list(BACKEND_FIXTURES))
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def endpoint(request: pytest.FixtureRequest, backend: str) -> Endpoint:
-    return request.getfixturevalue(BACKEND_FIXTURES[backend])  # type: ignore[no-any-return]
-
 
 @pytest.fixture
 def connect_broker(endpoint: Endpoint) -> Iterator[Callable[[], Broker]]:

@@ -15,13 +15,11 @@ from collections.abc import Iterator
 import pytest
 
 from broker_adapters import Broker, BrokerUnavailable, QueueConfig, connect
-from tests.support.brokers import Endpoint, start_kafka, start_rabbitmq, start_redis
+from tests.support.brokers import STARTERS, Endpoint
 from tests.support.containers import REPO_DIR, Credentials
 from tests.support.receiving import receive_until
 
 pytestmark = pytest.mark.docker
-
-STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
 
 
 def test_messages_held_by_a_killed_consumer_are_delivered_again(

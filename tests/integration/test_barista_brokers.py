@@ -19,13 +19,6 @@ from tests.support.receiving import receive_count, wait_for
 
 pytestmark = pytest.mark.docker
 
-BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
-
-
-@pytest.fixture(params=list(BACKEND_FIXTURES))
-def endpoint(request: pytest.FixtureRequest) -> Endpoint:
-    return request.getfixturevalue(BACKEND_FIXTURES[request.param])  # type: ignore[no-any-return]
-
 
 @pytest.fixture
 def settings(endpoint: Endpoint, redis_server: Endpoint, unique_name: str) -> BaristaSettings:

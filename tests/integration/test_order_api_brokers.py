@@ -22,7 +22,6 @@ from tests.support.receiving import receive_count, wait_for
 
 pytestmark = pytest.mark.docker
 
-BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
 ORDER = {
     "customer": {"id": "table-7", "name": "Grace"},
     "items": [{"item": "cortado", "quantity": 2}, {"item": "mocha", "size": "small"}],
@@ -50,11 +49,8 @@ def declare(broker: Broker, settings: OrderApiSettings) -> None:
     )
 
 
-@pytest.fixture(params=list(BACKEND_FIXTURES))
-def shop(
-    request: pytest.FixtureRequest, redis_server: Endpoint, unique_name: str
-) -> Iterator[Shop]:
-    endpoint: Endpoint = request.getfixturevalue(BACKEND_FIXTURES[request.param])
+@pytest.fixture
+def shop(endpoint: Endpoint, redis_server: Endpoint, unique_name: str) -> Iterator[Shop]:
     settings = OrderApiSettings(
         broker_url=endpoint.url,
         ledger_url=redis_server.url,

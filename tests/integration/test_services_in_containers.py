@@ -19,13 +19,17 @@ from broker_adapters import connect
 from services.ledger import Ledger, OrderState
 from services.messaging import declare_orders
 from services.orders import Customer, Order, OrderItem
-from tests.support.brokers import Endpoint, http_get, start_kafka, start_rabbitmq, start_redis
+from tests.support.brokers import (
+    STARTERS,
+    Endpoint,
+    http_get,
+    start_redis,
+)
 from tests.support.containers import LOOPBACK, ClientProbe, Credentials, ProjectContainer
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
 
-STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
 VISIBILITY_TIMEOUT = "3"
 MAX_RECEIVE_COUNT = 5
 

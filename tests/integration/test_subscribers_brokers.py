@@ -30,13 +30,7 @@ from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
 
-BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
 ROLES = ("kitchen-display", "loyalty", "notifier")
-
-
-@pytest.fixture(params=list(BACKEND_FIXTURES))
-def endpoint(request: pytest.FixtureRequest) -> Endpoint:
-    return request.getfixturevalue(BACKEND_FIXTURES[request.param])  # type: ignore[no-any-return]
 
 
 @pytest.fixture

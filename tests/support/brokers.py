@@ -223,3 +223,9 @@ def start_haproxy(credentials: Credentials) -> Endpoint:
         container,
         ports={"stats": container.host_port(8404), "runtime_api": container.host_port(9999)},
     )
+
+
+# Every broker backend by name, as tests and benchmarks parametrise over them.
+STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
+# The session fixture (tests/conftest.py) that runs each backend's shared broker.
+BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import docker
 import docker.errors
 
@@ -17,6 +19,11 @@ NO_ENGINE = (
     "    `docker info` must work for this user."
 )
 NO_IMAGES = "The project's images are not built: {missing}. Run `make images` (or `make test`)."
+
+
+def in_ci() -> bool:
+    """CI=true (or 1/yes): missing Docker or tools fail the run instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def environment_problem() -> str | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
+
+from tests.support.engine import in_ci
 
 
 def require_tool(name: str) -> str:
@@ -15,7 +16,7 @@ def require_tool(name: str) -> str:
     if path is not None:
         return path
     message = f"{name} is not installed (Debian: images/ensure-engine.sh installs it as root)"
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+    if in_ci():
         pytest.fail(message)
     pytest.skip(message)
 
