@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 
-from orchestrator.asg import Activity, Plan, plan
+from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
 from orchestrator.asg.activity import ActivityStatusCode
+from orchestrator.model import Health, Instance
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.state import Store
 
@@ -33,17 +35,38 @@ class PassResult:
         return any(not p.is_empty for p in self.plans.values())
 
 
+# (group name, instance id) -> returns once the instance may be stopped: the load balancer
+# has deregistered it and its connections have drained (deregistration delay).
+BeforeTerminate = Callable[[str, str], None]
+# group name -> ids of its instances some attached target group reports unhealthy.
+ElbUnhealthy = Callable[[str], Set[str]]
+
+
 class AutoScalingController:
-    def __init__(self, store: Store, runtime: Runtime) -> None:
+    """Runs the group reconciler; ``before_terminate`` and ``elb_unhealthy`` connect the load
+    balancer (EC2 Auto Scaling deregisters an instance from its target groups and waits for the
+    deregistration delay before terminating it; with HealthCheckType ELB it also replaces the
+    instances the target groups find unhealthy)."""
+
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime,
+        *,
+        before_terminate: BeforeTerminate | None = None,
+        elb_unhealthy: ElbUnhealthy | None = None,
+    ) -> None:
         self.store = store
         self.runtime = runtime
+        self.before_terminate = before_terminate
+        self.elb_unhealthy = elb_unhealthy
 
     def reconcile_once(self) -> PassResult:
         """One pass over every group; safe to repeat and to interrupt."""
         templates = self.store.launch_templates()
         plans: dict[str, Plan] = {}
         for name, group in self.store.groups().items():
-            instances = self.runtime.instances(name)
+            instances = self._with_elb_health(name, group, self.runtime.instances(name))
             decided = plan(
                 group, templates, instances, set(group.protected_instance_ids), self.runtime.now()
             )
@@ -58,9 +81,27 @@ class AutoScalingController:
                 self.store.put_group(dataclasses.replace(current, protected_instance_ids=protected))
         return PassResult(plans)
 
+    def _with_elb_health(
+        self, name: str, group: AutoScalingGroup, instances: list[Instance]
+    ) -> list[Instance]:
+        """With HealthCheckType ELB, a running instance its target groups fail is unhealthy."""
+        if self.elb_unhealthy is None or group.health_check_type is not HealthCheckType.ELB:
+            return instances
+        failing = self.elb_unhealthy(name)
+        return [
+            dataclasses.replace(i, health=Health.UNHEALTHY)
+            if i.instance_id in failing and i.health is not Health.STOPPED
+            else i
+            for i in instances
+        ]
+
     def _apply(self, decided: Plan) -> None:
         done: list[Activity] = []
         for termination in decided.terminations:
+            if self.before_terminate is not None:
+                self.before_terminate(
+                    termination.activity.auto_scaling_group_name, termination.instance_id
+                )
             self.runtime.terminate(termination.instance_id)
             done.append(_finished(termination.activity, self.runtime.now()))
             log.info("terminated", extra={"instance_id": termination.instance_id})
