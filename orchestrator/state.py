@@ -25,11 +25,15 @@ from orchestrator.asg.group import (
 )
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.model import LaunchTemplateData
+from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
+from orchestrator.scaling.metrics import metric_from_document, metric_to_document
+from orchestrator.scaling.policy import ScalingPolicy, policy_from_document, policy_to_document
+from orchestrator.scaling.scheduled import ScheduledAction
 
 DEFAULT_PATH = "barista.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+_SCHEMA_V1 = """
 CREATE TABLE launch_templates (
     name TEXT PRIMARY KEY,
     document TEXT NOT NULL
@@ -47,6 +51,39 @@ CREATE TABLE scaling_activities (
 CREATE INDEX scaling_activities_by_group
     ON scaling_activities (auto_scaling_group_name, start_time);
 """
+
+_SCHEMA_V2 = """
+CREATE TABLE scaling_policies (
+    auto_scaling_group_name TEXT NOT NULL,
+    policy_name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (auto_scaling_group_name, policy_name)
+);
+CREATE TABLE metric_alarms (
+    alarm_name TEXT PRIMARY KEY,
+    document TEXT NOT NULL
+);
+CREATE TABLE scheduled_actions (
+    auto_scaling_group_name TEXT NOT NULL,
+    scheduled_action_name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    last_checked REAL NOT NULL,
+    PRIMARY KEY (auto_scaling_group_name, scheduled_action_name)
+);
+CREATE TABLE metric_datapoints (
+    series TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (series, timestamp)
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# Each entry upgrades the schema from the version before it; a new release appends one.
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 class SchemaVersionError(RuntimeError):
@@ -146,10 +183,11 @@ class Store:
                     f"{self.path} has schema version {version}; this Barista knows "
                     f"{SCHEMA_VERSION} at most"
                 )
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(statement)
+            if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def put_launch_template(self, template: LaunchTemplate) -> None:
@@ -181,10 +219,11 @@ class Store:
         return {name: _group_from_json(document) for name, document in rows}
 
     def delete_group(self, name: str) -> None:
-        """DeleteAutoScalingGroup; its activity history goes too, as it does in AWS."""
+        """DeleteAutoScalingGroup; its history, policies and scheduled actions go too, as in AWS."""
         with self._transaction() as db:
             db.execute("DELETE FROM auto_scaling_groups WHERE name = ?", (name,))
-            db.execute("DELETE FROM scaling_activities WHERE auto_scaling_group_name = ?", (name,))
+            for table in ("scaling_activities", "scaling_policies", "scheduled_actions"):
+                db.execute(f"DELETE FROM {table} WHERE auto_scaling_group_name = ?", (name,))  # noqa: S608 - fixed table names
 
     def record_activities(self, activities: Iterable[Activity]) -> None:
         """Insert or update activities by id, so a status change rewrites the same entry."""
@@ -208,3 +247,138 @@ class Store:
         query += " ORDER BY start_time DESC, activity_id LIMIT ?"
         rows = self._connection.execute(query, (*params, max_records))
         return [_activity_from_json(document) for (document,) in rows]
+
+    def put_policy(self, policy: ScalingPolicy) -> None:
+        """PutScalingPolicy: creates or replaces the group's policy of that name."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO scaling_policies "
+                "(auto_scaling_group_name, policy_name, document) VALUES (?, ?, ?)",
+                (
+                    policy.auto_scaling_group_name,
+                    policy.policy_name,
+                    json.dumps(policy_to_document(policy)),
+                ),
+            )
+
+    def policies(self, group: str | None = None) -> list[ScalingPolicy]:
+        query = "SELECT document FROM scaling_policies"
+        params: tuple[str, ...] = ()
+        if group is not None:
+            query += " WHERE auto_scaling_group_name = ?"
+            params = (group,)
+        rows = self._connection.execute(
+            query + " ORDER BY auto_scaling_group_name, policy_name", params
+        )
+        return [policy_from_document(json.loads(document)) for (document,) in rows]
+
+    def delete_policy(self, group: str, policy_name: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM scaling_policies "
+                "WHERE auto_scaling_group_name = ? AND policy_name = ?",
+                (group, policy_name),
+            )
+            return cursor.rowcount > 0
+
+    def put_alarm(self, alarm: MetricAlarm) -> None:
+        """PutMetricAlarm: creates or replaces the alarm of that name."""
+        document = {**asdict(alarm), "metric": metric_to_document(alarm.metric)}
+        document["comparison_operator"] = alarm.comparison_operator.value
+        document["alarm_actions"] = list(alarm.alarm_actions)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO metric_alarms (alarm_name, document) VALUES (?, ?)",
+                (alarm.alarm_name, json.dumps(document)),
+            )
+
+    def alarms(self) -> list[MetricAlarm]:
+        rows = self._connection.execute("SELECT document FROM metric_alarms ORDER BY alarm_name")
+        found = []
+        for (document,) in rows:
+            raw = json.loads(document)
+            raw["metric"] = metric_from_document(raw["metric"])
+            raw["comparison_operator"] = ComparisonOperator(raw["comparison_operator"])
+            raw["alarm_actions"] = tuple(raw["alarm_actions"])
+            found.append(MetricAlarm(**raw))
+        return found
+
+    def delete_alarm(self, alarm_name: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute("DELETE FROM metric_alarms WHERE alarm_name = ?", (alarm_name,))
+            return cursor.rowcount > 0
+
+    def put_scheduled_action(self, action: ScheduledAction, created_at: float) -> None:
+        """PutScheduledUpdateGroupAction: runs due after ``created_at`` count, earlier ones not."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO scheduled_actions (auto_scaling_group_name, "
+                "scheduled_action_name, document, last_checked) VALUES (?, ?, ?, ?)",
+                (
+                    action.auto_scaling_group_name,
+                    action.scheduled_action_name,
+                    json.dumps(asdict(action)),
+                    created_at,
+                ),
+            )
+
+    def scheduled_actions(self, group: str | None = None) -> list[tuple[ScheduledAction, float]]:
+        """Each action with the time up to which its runs have been handled."""
+        query = "SELECT document, last_checked FROM scheduled_actions"
+        params: tuple[str, ...] = ()
+        if group is not None:
+            query += " WHERE auto_scaling_group_name = ?"
+            params = (group,)
+        rows = self._connection.execute(
+            query + " ORDER BY auto_scaling_group_name, scheduled_action_name", params
+        )
+        return [(ScheduledAction(**json.loads(document)), checked) for document, checked in rows]
+
+    def mark_scheduled_action_checked(self, action: ScheduledAction, until: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE scheduled_actions SET last_checked = ? "
+                "WHERE auto_scaling_group_name = ? AND scheduled_action_name = ?",
+                (until, action.auto_scaling_group_name, action.scheduled_action_name),
+            )
+
+    def delete_scheduled_action(self, group: str, name: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM scheduled_actions "
+                "WHERE auto_scaling_group_name = ? AND scheduled_action_name = ?",
+                (group, name),
+            )
+            return cursor.rowcount > 0
+
+    def record_datapoint(self, series: str, timestamp: float, value: float, keep: float) -> None:
+        """Add one datapoint and forget the series' points older than ``timestamp - keep``."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO metric_datapoints (series, timestamp, value) "
+                "VALUES (?, ?, ?)",
+                (series, timestamp, value),
+            )
+            db.execute(
+                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
+                (series, timestamp - keep),
+            )
+
+    def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]:
+        """The newest ``limit`` (timestamp, value) points of a series, newest first."""
+        rows = self._connection.execute(
+            "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
+            "ORDER BY timestamp DESC LIMIT ?",
+            (series, limit),
+        )
+        return [(timestamp, value) for timestamp, value in rows]
+
+    def setting(self, key: str, default: str) -> str:
+        """A persistent setting, written with ``default`` the first time it is read.
+
+        The first writer wins, so two processes starting together agree on the value.
+        """
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (key, default))
+            (value,) = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(value)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from orchestrator.asg.activity import timestamp
 from orchestrator.errors import ValidationError
 from orchestrator.launch_templates import DEFAULT
 
@@ -71,6 +72,9 @@ class AutoScalingGroup:
     new_instances_protected_from_scale_in: bool = False
     suspended_processes: frozenset[ScalingProcess] = frozenset()
     protected_instance_ids: frozenset[str] = field(default_factory=frozenset)
+    # Why desired capacity last changed (a policy's alarm, a scheduled action, a user): the
+    # launches and terminations that follow quote it first, as AWS's activity causes do.
+    desired_capacity_cause: str = ""
 
     def is_suspended(self, process: ScalingProcess) -> bool:
         return process in self.suspended_processes
@@ -201,8 +205,13 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
     return validate(replace(group, **changes))  # type: ignore[arg-type]
 
 
-def set_desired_capacity(group: AutoScalingGroup, desired_capacity: int) -> AutoScalingGroup:
-    """SetDesiredCapacity: unlike Update, it never moves min or max, so out of range fails."""
+def set_desired_capacity(
+    group: AutoScalingGroup, desired_capacity: int, *, now: float | None = None
+) -> AutoScalingGroup:
+    """SetDesiredCapacity: unlike Update, it never moves min or max, so out of range fails.
+
+    With ``now`` the change is recorded as a user request, in AWS's words.
+    """
     if desired_capacity > group.max_size:
         raise ValidationError(
             f"New SetDesiredCapacity value {desired_capacity} is above max value "
@@ -213,7 +222,13 @@ def set_desired_capacity(group: AutoScalingGroup, desired_capacity: int) -> Auto
             f"New SetDesiredCapacity value {desired_capacity} is below min value "
             f"{group.min_size} for the AutoScalingGroup."
         )
-    return replace(group, desired_capacity=desired_capacity)
+    cause = group.desired_capacity_cause
+    if now is not None and desired_capacity != group.desired_capacity:
+        cause = (
+            f"At {timestamp(now)} a user request explicitly set group desired capacity changing "
+            f"the desired capacity from {group.desired_capacity} to {desired_capacity}."
+        )
+    return replace(group, desired_capacity=desired_capacity, desired_capacity_cause=cause)
 
 
 def set_instance_protection(

@@ -270,15 +270,21 @@ def _replace_unhealthy(state: _Pass, mine: Sequence[Instance]) -> None:
         state.terminate(instance, reason)
 
 
+def _quoting(group: AutoScalingGroup, cause: str) -> str:
+    """AWS prefixes a capacity change's activity with what changed desired capacity."""
+    return f"{group.desired_capacity_cause} {cause}" if group.desired_capacity_cause else cause
+
+
 def _reach_desired_capacity(state: _Pass) -> None:
     actual, desired = len(state.capacity), state.group.desired_capacity
     if actual < desired:
         if state.suspended(ScalingProcess.LAUNCH):
             state.notes.append(f"Launch is suspended: capacity stays at {actual} of {desired}.")
             return
-        cause = (
+        cause = _quoting(
+            state.group,
             f"At {state.at} an instance was started in response to a difference between "
-            f"desired and actual capacity, increasing the capacity from {actual} to {desired}."
+            f"desired and actual capacity, increasing the capacity from {actual} to {desired}.",
         )
         for _ in range(desired - actual):
             state.launch(cause)
@@ -286,10 +292,11 @@ def _reach_desired_capacity(state: _Pass) -> None:
         if state.suspended(ScalingProcess.TERMINATE):
             state.notes.append(f"Terminate is suspended: capacity stays at {actual} of {desired}.")
             return
-        reason = (
+        reason = _quoting(
+            state.group,
             f"At {state.at} an instance was taken out of service in response to a difference "
             f"between desired and actual capacity, shrinking the capacity from {actual} to "
-            f"{desired}."
+            f"{desired}.",
         )
         for _ in range(actual - desired):
             found = state.busiest_zone_candidates()

@@ -13,6 +13,16 @@ from orchestrator.asg import (
 )
 from orchestrator.launch_templates import create_launch_template
 from orchestrator.model import LaunchTemplateData
+from orchestrator.scaling import (
+    AdjustmentType,
+    StepAdjustment,
+    StepScalingPolicy,
+    TargetTrackingConfiguration,
+)
+from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
+from orchestrator.scaling.metrics import CpuUtilizationMetric, QueueBacklogMetric
+from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
+from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.state import SCHEMA_VERSION, SchemaVersionError, Store
 
 
@@ -95,3 +105,67 @@ def test_schema_is_versioned_and_newer_files_are_refused(tmp_path):
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaVersionError):
         Store(path)
+
+
+def test_policies_alarms_schedules_and_datapoints_survive_reopening(tmp_path):
+    tracking = ScalingPolicy(
+        "baristas",
+        "backlog",
+        TargetTrackingPolicy(
+            QueueBacklogMetric("orders"), TargetTrackingConfiguration(target_value=10)
+        ),
+    )
+    step = ScalingPolicy(
+        "baristas",
+        "cpu-steps",
+        StepScalingPolicy(
+            "cpu-steps",
+            AdjustmentType.CHANGE_IN_CAPACITY,
+            (StepAdjustment(1, 0, 20), StepAdjustment(2, 20, None)),
+        ),
+    )
+    alarm = MetricAlarm(
+        "cpu-high",
+        CpuUtilizationMetric("baristas"),
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+        60,
+        evaluation_periods=2,
+        alarm_actions=(step.policy_arn,),
+    )
+    action = ScheduledAction("baristas", "morning", recurrence="0 8 * * *", desired_capacity=4)
+    with Store(tmp_path / "b.db") as store:
+        store.put_policy(tracking)
+        store.put_policy(step)
+        store.put_alarm(alarm)
+        store.put_scheduled_action(action, created_at=100.0)
+        store.mark_scheduled_action_checked(action, 200.0)
+        for t in range(10):
+            store.record_datapoint("s", float(t), t * 1.5, keep=5)
+        assert store.setting("clock-origin", "1.5") == "1.5"
+    with Store(tmp_path / "b.db") as store:
+        assert store.policies("baristas") == [tracking, step]
+        assert store.alarms() == [alarm]
+        assert step.answers_to(store.alarms()[0].alarm_actions[0])
+        assert store.scheduled_actions() == [(action, 200.0)]
+        assert store.datapoints("s", limit=3) == [(9.0, 13.5), (8.0, 12.0), (7.0, 10.5)]
+        assert len(store.datapoints("s")) == 6  # points older than 9 - 5 were forgotten
+        assert store.setting("clock-origin", "9.9") == "1.5"  # the first writer wins
+        assert store.delete_policy("baristas", "backlog")
+        assert not store.delete_policy("baristas", "backlog")
+
+
+def test_a_version_1_file_is_migrated(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE launch_templates (name TEXT PRIMARY KEY, document TEXT)")
+        db.execute("CREATE TABLE auto_scaling_groups (name TEXT PRIMARY KEY, document TEXT)")
+        db.execute(
+            "CREATE TABLE scaling_activities (activity_id TEXT PRIMARY KEY, "
+            "auto_scaling_group_name TEXT, start_time REAL, document TEXT)"
+        )
+        db.execute("PRAGMA user_version = 1")
+    with Store(path) as store:
+        assert store.policies() == []
+        assert store.scheduled_actions() == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

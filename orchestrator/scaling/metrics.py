@@ -1,0 +1,57 @@
+"""Which measurement a policy or alarm watches: the metric *specification*, not its value.
+
+Barista measures two things, the two AWS recommends for a group of queue workers:
+
+* :class:`QueueBacklogMetric`: SQS's ApproximateNumberOfMessagesVisible for one queue, read
+  from ``broker_adapters`` (``Broker.backlog``: visible + in flight) on any backend;
+* :class:`CpuUtilizationMetric`: ASGAverageCPUUtilization, the average CPU of a group's
+  instances past warm-up, read from the runtime.
+
+A target tracking policy on a queue divides the backlog by the in-service instances itself
+(AWS's "backlog per instance" metric math), so both specs name a single raw series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.errors import ValidationError
+
+PERIOD = 60  # seconds: CloudWatch's standard resolution, the period of every Barista datapoint
+
+
+@dataclass(frozen=True)
+class QueueBacklogMetric:
+    queue_name: str
+
+    @property
+    def key(self) -> str:
+        """A stable name for the datapoint series, shared by every policy watching it."""
+        return f"AWS/SQS/ApproximateNumberOfMessagesVisible/QueueName={self.queue_name}"
+
+
+@dataclass(frozen=True)
+class CpuUtilizationMetric:
+    auto_scaling_group_name: str
+
+    @property
+    def key(self) -> str:
+        return f"AWS/EC2/CPUUtilization/AutoScalingGroupName={self.auto_scaling_group_name}"
+
+
+MetricSpec = QueueBacklogMetric | CpuUtilizationMetric
+
+
+def metric_to_document(metric: MetricSpec) -> dict[str, Any]:
+    if isinstance(metric, QueueBacklogMetric):
+        return {"kind": "queue_backlog", "queue_name": metric.queue_name}
+    return {"kind": "cpu", "auto_scaling_group_name": metric.auto_scaling_group_name}
+
+
+def metric_from_document(document: dict[str, Any]) -> MetricSpec:
+    if document["kind"] == "queue_backlog":
+        return QueueBacklogMetric(document["queue_name"])
+    if document["kind"] == "cpu":
+        return CpuUtilizationMetric(document["auto_scaling_group_name"])
+    raise ValidationError(f"Unknown metric kind {document['kind']!r}.")
