@@ -181,7 +181,8 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
     """UpdateAutoScalingGroup: only the given fields change, and the whole result is validated.
 
     Unlike SetDesiredCapacity, AWS checks the *new* min, max and desired together, so raising
-    min and desired in one call is fine.
+    min and desired in one call is fine; new bounds without a desired capacity pull the
+    current one inside them.
     """
     changes: dict[str, object] = {}
     if min_size is not None:
@@ -202,6 +203,13 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
         changes["termination_policies"] = _termination_policies(termination_policies)
     if new_instances_protected_from_scale_in is not None:
         changes["new_instances_protected_from_scale_in"] = new_instances_protected_from_scale_in
+    if desired_capacity is None:
+        # AWS: a new MinSize above the group's size raises DesiredCapacity to it, and a new
+        # MaxSize below it lowers DesiredCapacity to it.
+        low = min_size if min_size is not None else group.min_size
+        high = max_size if max_size is not None else group.max_size
+        if low <= high:
+            changes["desired_capacity"] = max(low, min(high, group.desired_capacity))
     return validate(replace(group, **changes))  # type: ignore[arg-type]
 
 

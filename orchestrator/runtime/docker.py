@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
@@ -53,18 +53,21 @@ class DockerRuntime:
 
     ``labels`` are added to every container and narrow what ``instances()`` and ``terminate``
     may touch: tests pass ``barista.test-session`` so each run sees, and can clean up, only
-    its own containers.
+    its own containers. ``clock`` is the control plane's clock (``orchestrator.clock``): launch
+    times on labels are written in it, so grace periods compare like with like.
     """
 
     def __init__(
         self,
         client: docker.DockerClient | None = None,
         labels: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         # No version pinned: the SDK negotiates with the engine (20.10 here, newer elsewhere).
         self._client = client if client is not None else docker.from_env()
         self._extra_labels = dict(labels or {})
         self._scope = {LABEL_MANAGED: "true", **self._extra_labels}
+        self._clock = clock
 
     def launch(
         self,
@@ -184,7 +187,7 @@ class DockerRuntime:
         return _cpu_percent(stats)
 
     def now(self) -> float:
-        return time.time()
+        return self._clock()
 
     def _find(self, instance_id: str) -> Container | None:
         """The one managed container with this instance id, or None; never an unlabelled one."""

@@ -443,7 +443,9 @@ def test_set_desired_capacity_never_moves_min_or_max():
 
 def test_update_validates_the_result():
     with pytest.raises(ValidationError, match="Desired capacity:1 must be between"):
-        update_auto_scaling_group(group(desired=1), min_size=2, max_size=3)
+        update_auto_scaling_group(group(desired=3), min_size=2, max_size=3, desired_capacity=1)
+    with pytest.raises(ValidationError, match="Max bound, 1, must be greater"):
+        update_auto_scaling_group(group(desired=1), min_size=2, max_size=1)
 
 
 def test_unknown_process_names_are_refused():
@@ -511,3 +513,12 @@ def test_update_changes_only_the_given_fields():
     )
     assert (g.desired_capacity, g.launch_template_version) == (1, "1")
     assert plan(g, TEMPLATES, [], set(), NOW).launches[0].template_version == 1
+
+
+def test_new_bounds_without_desired_pull_desired_inside_them_as_aws_does():
+    group = create_auto_scaling_group(
+        "g", "lt", min_size=1, max_size=5, desired_capacity=3, availability_zones=["a"]
+    )
+    assert update_auto_scaling_group(group, min_size=4).desired_capacity == 4
+    assert update_auto_scaling_group(group, max_size=2).desired_capacity == 2
+    assert update_auto_scaling_group(group, max_size=4).desired_capacity == 3

@@ -1,0 +1,115 @@
+"""The CloudWatch of Barista: one datapoint per metric per period, kept in the store.
+
+Policies and alarms read datapoints, never live values, so what triggered a scaling decision
+is on record (the dashboard draws the same series) and a restarted orchestrator keeps its
+alarm history. Two kinds of series are sampled:
+
+* a queue's backlog: ``Broker.backlog(queue).total`` (visible + in flight), the
+  ApproximateNumberOfMessages that backlog-per-instance tracking divides;
+* each instance's CPU, in percent of the vCPUs its launch template gives it (AWS's
+  CPUUtilization), under ``{group series}/InstanceId={id}``; the group's average is sampled
+  alongside, over its running instances.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from orchestrator.launch_templates import LaunchTemplate
+from orchestrator.model import Health, Instance
+from orchestrator.runtime import Runtime
+from orchestrator.scaling.metrics import (
+    PERIOD,
+    CpuUtilizationMetric,
+    MetricSpec,
+    QueueBacklogMetric,
+)
+from orchestrator.state import Store
+
+log = logging.getLogger(__name__)
+
+# How much history to keep per series: the longest window anything reads is target tracking's
+# 15-datapoint AlarmLow; a day's worth also feeds the dashboard's charts.
+RETENTION = 24 * 3600
+_STATS_WORKERS = 8  # docker stats takes about a second per container; sample them together
+
+BacklogReader = Callable[[str], int]
+
+
+def instance_series(metric: CpuUtilizationMetric, instance_id: str) -> str:
+    return f"{metric.key}/InstanceId={instance_id}"
+
+
+class MetricsSampler:
+    """Records a datapoint for each watched metric whose newest one is a period old."""
+
+    def __init__(self, store: Store, runtime: Runtime, backlog: BacklogReader | None) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.backlog = backlog
+        self._pool = ThreadPoolExecutor(_STATS_WORKERS, thread_name_prefix="cpu-sample")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def sample(self, metrics: Iterable[MetricSpec], now: float) -> None:
+        templates: dict[str, LaunchTemplate] | None = None
+        for metric in set(metrics):
+            newest = self.store.datapoints(metric.key, limit=1)
+            if newest and now - newest[0][0] < PERIOD:
+                continue
+            try:
+                if isinstance(metric, QueueBacklogMetric):
+                    self._sample_backlog(metric, now)
+                else:
+                    templates = (
+                        templates if templates is not None else self.store.launch_templates()
+                    )
+                    self._sample_cpu(metric, templates, now)
+            except Exception:
+                # A broker restarting or a container vanishing costs one datapoint, as a gap in
+                # CloudWatch would; alarms then see fewer points, never a made-up one.
+                log.warning("metric sample failed", extra={"metric": metric.key}, exc_info=True)
+
+    def _sample_backlog(self, metric: QueueBacklogMetric, now: float) -> None:
+        if self.backlog is None:
+            return
+        value = float(self.backlog(metric.queue_name))
+        self.store.record_datapoint(metric.key, now, value, keep=RETENTION)
+
+    def _sample_cpu(
+        self, metric: CpuUtilizationMetric, templates: dict[str, LaunchTemplate], now: float
+    ) -> None:
+        running = [
+            i
+            for i in self.runtime.instances(metric.auto_scaling_group_name)
+            if i.health in (Health.HEALTHY, Health.STARTING, Health.UNHEALTHY)
+        ]
+        samples = self._pool.map(lambda i: (i, self._cpu(i, templates)), running)
+        values = []
+        for instance, value in samples:
+            if value is None:
+                continue
+            values.append(value)
+            series = instance_series(metric, instance.instance_id)
+            self.store.record_datapoint(series, now, value, keep=RETENTION)
+        if values:
+            self.store.record_datapoint(metric.key, now, sum(values) / len(values), keep=RETENTION)
+
+    def _cpu(self, instance: Instance, templates: dict[str, LaunchTemplate]) -> float | None:
+        percent_of_one_core = self.runtime.cpu_percent(instance.instance_id)
+        if percent_of_one_core is None:
+            return None
+        return percent_of_one_core / _vcpus(instance, templates)
+
+
+def _vcpus(instance: Instance, templates: dict[str, LaunchTemplate]) -> float:
+    """The instance's CPU allowance: the template's limit, else every core of the host."""
+    template = templates.get(instance.launch_template)
+    data = template.versions.get(instance.template_version) if template else None
+    if data is not None and data.cpus:
+        return data.cpus
+    return float(os.cpu_count() or 1)
