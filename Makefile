@@ -80,8 +80,12 @@ lock: $(VENV)/.installed ## re-resolve the service image's dependencies for its 
 	  --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
 	  -o images/service/requirements.lock
 
-compare: ## the SNS-vs-SQS comparison (not built yet)
-	@echo "make compare arrives with the live-demo issue; nothing to compare yet." >&2; exit 2
+compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the three brokers, runs `barista compare`
+	@docker image inspect barista/kafka:latest barista/rabbitmq:latest barista/redis:latest \
+	  >/dev/null 2>&1 || $(MAKE) images
+	$(COMPOSE) up -d kafka rabbitmq redis
+	images/wait-healthy.sh
+	$(VENV)/bin/barista compare --backend all
 
 bench: bench-adapters bench-services ## every benchmark; tables go to BENCHMARKS.md
 

@@ -1,0 +1,90 @@
+"""``barista compare``: run the SNS-vs-SQS experiments on real brokers and print the table.
+
+Broker URLs come from ``--kafka-url`` / ``--rabbitmq-url`` / ``--redis-url``, else
+``BARISTA_KAFKA_URL`` / ``BARISTA_RABBITMQ_URL`` / ``BARISTA_REDIS_URL``, else the compose
+stack's addresses and credentials in ``.env`` (what ``make up`` and ``make compare`` write).
+Exit status 0 when every selected backend ran every experiment (a semantic the backend
+refuses still counts as run), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+CHOICES = ("kafka", "rabbitmq", "redis", "all")
+
+
+def register(commands: Any) -> None:
+    """Add ``compare`` to the top-level subcommands."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "compare",
+        help="run the SNS-vs-SQS comparison on real brokers",
+        description=(
+            "Runs the same experiments (fan-out vs competing consumers, offline subscribers, "
+            "ordering per message group, a crashed consumer, a poison message, duplicates) on "
+            "each broker and prints what was observed beside what AWS SNS and SQS do."
+        ),
+    )
+    parser.add_argument(
+        "--backend", choices=CHOICES, default="all", help="which broker to run on (default: all)"
+    )
+    parser.add_argument(
+        "--output", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    for backend, variable in (
+        ("kafka", "BARISTA_KAFKA_URL"),
+        ("rabbitmq", "BARISTA_RABBITMQ_URL"),
+        ("redis", "BARISTA_REDIS_URL"),
+    ):
+        parser.add_argument(
+            f"--{backend}-url",
+            metavar="URL",
+            help=f"the {backend} broker (default: ${variable}, else the compose stack in .env)",
+        )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(".env"),
+        help="the compose .env to take ports and credentials from (default: ./.env)",
+    )
+    parser.set_defaults(run=run)
+
+
+def selected_urls(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, str]:
+    """The URL of each selected backend, in table order: option, then env var, then .env."""
+    from orchestrator.compare.urls import BACKENDS, default_urls  # noqa: PLC0415
+
+    defaults = default_urls(environ, args.env_file)
+    chosen = BACKENDS if args.backend == "all" else (args.backend,)
+    return {backend: getattr(args, f"{backend}_url") or defaults[backend] for backend in chosen}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the experiments and print the table (or JSON); 1 if any backend failed."""
+    # Deferred (as the package docstring asks) so `barista --help` stays fast.
+    from rich.console import Console  # noqa: PLC0415
+
+    from orchestrator.compare import render  # noqa: PLC0415
+    from orchestrator.compare.observations import Result  # noqa: PLC0415
+    from orchestrator.compare.runner import run_all  # noqa: PLC0415
+
+    urls = selected_urls(args, dict(os.environ))
+    errors = Console(stderr=True, highlight=False)
+
+    def progress(backend: str, experiment: str, result: Result, seconds: float) -> None:
+        outcome = type(result).__name__.lower()
+        errors.print(f"[dim]{backend}: {experiment} ({outcome}, {seconds:g} s)[/dim]")
+
+    reports = run_all(urls, progress=progress)
+    for report in reports:
+        if report.error is not None:
+            errors.print(f"[red]{report.backend}:[/red] {report.error}")
+    if args.output == "json":
+        sys.stdout.write(render.dumps(reports) + "\n")
+    else:
+        render.print_table(reports, Console())
+    return 0 if all(report.ok for report in reports) else 1

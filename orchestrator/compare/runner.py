@@ -1,0 +1,106 @@
+"""Runs the experiments on each backend and collects a ``BackendReport`` per backend.
+
+Backends run in parallel (one thread each): each experiment spends most of its time waiting
+on its broker (Kafka's group rebalances above all), so the whole comparison takes about as
+long as the slowest backend. Within a backend, experiments run one after another on fresh
+names. An experiment the adapter refuses becomes ``Unsupported``; any other error becomes
+``Failed``, so one broken experiment never hides the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from broker_adapters import Broker, UnsupportedSemantic, connect
+from orchestrator.compare import crash, duplicates, fanout, ordering, poison, subscribers
+from orchestrator.compare.observations import (
+    EXPERIMENTS,
+    BackendReport,
+    ExperimentName,
+    Failed,
+    Observation,
+    Result,
+    Unsupported,
+)
+from orchestrator.compare.urls import BackendUnreachable, check_reachable, redact, redact_text
+
+Experiment = Callable[[str, Broker], Observation]
+RUNS: dict[ExperimentName, Experiment] = {
+    "fan-out": fanout.run,
+    "offline-subscriber": subscribers.run,
+    "ordering": ordering.run,
+    "crash-redelivery": crash.run,
+    "poison-message": poison.run,
+    "duplicates": duplicates.run,
+}
+# Called as each experiment ends: (backend, experiment, result, seconds).
+Progress = Callable[[str, ExperimentName, Result, float], None]
+
+
+def run_backend(
+    backend: str,
+    url: str,
+    experiments: Sequence[ExperimentName] = EXPERIMENTS,
+    progress: Progress | None = None,
+) -> BackendReport:
+    """Every experiment on one backend; never raises for a broker problem, it reports it."""
+    report = BackendReport(backend=backend, url=redact(url))
+    try:
+        check_reachable(url)
+        broker = connect(url)
+    except BackendUnreachable as error:
+        report.error = str(error)
+        return report
+    except Exception as error:
+        report.error = redact_text(f"cannot connect to {redact(url)}: {error}", url)
+        return report
+    with broker:
+        report.features = {
+            key: value
+            for key, value in dataclasses.asdict(broker.features).items()
+            if key != "name"
+        }
+        for name in experiments:
+            started = time.monotonic()
+            result = _one(RUNS[name], url, broker)
+            if isinstance(result, Failed):
+                result = Failed(redact_text(result.error, url))
+            report.results[name] = result
+            report.seconds[name] = round(time.monotonic() - started, 1)
+            if progress is not None:
+                progress(backend, name, result, report.seconds[name])
+    return report
+
+
+def _one(experiment: Experiment, url: str, broker: Broker) -> Result:
+    try:
+        return experiment(url, broker)
+    except UnsupportedSemantic as error:
+        return Unsupported(str(error))
+    except Exception as error:
+        return Failed(f"{type(error).__name__}: {error}")
+
+
+def run_all(
+    urls: Mapping[str, str],
+    experiments: Sequence[ExperimentName] = EXPERIMENTS,
+    progress: Progress | None = None,
+) -> list[BackendReport]:
+    """``run_backend`` for each backend in ``urls``, in parallel; reports in ``urls`` order."""
+    reports: dict[str, BackendReport] = {}
+
+    def work(backend: str, url: str) -> None:
+        reports[backend] = run_backend(backend, url, experiments, progress)
+
+    threads = [
+        threading.Thread(target=work, args=(backend, url), name=f"compare-{backend}", daemon=True)
+        for backend, url in urls.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [reports[backend] for backend in urls]

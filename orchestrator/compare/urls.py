@@ -1,0 +1,119 @@
+"""Where the brokers are: URLs from options, BARISTA_*_URL, or what `make up`'s .env implies.
+
+The fallback mirrors docker-compose.yml: every broker is published on 127.0.0.1 at the port
+named in .env (or its default) and requires the user and password .env holds. Variables in the
+process environment win over .env, as they do for Compose.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+BACKENDS = ("kafka", "rabbitmq", "redis")
+URL_VARIABLES = {
+    "kafka": "BARISTA_KAFKA_URL",
+    "rabbitmq": "BARISTA_RABBITMQ_URL",
+    "redis": "BARISTA_REDIS_URL",
+}
+LOOPBACK = "127.0.0.1"
+
+
+class BackendUnreachable(Exception):
+    """Nothing answers at the backend's address; the message names the (redacted) URL."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a Compose-style .env file (comments and blanks skipped)."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _credentials(settings: Mapping[str, str], prefix: str) -> str:
+    user = settings.get(f"{prefix}_USER", "")
+    if not user:
+        return ""
+    password = settings.get(f"{prefix}_PASSWORD", "")
+    return f"{quote(user, safe='')}:{quote(password, safe='')}@"
+
+
+def compose_urls(settings: Mapping[str, str]) -> dict[str, str]:
+    """The URLs of the compose stack's brokers, from .env-style settings."""
+    kafka_port = settings.get("KAFKA_PORT", "9092")
+    amqp_port = settings.get("RABBITMQ_PORT", "5672")
+    management_port = settings.get("RABBITMQ_MANAGEMENT_PORT", "15672")
+    redis_port = settings.get("REDIS_PORT", "6379")
+    return {
+        "kafka": f"kafka://{_credentials(settings, 'KAFKA')}{LOOPBACK}:{kafka_port}",
+        "rabbitmq": (
+            f"amqp://{_credentials(settings, 'RABBITMQ')}{LOOPBACK}:{amqp_port}"
+            f"?management_port={management_port}"
+        ),
+        "redis": f"redis://{_credentials(settings, 'REDIS')}{LOOPBACK}:{redis_port}",
+    }
+
+
+def default_urls(environ: Mapping[str, str], env_file: Path) -> dict[str, str]:
+    """Per backend: BARISTA_*_URL if set, else the compose stack's URL (environ over .env)."""
+    fallback = compose_urls({**read_env_file(env_file), **environ})
+    return {
+        backend: environ.get(URL_VARIABLES[backend]) or fallback[backend] for backend in BACKENDS
+    }
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced by ``***``, safe for errors and output."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def redact_text(text: str, url: str) -> str:
+    """``text`` with the URL's password (plain or URL-encoded) blanked out."""
+    password = urlsplit(url).password
+    if not password:
+        return text
+    for secret in {password, quote(password, safe="")}:
+        text = text.replace(secret, "***")
+    return text
+
+
+def first_address(url: str) -> tuple[str, int]:
+    """Host and port of the URL's first server (Kafka URLs may list several)."""
+    parts = urlsplit(url)
+    server = parts.netloc.rsplit("@", 1)[-1].split(",")[0]
+    probe = urlsplit(f"//{server}")
+    defaults = {"kafka": 9092, "amqp": 5672, "redis": 6379}
+    return probe.hostname or LOOPBACK, probe.port or defaults.get(parts.scheme, 0)
+
+
+def check_reachable(url: str, timeout: float = 3.0) -> None:
+    """Open and close a TCP connection, so a stopped broker fails in seconds with its URL.
+
+    The adapters ride out an unreachable broker for up to 30 s (a restart, in production);
+    here an absent broker is a setup mistake and should be said at once.
+    """
+    host, port = first_address(url)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        raise BackendUnreachable(
+            f"cannot reach {redact(url)} ({error.strerror or error}); "
+            "start the brokers with `make compare` or `make up`, or pass its URL",
+        ) from None
