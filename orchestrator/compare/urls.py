@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 BACKENDS = ("kafka", "rabbitmq", "redis")
 URL_VARIABLES = {
@@ -86,10 +86,12 @@ def redact(url: str) -> str:
 
 def redact_text(text: str, url: str) -> str:
     """``text`` with the URL's password (plain or URL-encoded) blanked out."""
-    password = urlsplit(url).password
-    if not password:
+    raw = urlsplit(url).password
+    if not raw:
         return text
-    for secret in {password, quote(password, safe="")}:
+    password = unquote(raw)
+    # Longest first, so an encoded form is not half-replaced by its decoded prefix.
+    for secret in sorted({raw, password, quote(password, safe="")}, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
 
