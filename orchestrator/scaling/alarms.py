@@ -52,6 +52,8 @@ class MetricAlarm:
     datapoints_to_alarm: int | None = None
     period: int = PERIOD
     alarm_actions: tuple[str, ...] = ()
+    # PutMetricAlarm's Statistic; with one datapoint per period every statistic is that value.
+    statistic: str = "Average"
 
     def __post_init__(self) -> None:
         if self.evaluation_periods < 1:

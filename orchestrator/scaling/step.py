@@ -90,6 +90,9 @@ class StepScalingPolicy:
     step_adjustments: tuple[StepAdjustment, ...]
     min_adjustment_magnitude: int | None = None
     estimated_instance_warmup: int | None = None
+    # How the alarm's datapoints are aggregated (Average, Minimum, Maximum); Barista records
+    # one datapoint per period, so every aggregation of it is the same value.
+    metric_aggregation_type: str = "Average"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step_adjustments", validate_steps(self.step_adjustments))

@@ -1,0 +1,167 @@
+"""EC2's ``LaunchTemplateData`` ↔ Barista's :class:`~orchestrator.model.LaunchTemplateData`.
+
+AWS's keys are kept where EC2 has one for the idea:
+
+* ``ImageId``: the Docker image (``barista/service:latest``), where EC2 names an AMI;
+* ``InstanceType``: a real EC2 size, turned into Docker CPU and memory limits by
+  :data:`INSTANCE_TYPES`.
+
+What a container needs and EC2 has no field for lives under one extension key,
+``BaristaContainer`` (:class:`BaristaContainer`): ``Command``, ``Environment``, ``Network``,
+``StopTimeout``, and ``Cpus``/``MemoryMiB`` for limits that match no instance type.
+``UserData`` is refused by name (a container's entry point is its ``Command``), and any other
+key is refused by name too: a silently dropped key would launch something other than asked.
+
+Instance types: the t3 family, whose sizes have distinct (vCPU, memory) pairs so a stored
+template reads back as the type it was created with. One EC2 vCPU is a quarter of a host core
+(:data:`HOST_CORES_PER_VCPU`): the demo machine has 2 cores, so eight t3.micro-sized baristas
+(0.5 core each) can share it while a busy one is still visibly throttled. Memory is the real
+size as a Docker ``--memory`` limit (a ceiling, not a reservation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from orchestrator.api._requests import Request, parse
+from orchestrator.errors import AwsError
+from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateError, find
+from orchestrator.model import LaunchTemplateData
+
+HOST_CORES_PER_VCPU = 0.25
+
+# InstanceType: (vCPU, memory GiB), as EC2 lists them.
+INSTANCE_TYPES: Mapping[str, tuple[int, float]] = {
+    "t3.nano": (2, 0.5),
+    "t3.micro": (2, 1),
+    "t3.small": (2, 2),
+    "t3.medium": (2, 4),
+    "t3.large": (2, 8),
+    "t3.xlarge": (4, 16),
+    "t3.2xlarge": (8, 32),
+}
+
+EXTENSION = "BaristaContainer"
+SUPPORTED_KEYS = ("ImageId", "InstanceType", EXTENSION)
+
+
+class BaristaContainer(Request):
+    """Barista's container fields that EC2's LaunchTemplateData has no key for."""
+
+    command: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=dict)
+    network: str | None = None
+    stop_timeout: float = Field(default=30.0, ge=0)
+    cpus: float | None = Field(default=None, gt=0)
+    memory_mi_b: int | None = Field(default=None, gt=0, alias="MemoryMiB")
+
+
+def limits(instance_type: str) -> tuple[float, int]:
+    """Docker ``--cpus`` and ``--memory`` (MiB) for an EC2 instance type."""
+    try:
+        vcpus, gib = INSTANCE_TYPES[instance_type]
+    except KeyError:
+        known = ", ".join(INSTANCE_TYPES)
+        raise AwsError(
+            "InvalidParameterValue",
+            f"Invalid value '{instance_type}' for InstanceType. Barista knows: {known}.",
+        ) from None
+    return vcpus * HOST_CORES_PER_VCPU, int(gib * 1024)
+
+
+def instance_type_of(data: LaunchTemplateData) -> str | None:
+    """The instance type whose limits these are, if any."""
+    for name in INSTANCE_TYPES:
+        if limits(name) == (data.cpus, data.memory_mib):
+            return name
+    return None
+
+
+def data_from_aws(raw: Mapping[str, Any]) -> LaunchTemplateData:
+    """Validate EC2-shaped LaunchTemplateData and build Barista's; refuse unknown keys by name."""
+    if "UserData" in raw:
+        raise AwsError(
+            "UnsupportedOperation",
+            "LaunchTemplateData.UserData is not supported: a Barista instance is a container; "
+            f"give its entry point as {EXTENSION}.Command.",
+        )
+    unknown = sorted(set(raw) - set(SUPPORTED_KEYS))
+    if unknown:
+        raise AwsError(
+            "UnknownParameter",
+            f"The parameter(s) LaunchTemplateData.{', LaunchTemplateData.'.join(unknown)} "
+            f"are not supported by Barista. Supported keys: {', '.join(SUPPORTED_KEYS)} "
+            f"({EXTENSION}: Command, Environment, Network, StopTimeout, Cpus, MemoryMiB).",
+        )
+    image = raw.get("ImageId")
+    if not isinstance(image, str) or not image:
+        raise AwsError(
+            "MissingParameter",
+            "The request must contain the parameter LaunchTemplateData.ImageId "
+            "(the Docker image to run).",
+        )
+    container = parse(BaristaContainer, raw.get(EXTENSION) or {})
+    cpus, memory = container.cpus, container.memory_mi_b
+    instance_type = raw.get("InstanceType")
+    if instance_type is not None:
+        if cpus is not None or memory is not None:
+            raise AwsError(
+                "InvalidParameterCombination",
+                f"Give either InstanceType or {EXTENSION}.Cpus/MemoryMiB, not both.",
+            )
+        cpus, memory = limits(str(instance_type))
+    return LaunchTemplateData(
+        image=image,
+        command=tuple(container.command),
+        environment=dict(container.environment),
+        cpus=cpus,
+        memory_mib=memory,
+        network=container.network,
+        stop_timeout=container.stop_timeout,
+    )
+
+
+def data_to_aws(data: LaunchTemplateData) -> dict[str, Any]:
+    """The LaunchTemplateData a describe call answers: what :func:`data_from_aws` accepts."""
+    document: dict[str, Any] = {"ImageId": data.image}
+    container: dict[str, Any] = {
+        "Command": list(data.command),
+        "Environment": dict(data.environment),
+        "StopTimeout": data.stop_timeout,
+    }
+    if data.network is not None:
+        container["Network"] = data.network
+    instance_type = instance_type_of(data)
+    if instance_type is not None:
+        document["InstanceType"] = instance_type
+    else:
+        if data.cpus is not None:
+            container["Cpus"] = data.cpus
+        if data.memory_mib is not None:
+            container["MemoryMiB"] = data.memory_mib
+    document[EXTENSION] = container
+    return document
+
+
+def find_template(
+    templates: Mapping[str, LaunchTemplate], name: str | None, template_id: str | None
+) -> LaunchTemplate:
+    """A template by LaunchTemplateName or LaunchTemplateId (exactly one), as EC2 asks."""
+    if (name is None) == (template_id is None):
+        raise AwsError(
+            "MissingParameter" if name is None else "InvalidParameterCombination",
+            "The request must contain exactly one of the parameters LaunchTemplateName or "
+            "LaunchTemplateId.",
+        )
+    if name is not None:
+        return find(templates, name)
+    for template in templates.values():
+        if template.launch_template_id == template_id:
+            return template
+    raise LaunchTemplateError(
+        "InvalidLaunchTemplateId.NotFound",
+        f"The specified launch template, with template ID {template_id}, does not exist.",
+    )

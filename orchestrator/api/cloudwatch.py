@@ -1,0 +1,229 @@
+"""CloudWatch, as far as scaling needs it: ``POST /api/cloudwatch/{Action}``.
+
+Metric alarms watch one of the two series Barista records (``orchestrator.api._metrics``) and
+invoke step or simple scaling policies named in ``AlarmActions`` by their PolicyARN (or
+``group/policy``); an action that names no existing policy is refused, since AWS would
+otherwise invoke nothing. An alarm's state is not stored: DescribeAlarms evaluates it from the
+stored datapoints each time (``orchestrator.scaling.alarms.evaluate``), so it is always the
+state the controller would see.
+
+GetMetricStatistics reads the same datapoints, one per period as the controller records them,
+so Average, Minimum, Maximum and Sum of a period agree unless a caller asks for a longer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api._metrics import Dimension, metric_identity, metric_spec
+from orchestrator.api._policies import alarm_arn
+from orchestrator.api._requests import Request, iso, parse, parse_time
+from orchestrator.errors import AwsError, ValidationError
+from orchestrator.scaling.alarms import AlarmState, ComparisonOperator, MetricAlarm, evaluate
+from orchestrator.state import Store
+
+SERVICE = "cloudwatch"
+
+Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
+HISTORY = 1440  # datapoints a describe or a statistics query reads back: one day of minutes
+
+
+class PutMetricAlarm(Request):
+    alarm_name: str = Field(min_length=1, max_length=255)
+    metric_name: str = Field(min_length=1, max_length=255)
+    namespace: str = Field(min_length=1, max_length=255)
+    dimensions: list[Dimension] = Field(default_factory=list)
+    statistic: Statistic = "Average"
+    period: int = Field(default=60, ge=1)
+    evaluation_periods: int = Field(ge=1)
+    datapoints_to_alarm: int | None = Field(default=None, ge=1)
+    threshold: float
+    comparison_operator: Literal[
+        "GreaterThanOrEqualToThreshold",
+        "GreaterThanThreshold",
+        "LessThanThreshold",
+        "LessThanOrEqualToThreshold",
+    ]
+    alarm_actions: list[str] = Field(default_factory=list, max_length=5)
+
+
+class DescribeAlarms(Request):
+    alarm_names: list[str] = Field(default_factory=list, max_length=100)
+    alarm_name_prefix: str | None = None
+    state_value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"] | None = None
+    action_prefix: str | None = None
+    max_records: int = Field(default=50, ge=1, le=100)
+
+
+class DeleteAlarms(Request):
+    alarm_names: list[str] = Field(min_length=1, max_length=100)
+
+
+class GetMetricStatistics(Request):
+    namespace: str
+    metric_name: str
+    dimensions: list[Dimension] = Field(default_factory=list)
+    start_time: str
+    end_time: str
+    period: int = Field(ge=1)
+    statistics: list[Statistic] = Field(min_length=1, max_length=5)
+
+
+_SYMBOLS = {
+    ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD: "greater than or equal to",
+    ComparisonOperator.GREATER_THAN_THRESHOLD: "greater than",
+    ComparisonOperator.LESS_THAN_THRESHOLD: "less than",
+    ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD: "less than or equal to",
+}
+
+
+def state_reason(alarm: MetricAlarm, newest_first: list[float], state: AlarmState) -> str:
+    """CloudWatch's StateReason sentence for the evaluated window."""
+    window = newest_first[: alarm.evaluation_periods]
+    if state is AlarmState.INSUFFICIENT_DATA:
+        return (
+            f"Insufficient Data: {len(window)} datapoint(s) were received, "
+            f"{alarm.required_datapoints} are needed."
+        )
+    shown = ", ".join(f"{v:g}" for v in window)
+    breaching = sum(1 for v in window if alarm.comparison_operator.breaches(v, alarm.threshold))
+    verdict = "Threshold Crossed" if state is AlarmState.ALARM else "Threshold Not Crossed"
+    return (
+        f"{verdict}: {breaching} out of the last {len(window)} datapoints [{shown}] were "
+        f"{_SYMBOLS[alarm.comparison_operator]} the threshold ({alarm.threshold:g}) "
+        f"(minimum {alarm.required_datapoints} datapoint(s) for ALARM)."
+    )
+
+
+def describe_alarm(alarm: MetricAlarm, newest_first: list[float]) -> dict[str, Any]:
+    """One entry of DescribeAlarms' MetricAlarms, with the state evaluated now."""
+    state = evaluate(alarm, newest_first)
+    described: dict[str, Any] = {
+        "AlarmName": alarm.alarm_name,
+        "AlarmArn": alarm_arn(alarm.alarm_name),
+        "ActionsEnabled": True,
+        "AlarmActions": list(alarm.alarm_actions),
+        "StateValue": state.value,
+        "StateReason": state_reason(alarm, newest_first, state),
+        **metric_identity(alarm.metric),
+        "Statistic": alarm.statistic,
+        "Period": alarm.period,
+        "EvaluationPeriods": alarm.evaluation_periods,
+        "Threshold": alarm.threshold,
+        "ComparisonOperator": alarm.comparison_operator.value,
+    }
+    if alarm.datapoints_to_alarm is not None:
+        described["DatapointsToAlarm"] = alarm.datapoints_to_alarm
+    return described
+
+
+def _statistic(name: str, values: list[float]) -> float:
+    if name == "SampleCount":
+        return float(len(values))
+    if name == "Sum":
+        return sum(values)
+    if name == "Minimum":
+        return min(values)
+    if name == "Maximum":
+        return max(values)
+    return sum(values) / len(values)
+
+
+def actions(context: ApiContext) -> dict[str, Action]:
+    """CloudWatch's alarm and statistics actions over the store."""
+
+    def put_alarm(params: Params) -> Mapping[str, Any]:
+        request = parse(PutMetricAlarm, params)
+        metric = metric_spec(request.namespace, request.metric_name, request.dimensions)
+        with Store(context.store_path) as store:
+            policies = store.policies()
+            for action in request.alarm_actions:
+                if not any(p.answers_to(action) for p in policies):
+                    raise ValidationError(
+                        f"AlarmActions: {action} names no scaling policy. Use the PolicyARN "
+                        "that PutScalingPolicy returned (or group/policy)."
+                    )
+            alarm = MetricAlarm(
+                alarm_name=request.alarm_name,
+                metric=metric,
+                comparison_operator=ComparisonOperator(request.comparison_operator),
+                threshold=request.threshold,
+                evaluation_periods=request.evaluation_periods,
+                datapoints_to_alarm=request.datapoints_to_alarm,
+                period=request.period,
+                alarm_actions=tuple(request.alarm_actions),
+                statistic=request.statistic,
+            )
+            store.put_alarm(alarm)
+        return {}
+
+    def describe_alarms(params: Params) -> Mapping[str, Any]:
+        request = parse(DescribeAlarms, params)
+        described = []
+        with Store(context.store_path) as store:
+            for alarm in store.alarms():
+                if request.alarm_names and alarm.alarm_name not in request.alarm_names:
+                    continue
+                if request.alarm_name_prefix and not alarm.alarm_name.startswith(
+                    request.alarm_name_prefix
+                ):
+                    continue
+                if request.action_prefix and not any(
+                    a.startswith(request.action_prefix) for a in alarm.alarm_actions
+                ):
+                    continue
+                values = [v for _, v in store.datapoints(alarm.metric.key, HISTORY)]
+                entry = describe_alarm(alarm, values)
+                if request.state_value and entry["StateValue"] != request.state_value:
+                    continue
+                described.append(entry)
+        return {"MetricAlarms": described[: request.max_records], "CompositeAlarms": []}
+
+    def delete_alarms(params: Params) -> Mapping[str, Any]:
+        request = parse(DeleteAlarms, params)
+        with Store(context.store_path) as store:
+            known = {a.alarm_name for a in store.alarms()}
+            missing = [name for name in request.alarm_names if name not in known]
+            if missing:
+                raise AwsError("ResourceNotFound", f"{', '.join(missing)} not found")
+            for name in request.alarm_names:
+                store.delete_alarm(name)
+        return {}
+
+    def metric_statistics(params: Params) -> Mapping[str, Any]:
+        request = parse(GetMetricStatistics, params)
+        metric = metric_spec(request.namespace, request.metric_name, request.dimensions)
+        start = parse_time(request.start_time, "startTime")
+        end = parse_time(request.end_time, "endTime")
+        if end <= start:
+            raise ValidationError(
+                "The parameter StartTime must be less than the parameter EndTime."
+            )
+        with Store(context.store_path) as store:
+            points = store.datapoints(metric.key, HISTORY)
+        buckets: dict[float, list[float]] = {}
+        for when, value in points:
+            if start <= when < end:
+                bucket = start + (when - start) // request.period * request.period
+                buckets.setdefault(bucket, []).append(value)
+        unit = "Percent" if request.metric_name == "CPUUtilization" else "Count"
+        datapoints = [
+            {
+                "Timestamp": iso(bucket),
+                **{name: _statistic(name, values) for name in request.statistics},
+                "Unit": unit,
+            }
+            for bucket, values in sorted(buckets.items())
+        ]
+        return {"Label": request.metric_name, "Datapoints": datapoints}
+
+    return {
+        "PutMetricAlarm": put_alarm,
+        "DescribeAlarms": describe_alarms,
+        "DeleteAlarms": delete_alarms,
+        "GetMetricStatistics": metric_statistics,
+    }

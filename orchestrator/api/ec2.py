@@ -1,0 +1,213 @@
+"""EC2's launch template actions: ``POST /api/ec2/{Action}``.
+
+Versions are immutable (``orchestrator.launch_templates``): CreateLaunchTemplateVersion adds
+one, ModifyLaunchTemplate only moves ``$Default``. LaunchTemplateData keeps EC2's keys where
+they exist and puts Barista's container fields under ``BaristaContainer``
+(``orchestrator.api._launch_data``). Not stored, hence refused as unknown parameters:
+VersionDescription, TagSpecifications, ClientToken, DryRun.
+
+One deliberate difference from EC2: DeleteLaunchTemplate refuses a template that an Auto
+Scaling group still launches from (``DependencyViolation``), because Barista's groups resolve
+their template on every launch and would otherwise fail on the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api._launch_data import data_from_aws, data_to_aws, find_template
+from orchestrator.api._requests import Request, parse
+from orchestrator.errors import AwsError
+from orchestrator.launch_templates import (
+    DEFAULT,
+    LATEST,
+    LaunchTemplate,
+    LaunchTemplateError,
+    already_exists,
+    create_launch_template,
+)
+from orchestrator.state import Store
+
+SERVICE = "ec2"
+CREATED_BY = "arn:aws:iam::000000000000:root"
+
+TemplateName = Field(default=None, min_length=3, max_length=128, pattern=r"^[a-zA-Z0-9().\-/_]+$")
+
+
+class CreateLaunchTemplate(Request):
+    launch_template_name: str = Field(
+        min_length=3, max_length=128, pattern=r"^[a-zA-Z0-9().\-/_]+$"
+    )
+    launch_template_data: dict[str, Any]
+
+
+class TemplateRef(Request):
+    launch_template_name: str | None = TemplateName
+    launch_template_id: str | None = None
+
+
+class CreateLaunchTemplateVersion(TemplateRef):
+    launch_template_data: dict[str, Any]
+    source_version: str | None = None
+
+
+class ModifyLaunchTemplate(TemplateRef):
+    default_version: str
+
+
+class DescribeLaunchTemplates(Request):
+    launch_template_names: list[str] = Field(default_factory=list)
+    launch_template_ids: list[str] = Field(default_factory=list)
+    max_results: int | None = Field(default=None, ge=1, le=200)
+
+
+class DescribeLaunchTemplateVersions(Request):
+    launch_template_name: str | None = None
+    launch_template_id: str | None = None
+    versions: list[str] = Field(default_factory=list)
+    min_version: int | None = None
+    max_version: int | None = None
+    max_results: int | None = Field(default=None, ge=1, le=200)
+
+
+def template_summary(template: LaunchTemplate) -> dict[str, Any]:
+    """The ``LaunchTemplate`` structure EC2 answers (no CreateTime: Barista keeps none)."""
+    return {
+        "LaunchTemplateId": template.launch_template_id,
+        "LaunchTemplateName": template.launch_template_name,
+        "CreatedBy": CREATED_BY,
+        "DefaultVersionNumber": template.default_version_number,
+        "LatestVersionNumber": template.latest_version_number,
+    }
+
+
+def version_summary(template: LaunchTemplate, number: int) -> dict[str, Any]:
+    return {
+        "LaunchTemplateId": template.launch_template_id,
+        "LaunchTemplateName": template.launch_template_name,
+        "VersionNumber": number,
+        "CreatedBy": CREATED_BY,
+        "DefaultVersion": number == template.default_version_number,
+        "LaunchTemplateData": data_to_aws(template.versions[number]),
+    }
+
+
+def _selected_versions(
+    template: LaunchTemplate, request: DescribeLaunchTemplateVersions
+) -> list[int]:
+    if request.versions:
+        numbers = {template.resolve(v)[0] for v in request.versions}
+    else:
+        numbers = set(template.versions)
+    low = request.min_version if request.min_version is not None else 0
+    high = (
+        request.max_version if request.max_version is not None else template.latest_version_number
+    )
+    return sorted((n for n in numbers if low <= n <= high), reverse=True)
+
+
+def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one closure per action
+    """EC2's launch template actions over the store at ``context.store_path``."""
+
+    def create_template(params: Params) -> Mapping[str, Any]:
+        request = parse(CreateLaunchTemplate, params)
+        data = data_from_aws(request.launch_template_data)
+        with Store(context.store_path) as store:
+            if request.launch_template_name in store.launch_templates():
+                raise already_exists(request.launch_template_name)
+            template = create_launch_template(request.launch_template_name, data)
+            store.put_launch_template(template)
+        return {"LaunchTemplate": template_summary(template)}
+
+    def create_version(params: Params) -> Mapping[str, Any]:
+        request = parse(CreateLaunchTemplateVersion, params)
+        with Store(context.store_path) as store:
+            template = find_template(
+                store.launch_templates(), request.launch_template_name, request.launch_template_id
+            )
+            raw = dict(request.launch_template_data)
+            if request.source_version is not None:
+                # EC2: the new version inherits the source's parameters except those given.
+                _, source = template.resolve(request.source_version)
+                raw = {**data_to_aws(source), **raw}
+            updated = template.create_version(data_from_aws(raw))
+            store.put_launch_template(updated)
+        return {"LaunchTemplateVersion": version_summary(updated, updated.latest_version_number)}
+
+    def modify_template(params: Params) -> Mapping[str, Any]:
+        request = parse(ModifyLaunchTemplate, params)
+        if request.default_version in (LATEST, DEFAULT):
+            raise AwsError(
+                "InvalidParameterValue",
+                "DefaultVersion must be a version number, not $Latest or $Default.",
+            )
+        with Store(context.store_path) as store:
+            template = find_template(
+                store.launch_templates(), request.launch_template_name, request.launch_template_id
+            )
+            updated = template.with_default_version(request.default_version)
+            store.put_launch_template(updated)
+        return {"LaunchTemplate": template_summary(updated)}
+
+    def describe_templates(params: Params) -> Mapping[str, Any]:
+        request = parse(DescribeLaunchTemplates, params)
+        with Store(context.store_path) as store:
+            templates = store.launch_templates()
+        if request.launch_template_names or request.launch_template_ids:
+            chosen = [find_template(templates, n, None) for n in request.launch_template_names]
+            chosen += [find_template(templates, None, i) for i in request.launch_template_ids]
+        else:
+            chosen = list(templates.values())
+        summaries = [template_summary(t) for t in chosen]
+        return {"LaunchTemplates": summaries[: request.max_results]}
+
+    def describe_versions(params: Params) -> Mapping[str, Any]:
+        request = parse(DescribeLaunchTemplateVersions, params)
+        with Store(context.store_path) as store:
+            templates = store.launch_templates()
+        if request.launch_template_name is None and request.launch_template_id is None:
+            chosen = list(templates.values())
+        else:
+            chosen = [
+                find_template(templates, request.launch_template_name, request.launch_template_id)
+            ]
+        versions = [
+            version_summary(template, number)
+            for template in chosen
+            for number in _selected_versions(template, request)
+        ]
+        return {"LaunchTemplateVersions": versions[: request.max_results]}
+
+    def delete_template(params: Params) -> Mapping[str, Any]:
+        request = parse(TemplateRef, params)
+        with Store(context.store_path) as store:
+            template = find_template(
+                store.launch_templates(), request.launch_template_name, request.launch_template_id
+            )
+            users = sorted(
+                name
+                for name, group in store.groups().items()
+                if group.launch_template_name == template.launch_template_name
+            )
+            if users:
+                raise LaunchTemplateError(
+                    "DependencyViolation",
+                    f"Launch template {template.launch_template_name} is used by Auto Scaling "
+                    f"group(s) {', '.join(users)}; delete them or point them at another "
+                    "template first.",
+                )
+            store.delete_launch_template(template.launch_template_name)
+        return {"LaunchTemplate": template_summary(template)}
+
+    return {
+        "CreateLaunchTemplate": create_template,
+        "CreateLaunchTemplateVersion": create_version,
+        "ModifyLaunchTemplate": modify_template,
+        "DescribeLaunchTemplates": describe_templates,
+        "DescribeLaunchTemplateVersions": describe_versions,
+        "DeleteLaunchTemplate": delete_template,
+    }

@@ -1,0 +1,327 @@
+"""EC2 Auto Scaling actions over HTTP: AWS's response shapes and AWS's refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.controller import AutoScalingController
+from orchestrator.model import Health
+from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.state import Store
+from tests.unit.orchestrator.api.conftest import Call, error_of
+
+
+def converge(store_path: Path, runtime: FakeRuntime) -> None:
+    with Store(store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+
+
+def describe(autoscaling: Call, name: str = "baristas") -> dict:
+    groups = autoscaling("DescribeAutoScalingGroups", AutoScalingGroupNames=[name])
+    (group,) = groups["AutoScalingGroups"]
+    return group
+
+
+def test_create_then_describe_answers_aws_shape(autoscaling: Call, group: str):
+    described = describe(autoscaling, group)
+    assert described["AutoScalingGroupName"] == "baristas"
+    assert described["AutoScalingGroupARN"].startswith("arn:aws:autoscaling:us-east-1:")
+    assert described["AutoScalingGroupARN"].endswith(":autoScalingGroupName/baristas")
+    assert described["LaunchTemplate"]["LaunchTemplateName"] == "baristas"
+    assert described["LaunchTemplate"]["Version"] == "$Latest"
+    assert described["LaunchTemplate"]["LaunchTemplateId"].startswith("lt-")
+    assert (described["MinSize"], described["MaxSize"], described["DesiredCapacity"]) == (1, 4, 2)
+    assert described["AvailabilityZones"] == ["az-a", "az-b"]
+    assert described["HealthCheckType"] == "EC2"
+    assert described["HealthCheckGracePeriod"] == 0
+    assert described["DefaultCooldown"] == 300
+    assert described["TerminationPolicies"] == ["Default"]
+    assert described["Instances"] == []
+    assert described["SuspendedProcesses"] == []
+
+
+def test_instances_come_from_the_runtime_with_protection_from_the_group(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    instances = describe(autoscaling)["Instances"]
+    assert len(instances) == 2
+    first = instances[0]
+    assert first["LifecycleState"] == "InService"
+    assert first["HealthStatus"] == "Healthy"
+    assert first["InstanceType"] == "t3.micro"
+    assert first["LaunchTemplate"]["Version"] == "1"
+    assert first["ProtectedFromScaleIn"] is False
+    ids = [i["InstanceId"] for i in instances]
+    autoscaling(
+        "SetInstanceProtection",
+        AutoScalingGroupName=group,
+        InstanceIds=[ids[0]],
+        ProtectedFromScaleIn=True,
+    )
+    runtime.set_health(ids[1], Health.STOPPED)
+    by_id = {i["InstanceId"]: i for i in describe(autoscaling)["Instances"]}
+    assert by_id[ids[0]]["ProtectedFromScaleIn"] is True
+    assert by_id[ids[1]]["LifecycleState"] == "Terminating"
+    assert by_id[ids[1]]["HealthStatus"] == "Unhealthy"
+    listed = autoscaling("DescribeAutoScalingInstances", InstanceIds=[ids[1]])
+    (only,) = listed["AutoScalingInstances"]
+    assert only["AutoScalingGroupName"] == group
+    assert only["HealthStatus"] == "UNHEALTHY"
+
+
+def test_unhealthy_within_the_grace_period_still_reads_healthy(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    autoscaling("UpdateAutoScalingGroup", AutoScalingGroupName=group, HealthCheckGracePeriod=60)
+    converge(store_path, runtime)
+    instance_id = describe(autoscaling)["Instances"][0]["InstanceId"]
+    runtime.set_health(instance_id, Health.UNHEALTHY)
+    assert describe(autoscaling)["Instances"][0]["HealthStatus"] == "Healthy"
+    runtime.advance(61)
+    assert describe(autoscaling)["Instances"][0]["HealthStatus"] == "Unhealthy"
+
+
+def test_duplicate_group_is_refused_as_aws_words_it(autoscaling: Call, group: str):
+    body = autoscaling(
+        "CreateAutoScalingGroup",
+        expect=400,
+        AutoScalingGroupName=group,
+        LaunchTemplate={"LaunchTemplateName": "baristas"},
+        MinSize=0,
+        MaxSize=1,
+        AvailabilityZones=["az-a"],
+    )
+    assert error_of(body) == (
+        "AlreadyExists",
+        "AutoScalingGroup by this name already exists - A group with the name baristas "
+        "already exists",
+    )
+    assert body["Error"]["Type"] == "Sender"
+
+
+def test_min_above_max_is_refused(autoscaling: Call, group: str):
+    body = autoscaling(
+        "CreateAutoScalingGroup",
+        expect=400,
+        AutoScalingGroupName="other",
+        LaunchTemplate={"LaunchTemplateName": "baristas"},
+        MinSize=5,
+        MaxSize=2,
+        AvailabilityZones=["az-a"],
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "Max bound, 2, must be greater than or equal to min bound, 5",
+    )
+
+
+def test_unknown_launch_template_is_refused(autoscaling: Call):
+    body = autoscaling(
+        "CreateAutoScalingGroup",
+        expect=400,
+        AutoScalingGroupName="g",
+        LaunchTemplate={"LaunchTemplateName": "nope"},
+        MinSize=0,
+        MaxSize=1,
+        AvailabilityZones=["az-a"],
+    )
+    code, message = error_of(body)
+    assert code == "ValidationError"
+    assert message.startswith("You must use a valid fully-formed launch template.")
+    assert "template name nope, does not exist" in message
+
+
+def test_missing_and_unknown_members_are_named(autoscaling: Call):
+    body = autoscaling(
+        "CreateAutoScalingGroup", expect=400, MinSize=0, MaxSize=1, LaunchTemplate={}
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy "
+        "constraint: Member must not be null",
+    )
+    body = autoscaling("SetDesiredCapacity", expect=400, AutoScalingGroupName="g", DesiredCapacty=1)
+    code, message = error_of(body)
+    assert code == "ValidationError"
+    assert message.startswith('Unknown parameter in input: "DesiredCapacty", must be one of:')
+    assert "DesiredCapacity" in message
+    body = autoscaling(
+        "CreateAutoScalingGroup",
+        expect=400,
+        AutoScalingGroupName="g",
+        LaunchTemplate={"LaunchTemplateName": "baristas", "Versoin": "1"},
+        MinSize=0,
+        MaxSize=1,
+    )
+    assert 'Unknown parameter in input at LaunchTemplate: "Versoin"' in error_of(body)[1]
+    body = autoscaling(
+        "SetDesiredCapacity", expect=400, AutoScalingGroupName="g", DesiredCapacity="x"
+    )
+    assert "Value 'x' at 'desiredCapacity'" in error_of(body)[1]
+    assert "Member must be an integer" in error_of(body)[1]
+
+
+def test_unknown_group_answers_aws_validation_error(autoscaling: Call):
+    body = autoscaling(
+        "SetDesiredCapacity", expect=400, AutoScalingGroupName="ghost", DesiredCapacity=1
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "AutoScalingGroup name not found - AutoScalingGroup ghost not found",
+    )
+    assert autoscaling("DescribeAutoScalingGroups", AutoScalingGroupNames=["ghost"]) == {
+        "AutoScalingGroups": []
+    }
+
+
+def test_set_desired_capacity_outside_bounds_and_its_cause(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    body = autoscaling(
+        "SetDesiredCapacity", expect=400, AutoScalingGroupName=group, DesiredCapacity=9
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "New SetDesiredCapacity value 9 is above max value 4 for the AutoScalingGroup.",
+    )
+    assert autoscaling("SetDesiredCapacity", AutoScalingGroupName=group, DesiredCapacity=3) == {}
+    assert describe(autoscaling)["DesiredCapacity"] == 3
+    converge(store_path, runtime)
+    activities = autoscaling("DescribeScalingActivities", AutoScalingGroupName=group)["Activities"]
+    assert len(activities) == 3
+    assert all(
+        "a user request explicitly set group desired capacity changing the desired capacity "
+        "from 2 to 3" in a["Cause"]
+        for a in activities
+    )
+    first = activities[0]
+    assert first["StatusCode"] == "Successful"
+    assert first["StartTime"] == "2026-11-28T00:00:00.000Z"
+    assert first["Description"].startswith("Launching a new EC2 instance: ")
+    assert (
+        len(
+            autoscaling("DescribeScalingActivities", AutoScalingGroupName=group, MaxRecords=2)[
+                "Activities"
+            ]
+        )
+        == 2
+    )
+
+
+def test_update_moves_desired_with_a_new_min_as_aws_does(autoscaling: Call, group: str):
+    autoscaling("UpdateAutoScalingGroup", AutoScalingGroupName=group, MinSize=3)
+    described = describe(autoscaling)
+    assert (described["MinSize"], described["DesiredCapacity"]) == (3, 3)
+    body = autoscaling(
+        "UpdateAutoScalingGroup", expect=400, AutoScalingGroupName=group, DesiredCapacity=9
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "Desired capacity:9 must be between the specified min size:3 and max size:4",
+    )
+
+
+def test_suspend_and_resume_processes(autoscaling: Call, group: str):
+    autoscaling(
+        "SuspendProcesses", AutoScalingGroupName=group, ScalingProcesses=["Launch", "AZRebalance"]
+    )
+    suspended = describe(autoscaling)["SuspendedProcesses"]
+    assert [p["ProcessName"] for p in suspended] == ["AZRebalance", "Launch"]
+    autoscaling("ResumeProcesses", AutoScalingGroupName=group)
+    assert describe(autoscaling)["SuspendedProcesses"] == []
+    body = autoscaling(
+        "SuspendProcesses", expect=400, AutoScalingGroupName=group, ScalingProcesses=["Nap"]
+    )
+    assert error_of(body) == ("ValidationError", "Invalid value for ScalingProcesses: Nap")
+
+
+def test_protection_refuses_an_instance_of_another_group(autoscaling: Call, group: str):
+    body = autoscaling(
+        "SetInstanceProtection",
+        expect=400,
+        AutoScalingGroupName=group,
+        InstanceIds=["i-0123"],
+        ProtectedFromScaleIn=True,
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "The instance i-0123 is not part of Auto Scaling group baristas.",
+    )
+
+
+def test_terminate_instance_decrements_and_records_why(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    victim = describe(autoscaling)["Instances"][0]["InstanceId"]
+    response = autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        InstanceId=victim,
+        ShouldDecrementDesiredCapacity=True,
+    )
+    activity = response["Activity"]
+    assert activity["Description"] == f"Terminating EC2 instance: {victim}"
+    assert activity["Cause"] == (
+        f"At 2026-11-28T00:00:00Z instance {victim} was taken out of service in response to a "
+        "user request, shrinking the capacity from 2 to 1."
+    )
+    assert runtime.terminated == [victim]
+    assert describe(autoscaling)["DesiredCapacity"] == 1
+    converge(store_path, runtime)
+    assert len(runtime.instances(group)) == 1  # not replaced
+    remaining = runtime.instances(group)[0].instance_id
+    body = autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        expect=400,
+        InstanceId=remaining,
+        ShouldDecrementDesiredCapacity=True,
+    )
+    assert "Currently, desiredSize equals minSize (1)" in error_of(body)[1]
+    body = autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        expect=400,
+        InstanceId="i-x",
+        ShouldDecrementDesiredCapacity=False,
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "Instance Id not found - No managed instance found for instance ID: i-x",
+    )
+
+
+def test_delete_refuses_a_group_with_instances_unless_forced(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    body = autoscaling("DeleteAutoScalingGroup", expect=400, AutoScalingGroupName=group)
+    assert error_of(body) == (
+        "ResourceInUse",
+        "You cannot delete an AutoScalingGroup while there are instances or pending Spot "
+        "instance request(s) still in the group.",
+    )
+    autoscaling("DeleteAutoScalingGroup", AutoScalingGroupName=group, ForceDelete=True)
+    assert runtime.instances(group) == []
+    assert autoscaling("DescribeAutoScalingGroups") == {"AutoScalingGroups": []}
+
+
+def test_delete_an_empty_group(autoscaling: Call, group: str):
+    autoscaling("DeleteAutoScalingGroup", AutoScalingGroupName=group)
+    body = autoscaling("DeleteAutoScalingGroup", expect=400, AutoScalingGroupName=group)
+    assert error_of(body)[0] == "ValidationError"
+
+
+def test_unknown_action_is_named(autoscaling: Call):
+    body = autoscaling("LaunchEverything", expect=400)
+    assert error_of(body) == (
+        "InvalidAction",
+        "The action LaunchEverything is not valid for this web service.",
+    )
+
+
+def test_type_listings(autoscaling: Call):
+    assert (
+        "OldestInstance" in autoscaling("DescribeTerminationPolicyTypes")["TerminationPolicyTypes"]
+    )
+    processes = autoscaling("DescribeScalingProcessTypes")["Processes"]
+    assert {"ProcessName": "AZRebalance"} in processes
