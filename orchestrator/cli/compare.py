@@ -10,6 +10,7 @@ refuses still counts as run), 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -69,15 +70,19 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console  # noqa: PLC0415
 
     from orchestrator.compare import render  # noqa: PLC0415
-    from orchestrator.compare.observations import Result  # noqa: PLC0415
+    from orchestrator.compare.observations import Failed, Result, Unsupported  # noqa: PLC0415
     from orchestrator.compare.runner import run_all  # noqa: PLC0415
 
     urls = selected_urls(args, dict(os.environ))
     errors = Console(stderr=True, highlight=False)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    # librdkafka reports retries it rides out (a coordinator still loading after a start) as
+    # warnings; the adapter fails the call if they do not resolve, so only errors are shown.
+    logging.getLogger("broker_adapters.kafka.librdkafka").setLevel(logging.ERROR)
 
     def progress(backend: str, experiment: str, result: Result, seconds: float) -> None:
-        outcome = type(result).__name__.lower()
-        errors.print(f"[dim]{backend}: {experiment} ({outcome}, {seconds:g} s)[/dim]")
+        outcome = {Unsupported: "not supported", Failed: "failed"}.get(type(result), "observed")
+        errors.print(f"[dim]{backend}: {experiment} {outcome} in {seconds:g} s[/dim]")
 
     reports = run_all(urls, progress=progress)
     for report in reports:

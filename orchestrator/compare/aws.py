@@ -22,7 +22,7 @@ class AwsFact:
     sources: tuple[str, ...]
 
 
-NOT_APPLICABLE_SNS = "n/a: SNS pushes to its subscriptions; it has no consumers of its own"
+NOT_APPLICABLE_SNS = "n/a: SNS pushes to subscriptions, it has no consumers"
 
 REFERENCE: dict[str, AwsFact] = {
     "fan-out.topic": AwsFact(

@@ -69,7 +69,11 @@ def notes(reports: Sequence[BackendReport]) -> list[str]:
             continue
         spent = ", ".join(f"{name} {seconds:g} s" for name, seconds in report.seconds.items())
         lines.append(f"{report.backend} ({report.url}): {spent}")
-    lines.append("AWS sources: " + "; ".join(aws.sources()) + ".")
+        declared = report.features.get("redelivery_after_crash")
+        if declared:
+            lines.append(f"  {report.backend} declares crash redelivery {declared}")
+    lines.append("AWS sources:")
+    lines.extend(f"  - {source}" for source in aws.sources())
     return lines
 
 

@@ -122,7 +122,7 @@ def _crash_after(o: CrashRedelivery) -> tuple[str, JsonValue, str | None]:
     if o.seconds_to_all is not None and o.seconds_to_all - o.seconds_to_first >= 0.05:
         text += f" (all: {o.seconds_to_all:.1f} s)"
     # SQS redelivers after the visibility timeout, neither at once nor much later.
-    timed = abs(o.seconds_to_first - o.visibility_timeout) <= 1.5
+    timed = o.visibility_timeout - 0.25 <= o.seconds_to_first <= o.visibility_timeout + 1.5
     return text, o.seconds_to_first, "like SQS" if timed else NEITHER
 
 
