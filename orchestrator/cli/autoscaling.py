@@ -1,0 +1,180 @@
+"""``barista autoscaling …``: the AWS CLI's ``aws autoscaling`` verbs against Barista's API.
+
+Each verb is one row: the AWS action and its parameters by AWS name and kind; option names,
+shorthand, JSON, ``file://`` and ``--cli-input-json`` come from ``orchestrator.cli._client``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from orchestrator.cli._client import Param, Verb, register_service
+
+GROUP = Param("AutoScalingGroupName", required=True, help="the Auto Scaling group")
+GROUP_FILTER = Param("AutoScalingGroupName", help="only this group")
+
+VERBS = (
+    Verb(
+        "CreateAutoScalingGroup",
+        (
+            GROUP,
+            Param(
+                "LaunchTemplate",
+                "structure",
+                required=True,
+                help="LaunchTemplateName=NAME|LaunchTemplateId=ID,Version=N|$Latest|$Default",
+            ),
+            Param("MinSize", "integer", required=True),
+            Param("MaxSize", "integer", required=True),
+            Param("DesiredCapacity", "integer", help="defaults to MinSize"),
+            Param("AvailabilityZones", "strings", help="zones to spread instances over"),
+            Param("HealthCheckType", help="EC2 or ELB"),
+            Param("HealthCheckGracePeriod", "integer", help="seconds (API default 0)"),
+            Param("DefaultCooldown", "integer", help="seconds (default 300)"),
+            Param("TerminationPolicies", "strings"),
+            Param("NewInstancesProtectedFromScaleIn", "boolean"),
+        ),
+        "Create an Auto Scaling group of containers from a launch template.",
+    ),
+    Verb(
+        "UpdateAutoScalingGroup",
+        (
+            GROUP,
+            Param("LaunchTemplate", "structure"),
+            Param("MinSize", "integer"),
+            Param("MaxSize", "integer"),
+            Param("DesiredCapacity", "integer"),
+            Param("AvailabilityZones", "strings"),
+            Param("HealthCheckType"),
+            Param("HealthCheckGracePeriod", "integer"),
+            Param("DefaultCooldown", "integer"),
+            Param("TerminationPolicies", "strings"),
+            Param("NewInstancesProtectedFromScaleIn", "boolean"),
+        ),
+        "Change a group; min, max and desired are validated together.",
+    ),
+    Verb(
+        "DeleteAutoScalingGroup",
+        (GROUP, Param("ForceDelete", "boolean", help="also terminate its instances")),
+        "Delete a group (refused while it has instances, unless --force-delete).",
+    ),
+    Verb(
+        "DescribeAutoScalingGroups",
+        (Param("AutoScalingGroupNames", "strings"), Param("MaxRecords", "integer")),
+        "Groups with their instances (from Docker) and suspended processes.",
+    ),
+    Verb(
+        "DescribeAutoScalingInstances",
+        (Param("InstanceIds", "strings"), Param("MaxRecords", "integer")),
+        "Instances of every group, one row each.",
+    ),
+    Verb(
+        "SetDesiredCapacity",
+        (GROUP, Param("DesiredCapacity", "integer", required=True)),
+        "Set desired capacity within [min, max].",
+    ),
+    Verb(
+        "SetInstanceProtection",
+        (
+            GROUP,
+            Param("InstanceIds", "strings", required=True),
+            Param("ProtectedFromScaleIn", "boolean", required=True),
+        ),
+        "Protect instances from scale-in, or remove the protection.",
+    ),
+    Verb(
+        "SuspendProcesses",
+        (GROUP, Param("ScalingProcesses", "strings", help="none means all")),
+        "Suspend scaling processes (Launch, Terminate, HealthCheck, AZRebalance, …).",
+    ),
+    Verb(
+        "ResumeProcesses",
+        (GROUP, Param("ScalingProcesses", "strings", help="none means all")),
+        "Resume suspended scaling processes.",
+    ),
+    Verb(
+        "TerminateInstanceInAutoScalingGroup",
+        (
+            Param("InstanceId", required=True),
+            Param("ShouldDecrementDesiredCapacity", "boolean", required=True),
+        ),
+        "Terminate one instance; without decrementing, the group replaces it.",
+    ),
+    Verb(
+        "PutScalingPolicy",
+        (
+            GROUP,
+            Param("PolicyName", required=True),
+            Param("PolicyType", help="TargetTrackingScaling, StepScaling or SimpleScaling"),
+            Param(
+                "AdjustmentType", help="ChangeInCapacity, ExactCapacity, PercentChangeInCapacity"
+            ),
+            Param("MinAdjustmentMagnitude", "integer"),
+            Param("ScalingAdjustment", "integer"),
+            Param("Cooldown", "integer"),
+            Param("MetricAggregationType"),
+            Param("StepAdjustments", "structures"),
+            Param("EstimatedInstanceWarmup", "integer"),
+            Param("TargetTrackingConfiguration", "structure", help="JSON or file://cfg.json"),
+            Param("Enabled", "boolean"),
+        ),
+        "Create or replace a scaling policy.",
+    ),
+    Verb(
+        "DescribePolicies",
+        (
+            GROUP_FILTER,
+            Param("PolicyNames", "strings"),
+            Param("PolicyTypes", "strings"),
+            Param("MaxRecords", "integer"),
+        ),
+        "Scaling policies with their ARNs and alarms.",
+    ),
+    Verb(
+        "DeletePolicy",
+        (GROUP_FILTER, Param("PolicyName", required=True, help="name or ARN")),
+        "Delete a scaling policy.",
+    ),
+    Verb(
+        "PutScheduledUpdateGroupAction",
+        (
+            GROUP,
+            Param("ScheduledActionName", required=True),
+            Param("StartTime", "timestamp", help="ISO 8601, e.g. 2026-11-28T09:00:00Z"),
+            Param("EndTime", "timestamp"),
+            Param("Recurrence", help="cron: minute hour day month weekday"),
+            Param("MinSize", "integer"),
+            Param("MaxSize", "integer"),
+            Param("DesiredCapacity", "integer"),
+            Param("TimeZone", help="IANA name, default UTC"),
+        ),
+        "Create or replace a scheduled action.",
+    ),
+    Verb(
+        "DescribeScheduledActions",
+        (
+            GROUP_FILTER,
+            Param("ScheduledActionNames", "strings"),
+            Param("MaxRecords", "integer"),
+        ),
+        "Scheduled actions with their next run.",
+    ),
+    Verb(
+        "DeleteScheduledAction",
+        (GROUP, Param("ScheduledActionName", required=True)),
+        "Delete a scheduled action.",
+    ),
+    Verb(
+        "DescribeScalingActivities",
+        (GROUP_FILTER, Param("ActivityIds", "strings"), Param("MaxRecords", "integer")),
+        "Why each instance was launched or terminated, newest first.",
+    ),
+    Verb("DescribeTerminationPolicyTypes", (), "Termination policies a group may use."),
+    Verb("DescribeScalingProcessTypes", (), "Processes SuspendProcesses accepts."),
+)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    register_service(
+        commands, "autoscaling", VERBS, help="EC2 Auto Scaling: groups, policies, schedules"
+    )
