@@ -103,7 +103,9 @@ def data_from_aws(raw: Mapping[str, Any]) -> LaunchTemplateData:
             "The request must contain the parameter LaunchTemplateData.ImageId "
             "(the Docker image to run).",
         )
-    container = parse(BaristaContainer, raw.get(EXTENSION) or {})
+    container = parse(
+        BaristaContainer, raw.get(EXTENSION) or {}, at=f"LaunchTemplateData.{EXTENSION}"
+    )
     cpus, memory = container.cpus, container.memory_mi_b
     instance_type = raw.get("InstanceType")
     if instance_type is not None:

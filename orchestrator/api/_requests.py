@@ -43,7 +43,9 @@ class Request(BaseModel):
 def _member_path(location: Sequence[str | int]) -> str:
     """AWS names members in lowerCamelCase and counts list members from 1."""
     parts = []
-    for part in location:
+    for part in [
+        p for item in location for p in (item.split(".") if isinstance(item, str) else [item])
+    ]:
         if isinstance(part, int):
             parts.append(f"member.{part + 1}")
         else:
@@ -93,12 +95,18 @@ def _constraint(error: Mapping[str, Any]) -> str:
     if template is None:
         return f"Member {error['msg'][:1].lower()}{error['msg'][1:]}"
     try:
-        return template.format(**(error.get("ctx") or {}))
+        context = {
+            key: int(value) if isinstance(value, float) and value.is_integer() else value
+            for key, value in (error.get("ctx") or {}).items()
+        }
+        return template.format(**context)
     except KeyError:
         return f"Member {error['msg'][:1].lower()}{error['msg'][1:]}"
 
 
-def validation_error(error: pydantic.ValidationError, model: type[BaseModel]) -> AwsError:
+def validation_error(
+    error: pydantic.ValidationError, model: type[BaseModel], at: str = ""
+) -> AwsError:
     """One AWS-style ValidationError for everything pydantic found wrong.
 
     Unknown members are reported the way the AWS SDKs report them, with the names that are
@@ -108,16 +116,17 @@ def validation_error(error: pydantic.ValidationError, model: type[BaseModel]) ->
     unknown = [p for p in problems if p["type"] == "extra_forbidden"]
     if unknown:
         first = unknown[0]
-        location = [str(part) for part in first["loc"]]
+        location = [*([at] if at else []), *(str(part) for part in first["loc"])]
         owner = _model_at(model, first["loc"][:-1])
         valid = ", ".join(field.alias or name for name, field in owner.model_fields.items())
         where = f" at {'.'.join(location[:-1])}" if len(location) > 1 else ""
         return ValidationError(
             f'Unknown parameter in input{where}: "{location[-1]}", must be one of: {valid}'
         )
+    prefix = f"{_member_path([at])}." if at else ""
     messages = [
         f"Value {_value(None if p['type'] == 'missing' else p.get('input'))} at "
-        f"'{_member_path(p['loc'])}' failed to satisfy constraint: {_constraint(p)}"
+        f"'{prefix}{_member_path(p['loc'])}' failed to satisfy constraint: {_constraint(p)}"
         for p in problems
     ]
     count = len(messages)
@@ -150,12 +159,21 @@ def _model_at(model: type[BaseModel], location: Sequence[str | int]) -> type[Bas
     return current
 
 
-def parse(model: type[R], params: Mapping[str, Any]) -> R:
-    """Validate a request body against ``model``, or raise AWS's ValidationError."""
+def parse(model: type[R], params: Mapping[str, Any], at: str = "") -> R:
+    """Validate a request body against ``model``, or raise AWS's ValidationError.
+
+    ``at`` names where a nested document sits in the request (``LaunchTemplateData``), so the
+    message points at the member the caller wrote.
+    """
+    if not isinstance(params, Mapping):
+        raise ValidationError(
+            f"Value {_value(params)} at '{_member_path([at]) if at else 'request'}' failed to "
+            "satisfy constraint: Member must be a structure"
+        )
     try:
         return model.model_validate(dict(params))
     except pydantic.ValidationError as error:
-        raise validation_error(error, model) from None
+        raise validation_error(error, model, at) from None
 
 
 def iso(epoch: float) -> str:

@@ -314,6 +314,7 @@ def describe_group(
         "Tags": [],
         "TerminationPolicies": [p.value for p in group.termination_policies],
         "NewInstancesProtectedFromScaleIn": group.new_instances_protected_from_scale_in,
+        **({"CreatedTime": iso(group.created_time)} if group.created_time is not None else {}),
     }
 
 
@@ -395,7 +396,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 termination_policies=request.termination_policies,
                 new_instances_protected_from_scale_in=request.new_instances_protected_from_scale_in,
             )
-            store.put_group(group)
+            store.put_group(replace(group, created_time=runtime.now()))
         return {}
 
     def update_group(params: Params) -> Mapping[str, Any]:

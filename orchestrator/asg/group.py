@@ -75,6 +75,9 @@ class AutoScalingGroup:
     # Why desired capacity last changed (a policy's alarm, a scheduled action, a user): the
     # launches and terminations that follow quote it first, as AWS's activity causes do.
     desired_capacity_cause: str = ""
+    # When CreateAutoScalingGroup stored it (seconds since the epoch); None for groups stored
+    # before this field existed. DescribeAutoScalingGroups answers it as CreatedTime.
+    created_time: float | None = None
 
     def is_suspended(self, process: ScalingProcess) -> bool:
         return process in self.suspended_processes

@@ -284,6 +284,24 @@ def _param_value(param: Param, raw: Any) -> Any:
     return [parse_structure(item, param.option) for item in values]
 
 
+_SKELETON: dict[str, Any] = {
+    "string": "",
+    "timestamp": "1970-01-01T00:00:00Z",
+    "integer": 0,
+    "number": 0.0,
+    "boolean": True,
+    "strings": [""],
+    "structure": {},
+    "structures": [{}],
+}
+
+
+def skeleton(verb: Verb) -> dict[str, Any]:
+    """``--generate-cli-skeleton``: every parameter with a placeholder of its kind, to fill in
+    and pass back with ``--cli-input-json``."""
+    return {param.name: _SKELETON[param.kind] for param in verb.params}
+
+
 def build_request(verb: Verb, args: argparse.Namespace) -> dict[str, Any]:
     """The request body: ``--cli-input-json`` first, then every option given on top of it."""
     params: dict[str, Any] = {}
@@ -338,6 +356,9 @@ def _run(service: str, verb: Verb) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from orchestrator.cli._output import render  # noqa: PLC0415 - rich loads only to print
 
+        if args.generate_cli_skeleton:
+            print(json.dumps(skeleton(verb), indent=4))
+            return 0
         try:
             params = build_request(verb, args)
             client = Client(endpoint_url(args.endpoint_url))
@@ -385,6 +406,11 @@ def register_service(
             "--cli-input-json",
             metavar="JSON",
             help="the whole request as JSON (or file://path); options given override it",
+        )
+        common.add_argument(
+            "--generate-cli-skeleton",
+            action="store_true",
+            help="print a JSON request with every parameter, for --cli-input-json",
         )
         common.add_argument(
             "--endpoint-url",

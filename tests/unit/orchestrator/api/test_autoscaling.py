@@ -38,6 +38,7 @@ def test_create_then_describe_answers_aws_shape(autoscaling: Call, group: str):
     assert described["TerminationPolicies"] == ["Default"]
     assert described["Instances"] == []
     assert described["SuspendedProcesses"] == []
+    assert described["CreatedTime"] == "2026-11-28T00:00:00.000Z"  # the runtime's clock
 
 
 def test_instances_come_from_the_runtime_with_protection_from_the_group(

@@ -106,7 +106,21 @@ def test_user_data_and_unknown_keys_are_refused_by_name(ec2: Call):
         LaunchTemplateName="tpl",
         LaunchTemplateData={"ImageId": "x", "BaristaContainer": {"Comand": ["x"]}},
     )
-    assert 'Unknown parameter in input: "Comand"' in error_of(body)[1]
+    assert error_of(body)[1].startswith(
+        'Unknown parameter in input at LaunchTemplateData.BaristaContainer: "Comand", '
+        "must be one of: Command, Environment, Network, StopTimeout, Cpus, MemoryMiB"
+    )
+    body = ec2(
+        "CreateLaunchTemplate",
+        expect=400,
+        LaunchTemplateName="tpl",
+        LaunchTemplateData={"ImageId": "x", "BaristaContainer": {"StopTimeout": -1}},
+    )
+    assert error_of(body)[1] == (
+        "1 validation error detected: Value '-1' at "
+        "'launchTemplateData.baristaContainer.stopTimeout' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 0"
+    )
     body = ec2(
         "CreateLaunchTemplate",
         expect=400,

@@ -332,3 +332,22 @@ def test_launch_template_versions_table(barista: Barista):
         "An error occurred (UnsupportedOperation) when calling the CreateLaunchTemplate operation"
         in refused.err
     )
+
+
+def test_generate_cli_skeleton_round_trips_through_cli_input_json(barista: Barista, tmp_path: Path):
+    create_group(barista)
+    result = barista("autoscaling", "set-desired-capacity", "--generate-cli-skeleton")
+    assert result.code == 0
+    skeleton = json.loads(result.out)
+    assert skeleton == {"AutoScalingGroupName": "", "DesiredCapacity": 0}
+    skeleton.update(AutoScalingGroupName="baristas", DesiredCapacity=4)
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(skeleton))
+    assert (
+        barista("autoscaling", "set-desired-capacity", "--cli-input-json", f"file://{request}").code
+        == 0
+    )
+    described = json.loads(
+        barista("autoscaling", "describe-auto-scaling-groups", "--output", "json").out
+    )
+    assert described["AutoScalingGroups"][0]["DesiredCapacity"] == 4
