@@ -13,9 +13,11 @@ Choices where AWS leaves room:
 * LifecycleState: a starting container is ``Pending``, a running one ``InService``, a stopped
   one (about to be replaced) ``Terminating``. HealthStatus is ``Unhealthy`` for a stopped
   instance and for an unhealthy one past the group's grace period, as the controller judges.
-* TerminateInstanceInAutoScalingGroup lowers desired capacity *before* stopping the instance
-  when asked to decrement, so the controller never replaces it; it records an Activity with
-  AWS's cause text.
+* TerminateInstanceInAutoScalingGroup stops the instance (SIGTERM, drain) and then lowers
+  desired capacity when asked to decrement, so no controller pass during the drain picks a
+  second instance to scale in; it records an Activity with AWS's cause text. A pass that runs
+  in the instant between the instance's removal and the decrement may launch a replacement,
+  which the next pass scales in again.
 """
 
 from __future__ import annotations
@@ -554,14 +556,6 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                         "min size."
                     )
                 cause += f", shrinking the capacity from {desired} to {desired - 1}"
-                # Lower desired first: the controller must not replace this instance.
-                store.put_group(
-                    replace(
-                        group,
-                        desired_capacity=desired - 1,
-                        desired_capacity_cause=f"{cause}.",
-                    )
-                )
             activity = Activity(
                 activity_id=activity_id(group.auto_scaling_group_name, now, instance.instance_id),
                 auto_scaling_group_name=group.auto_scaling_group_name,
@@ -571,7 +565,19 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 status_code=ActivityStatusCode.IN_PROGRESS,
             )
             store.record_activities([activity])
+            # Stop the instance first, then lower desired: while it drains the controller sees
+            # desired == actual and does nothing. Lowering first would let a pass during the
+            # drain scale in a *different* instance by the termination policies.
             runtime.terminate(instance.instance_id)
+            if request.should_decrement_desired_capacity:
+                current = _group(store, group.auto_scaling_group_name)
+                store.put_group(
+                    replace(
+                        current,
+                        desired_capacity=max(current.desired_capacity - 1, current.min_size),
+                        desired_capacity_cause=f"{cause}.",
+                    )
+                )
             done = replace(
                 activity,
                 status_code=ActivityStatusCode.SUCCESSFUL,

@@ -326,3 +326,30 @@ def test_type_listings(autoscaling: Call):
     )
     processes = autoscaling("DescribeScalingProcessTypes")["Processes"]
     assert {"ProcessName": "AZRebalance"} in processes
+
+
+def test_desired_drops_only_after_the_instance_is_gone(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime, monkeypatch
+):
+    """While an instance drains, a controller pass must see desired == actual (no 2nd victim)."""
+    converge(store_path, runtime)
+    seen_during_drain = []
+    terminate = runtime.terminate
+
+    def draining(instance_id: str, stop_timeout: float | None = None) -> None:
+        with Store(store_path) as store:
+            seen_during_drain.append(store.groups()[group].desired_capacity)
+            plan = AutoScalingController(store, runtime).reconcile_once().plans[group]
+        assert plan.is_empty
+        terminate(instance_id, stop_timeout)
+
+    monkeypatch.setattr(runtime, "terminate", draining)
+    victim = runtime.instances(group)[0].instance_id
+    autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        InstanceId=victim,
+        ShouldDecrementDesiredCapacity=True,
+    )
+    assert seen_during_drain == [2]
+    assert describe(autoscaling)["DesiredCapacity"] == 1
+    assert runtime.terminated == [victim]
