@@ -251,7 +251,7 @@ MEASURES: tuple[Measure, ...] = (
 
 def _cell(report: BackendReport, measure: Measure) -> Cell:
     if report.error is not None:
-        return Cell("unreachable", "error", report.error)
+        return Cell("no connection", "error", report.error)
     result = report.results.get(measure.experiment)
     if result is None:
         return Cell("not run", "not-run")

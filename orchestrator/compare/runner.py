@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from broker_adapters import Broker, UnsupportedSemantic, connect
+from broker_adapters import Broker, BrokerUnavailable, UnsupportedSemantic, connect
 from orchestrator.compare import crash, duplicates, fanout, ordering, poison, subscribers
 from orchestrator.compare.observations import (
     EXPERIMENTS,
@@ -63,11 +63,16 @@ def run_backend(
             for key, value in dataclasses.asdict(broker.features).items()
             if key != "name"
         }
+        unavailable: str | None = None
         for name in experiments:
             started = time.monotonic()
-            result = _one(RUNS[name], url, broker)
-            if isinstance(result, Failed):
-                result = Failed(redact_text(result.error, url))
+            if unavailable is not None:
+                result: Result = Failed(f"not run: {unavailable}")
+            else:
+                result, gone = _one(RUNS[name], url, broker)
+                if isinstance(result, Failed):
+                    result = Failed(redact_text(result.error, url))
+                    unavailable = result.error if gone else None
             report.results[name] = result
             report.seconds[name] = round(time.monotonic() - started, 1)
             if progress is not None:
@@ -75,13 +80,25 @@ def run_backend(
     return report
 
 
-def _one(experiment: Experiment, url: str, broker: Broker) -> Result:
+UNAVAILABLE_HINT = (
+    "the broker did not answer in time; is it up, and are the URL's user and password right?"
+)
+
+
+def _one(experiment: Experiment, url: str, broker: Broker) -> tuple[Result, bool]:
+    """The experiment's result, and whether the broker stopped answering.
+
+    After a ``BrokerUnavailable`` the remaining experiments are not run: each would wait out
+    the same adapter timeout (30 s) for the same reason.
+    """
     try:
-        return experiment(url, broker)
+        return experiment(url, broker), False
     except UnsupportedSemantic as error:
-        return Unsupported(str(error))
-    except Exception as error:
-        return Failed(f"{type(error).__name__}: {error}")
+        return Unsupported(str(error)), False
+    except BrokerUnavailable as error:
+        return Failed(f"{UNAVAILABLE_HINT} ({error})"), True
+    except Exception as error:  # reported in the table; the next experiment still runs
+        return Failed(f"{type(error).__name__}: {error}"), False
 
 
 def run_all(

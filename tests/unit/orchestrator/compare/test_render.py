@@ -94,7 +94,7 @@ def test_refusals_errors_and_unreachable_backends_say_so_and_never_show_a_number
     assert poison.status == "error"
     assert "timed out" in poison.text
     unreachable = cells(reports, "fan-out.topic")["rabbitmq"]
-    assert (unreachable.status, unreachable.text) == ("error", "unreachable")
+    assert (unreachable.status, unreachable.text) == ("error", "no connection")
 
 
 def test_the_table_prints_every_column_and_the_adapters_reason():
