@@ -1,11 +1,13 @@
 """Print an API response as the AWS CLI's ``--output`` does: json, table or text.
 
 * ``json``: the exact API response, indented four spaces like the AWS CLI.
-* ``table`` (Barista's default): rich tables. A list of flat records (every value a scalar or a
-  list of scalars, few enough columns) is one table with a row per record; a list of richer
-  records (an Auto Scaling group with its instances) prints each record as a two-column
-  key/value table, with nested lists as sub-tables in the value cell. Top-level scalars go in a
-  key/value table titled with the action.
+* ``table`` (Barista's default): rich tables. A list of flat records (scalars, or structures
+  of scalars spread into columns) that fits the screen is one table with a row per record.
+  Otherwise each record is a two-column key/value table: nested structures are spelled out as
+  dotted keys (``TargetTrackingConfiguration.TargetValue``), small ones inline as ``Key=Value``
+  (``LaunchTemplate``, ``Dimensions``), and lists of richer structures (a group's Instances)
+  follow as sections of their own. Top-level scalars go in a key/value table titled with the
+  action.
 * ``text``: the AWS CLI's tab-separated lines: one line per structure, its scalar values in key
   order, prefixed with the member name in capitals; nested lists follow on their own lines.
 
@@ -39,42 +41,65 @@ def _scalars(value: Any) -> bool:
 
 
 def _flat(value: Any) -> bool:
-    """Fits one cell: a scalar, a list of scalars, or a structure of those (``Key=Value`` lines)."""
-    return _scalars(value) or (
-        isinstance(value, Mapping) and all(_scalars(v) for v in value.values())
+    """A structure whose members are scalars or lists of scalars (``LaunchTemplate``)."""
+    return isinstance(value, Mapping) and all(_scalars(v) for v in value.values())
+
+
+def _inline(value: Any) -> bool:
+    """Fits one cell: scalars, a flat structure, or a list of flat structures (``Dimensions``)."""
+    return (
+        _scalars(value)
+        or _flat(value)
+        or (isinstance(value, list) and all(_flat(v) for v in value))
     )
 
 
-def _cell(value: Any, width: int) -> RenderableType:
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if _scalar(value):
         return str(value)
-    if _scalars(value):
-        return ", ".join(str(v) for v in value)
-    if _flat(value):
-        return "\n".join(f"{k}={_cell(v, width)}" for k, v in value.items())
     if isinstance(value, Mapping):
-        return _record(value, width)
-    return _records(value, width)
+        return "\n".join(f"{k}={_text(v)}" for k, v in value.items())
+    if all(_scalar(v) for v in value):
+        return ", ".join(str(v) for v in value)
+    return "\n".join(", ".join(f"{k}={_text(v)}" for k, v in item.items()) for item in value)
+
+
+def _rows(
+    record: Mapping[str, Any], prefix: str = ""
+) -> tuple[list[tuple[str, str]], list[tuple[str, list[Any]]]]:
+    """A record as (dotted key, text) rows, nested structures spelled out as ``A.B``; lists of
+    richer structures come back separately, to print as their own sections."""
+    rows: list[tuple[str, str]] = []
+    sections: list[tuple[str, list[Any]]] = []
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if value == [] or value is None:
+            continue
+        if isinstance(value, Mapping) and not _flat(value):
+            inner_rows, inner_sections = _rows(value, f"{path}.")
+            rows.extend(inner_rows)
+            sections.extend(inner_sections)
+        elif _inline(value):
+            rows.append((path, _text(value)))
+        else:
+            sections.append((path, value))
+    return rows, sections
 
 
 def _record(record: Mapping[str, Any], width: int, title: str | None = None) -> RenderableType:
-    """A two-column key/value table; lists of structures follow it as tables of their own,
-    full width (AWS's table output nests them the same way). Empty lists are left out."""
+    """A two-column key/value table, then a section per list of rich structures (an Auto
+    Scaling group's Instances). Empty lists are left out, as the AWS CLI's table does."""
+    rows, sections = _rows(record)
     table = Table(
         title=title, show_header=False, box=box.SIMPLE, title_justify="left", padding=(0, 1)
     )
-    table.add_column(style="bold")
+    table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
-    nested: list[RenderableType] = []
-    for key, value in record.items():
-        if value == []:
-            continue
-        if isinstance(value, list) and not _scalars(value):
-            nested.append(_records(value, width, title=f"  {key}"))
-        else:
-            table.add_row(key, _cell(value, width))
+    for key, value in rows:
+        table.add_row(key, value)
+    nested = [_records(items, width, title=f"  {path}") for path, items in sections]
     return Group(table, *nested) if nested else table
 
 
@@ -82,7 +107,7 @@ def _columns(item: Mapping[str, Any]) -> dict[str, Any]:
     """A record's cells: a nested flat structure spreads into columns named by its keys."""
     cells: dict[str, Any] = {}
     for key, value in item.items():
-        if isinstance(value, Mapping) and _flat(value):
+        if _flat(value):
             for inner, inner_value in value.items():
                 cells[inner if inner not in item else f"{key}.{inner}"] = inner_value
         else:
@@ -97,17 +122,14 @@ def _fits(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], width: int)
     if not all(_scalars(v) for row in rows for v in row.values()):
         return False
     needed = sum(
-        max(len(column), *(len(str(_cell(row.get(column), width))) for row in rows)) + 3
-        for column in columns
+        max(len(column), *(len(_text(row.get(column))) for row in rows)) + 3 for column in columns
     )
     return needed <= width
 
 
 def _records(items: Sequence[Any], width: int, title: str | None = None) -> RenderableType:
-    if not items:
-        return ""
     if not all(isinstance(item, Mapping) for item in items):
-        return ", ".join(str(v) for v in items)
+        return _text(list(items))
     rows = [_columns(item) for item in items]
     columns: list[str] = []
     for row in rows:
@@ -117,7 +139,7 @@ def _records(items: Sequence[Any], width: int, title: str | None = None) -> Rend
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*(_cell(row.get(column), width) for column in columns))
+            table.add_row(*(_text(row.get(column)) for column in columns))
         return table
     parts: list[RenderableType] = [] if title is None else [f"[bold]{title}[/bold]"]
     parts.extend(_record(item, width) for item in items)
@@ -126,7 +148,7 @@ def _records(items: Sequence[Any], width: int, title: str | None = None) -> Rend
 
 def table(response: Mapping[str, Any], title: str, width: int = 120) -> RenderableType:
     """The rich renderable for a response: scalars first, then each structure and list."""
-    scalars = {k: v for k, v in response.items() if _scalars(v) and not isinstance(v, list)}
+    scalars = {k: v for k, v in response.items() if _scalar(v)}
     parts: list[RenderableType] = []
     if scalars:
         parts.append(_record(scalars, width, title=title))
@@ -135,8 +157,10 @@ def table(response: Mapping[str, Any], title: str, width: int = 120) -> Renderab
             continue
         if isinstance(value, Mapping):
             parts.append(_record(value, width, title=key))
-        elif value:
+        elif value and all(isinstance(v, Mapping) for v in value):
             parts.append(_records(value, width, title=key))
+        elif value:
+            parts.append(f"[bold]{key}[/bold]: {_text(value)}")
         else:
             parts.append(f"[bold]{key}[/bold]: (none)")
     return Group(*parts)

@@ -134,3 +134,37 @@ def test_json_and_text_and_empty():
     empty = io.StringIO()
     render({}, "table", stream=empty)
     assert empty.getvalue() == ""
+
+
+def test_deep_structures_read_as_dotted_keys_and_sections():
+    response = {
+        "ScalingPolicies": [
+            {
+                "PolicyName": "backlog",
+                "TargetTrackingConfiguration": {
+                    "TargetValue": 100.0,
+                    "CustomizedMetricSpecification": {
+                        "Metrics": [
+                            {
+                                "Id": "m1",
+                                "MetricStat": {
+                                    "Metric": {
+                                        "Namespace": "AWS/SQS",
+                                        "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
+                                    },
+                                    "Stat": "Sum",
+                                },
+                            }
+                        ]
+                    },
+                },
+            }
+        ]
+    }
+    out = io.StringIO()
+    render(response, "table", stream=out)
+    lines = [line.split() for line in out.getvalue().splitlines()]
+    assert ["TargetTrackingConfiguration.TargetValue", "100.0"] in lines
+    assert ["TargetTrackingConfiguration.CustomizedMetricSpecification.Metrics"] in lines
+    assert ["MetricStat.Metric.Dimensions", "Name=QueueName,", "Value=orders"] in lines
+    assert ["MetricStat.Stat", "Sum"] in lines
