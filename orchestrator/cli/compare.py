@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the experiments and print the table (or JSON); 1 if any backend failed."""
     # Deferred (as the package docstring asks) so `barista --help` stays fast.
     from rich.console import Console  # noqa: PLC0415
+    from rich.markup import escape  # noqa: PLC0415
 
     from orchestrator.compare import render  # noqa: PLC0415
     from orchestrator.compare.observations import Failed, Result, Unsupported  # noqa: PLC0415
@@ -86,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
     reports = run_all(urls, progress=progress)
     for report in reports:
-        if report.error is not None:
-            errors.print(f"[red]{report.backend}:[/red] {report.error}")
+        failures = [r.error for r in report.results.values() if isinstance(r, Failed)]
+        for problem in filter(None, [report.error, *failures[:1]]):
+            errors.print(f"[red]{report.backend}:[/red] {escape(problem)}")
     if args.output == "json":
         sys.stdout.write(render.dumps(reports) + "\n")
     else:

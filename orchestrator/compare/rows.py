@@ -25,6 +25,7 @@ from orchestrator.compare.observations import (
     PoisonMessage,
     Unsupported,
 )
+from orchestrator.compare.runner import NOT_RUN
 
 Status = Literal["observed", "unsupported", "error", "not-run", "reference"]
 JsonValue = Any  # int, float, bool, str, None or a list of them
@@ -256,6 +257,8 @@ def _cell(report: BackendReport, measure: Measure) -> Cell:
     if result is None:
         return Cell("not run", "not-run")
     if isinstance(result, Failed):
+        if result.error.startswith(NOT_RUN):
+            return Cell("not run: the broker stopped answering", "error", result.error)
         return Cell(f"error: {result.error}", "error", result.error)
     read = result if isinstance(result, Unsupported) else measure.read(result)
     if isinstance(read, Unsupported):

@@ -67,7 +67,7 @@ def run_backend(
         for name in experiments:
             started = time.monotonic()
             if unavailable is not None:
-                result: Result = Failed(f"not run: {unavailable}")
+                result: Result = Failed(f"{NOT_RUN}{unavailable}")
             else:
                 result, gone = _one(RUNS[name], url, broker)
                 if isinstance(result, Failed):
@@ -80,6 +80,7 @@ def run_backend(
     return report
 
 
+NOT_RUN = "not run: "
 UNAVAILABLE_HINT = (
     "the broker did not answer in time; is it up, and are the URL's user and password right?"
 )

@@ -136,3 +136,11 @@ def test_json_has_the_same_rows_as_the_table_and_the_raw_observations():
     cell = data["rows"][0]["cells"]["redis"]
     assert cell == {"text": "20 / 20", "status": "observed", "value": [20, 20], "like": "like SNS"}
     assert data["windows"]["quiet_seconds"] > 0
+
+
+def test_experiments_skipped_after_the_broker_stopped_answering_say_so_briefly():
+    report = sqs_like_report()
+    report.results["duplicates"] = Failed("not run: the broker did not answer in time (kafka: …)")
+    cell = cells([report], "duplicates.slow")["redis"]
+    assert (cell.status, cell.text) == ("error", "not run: the broker stopped answering")
+    assert "kafka: …" in cell.value
