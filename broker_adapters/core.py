@@ -356,7 +356,12 @@ class Broker(_Closing):
 
     @abstractmethod
     def backlog(self, queue: str) -> Backlog:
-        """Visible and in-flight counts, as scaling decisions use them."""
+        """Visible and in-flight counts, as scaling decisions use them.
+
+        Like SQS's GetQueueAttributes it needs no ``declare_queue`` in this process: a monitor
+        measures queues its workers declared. Raises ``QueueNotDeclared`` when the queue does
+        not exist on the broker.
+        """
 
     @abstractmethod
     def close(self) -> None:

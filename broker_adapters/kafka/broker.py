@@ -402,8 +402,9 @@ class KafkaBroker(Broker):
 
     def backlog(self, queue: str) -> Backlog:
         """Consumer-group lag: messages not yet committed, in flight ones included."""
-        self._declared(queue)
         partitions = self._partition_ids(queue)
+        if not partitions:
+            raise QueueNotDeclared(f"queue {queue!r} does not exist")
         committed = self._committed(f"barista.queue.{queue}", queue, partitions)
         lag = 0
         for partition in partitions:

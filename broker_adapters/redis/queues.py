@@ -219,9 +219,19 @@ class Queues:
         return declared.receiver.receive(max_messages, wait, timeout)
 
     def backlog(self, queue: str) -> Backlog:
-        declared = self.declared(queue)
-        keys = declared.keys
-        with declared.receiver.guarded("backlog"), self._client.pipeline(transaction=True) as pipe:
+        with self._lock:
+            declared = self._declared.get(queue)
+        if declared is None:
+            # Declared by another process (a monitor measures its workers' queues).
+            keys = queue_keys(queue)
+            if not self._client.exists(keys.stream):
+                raise QueueNotDeclared(f"queue {queue!r} does not exist")
+            return self._measure(keys)
+        with declared.receiver.guarded("backlog"):
+            return self._measure(declared.keys)
+
+    def _measure(self, keys: QueueKeys) -> Backlog:
+        with self._client.pipeline(transaction=True) as pipe:
             pipe.xlen(keys.stream)
             pipe.xpending(keys.stream, keys.group)
             pipe.zcard(keys.delayed)

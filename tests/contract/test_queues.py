@@ -294,3 +294,16 @@ def test_attempts_are_counted_per_message(broker: Broker, unique_name: str):
             seen[delivery.message.body] += 1
             assert delivery.message.attempt == seen[delivery.message.body]
             delivery.nack(requeue=True)
+
+
+def test_a_monitor_measures_a_backlog_it_never_declared(
+    broker: Broker, connect_broker: Callable[[], Broker], unique_name: str
+):
+    broker.declare_queue(unique_name)
+    broker.send_batch(unique_name, [OutgoingMessage(b"latte")] * 3)
+    monitor = connect_broker()
+    assert wait_for(lambda: monitor.backlog(unique_name).total == 3), monitor.backlog(unique_name)
+    with pytest.raises(QueueNotDeclared):
+        monitor.backlog(f"{unique_name}-missing")
+    with pytest.raises(QueueNotDeclared):
+        monitor.send(unique_name, b"x")  # measuring is not declaring
