@@ -132,6 +132,13 @@ class ElbController:
             self._local.store = store
         return store
 
+    def close(self) -> None:
+        """Close the calling thread's store connection (others close with their threads)."""
+        store: ElbStore | None = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+            self._local.store = None
+
     # Desired state.
 
     def desired_targets(self, topology: ElbTopology | None = None) -> list[DesiredTarget]:
