@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from orchestrator.api import ApiContext, create_app
 from orchestrator.elb.controller import DifferenceKind, ElbController
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.elb.model import (
@@ -143,3 +145,29 @@ def test_a_restarted_haproxy_is_brought_back_to_the_desired_state(stack: ElbStac
     assert stack.controller.differences() == []
     status, _ = get(stack.haproxy.url(HTTP_PORT, "/menu"))
     assert status == 200
+
+
+def test_describe_target_health_over_the_api_reads_haproxy(stack: ElbStack):
+    _, target_group_arn = web(stack, targets=2)
+    api = stack.controller.haproxy
+    environ = {
+        "BARISTA_HAPROXY_RUNTIME_API": f"{api.host}:{api.port}",
+        "BARISTA_HAPROXY_MASTER_CLI_PORT": str(api.master_port),
+        "BARISTA_ELB_CONFIG_DIR": str(stack.haproxy.config_dir),
+        "BARISTA_TIME_SCALE": "10",
+    }
+    context = ApiContext(store_path=stack.store_path, runtime=stack.runtime, environ=environ)
+    with TestClient(create_app(context)) as client:
+        response = client.post(
+            "/api/elbv2/DescribeTargetHealth", json={"TargetGroupArn": target_group_arn}
+        )
+        assert response.status_code == 200, response.text
+        descriptions = response.json()["TargetHealthDescriptions"]
+        assert [d["TargetHealth"] for d in descriptions] == [{"State": "healthy"}] * 2
+        assert {d["HealthCheckPort"] for d in descriptions} == {"8000"}
+
+        unknown = client.post(
+            "/api/elbv2/DescribeTargetHealth",
+            json={"TargetGroupArn": target_group_arn, "Targets": [{"Id": "i-unknown"}]},
+        ).json()["TargetHealthDescriptions"]
+        assert unknown[0]["TargetHealth"]["Reason"] == "Target.NotRegistered"
