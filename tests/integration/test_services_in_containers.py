@@ -7,73 +7,42 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
-from testcontainers.core.network import Network
 
 from broker_adapters import connect
 from services.ledger import Ledger, OrderState
 from services.messaging import declare_orders
-from services.orders import Customer, Order, OrderItem
+from services.orders import Order
 from tests.support.brokers import (
     STARTERS,
-    Endpoint,
     http_get,
-    start_redis,
 )
-from tests.support.containers import LOOPBACK, ClientProbe, Credentials, ProjectContainer
+from tests.support.containers import LOOPBACK, ClientProbe, ProjectContainer
 from tests.support.receiving import wait_for
+from tests.support.shop import (
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT,
+    Counter,
+    Shop,
+    open_shop,
+    place_orders,
+    service_environment,
+)
 
 pytestmark = pytest.mark.docker
-
-VISIBILITY_TIMEOUT = "3"
-MAX_RECEIVE_COUNT = 5
-
-
-@dataclass(frozen=True)
-class Shop:
-    backend: str
-    network: Network
-    broker: Endpoint
-    ledger: Endpoint
 
 
 @pytest.fixture(scope="module", params=list(STARTERS))
 def shop(request: pytest.FixtureRequest) -> Iterator[Shop]:
-    backend = request.param
-    with Network() as network:
-        broker = STARTERS[backend](Credentials.generate(backend), network=network)
-        ledger = (
-            broker if backend == "redis" else start_redis(Credentials.generate("ledger"), network)
-        )
-        try:
-            yield Shop(backend, network, broker, ledger)
-        finally:
-            broker.container.stop()
-            if ledger is not broker:
-                ledger.container.stop()
-
-
-@dataclass(frozen=True)
-class Counter:
-    """One test's queue names and ledger namespace, so tests never see each other's orders."""
-
-    queue: str
-    namespace: str
-
-    @property
-    def dead_letter_queue(self) -> str:
-        return f"{self.queue}-dlq"
+    with open_shop(request.param) as opened:
+        yield opened
 
 
 @pytest.fixture
 def counter() -> Counter:
-    name = f"orders-{uuid.uuid4().hex[:8]}"
-    return Counter(queue=name, namespace=f"test:{name}")
+    return Counter.fresh()
 
 
 def barista(shop: Shop, counter: Counter, brew_seconds_per_unit: float) -> ProjectContainer:
@@ -81,17 +50,11 @@ def barista(shop: Shop, counter: Counter, brew_seconds_per_unit: float) -> Proje
         ProjectContainer("service")
         .with_command(["serve", "barista"])
         .with_network(shop.network)
-        .with_env("BARISTA_BROKER_URL", shop.broker.internal_url())
-        .with_env("BARISTA_LEDGER_URL", shop.ledger.internal_url())
-        .with_env("BARISTA_LEDGER_NAMESPACE", counter.namespace)
-        .with_env("BARISTA_ORDERS_QUEUE", counter.queue)
-        .with_env("BARISTA_DEAD_LETTER_QUEUE", counter.dead_letter_queue)
-        .with_env("BARISTA_EVENTS_TOPIC", f"{counter.queue}-events")
-        .with_env("BARISTA_MAX_RECEIVE_COUNT", str(MAX_RECEIVE_COUNT))
-        .with_env("BARISTA_VISIBILITY_TIMEOUT", VISIBILITY_TIMEOUT)
         .with_env("BARISTA_BREW_SECONDS_PER_UNIT", str(brew_seconds_per_unit))
         .with_env("BARISTA_STOP_GRACE", "1")
     )
+    for key, value in service_environment(shop, counter).items():
+        container.with_env(key, value)
     container.waiting_for(
         ClientProbe(lambda: _log_has(container, '"message": "barista on shift"'), 120)
     )
@@ -105,22 +68,7 @@ def _log_has(container: ProjectContainer, text: str) -> None:
 
 
 def place_order(shop: Shop, counter: Counter) -> Order:
-    order = Order(
-        customer=Customer(id="c-7", name="Grace"),
-        items=[OrderItem(item="flat-white")],
-        order_id=uuid.uuid4().hex,
-        accepted_at=datetime.now(UTC),
-    )
-    with connect(shop.broker.url) as broker:
-        declare_orders(
-            broker,
-            counter.queue,
-            counter.dead_letter_queue,
-            MAX_RECEIVE_COUNT,
-            float(VISIBILITY_TIMEOUT),
-        )
-        broker.send(counter.queue, order.model_dump_json().encode(), group_id="c-7")
-    Ledger.from_url(shop.ledger.url, counter.namespace).accepted(order.order_id)
+    (order,) = place_orders(shop, counter)
     return order
 
 
@@ -184,15 +132,9 @@ def service(shop: Shop, counter: Counter, command: str, **env: str) -> ProjectCo
         .with_command(["serve", command])
         .with_network(shop.network)
         .publish(8080)
-        .with_env("BARISTA_BROKER_URL", shop.broker.internal_url())
-        .with_env("BARISTA_LEDGER_URL", shop.ledger.internal_url())
-        .with_env("BARISTA_LEDGER_NAMESPACE", counter.namespace)
-        .with_env("BARISTA_ORDERS_QUEUE", counter.queue)
-        .with_env("BARISTA_DEAD_LETTER_QUEUE", counter.dead_letter_queue)
-        .with_env("BARISTA_EVENTS_TOPIC", f"{counter.queue}-events")
-        .with_env("BARISTA_MAX_RECEIVE_COUNT", str(MAX_RECEIVE_COUNT))
-        .with_env("BARISTA_VISIBILITY_TIMEOUT", VISIBILITY_TIMEOUT)
     )
+    for key, value in service_environment(shop, counter).items():
+        container.with_env(key, value)
     for key, value in env.items():
         container.with_env(f"BARISTA_{key.upper()}", value)
 
