@@ -27,6 +27,7 @@ SERVICES = {
     "barista": "services.barista",
     "subscriber": "services.subscriber",
     "loadgen": "services.loadgen",
+    "orchestrator": "orchestrator.server",
 }
 
 Run = Callable[[argparse.Namespace], int]
