@@ -96,14 +96,14 @@ class AutoScalingController:
         ]
 
     def _apply(self, decided: Plan) -> None:
-        done: list[Activity] = []
+        """Carry out a plan, recording each activity as soon as its action is done, so a
+        controller killed mid-plan leaves a history that matches what Docker has."""
         for termination in decided.terminations:
+            group = termination.activity.auto_scaling_group_name
             if self.before_terminate is not None:
-                self.before_terminate(
-                    termination.activity.auto_scaling_group_name, termination.instance_id
-                )
+                self.before_terminate(group, termination.instance_id)
             self.runtime.terminate(termination.instance_id)
-            done.append(_finished(termination.activity, self.runtime.now()))
+            self.store.record_activities([_finished(termination.activity, self.runtime.now())])
             log.info("terminated", extra={"instance_id": termination.instance_id})
         for launch in decided.launches:
             try:
@@ -120,9 +120,8 @@ class AutoScalingController:
             except InstanceIdInUse:
                 # A pass before a restart launched it already; the next pass will see it.
                 continue
-            done.append(_finished(launch.activity, self.runtime.now()))
+            self.store.record_activities([_finished(launch.activity, self.runtime.now())])
             log.info("launched", extra={"instance_id": launch.instance_id})
-        self.store.record_activities(done)
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """Reconcile every ``interval`` seconds until ``stopping`` is set."""

@@ -11,7 +11,9 @@ Settings (``BARISTA_*`` environment variables):
 - ``TIME_SCALE``: how many times faster than AWS the control plane's clock runs (1);
 - ``BROKER_URL``: the broker whose queue backlogs policies track (none: backlog unmeasured);
 - ``API_HOST`` / ``API_PORT``: where the API listens (127.0.0.1:8500);
-- ``RECONCILE_INTERVAL``: wall seconds between passes (1.0).
+- ``RECONCILE_INTERVAL``: wall seconds between passes (1.0);
+- ``INSTANCE_LABELS``: extra Docker labels ``key=value,…`` on every instance; the runtime then
+  manages only containers that carry them (tests use it to keep runs apart).
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class OrchestratorSettings(Settings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8500, ge=0, le=65535)
     reconcile_interval: float = Field(default=1.0, gt=0)
+    instance_labels: str = Field(default="", pattern=r"^([^=,]+=[^,]*(,[^=,]+=[^,]*)*)?$")
+
+    def labels(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
+        return {key.strip(): value.strip() for key, value in pairs}
 
 
 def control_plane_clock(store: Store, time_scale: float) -> ScaledClock:
@@ -114,7 +121,7 @@ def main(environ: Mapping[str, str]) -> int:
     lifecycle.install_signal_handlers()
     with Store(settings.state_path) as store:
         clock = control_plane_clock(store, settings.time_scale)
-    runtime = DockerRuntime(clock=clock)
+    runtime = DockerRuntime(labels=settings.labels(), clock=clock)
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
     api = uvicorn.Server(
         uvicorn.Config(

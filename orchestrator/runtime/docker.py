@@ -203,7 +203,11 @@ def _health(state: Mapping[str, Any]) -> Health:
     status = state.get("Status")
     if status in ("exited", "dead", "removing"):
         return Health.STOPPED
-    if status in ("created", "restarting"):
+    if status == "created":
+        # Created but never started: launch died between create and start (an orchestrator
+        # killed mid-launch). Nothing will start it, so it must count as gone and be replaced.
+        return Health.STOPPED
+    if status == "restarting":
         return Health.STARTING
     if status == "paused":
         return Health.UNHEALTHY  # frozen: it cannot answer, like an impaired EC2 status check
