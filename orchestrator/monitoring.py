@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from broker_adapters import QueueNotDeclared
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.model import Health, Instance
 from orchestrator.runtime import Runtime
@@ -69,6 +70,9 @@ class MetricsSampler:
                         templates if templates is not None else self.store.launch_templates()
                     )
                     self._sample_cpu(metric, templates, now)
+            except QueueNotDeclared as error:
+                # Normal until the first worker declares the queue: no datapoint, no noise.
+                log.info("queue not there yet", extra={"metric": metric.key, "reason": str(error)})
             except Exception:
                 # A broker restarting or a container vanishing costs one datapoint, as a gap in
                 # CloudWatch would; alarms then see fewer points, never a made-up one.

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from orchestrator.asg import create_auto_scaling_group, set_desired_capacity
+from orchestrator.asg import (
+    AutoScalingGroup,
+    create_auto_scaling_group,
+    set_desired_capacity,
+    set_instance_protection,
+)
+from orchestrator.clock import ScaledClock
 from orchestrator.controller import AutoScalingController
 from orchestrator.launch_templates import create_launch_template
 from orchestrator.model import Health, LaunchTemplateData
 from orchestrator.runtime.docker import DockerRuntime
+from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.state import Store
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
@@ -82,3 +90,116 @@ def test_scale_in_terminates_down_to_the_new_desired_capacity(controller: AutoSc
     assert len(running(controller)) == 1
     causes = [a.description for a in controller.store.activities("web")]
     assert sum(c.startswith("Terminating") for c in causes) == 1
+
+
+def _one_zone_group(store: Store, name: str, desired: int, **options: object) -> AutoScalingGroup:
+    group = create_auto_scaling_group(
+        name,
+        "health",
+        min_size=0,
+        max_size=6,
+        desired_capacity=desired,
+        availability_zones=("az-a",),
+        **options,  # type: ignore[arg-type]
+    )
+    store.put_group(group)
+    return group
+
+
+@pytest.fixture
+def scaled(tmp_path: Path) -> Iterator[AutoScalingController]:
+    """A controller whose clock runs 60x (one AWS minute per second), so grace periods and
+    launch ages are AWS-sized while the test stays short."""
+    runtime = DockerRuntime(
+        labels={SESSION_LABEL: SESSION_ID}, clock=ScaledClock(time.time(), TimeScale(60))
+    )
+    with Store(tmp_path / "barista.db") as store:
+        store.put_launch_template(
+            create_launch_template(
+                "health",
+                LaunchTemplateData(
+                    image=stable_image("service"), command=("serve", "health"), stop_timeout=2
+                ),
+            )
+        )
+        yield AutoScalingController(store, runtime)
+        for instance in runtime.instances():
+            runtime.terminate(instance.instance_id, stop_timeout=1)
+
+
+def test_an_unhealthy_instance_is_replaced_only_after_the_grace_period(
+    scaled: AutoScalingController,
+):
+    _one_zone_group(scaled.store, "graceful", 1, health_check_grace_period=120)
+    scaled.reconcile_once()
+    (instance,) = scaled.runtime.instances("graceful")
+    # Paused: it cannot answer, like an impaired EC2 status check.
+    docker.from_env().containers.get(instance.container_id).pause()
+    assert not scaled.reconcile_once().changed, "inside the grace period nothing is replaced"
+    assert wait_for(lambda: scaled.runtime.now() - instance.launched_at > 120, timeout=30), (
+        "2 AWS minutes pass in 2 wall seconds"
+    )
+    scaled.reconcile_once()
+    live = [i for i in scaled.runtime.instances("graceful") if i.health is not Health.STOPPED]
+    assert [i.instance_id for i in live] != [instance.instance_id]
+    assert len(live) == 1
+    causes = [a.cause for a in scaled.store.activities("graceful")]
+    assert any("in response to an EC2 instance status check failure" in c for c in causes)
+
+
+def test_protected_instances_survive_scale_in(scaled: AutoScalingController):
+    _one_zone_group(scaled.store, "guarded", 3)
+    scaled.reconcile_once()
+    kept = sorted(i.instance_id for i in scaled.runtime.instances("guarded"))[:2]
+    group = scaled.store.groups()["guarded"]
+    group = set_instance_protection(group, kept, protected_from_scale_in=True)
+    scaled.store.put_group(set_desired_capacity(group, 0))
+    scaled.reconcile_once()
+    assert sorted(i.instance_id for i in scaled.runtime.instances("guarded")) == kept
+
+
+def _grow(controller: AutoScalingController, name: str, desired: int) -> str:
+    """One pass up to ``desired``; returns the one new instance. Passes run one after another,
+    so launch times (on the 60x clock) differ by whole AWS seconds."""
+    before = {i.instance_id for i in controller.runtime.instances(name)}
+    controller.store.put_group(set_desired_capacity(controller.store.groups()[name], desired))
+    controller.reconcile_once()
+    (new,) = {i.instance_id for i in controller.runtime.instances(name)} - before
+    return new
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("OldestInstance", "first"),
+        ("NewestInstance", "third"),
+        # the two instances of version 1 are not on the group's version ($Default is now 2);
+        # the oldest of them goes
+        ("OldestLaunchTemplate", "first"),
+        # Default: oldest launch template first (both v1), then closest to the next billing
+        # hour: the first has run longest, so its next hour comes soonest
+        ("Default", "first"),
+        # all three started within the same hour: the longest-running is closest to its next
+        ("ClosestToNextInstanceHour", "first"),
+    ],
+)
+def test_each_termination_policy_picks_its_instance(
+    scaled: AutoScalingController, policy: str, expected: str
+):
+    name = f"policy-{policy.lower()}"
+    _one_zone_group(scaled.store, name, 0, termination_policies=[policy])
+    launched = {"first": _grow(scaled, name, 1), "second": _grow(scaled, name, 2)}
+    template = scaled.store.launch_templates()["health"]
+    scaled.store.put_launch_template(
+        template.create_version(template.versions[1]).with_default_version(2)
+    )
+    launched["third"] = _grow(scaled, name, 3)
+    assert {i.instance_id: i.template_version for i in scaled.runtime.instances(name)} == {
+        launched["first"]: 1,
+        launched["second"]: 1,
+        launched["third"]: 2,
+    }
+    scaled.store.put_group(set_desired_capacity(scaled.store.groups()[name], 2))
+    scaled.reconcile_once()
+    left = {i.instance_id for i in scaled.runtime.instances(name)}
+    assert set(launched.values()) - left == {launched[expected]}
