@@ -87,13 +87,17 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 	images/wait-healthy.sh
 	$(VENV)/bin/barista compare --backend all
 
-bench: bench-adapters bench-services bench-elb ## every benchmark; tables go to BENCHMARKS.md
+bench: bench-adapters bench-services bench-elb bench-autoscaling ## every benchmark; tables go to BENCHMARKS.md
 
 bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
 
 bench-services: images ## order-api req/s and accepted->ready latency per backend (needs wrk)
 	$(VENV_PY) -m tests.bench.services $(BENCH_ARGS)
+
+.PHONY: bench-autoscaling
+bench-autoscaling: images ## breach -> new barista consuming (p50/p95), reconcile pass with 50/200 instances
+	$(VENV_PY) -m tests.bench.autoscaling $(BENCH_ARGS)
 
 .PHONY: bench-elb
 bench-elb: images ## wrk straight to order-api replicas vs through the ALB (needs wrk)
