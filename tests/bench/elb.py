@@ -5,11 +5,15 @@
 On one Docker network: Redis (broker and ledger), N order-api replicas from the service image
 (each published on 127.0.0.1), and the project's HAProxy with an ALB the orchestrator
 programmed (orchestrator/elb: an HTTP listener forwarding to an IP target group of the
-replicas, health-checked on /healthz). Then, per endpoint, ``--rounds`` alternating pairs of
-wrk runs with the same threads and connections: *direct* (one wrk thread per replica, each
-connected to its replica's published port) and *ALB* (the same threads to the listener).
+replicas, health-checked on /healthz). Then, per endpoint, ``--rounds`` rounds of wrk runs
+with the same threads and connections, one per path in turn: *direct* (one wrk thread per
+replica, each connected to its replica's published port) and *ALB* (the same threads to the
+listener), the ALB once with each routing algorithm (round_robin, AWS's default, and
+least_outstanding_requests; switching is a target group attribute change, i.e. a reload).
 Requests/s is the median over the rounds; p50 and p99 are wrk's latency distribution of the
-median round. Both paths cross Docker's loopback port publishing once.
+median round. Then the same alternation with one connection (wrk -t1 -c1), so the latency has
+no queueing in it: the ALB's added p50 is the difference of those p50s. Both paths cross
+Docker's loopback port publishing once.
 
 Prints a table and rewrites the bench-elb section of BENCHMARKS.md.
 """
@@ -25,6 +29,7 @@ import statistics
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,14 +47,21 @@ from orchestrator.scaling.time_scale import TimeScale
 from tests.bench.adapters import replace_section
 from tests.bench.services import ORDER, service
 from tests.support.brokers import start_redis
-from tests.support.containers import LOOPBACK, SESSION_ID, SESSION_LABEL, Credentials
-from tests.support.load_balancing import start_lb_haproxy
+from tests.support.containers import (
+    LOOPBACK,
+    SESSION_ID,
+    SESSION_LABEL,
+    Credentials,
+    ProjectContainer,
+)
+from tests.support.load_balancing import LoadBalancerHost, start_lb_haproxy
 from tests.support.receiving import wait_for
 
 LISTENER_PORT = 9080
 CONNECTIONS_PER_THREAD = 8
 ENDPOINTS = {"GET /menu": ("GET", "/menu", None), "POST /orders": ("POST", "/orders", ORDER)}
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+ALGORITHMS = ("round_robin", "least_outstanding_requests")
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ def _milliseconds(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(url: str, script: str, threads: int, seconds: int) -> WrkResult:
+def run_wrk(url: str, script: str, threads: int, seconds: int, per_thread: int) -> WrkResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -97,7 +109,7 @@ def run_wrk(url: str, script: str, threads: int, seconds: int) -> WrkResult:
             [
                 "wrk",
                 f"-t{threads}",
-                f"-c{threads * CONNECTIONS_PER_THREAD}",
+                f"-c{threads * per_thread}",
                 f"-d{seconds}s",
                 "--latency",
                 "-s",
@@ -145,11 +157,108 @@ def _address(container: object, network: Network) -> str:
     return str(wrapped.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"])
 
 
+@dataclass(frozen=True)
+class Route:
+    """One way to the replicas: how to reach them and what to set up before each run."""
+
+    label: str
+    url: str
+    script: str
+    prepare: Callable[[], None] = lambda: None
+
+
+def alternate(
+    paths: list[Route], threads: int, per_thread: int, seconds: int, rounds: int
+) -> list[WrkResult]:
+    """Rounds of every path in turn, so all see the same machine; the median round of each."""
+    runs: list[list[WrkResult]] = [[] for _ in paths]
+    for _ in range(rounds):
+        for index, path in enumerate(paths):
+            path.prepare()
+            runs[index].append(run_wrk(path.url, path.script, threads, seconds, per_thread))
+    return [median_round(r) for r in runs]
+
+
+@dataclass
+class Started:
+    containers: list[ProjectContainer]
+    lb: LoadBalancerHost
+    controller: ElbController
+    store_path: Path
+    target_group_arn: str
+
+    def algorithm(self, name: str) -> Callable[[], None]:
+        """Set the target group's routing algorithm and let the controller reload HAProxy."""
+
+        def prepare() -> None:
+            with ElbStore(self.store_path) as store:
+                Elbv2(store).modify_target_group_attributes(
+                    self.target_group_arn, {"load_balancing.algorithm.type": name}
+                )
+            self.controller.reconcile_once()
+
+        return prepare
+
+
+def _start(replicas: int, network: Network, scratch: Path, env: dict[str, str]) -> Started:
+    """The replicas, HAProxy, and an ALB forwarding to them, all targets healthy."""
+    containers: list[ProjectContainer] = []
+    try:
+        containers += [service(network, "order-api", env, port=True) for _ in range(replicas)]
+    except Exception:
+        for container in containers:
+            container.stop()
+        raise
+    lb = start_lb_haproxy(Credentials.generate("lb"), network, scratch / "elb")
+    store_path = scratch / "barista.db"
+    with ElbStore(store_path) as store:
+        elbv2 = Elbv2(store)
+        target_group = elbv2.create_target_group(
+            "order-api",
+            Protocol.HTTP,
+            8080,
+            target_type=TargetType.IP,
+            health_check=HealthCheck(
+                path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
+            ),
+        )
+        load_balancer = elbv2.create_load_balancer(f"bench-{uuid.uuid4().hex[:6]}")
+        elbv2.create_listener(
+            load_balancer.load_balancer_arn,
+            Protocol.HTTP,
+            LISTENER_PORT,
+            [Action.forward(target_group.target_group_arn)],
+        )
+        elbv2.register_targets(
+            target_group.target_group_arn, [Target(_address(c, network)) for c in containers]
+        )
+    controller = ElbController(
+        store_path,
+        DockerRuntime(labels={SESSION_LABEL: SESSION_ID}),
+        lb.api,
+        lb.config_dir,
+        time_scale=TimeScale(10),
+    )
+    started = Started(containers, lb, controller, store_path, target_group.target_group_arn)
+
+    def all_healthy() -> bool:
+        controller.reconcile_once()
+        health = controller.describe_target_health(target_group.target_group_arn)
+        return [str(d.target_health.state) for d in health] == ["healthy"] * replicas
+
+    if not wait_for(all_healthy, timeout=60, interval=0.2):
+        lb.stop()
+        for container in containers:
+            container.stop()
+        raise RuntimeError("the replicas never became healthy behind the ALB")
+    return started
+
+
 def measure(replicas: int, seconds: int, rounds: int) -> list[str]:
     lines = [
-        "| endpoint | path | req/s | p50 ms | p99 ms | errors | ALB ÷ direct req/s | "
-        "added p50 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| endpoint | path | req/s | p50 ms | p99 ms | errors | 1-connection p50 ms | "
+        "1-connection p99 ms | ALB ÷ direct req/s | added p50 ms (1 connection) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     with Network() as network, tempfile.TemporaryDirectory() as scratch:
         redis = start_redis(Credentials.generate("bench"), network)
@@ -157,81 +266,55 @@ def measure(replicas: int, seconds: int, rounds: int) -> list[str]:
             "BARISTA_BROKER_URL": redis.internal_url(),
             "BARISTA_LEDGER_URL": redis.internal_url(),
         }
-        containers = []
-        lb = None
+        started: Started | None = None
         try:
-            containers = [service(network, "order-api", env, port=True) for _ in range(replicas)]
-            lb = start_lb_haproxy(Credentials.generate("lb"), network, Path(scratch) / "elb")
-            store_path = Path(scratch) / "barista.db"
-            with ElbStore(store_path) as store:
-                elbv2 = Elbv2(store)
-                target_group = elbv2.create_target_group(
-                    "order-api",
-                    Protocol.HTTP,
-                    8080,
-                    target_type=TargetType.IP,
-                    health_check=HealthCheck(
-                        path="/healthz",
-                        interval_seconds=5,
-                        timeout_seconds=2,
-                        healthy_threshold_count=2,
-                    ),
-                )
-                load_balancer = elbv2.create_load_balancer(f"bench-{uuid.uuid4().hex[:6]}")
-                elbv2.create_listener(
-                    load_balancer.load_balancer_arn,
-                    Protocol.HTTP,
-                    LISTENER_PORT,
-                    [Action.forward(target_group.target_group_arn)],
-                )
-                elbv2.register_targets(
-                    target_group.target_group_arn,
-                    [Target(_address(c, network)) for c in containers],
-                )
-            controller = ElbController(
-                store_path,
-                DockerRuntime(labels={SESSION_LABEL: SESSION_ID}),
-                lb.api,
-                lb.config_dir,
-                time_scale=TimeScale(10),
-            )
-
-            def all_healthy() -> bool:
-                controller.reconcile_once()
-                health = controller.describe_target_health(target_group.target_group_arn)
-                return [str(d.target_health.state) for d in health] == ["healthy"] * replicas
-
-            if not wait_for(all_healthy, timeout=60, interval=0.2):
-                raise RuntimeError("the replicas never became healthy behind the ALB")
-            ports = [c.host_port(8080) for c in containers]
+            started = _start(replicas, network, Path(scratch), env)
+            ports = [c.host_port(8080) for c in started.containers]
             for endpoint, (method, path, body) in ENDPOINTS.items():
                 direct_script = wrk_script(method, body, ports)
                 alb_script = wrk_script(method, body, None)
-                direct_url = f"http://{LOOPBACK}:{ports[0]}{path}"
-                alb_url = lb.url(LISTENER_PORT, path)
-                # Warm both paths (connection pools, uvicorn) before anything is timed.
-                run_wrk(direct_url, direct_script, replicas, 2)
-                run_wrk(alb_url, alb_script, replicas, 2)
-                direct_runs, alb_runs = [], []
-                for _ in range(rounds):
-                    direct_runs.append(run_wrk(direct_url, direct_script, replicas, seconds))
-                    alb_runs.append(run_wrk(alb_url, alb_script, replicas, seconds))
-                direct, alb = median_round(direct_runs), median_round(alb_runs)
-                ratio = alb.requests_per_second / direct.requests_per_second
-                added = alb.p50_ms - direct.p50_ms
-                lines += [
-                    f"| {endpoint} | direct to {replicas} replicas | "
-                    f"{direct.requests_per_second:,.0f} | {direct.p50_ms:.2f} | "
-                    f"{direct.p99_ms:.2f} | {direct.errors} | | |",
-                    f"| {endpoint} | through the ALB | {alb.requests_per_second:,.0f} | "
-                    f"{alb.p50_ms:.2f} | {alb.p99_ms:.2f} | {alb.errors} | {ratio:.2f} | "
-                    f"{added:+.2f} |",
+                alb_url = started.lb.url(LISTENER_PORT, path)
+                paths = [
+                    Route(
+                        f"direct to {replicas} replicas",
+                        f"http://{LOOPBACK}:{ports[0]}{path}",
+                        direct_script,
+                    ),
+                    *(
+                        Route(
+                            f"through the ALB, {algorithm}",
+                            alb_url,
+                            alb_script,
+                            started.algorithm(algorithm),
+                        )
+                        for algorithm in ALGORITHMS
+                    ),
                 ]
+                # Warm every path (connection pools, uvicorn) before anything is timed.
+                alternate(paths, replicas, CONNECTIONS_PER_THREAD, 2, 1)
+                loaded = alternate(paths, replicas, CONNECTIONS_PER_THREAD, seconds, rounds)
+                quiet = alternate(paths, 1, 1, seconds, rounds)
+                direct, quiet_direct = loaded[0], quiet[0]
+                lines.append(
+                    f"| {endpoint} | {paths[0].label} | {direct.requests_per_second:,.0f} | "
+                    f"{direct.p50_ms:.2f} | {direct.p99_ms:.2f} | "
+                    f"{direct.errors + quiet_direct.errors} | {quiet_direct.p50_ms:.2f} | "
+                    f"{quiet_direct.p99_ms:.2f} | | |"
+                )
+                for alb_path, alb, quiet_alb in zip(paths[1:], loaded[1:], quiet[1:], strict=True):
+                    ratio = alb.requests_per_second / direct.requests_per_second
+                    added = quiet_alb.p50_ms - quiet_direct.p50_ms
+                    lines.append(
+                        f"| {endpoint} | {alb_path.label} | {alb.requests_per_second:,.0f} | "
+                        f"{alb.p50_ms:.2f} | {alb.p99_ms:.2f} | {alb.errors + quiet_alb.errors} | "
+                        f"{quiet_alb.p50_ms:.2f} | {quiet_alb.p99_ms:.2f} | {ratio:.2f} | "
+                        f"{added:+.2f} |"
+                    )
         finally:
-            if lb is not None:
-                lb.stop()
-            for container in containers:
-                container.stop()
+            if started is not None:
+                started.lb.stop()
+                for container in started.containers:
+                    container.stop()
             redis.container.stop()
     return lines
 
@@ -252,10 +335,11 @@ def main() -> None:
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, "
             f"{platform.system()} {platform.release()}. Command: `make bench-elb` "
             f"({args.replicas} order-api replicas on Redis; per endpoint {args.rounds} "
-            f"alternating rounds of wrk -t{args.replicas} "
-            f"-c{args.replicas * CONNECTIONS_PER_THREAD} -d{args.seconds}s, direct (one wrk "
-            "thread per replica) then through the ALB (HAProxy programmed by orchestrator/elb); "
-            "req/s is the median round, p50/p99 are that round's wrk latency distribution). "
+            f"rounds of wrk -t{args.replicas} -c{args.replicas * CONNECTIONS_PER_THREAD} "
+            f"-d{args.seconds}s, direct (one wrk thread per replica) then through the ALB "
+            "(HAProxy programmed by orchestrator/elb) with each routing algorithm; "
+            "req/s is the median round, p50/p99 are that round's wrk latency distribution; then "
+            "the same with one connection, wrk -t1 -c1, whose p50s give the added p50). "
             "Goals: ALB ÷ direct ≥ 0.85, added p50 ≤ 0.5 ms. Load average (1 min) "
             f"{load_before:.1f} before and {load_after:.1f} after: the machine is shared."
         )
