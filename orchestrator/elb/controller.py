@@ -36,7 +36,7 @@ from orchestrator.elb.haproxy_config import (
     server_name,
     structure_hash,
 )
-from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi, ServerStatus
+from orchestrator.elb.haproxy_runtime import HaproxyCommandError, HaproxyRuntimeApi, ServerStatus
 from orchestrator.elb.model import (
     Protocol,
     Target,
@@ -443,11 +443,21 @@ class ElbController:
     # The Auto Scaling controller's hooks.
 
     def elb_unhealthy(self, group_name: str) -> Set[str]:
-        """Instance ids of ``group_name`` some attached target group reports unhealthy."""
+        """Instance ids of ``group_name`` some attached target group reports unhealthy.
+
+        While HAProxy does not answer nothing is reported: health nobody measured is not
+        ill health, and replacing every instance because the load balancer is down would
+        make an outage worse.
+        """
         failing: set[str] = set()
         members = {i.instance_id for i in self.runtime.instances(group_name)}
         for arn in self.store.attachments().get(group_name, []):
-            for description in self.describe_target_health(arn):
+            try:
+                descriptions = self.describe_target_health(arn)
+            except (OSError, HaproxyCommandError):
+                log.warning("target health unknown: haproxy does not answer", exc_info=True)
+                return set()
+            for description in descriptions:
                 if (
                     description.target.id in members
                     and description.target_health.state is TargetHealthState.UNHEALTHY
@@ -459,7 +469,9 @@ class ElbController:
         """Deregister the instance from the group's target groups; return once drained.
 
         Draining is over for a target group when the server has no current session or its
-        deregistration delay has passed; the wait is bounded by the longest delay.
+        deregistration delay has passed; the wait is bounded by the longest delay, also when
+        HAProxy does not answer (as AWS terminates after the delay whatever the load balancer
+        says), so a scale-in never hangs on the load balancer.
         """
         store = self.store
         now = self.clock()
@@ -473,13 +485,33 @@ class ElbController:
             store.deregister_targets(arn, [Target(instance_id, target_group.port)], now)
             delay = target_group.attributes.deregistration_delay_timeout_seconds
             longest = max(longest, self.time_scale.scaled(delay))
-        deadline = time.monotonic() + longest + 5.0  # a pass or two past the last delay
+        deadline = time.monotonic() + longest + 1.0  # a pass or two past the last delay
         waiting = threading.Event()
         while True:
-            self.reconcile_once()
+            try:
+                self.reconcile_once()
+            except (OSError, HaproxyCommandError):
+                log.warning("draining %s: haproxy does not answer", instance_id, exc_info=True)
             if not self._still_draining(arns, instance_id) or time.monotonic() > deadline:
                 return
             waiting.wait(self.poll_interval)
+
+    def detach_target_groups(self, group_name: str, target_group_arns: list[str]) -> None:
+        """DetachLoadBalancerTargetGroups: the group's running instances are deregistered
+        (so they drain, as AWS does) and the attachment goes."""
+        store = self.store
+        now = self.clock()
+        groups = ElbTopology.read(store).target_groups_by_arn
+        running = [
+            i.instance_id
+            for i in self.runtime.instances(group_name)
+            if i.health is not Health.STOPPED
+        ]
+        for arn in target_group_arns:
+            target_group = groups.get(arn)
+            if target_group is not None and running:
+                store.deregister_targets(arn, [Target(i, target_group.port) for i in running], now)
+        store.detach_target_groups(group_name, target_group_arns)
 
     def _still_draining(self, arns: list[str], instance_id: str) -> bool:
         return any(

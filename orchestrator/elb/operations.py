@@ -278,4 +278,6 @@ class Elbv2:
         self.store.attach_target_groups(group_name, arns)
 
     def detach_target_groups(self, group_name: str, target_group_arns: Iterable[str]) -> None:
+        """Only the attachment: ``ElbController.detach_target_groups`` also drains the group's
+        running instances first, as AWS does."""
         self.store.detach_target_groups(group_name, list(target_group_arns))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -211,3 +212,50 @@ def test_before_terminate_returns_once_the_target_is_idle_and_elb_unhealthy_name
     assert ("tg_web", "i-1_8000") not in haproxy.statuses
     (drained,) = elbv2.store.deregistrations()
     assert (drained.target.id, drained.drained) == ("i-1", True)
+
+
+class Unreachable(FakeHaproxy):
+    def config_version(self) -> str | None:
+        raise ConnectionRefusedError("haproxy is down")
+
+    def servers(self) -> list[ServerStatus]:
+        raise ConnectionRefusedError("haproxy is down")
+
+
+def test_with_haproxy_down_nothing_is_unhealthy_and_scale_in_waits_only_the_delay(tmp_path: Path):
+    runtime = FakeRuntime()
+    launch(runtime, "i-1")
+    controller = ElbController(
+        tmp_path / "barista.db",
+        runtime,
+        Unreachable(tmp_path),
+        tmp_path,  # type: ignore[arg-type]
+        time_scale=TimeScale(10),
+        poll_interval=0.01,
+    )
+    with ElbStore(tmp_path / "barista.db") as store:
+        elbv2 = Elbv2(store)
+        arn = elbv2.create_target_group("web", Protocol.HTTP, 8000).target_group_arn
+        elbv2.modify_target_group_attributes(arn, {"deregistration_delay.timeout_seconds": "0"})
+        elbv2.attach_target_groups("asg", [arn])
+    assert controller.elb_unhealthy("asg") == set()
+    started = time.monotonic()
+    controller.before_terminate("asg", "i-1")
+    assert time.monotonic() - started < 3
+    controller.close()
+
+
+def test_detaching_a_group_drains_its_running_instances(parts):
+    controller, haproxy, runtime, elbv2, _ = parts
+    launch(runtime, "i-1")
+    controller.reconcile_once()
+    haproxy.pass_checks()
+    arn = elbv2.store.target_groups()[0].target_group_arn
+    controller.detach_target_groups("asg", [arn])
+    assert kinds(controller) == [DifferenceKind.DRAIN]
+    controller.reconcile_once()  # drains: the server is idle, so the next pass removes it
+    controller.reconcile_once()
+    assert haproxy.statuses == {}
+    controller.reconcile_once()
+    assert elbv2.store.deregistrations() == []
+    assert elbv2.store.attachments() == {}
