@@ -7,8 +7,9 @@ set -euo pipefail
 
 # debootstrap builds the local Debian base; kcat, redis-tools and amqp-tools are the
 # protocol clients the interop tests drive; docker-compose is Compose v1 for hosts without v2;
-# wrk is the HTTP load tool of the service benchmarks.
-HOST_PACKAGES=(docker.io debootstrap kcat redis-tools amqp-tools docker-compose wrk)
+# wrk is the HTTP load tool of the service benchmarks; chromium is the headless browser the
+# dashboard's test drives through Playwright (no browser download).
+HOST_PACKAGES=(docker.io debootstrap kcat redis-tools amqp-tools docker-compose wrk chromium)
 ENGINE_WAIT_SECONDS=${ENGINE_WAIT_SECONDS:-60}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/barista-dockerd.log}
 

@@ -13,7 +13,8 @@ Settings (``BARISTA_*`` environment variables):
 - ``API_HOST`` / ``API_PORT``: where the API listens (127.0.0.1:8500);
 - ``RECONCILE_INTERVAL``: wall seconds between passes (1.0);
 - ``INSTANCE_LABELS``: extra Docker labels ``key=value,…`` on every instance; the runtime then
-  manages only containers that carry them (tests use it to keep runs apart).
+  manages only containers that carry them (tests use it to keep runs apart);
+- the dashboard's sources (``LOADGEN_URL``, ``LEDGER_URL``, …): see ``orchestrator.dashboard``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import uvicorn
 from pydantic import Field
 
 from broker_adapters import Broker
+from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
 from orchestrator.clock import ScaledClock
 from orchestrator.controller import AutoScalingController
@@ -54,6 +56,17 @@ class OrchestratorSettings(Settings):
     api_port: int = Field(default=8500, ge=0, le=65535)
     reconcile_interval: float = Field(default=1.0, gt=0)
     instance_labels: str = Field(default="", pattern=r"^([^=,]+=[^,]*(,[^=,]+=[^,]*)*)?$")
+    # The dashboard's sources (orchestrator/dashboard/config.py); unset ones show as "n/a".
+    loadgen_url: str | None = None
+    ledger_url: str | None = None
+    ledger_namespace: str = Field(default="barista:ledger", min_length=1)
+    orders_queue: str = Field(default="orders", min_length=1)
+    dead_letter_queue: str = Field(default="orders-dlq", min_length=1)
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+    visibility_timeout: float = Field(default=30.0, ge=0, le=43200)
+    broker_service: str | None = None
+    compose_project: str | None = None
+    instance_metrics_port: int = Field(default=8080, ge=1, le=65535)
 
     def labels(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
@@ -123,9 +136,12 @@ def main(environ: Mapping[str, str]) -> int:
         clock = control_plane_clock(store, settings.time_scale)
     runtime = DockerRuntime(labels=settings.labels(), clock=clock)
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
+    context = ApiContext(settings.state_path, runtime, dict(environ))
+    app = create_app(context)
+    app.router.routes.extend(dashboard.routes(context, settings))
     api = uvicorn.Server(
         uvicorn.Config(
-            create_app(ApiContext(settings.state_path, runtime, dict(environ))),
+            app,
             host=settings.api_host,
             port=settings.api_port,
             log_config=None,

@@ -189,6 +189,52 @@ class DockerRuntime:
     def now(self) -> float:
         return self._clock()
 
+    # Chaos for the dashboard: not part of ``Runtime``, so controllers can never call them.
+
+    def kill(self, instance_id: str) -> None:
+        """SIGKILL a running instance, as a crash would; it stays listed as stopped until the
+        group replaces it. ``LookupError`` for an unknown id, ``ValueError`` if not running."""
+        self._container_call(instance_id, "kill")
+
+    def pause(self, instance_id: str) -> None:
+        """Freeze an instance (``docker pause``): it holds its work and answers nothing."""
+        self._container_call(instance_id, "pause")
+
+    def unpause(self, instance_id: str) -> None:
+        self._container_call(instance_id, "unpause")
+
+    def restart_service(self, service: str, project: str | None = None) -> str:
+        """Restart the one Compose container of ``service`` (by Compose's labels, in
+        ``project`` if given) and return its name once it runs again.
+
+        ``LookupError`` if no container carries those labels, ``ValueError`` if several do.
+        """
+        labels = [f"com.docker.compose.service={service}"]
+        if project is not None:
+            labels.append(f"com.docker.compose.project={project}")
+        found = self._client.containers.list(all=True, filters={"label": labels})
+        if not found:
+            raise LookupError(f"no container has the labels {', '.join(labels)}")
+        if len(found) > 1:
+            names = ", ".join(sorted(str(c.name) for c in found))
+            raise ValueError(f"several containers have the labels {', '.join(labels)}: {names}")
+        (container,) = found
+        self._client.api.restart(str(container.id), timeout=_DOCKER_DEFAULT_STOP_TIMEOUT)
+        return str(container.name)
+
+    def _container_call(self, instance_id: str, action: str) -> None:
+        container = self._find(instance_id)
+        if container is None:
+            raise LookupError(f"no instance {instance_id}")
+        try:
+            getattr(self._client.api, action)(str(container.id))
+        except NotFound:
+            raise LookupError(f"no instance {instance_id}") from None
+        except APIError as error:
+            if error.status_code == _CONFLICT:
+                raise ValueError(f"cannot {action} {instance_id}: {error.explanation}") from None
+            raise
+
     def _find(self, instance_id: str) -> Container | None:
         """The one managed container with this instance id, or None; never an unlabelled one."""
         filters = [f"{key}={value}" for key, value in self._scope.items()]

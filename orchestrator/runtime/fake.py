@@ -41,6 +41,9 @@ class FakeRuntime:
         self._cpu: dict[str, float] = {}
         self._used_ids: set[str] = set()
         self.calls: list[Call] = []
+        self._paused: set[str] = set()
+        self.services: dict[str, str] = {}  # compose service → container name
+        self.restarted: list[str] = []
 
     def launch(
         self,
@@ -116,6 +119,38 @@ class FakeRuntime:
             self._cpu.pop(instance_id, None)
         else:
             self._cpu[instance_id] = percent
+
+    def kill(self, instance_id: str) -> None:
+        """What ``DockerRuntime.kill`` does: a running instance becomes stopped."""
+        self._running(instance_id, "kill")
+        self.set_health(instance_id, Health.STOPPED)
+
+    def pause(self, instance_id: str) -> None:
+        """A paused container reports unhealthy on Docker; so does this one."""
+        self._running(instance_id, "pause")
+        self._paused.add(instance_id)
+        self.set_health(instance_id, Health.UNHEALTHY)
+
+    def unpause(self, instance_id: str) -> None:
+        if instance_id not in self._paused:
+            raise ValueError(f"cannot unpause {instance_id}: it is not paused")
+        self._paused.discard(instance_id)
+        self.set_health(instance_id, Health.HEALTHY)
+
+    def restart_service(self, service: str, project: str | None = None) -> str:
+        """Records the restart; ``services`` (name → container name) says what exists."""
+        name = self.services.get(service)
+        if name is None:
+            raise LookupError(f"no container has the label com.docker.compose.service={service}")
+        self.restarted.append(service)
+        return name
+
+    def _running(self, instance_id: str, action: str) -> None:
+        instance = self._instances.get(instance_id)
+        if instance is None:
+            raise LookupError(f"no instance {instance_id}")
+        if instance.health is Health.STOPPED or instance_id in self._paused:
+            raise ValueError(f"cannot {action} {instance_id}: it is not running")
 
     @property
     def launched(self) -> list[str]:

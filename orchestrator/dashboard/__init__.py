@@ -1,0 +1,78 @@
+"""The live dashboard, served by the orchestrator beside its API.
+
+``routes(context, settings)`` gives:
+
+- ``GET /``: the page (``static/``: plain HTML, CSS and JavaScript with hand-drawn SVG charts,
+  nothing fetched from the internet, so the demo runs offline);
+- ``GET /dashboard/state``: the snapshot the page polls every second (``snapshot.py``);
+- ``POST /dashboard/controls/{name}``: the buttons (``controls.py``); a refusal answers 4xx (or
+  502/503 when what it drives does not answer) with ``{"error": reason}``.
+
+Settings, from ``BARISTA_*`` variables through the orchestrator's settings: ``LOADGEN_URL``,
+``LEDGER_URL``, ``LEDGER_NAMESPACE``, ``BROKER_URL``, ``ORDERS_QUEUE``, ``DEAD_LETTER_QUEUE``,
+``MAX_RECEIVE_COUNT``, ``VISIBILITY_TIMEOUT``, ``BROKER_SERVICE``, ``COMPOSE_PROJECT``,
+``INSTANCE_METRICS_PORT`` (see ``config.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from orchestrator.api import ApiContext
+from orchestrator.dashboard.config import DashboardSettings
+from orchestrator.dashboard.controls import ControlError, controls
+from orchestrator.dashboard.snapshot import Dashboard
+
+STATIC = Path(__file__).parent / "static"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def routes(context: ApiContext, settings: DashboardSettings) -> list[BaseRoute]:
+    return dashboard_routes(Dashboard(context, settings))
+
+
+def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
+    handlers = controls(dashboard)
+
+    async def page(_request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers=NO_STORE)
+
+    async def state(_request: Request) -> JSONResponse:
+        return JSONResponse(await run_in_threadpool(dashboard.snapshot), headers=NO_STORE)
+
+    async def control(request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        handler = handlers.get(name)
+        if handler is None:
+            known = ", ".join(sorted(handlers))
+            return JSONResponse({"error": f"no control {name!r}; known: {known}"}, 404)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError as error:
+            return JSONResponse({"error": f"the body is not JSON: {error}"}, 400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "the body must be a JSON object"}, 400)
+        try:
+            result = await run_in_threadpool(handler, body)
+        except ControlError as error:
+            answer = {"error": error.reason}
+            if error.detail is not None:
+                answer["detail"] = error.detail
+            return JSONResponse(answer, error.status)
+        dashboard.invalidate()
+        return JSONResponse(result)
+
+    return [
+        Route("/", page, methods=["GET"]),
+        Route("/dashboard/state", state, methods=["GET"]),
+        Route("/dashboard/controls/{name}", control, methods=["POST"]),
+        Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
+    ]

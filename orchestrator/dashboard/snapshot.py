@@ -1,0 +1,515 @@
+"""The dashboard's one JSON document: everything the page draws, read fresh from the truth.
+
+Definitions, activities and datapoints come from the store, instances from the runtime (Docker
+labels), target health from the ELB controller's view of HAProxy, the ledger from Redis, the
+traffic pattern from the load generator. History the page charts is rebuilt from what is on
+record, so a restarted orchestrator draws the same past: instance counts from the activity
+history, backlog from the datapoints. The only memory of its own is the last few ledger
+readings, to turn counts into a rate; a restart costs a few seconds of "n/a" there.
+
+A source that is not configured or does not answer in time gives ``{"error": reason}`` in its
+place; the page shows "n/a" and the reason. No number is estimated where it cannot be read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from orchestrator.api import ApiContext
+from orchestrator.asg.activity import Activity, ActivityStatusCode
+from orchestrator.asg.group import AutoScalingGroup
+from orchestrator.dashboard.config import DashboardSettings
+from orchestrator.dashboard.sources import (
+    BrokerLink,
+    LedgerReader,
+    Loadgen,
+    OrdersQueue,
+    merge,
+    scrape_latency,
+)
+from orchestrator.errors import AwsError
+from orchestrator.model import Health, Instance
+from orchestrator.scaling.metrics import PERIOD, CpuUtilizationMetric, QueueBacklogMetric
+from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
+from orchestrator.state import Store
+
+WINDOW_PERIODS = 60  # the charts show the last 60 datapoint periods (an AWS hour)
+SOURCE_DEADLINE = 2.5  # wall seconds the slow sources get before they show as "no answer"
+CACHE_SECONDS = 0.5  # several open pages share one snapshot per half second
+RATE_WINDOW = 10.0  # wall seconds of ledger readings a throughput figure spans
+RATE_HISTORY = 180.0  # wall seconds of throughput the page can chart
+LAUNCHING = "Launching a new EC2 instance: "
+TERMINATING = "Terminating EC2 instance: "
+PERCENTILES = (0.5, 0.9, 0.99)
+
+
+def instance_state(instance: Instance, draining: frozenset[str]) -> str:
+    """The one word the table shows: AWS's lifecycle, with Docker's view of health."""
+    if instance.health is Health.STOPPED:
+        return "terminating"
+    if instance.instance_id in draining:
+        return "draining"
+    if instance.health is Health.STARTING:
+        return "pending"
+    if instance.health is Health.UNHEALTHY:
+        return "unhealthy"
+    return "in service"
+
+
+def capacity_history(
+    current: int, activities: Iterable[Activity], since: float, now: float
+) -> list[tuple[float, int]]:
+    """Instance count over [since, now] as steps, replayed backwards from ``current``.
+
+    Each successful launch added one instance when it ended, each termination removed one;
+    undoing the ones after ``since`` gives the count then. Activities are on record in the
+    store, so this survives a restart, unlike a count kept in memory.
+    """
+    changes = []
+    for activity in activities:
+        if activity.status_code is not ActivityStatusCode.SUCCESSFUL:
+            continue
+        at = activity.end_time if activity.end_time is not None else activity.start_time
+        if at <= since or at > now:
+            continue
+        if activity.description.startswith(LAUNCHING):
+            changes.append((at, 1))
+        elif activity.description.startswith(TERMINATING):
+            changes.append((at, -1))
+    changes.sort()
+    count = current - sum(delta for _, delta in changes)
+    points = [(since, max(count, 0))]
+    for at, delta in changes:
+        count += delta
+        points.append((at, max(count, 0)))
+    points.append((now, current))
+    return points
+
+
+def count_at(history: Sequence[tuple[float, int]], at: float) -> int:
+    index = bisect.bisect_right([t for t, _ in history], at) - 1
+    return history[max(index, 0)][1]
+
+
+def _series(points: Sequence[tuple[float, float]]) -> list[list[float]]:
+    return [[t, v] for t, v in sorted(points)]
+
+
+def policy_view(
+    policy: ScalingPolicy, store: Store, history: Sequence[tuple[float, int]]
+) -> dict[str, Any]:
+    """A policy with the series it tracks and its target, as the policy itself computes it:
+    backlog ÷ instances for a queue, the group's average CPU otherwise."""
+    view: dict[str, Any] = {
+        "policy_name": policy.policy_name,
+        "policy_type": policy.policy_type.value,
+        "enabled": policy.enabled,
+        "target": None,
+        "metric": None,
+        "series": [],
+    }
+    definition = policy.definition
+    if not isinstance(definition, TargetTrackingPolicy):
+        return view
+    view["target"] = definition.configuration.target_value
+    metric = definition.metric
+    points = store.datapoints(metric.key, limit=WINDOW_PERIODS)
+    if isinstance(metric, QueueBacklogMetric):
+        view["metric"] = f"backlog per instance of {metric.queue_name}"
+        per_instance = []
+        for at, backlog in points:
+            instances = count_at(history, at)
+            if instances > 0:  # with no instance AWS's quotient is undefined: no point
+                per_instance.append((at, backlog / instances))
+        view["series"] = _series(per_instance)
+    elif isinstance(metric, CpuUtilizationMetric):
+        view["metric"] = "average CPU utilization (%)"
+        view["series"] = _series(points)
+    return view
+
+
+def _activity_view(activity: Activity) -> dict[str, Any]:
+    return {
+        "group": activity.auto_scaling_group_name,
+        "description": activity.description,
+        "cause": activity.cause,
+        "status": activity.status_code.value,
+        "start_time": activity.start_time,
+    }
+
+
+@dataclass
+class Sources:
+    """The external readers; each None when its setting is absent."""
+
+    loadgen: Loadgen | None = None
+    ledger: LedgerReader | None = None
+    broker: BrokerLink | None = None
+    unset: dict[str, str] = field(default_factory=dict)  # source → the variable to set
+
+    @classmethod
+    def from_settings(cls, settings: DashboardSettings) -> Sources:
+        unset = {}
+        loadgen = Loadgen(settings.loadgen_url) if settings.loadgen_url else None
+        if loadgen is None:
+            unset["traffic"] = "BARISTA_LOADGEN_URL is not set"
+        ledger = (
+            LedgerReader(settings.ledger_url, settings.ledger_namespace)
+            if settings.ledger_url
+            else None
+        )
+        if ledger is None:
+            unset["ledger"] = "BARISTA_LEDGER_URL is not set"
+        broker = None
+        if settings.broker_url:
+            queue = OrdersQueue(
+                settings.orders_queue,
+                settings.dead_letter_queue,
+                settings.max_receive_count,
+                settings.visibility_timeout,
+            )
+            broker = BrokerLink(settings.broker_url, queue)
+        else:
+            unset["broker"] = "BARISTA_BROKER_URL is not set"
+        return cls(loadgen, ledger, broker, unset)
+
+    def close(self) -> None:
+        if self.broker is not None:
+            self.broker.close()
+
+
+def _error(reason: str) -> dict[str, Any]:
+    return {"error": reason}
+
+
+class Dashboard:
+    """Builds snapshots for one orchestrator; safe to call from the API's threads."""
+
+    def __init__(
+        self,
+        context: ApiContext,
+        settings: DashboardSettings,
+        sources: Sources | None = None,
+        wall: Callable[[], float] = time.time,
+        elb: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.context = context
+        self.settings = settings
+        self.sources = sources if sources is not None else Sources.from_settings(settings)
+        self.wall = wall
+        self._elb = elb if elb is not None else self._target_health
+        self._pool = ThreadPoolExecutor(6, thread_name_prefix="dashboard")
+        self._lock = threading.Lock()
+        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._ledger_readings: collections.deque[tuple[float, int, int]] = collections.deque()
+        self._running: dict[str, Future[Any]] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.sources.close()
+
+    @property
+    def backend(self) -> str | None:
+        url = self.settings.broker_url
+        return urlsplit(url).scheme if url else None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            wall = self.wall()
+            if self._cached is not None and wall - self._cached[0] < CACHE_SECONDS:
+                return self._cached[1]
+            built = self._build(wall)
+            self._cached = (wall, built)
+            return built
+
+    def invalidate(self) -> None:
+        """After a control acts, the next snapshot shows its effect at once."""
+        with self._lock:
+            self._cached = None
+
+    def _build(self, wall: float) -> dict[str, Any]:
+        runtime = self.context.runtime
+        now = runtime.now()
+        since = now - WINDOW_PERIODS * PERIOD
+        deadline = time.monotonic() + SOURCE_DEADLINE
+        slow: dict[str, Future[Any]] = {
+            "elb": self._submit("elb", self._elb),
+            "traffic": self._submit("traffic", self._traffic),
+            "ledger": self._submit("ledger", self._ledger_counts),
+            "backlog": self._submit("backlog", self._live_backlog),
+        }
+        instances = runtime.instances()
+        slow["latency"] = self._submit("latency", lambda: self._latency(instances))
+        with Store(self.context.store_path) as store:
+            groups = store.groups()
+            activities = store.activities(None, 500)
+            policies = store.policies()
+            queues = self._queue_views(store, policies)
+            done = {name: _result(future, deadline) for name, future in slow.items()}
+            elb = done["elb"]
+            draining = frozenset(elb.get("draining", ())) if isinstance(elb, dict) else frozenset()
+            group_views = [
+                self._group_view(
+                    group,
+                    instances=instances,
+                    activities=activities,
+                    policies=policies,
+                    store=store,
+                    draining=draining,
+                    now=now,
+                )
+                for group in groups.values()
+            ]
+        return {
+            "clock": {
+                "now": now,
+                "wall": wall,
+                "time_scale": self.settings.time_scale,
+                "period": PERIOD,
+                "window": WINDOW_PERIODS * PERIOD,
+                "since": since,
+            },
+            "backend": self.backend,
+            "traffic": done["traffic"],
+            "queues": queues,
+            "live_backlog": done["backlog"],
+            "groups": group_views,
+            "activities": [_activity_view(a) for a in activities[:25]],
+            "load_balancers": {k: v for k, v in elb.items() if k != "draining"},
+            "throughput": self._throughput(done["ledger"]),
+            "latency": done["latency"],
+            "ledger": self._ledger_view(done["ledger"], done["backlog"]),
+            "controls": {
+                "traffic": self.sources.loadgen is not None,
+                "poison": self.sources.broker is not None,
+                "restart_broker": self.broker_service() is not None,
+                "chaos": all(hasattr(runtime, name) for name in ("kill", "pause", "unpause")),
+            },
+        }
+
+    def _submit(self, name: str, read: Callable[[], Any]) -> Future[Any]:
+        """Run ``read`` on the pool, unless its last run is still waiting for an answer: then
+        this snapshot waits on that one, so a hung source never piles up threads."""
+        running = self._running.get(name)
+        if running is not None and not running.done():
+            return running
+        future = self._pool.submit(read)
+        self._running[name] = future
+        return future
+
+    def broker_service(self) -> str | None:
+        if self.settings.broker_service:
+            return self.settings.broker_service
+        url = self.settings.broker_url
+        return urlsplit(url).hostname if url else None
+
+    def _queue_views(self, store: Store, policies: Sequence[ScalingPolicy]) -> list[dict[str, Any]]:
+        names = {self.settings.orders_queue}
+        for policy in policies:
+            definition = policy.definition
+            if isinstance(definition, TargetTrackingPolicy) and isinstance(
+                definition.metric, QueueBacklogMetric
+            ):
+                names.add(definition.metric.queue_name)
+        views = []
+        for name in sorted(names):
+            points = store.datapoints(QueueBacklogMetric(name).key, limit=WINDOW_PERIODS)
+            views.append(
+                {
+                    "queue": name,
+                    "series": _series(points),
+                    "latest": points[0][1] if points else None,
+                }
+            )
+        return views
+
+    def _group_view(
+        self,
+        group: AutoScalingGroup,
+        *,
+        instances: Sequence[Instance],
+        activities: Sequence[Activity],
+        policies: Sequence[ScalingPolicy],
+        store: Store,
+        draining: frozenset[str],
+        now: float,
+    ) -> dict[str, Any]:
+        name = group.auto_scaling_group_name
+        members = sorted(
+            (i for i in instances if i.group == name), key=lambda i: (i.launched_at, i.instance_id)
+        )
+        rows = [
+            {
+                "instance_id": i.instance_id,
+                "state": instance_state(i, draining),
+                "health": i.health.value,
+                "availability_zone": i.availability_zone,
+                "lifecycle": i.lifecycle.value,
+                "protected": i.instance_id in group.protected_instance_ids,
+                "launched_at": i.launched_at,
+                "address": i.address,
+            }
+            for i in members
+        ]
+        counts = collections.Counter(row["state"] for row in rows)
+        live = [i for i in members if i.health is not Health.STOPPED]
+        history = capacity_history(
+            len(live),
+            (a for a in activities if a.auto_scaling_group_name == name),
+            now - WINDOW_PERIODS * PERIOD,
+            now,
+        )
+        return {
+            "name": name,
+            "min_size": group.min_size,
+            "max_size": group.max_size,
+            "desired_capacity": group.desired_capacity,
+            "counts": dict(counts),
+            "spot": sum(1 for i in members if i.lifecycle.value == "spot"),
+            "protected": sum(1 for row in rows if row["protected"]),
+            "instances": rows,
+            "history": [[t, n] for t, n in history],
+            "policies": [
+                policy_view(p, store, history)
+                for p in policies
+                if p.auto_scaling_group_name == name
+            ],
+        }
+
+    # The slow sources, each run on the pool with a deadline.
+
+    def _traffic(self) -> dict[str, Any]:
+        if self.sources.loadgen is None:
+            return _error(self.sources.unset.get("traffic", "no load generator"))
+        return self.sources.loadgen.status()
+
+    def _ledger_counts(self) -> dict[str, Any]:
+        if self.sources.ledger is None:
+            return _error(self.sources.unset.get("ledger", "no ledger"))
+        summary = asdict(self.sources.ledger.summary())
+        wall = self.wall()
+        readings = self._ledger_readings
+        readings.append((wall, summary["brewed"], summary["accepted"]))
+        while readings and wall - readings[0][0] > RATE_HISTORY:
+            readings.popleft()
+        return summary
+
+    def _live_backlog(self) -> dict[str, Any]:
+        if self.sources.broker is None:
+            return _error(self.sources.unset.get("broker", "no broker"))
+        queues = (self.settings.orders_queue, self.settings.dead_letter_queue)
+        return {queue: self.sources.broker.backlog(queue) for queue in queues}
+
+    def _latency(self, instances: Sequence[Instance]) -> dict[str, Any]:
+        addresses = [
+            i.address for i in instances if i.address is not None and i.health is Health.HEALTHY
+        ]
+        histograms = scrape_latency(addresses, self.settings.instance_metrics_port)
+        merged = merge(histograms)
+        if merged.count <= 0:
+            return _error(
+                "no barista reports an accepted→ready latency yet "
+                f"(barista_order_latency_seconds on port {self.settings.instance_metrics_port})"
+            )
+        return {
+            "orders": merged.count,
+            "baristas": len(histograms),
+            **{f"p{round(q * 100)}": merged.quantile(q) for q in PERCENTILES},
+            "source": "histograms of the live baristas since each started (bucket estimate)",
+        }
+
+    def _target_health(self) -> dict[str, Any]:
+        from orchestrator.api import elbv2  # noqa: PLC0415 - only when the page asks
+
+        actions = elbv2.actions(self.context)
+        groups = actions["DescribeTargetGroups"]({})["TargetGroups"]
+        if not groups:
+            return {"target_groups": [], "draining": []}
+        views = []
+        draining = []
+        for target_group in groups:
+            view: dict[str, Any] = {
+                "name": target_group["TargetGroupName"],
+                "port": target_group.get("Port"),
+                "load_balancers": len(target_group.get("LoadBalancerArns", [])),
+            }
+            try:
+                health = actions["DescribeTargetHealth"](
+                    {"TargetGroupArn": target_group["TargetGroupArn"]}
+                )["TargetHealthDescriptions"]
+            except AwsError as error:
+                view["error"] = error.message
+                views.append(view)
+                continue
+            view["targets"] = [
+                {
+                    "id": item["Target"]["Id"],
+                    "port": item["Target"]["Port"],
+                    "state": item["TargetHealth"]["State"],
+                    "reason": item["TargetHealth"].get("Reason"),
+                }
+                for item in health
+            ]
+            draining += [t["id"] for t in view["targets"] if t["state"] == "draining"]
+            views.append(view)
+        return {"target_groups": views, "draining": draining}
+
+    # Derived figures.
+
+    def _throughput(self, ledger: Mapping[str, Any]) -> dict[str, Any]:
+        if "error" in ledger:
+            return _error(f"needs the ledger: {ledger['error']}")
+        readings = list(self._ledger_readings)
+        rates = []
+        for index in range(1, len(readings)):
+            (t0, brewed0, accepted0), (t1, brewed1, accepted1) = readings[index - 1 : index + 1]
+            if t1 - t0 > 0:
+                rates.append(
+                    (t1, (brewed1 - brewed0) / (t1 - t0), (accepted1 - accepted0) / (t1 - t0))
+                )
+        newest = readings[-1]
+        oldest = next((r for r in readings if newest[0] - r[0] <= RATE_WINDOW), newest)
+        span = newest[0] - oldest[0]
+        if span < 1.0:
+            return _error("measuring: the rate needs two ledger readings a second apart")
+        return {
+            "brewed_per_second": (newest[1] - oldest[1]) / span,
+            "accepted_per_second": (newest[2] - oldest[2]) / span,
+            "over_seconds": span,
+            "series": [[t, brewed, accepted] for t, brewed, accepted in rates],
+        }
+
+    def _ledger_view(self, ledger: Mapping[str, Any], backlog: Mapping[str, Any]) -> dict[str, Any]:
+        if "error" in ledger:
+            return {"backend": self.backend, **ledger}
+        view: dict[str, Any] = {"backend": self.backend, **ledger}
+        queued = backlog.get(self.settings.orders_queue) if "error" not in backlog else None
+        if isinstance(queued, int):
+            # Accepted orders the ledger still waits for, beyond what the queue holds (visible
+            # or in a barista's hands): at most that many are lost at this instant.
+            view["lost"] = max(0, ledger["in_flight"] - queued)
+        else:
+            view["lost"] = None
+            view["lost_reason"] = "needs the orders queue's backlog: " + str(
+                backlog.get("error", "not measured")
+            )
+        return view
+
+
+def _result(future: Future[Any], deadline: float) -> Any:
+    """The source's answer by ``deadline`` (a ``time.monotonic`` instant), or why not."""
+    try:
+        return future.result(timeout=max(deadline - time.monotonic(), 0.0))
+    except FutureTimeout:
+        return _error(f"no answer within {SOURCE_DEADLINE:g} s")
+    except Exception as error:
+        return _error(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
