@@ -1,0 +1,533 @@
+"""The ECS controller: a level-triggered loop over task records, services and Docker.
+
+Each pass reads the store (task records, services, task definitions, container instances)
+and Docker (task containers by label), then:
+
+1. observes: each live task's last status and health from its containers; an essential
+   container that exited stops the task ("Essential container in task exited"); a service
+   task whose essential container fails its health check is stopped ("Task failed container
+   health checks");
+2. schedules services: ``plan_service`` decides tasks to start and stop (rolling deployment,
+   circuit breaker, rollback); new tasks are recorded as PROVISIONING;
+3. acts on tasks: places PROVISIONING tasks (EC2: ``place`` on container instances; a task
+   that fits nowhere stays PROVISIONING with the reason, and its service gets the event),
+   starts them, registers RUNNING service tasks with their target groups, and stops tasks
+   whose desired status is STOPPED: DEACTIVATING (deregistered, draining) → STOPPING →
+   STOPPED, keeping exit codes and the stop reason;
+4. removes containers no live task record owns.
+
+Nothing is remembered between passes but the store, and every step is idempotent: a task id
+is recorded before its containers start, and the runtime refuses a second start of it.
+
+Time: every timestamp is the control plane's clock (``clock``, scaled); health check
+durations given to Docker are AWS seconds ÷ ``time_scale``; stopTimeout stays real seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from orchestrator.ecs.deployment import plan_service
+from orchestrator.ecs.load_balancing import TargetRegistry
+from orchestrator.ecs.model import (
+    ContainerInstance,
+    ContainerRecord,
+    HealthStatus,
+    LaunchType,
+    PlacementConstraint,
+    Service,
+    ServiceEvent,
+    StopCode,
+    Task,
+    TaskStatus,
+)
+from orchestrator.ecs.placement import Load, place, with_task
+from orchestrator.ecs.state import EcsStore
+from orchestrator.ecs.task_definition import TaskDefinition
+from orchestrator.model import Health
+from orchestrator.runtime.tasks import (
+    ContainerSpec,
+    DockerHealthCheck,
+    TaskContainer,
+    TaskIdInUse,
+    TaskRuntime,
+    TaskSpec,
+)
+from orchestrator.scaling.time_scale import TimeScale
+
+log = logging.getLogger(__name__)
+
+FARGATE_ZONES = ("az-a", "az-b", "az-c")
+STOPPED_TASK_RETENTION = 3600.0  # ECS shows a stopped task for about an hour
+# A health check command is a process start: under a second of wall time it cannot answer.
+MIN_WALL_HEALTH_TIMEOUT = 1.0
+
+
+def new_task_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_deployment_id() -> str:
+    return f"ecs-svc/{random.randrange(10**18, 10**19)}"  # noqa: S311 - an id, not a secret
+
+
+def steady_message(service: str) -> str:
+    return f"(service {service}) has reached a steady state."
+
+
+class EcsController:
+    """Reconciles ECS tasks and services with Docker; ``reconcile_once`` is one pass.
+
+    ``store_path`` is the shared SQLite file (each thread opens its own connection);
+    ``targets`` registers service tasks with target groups (``ElbTargetRegistry``);
+    ``network`` is the Docker network task containers join (None: the default bridge).
+    """
+
+    def __init__(
+        self,
+        store_path: str | Path,
+        tasks: TaskRuntime,
+        *,
+        clock: Callable[[], float] = time.time,
+        time_scale: TimeScale | None = None,
+        targets: TargetRegistry | None = None,
+        network: str | None = None,
+    ) -> None:
+        self.store_path = Path(store_path)
+        self.runtime = tasks
+        self.clock = clock
+        self.time_scale = time_scale or TimeScale()
+        self.targets = targets
+        self.network = network
+        self._local = threading.local()
+        self._lock = threading.RLock()
+
+    @property
+    def store(self) -> EcsStore:
+        store: EcsStore | None = getattr(self._local, "store", None)
+        if store is None:
+            store = EcsStore(self.store_path)
+            self._local.store = store
+        return store
+
+    def close(self) -> None:
+        store: EcsStore | None = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+            self._local.store = None
+
+    def reconcile_once(self) -> None:
+        """One pass; safe to repeat and to interrupt."""
+        with self._lock:
+            now = self.clock()
+            containers: dict[str, list[TaskContainer]] = {}
+            for container in self.runtime.task_containers():
+                containers.setdefault(container.task_id, []).append(container)
+            for task in self.store.tasks(stopped=False):
+                self._observe(task, containers.get(task.task_id, []), now)
+            for service in self.store.services():
+                if service.status != "INACTIVE":
+                    self._schedule(service, now)
+            for task in self.store.tasks(stopped=False):
+                self._act(task, containers.get(task.task_id, []), now)
+            live = {t.task_id for t in self.store.tasks(stopped=False)}
+            for task_id in set(containers) - live:
+                log.info("removing containers of unknown or stopped task %s", task_id)
+                self.runtime.stop_task(task_id)
+            self.store.forget_stopped_tasks(now - STOPPED_TASK_RETENTION)
+
+    def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
+        while not stopping.is_set():
+            try:
+                self.reconcile_once()
+            except Exception:
+                log.exception("ecs reconcile pass failed; retrying")
+            stopping.wait(interval)
+
+    # 1. Observe.
+
+    def _observe(self, task: Task, containers: list[TaskContainer], now: float) -> None:
+        if task.desired_status is TaskStatus.STOPPED or not task.launched:
+            if containers:
+                task = dataclasses.replace(task, containers=_records(containers))
+                self.store.put_task(task)
+            return
+        if not containers:
+            # Launched, and now gone: removed behind the orchestrator's back.
+            self.store.put_task(
+                dataclasses.replace(
+                    task,
+                    desired_status=TaskStatus.STOPPED,
+                    last_status=TaskStatus.STOPPED,
+                    stop_code=StopCode.ESSENTIAL_CONTAINER_EXITED,
+                    stopped_reason="Essential container in task exited",
+                    stopping_at=task.stopping_at or now,
+                    stopped_at=now,
+                )
+            )
+            return
+        records = _records(containers)
+        exited = [c for c in containers if c.essential and c.exited]
+        if exited:
+            self.store.put_task(
+                dataclasses.replace(
+                    task,
+                    containers=records,
+                    desired_status=TaskStatus.STOPPED,
+                    stop_code=StopCode.ESSENTIAL_CONTAINER_EXITED,
+                    stopped_reason="Essential container in task exited",
+                    stopping_at=now,
+                )
+            )
+            return
+        if not all(c.running for c in containers if c.essential):
+            self.store.put_task(
+                dataclasses.replace(task, containers=records, last_status=TaskStatus.PENDING)
+            )
+            return
+        address = next((c.address for c in containers if c.address), None)
+        checked = [c for c in containers if c.essential and c.health is not None]
+        if any(c.health is Health.UNHEALTHY for c in checked):
+            health = HealthStatus.UNHEALTHY
+        elif checked and all(c.health is Health.HEALTHY for c in checked):
+            health = HealthStatus.HEALTHY
+        else:
+            health = HealthStatus.UNKNOWN
+        task = dataclasses.replace(
+            task,
+            containers=records,
+            last_status=TaskStatus.RUNNING,
+            started_at=task.started_at or now,
+            health_status=health,
+            address=address,
+        )
+        if health is HealthStatus.UNHEALTHY and task.service is not None:
+            task = dataclasses.replace(
+                task,
+                desired_status=TaskStatus.STOPPED,
+                stop_code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                stopped_reason="Task failed container health checks",
+                stopping_at=now,
+            )
+        elif task.healthy_at is None and self._counts_healthy(task, bool(checked)):
+            task = dataclasses.replace(task, healthy_at=now)
+        self.store.put_task(task)
+
+    def _counts_healthy(self, task: Task, has_health_check: bool) -> bool:
+        """Healthy for a deployment: its container health checks pass (or it has none) and
+        every target group it is registered with says healthy."""
+        if has_health_check and task.health_status is not HealthStatus.HEALTHY:
+            return False
+        service = self.store.service(task.cluster, task.service) if task.service else None
+        if service is not None and service.load_balancers:
+            if not task.registered_targets or self.targets is None:
+                return False
+            return all(self.targets.healthy(*target) for target in task.registered_targets)
+        return True
+
+    # 2. Schedule services.
+
+    def _schedule(self, service: Service, now: float) -> None:
+        tasks = self.store.tasks(cluster=service.cluster, service=service.name)
+        if service.status == "DRAINING":
+            live = [t for t in tasks if t.desired_status is TaskStatus.RUNNING]
+            for task in live:
+                self._request_stop(task, now, "Service is being deleted")
+            if not [t for t in tasks if t.last_status is not TaskStatus.STOPPED]:
+                self.store.put_service(dataclasses.replace(service, status="INACTIVE"))
+            return
+        decided = plan_service(service, tasks, now, new_deployment_id())
+        started = []
+        for _ in range(decided.start):
+            primary = next(d for d in decided.deployments if d.status == "PRIMARY")
+            task = Task(
+                task_id=new_task_id(),
+                cluster=service.cluster,
+                task_definition=primary.task_definition,
+                launch_type=service.launch_type,
+                created_at=now,
+                group=f"service:{service.name}",
+                started_by=primary.deployment_id,
+                service=service.name,
+                deployment_id=primary.deployment_id,
+            )
+            self.store.put_task(task)
+            started.append(task.task_id)
+        for task in decided.stop:
+            self._request_stop(
+                task,
+                now,
+                f"Scaling activity initiated by (deployment {task.deployment_id})",
+                StopCode.SERVICE_SCHEDULER_INITIATED,
+            )
+        if decided.events or decided.task_definition != service.task_definition:
+            current = self.store.service(service.cluster, service.name) or service
+            self.store.put_service(
+                dataclasses.replace(
+                    current,
+                    deployments=decided.deployments,
+                    task_definition=decided.task_definition,
+                )
+            )
+        messages = list(decided.events)
+        if started:
+            messages.append(
+                f"(service {service.name}) has started {len(started)} tasks: "
+                + " ".join(f"(task {t})" for t in started)
+                + "."
+            )
+        if decided.stop:
+            messages.append(
+                f"(service {service.name}) has stopped {len(decided.stop)} running tasks: "
+                + " ".join(f"(task {t.task_id})" for t in decided.stop)
+                + "."
+            )
+        for message in messages:
+            self._event(service, message, now)
+        if decided.steady and not messages:
+            latest = self.store.events(service.cluster, service.name, limit=1)
+            if not latest or latest[0].message != steady_message(service.name):
+                self._event(service, steady_message(service.name), now)
+
+    def _event(self, service: Service, message: str, now: float) -> None:
+        self.store.record_event(
+            service.cluster, service.name, ServiceEvent(str(uuid.uuid4()), now, message)
+        )
+        log.info("%s", message)
+
+    def _request_stop(
+        self,
+        task: Task,
+        now: float,
+        reason: str,
+        code: StopCode = StopCode.SERVICE_SCHEDULER_INITIATED,
+    ) -> None:
+        current = self.store.task(task.task_id) or task
+        if current.desired_status is TaskStatus.STOPPED:
+            return
+        self.store.put_task(
+            dataclasses.replace(
+                current,
+                desired_status=TaskStatus.STOPPED,
+                stop_code=code,
+                stopped_reason=reason,
+                stopping_at=now,
+            )
+        )
+
+    # 3. Act on tasks.
+
+    def _act(self, task: Task, containers: list[TaskContainer], now: float) -> None:
+        if task.desired_status is TaskStatus.STOPPED:
+            self._stop(task, now)
+        elif not task.launched:
+            self._launch(task, now)
+        elif task.last_status is TaskStatus.RUNNING and task.address:
+            self._register(task)
+
+    def _launch(self, task: Task, now: float) -> None:
+        definition = self._definition(task.task_definition)
+        service = self.store.service(task.cluster, task.service) if task.service else None
+        zone = None
+        instance_id = None
+        if task.launch_type is LaunchType.EC2:
+            placed = self._place(task, definition, service)
+            if placed.instance is None:
+                reason = placed.reason
+                if task.placement_reason != reason:
+                    self.store.put_task(
+                        dataclasses.replace(
+                            task, placement_reason=reason, last_status=TaskStatus.PROVISIONING
+                        )
+                    )
+                if service is not None:
+                    message = (
+                        f"(service {service.name}) was unable to place a task because {reason}"
+                    )
+                    latest = self.store.events(service.cluster, service.name, limit=1)
+                    if not latest or latest[0].message != message:
+                        self._event(service, message, now)
+                return
+            zone = placed.instance.availability_zone
+            instance_id = placed.instance.instance_id
+        else:
+            zone = self._fargate_zone(task)
+        task = dataclasses.replace(
+            task,
+            container_instance=instance_id,
+            availability_zone=zone,
+            placement_reason=None,
+            last_status=TaskStatus.PENDING,
+            launched=True,
+        )
+        # Recorded before starting: a controller killed mid-start finds the containers (or
+        # their absence: stopped, and the service replaces it) on its next pass.
+        self.store.put_task(task)
+        try:
+            self.runtime.start_task(self._spec(task, definition))
+        except TaskIdInUse:
+            return
+        except Exception as error:  # any engine refusal fails the task, as in ECS
+            log.warning("task %s failed to start: %s", task.task_id, error)
+            self.store.put_task(
+                dataclasses.replace(
+                    task,
+                    desired_status=TaskStatus.STOPPED,
+                    stop_code=StopCode.TASK_FAILED_TO_START,
+                    stopped_reason=f"CannotStartContainerError: {error}"[:255],
+                    stopping_at=now,
+                )
+            )
+
+    def _place(self, task: Task, definition: TaskDefinition, service: Service | None) -> _Placed:
+        instances = self.store.container_instances(task.cluster)
+        loads: dict[str, Load] = {}
+        for other in self.store.tasks(cluster=task.cluster, stopped=False):
+            if other.container_instance is None or other.task_id == task.task_id:
+                continue
+            other_definition = self._definition(other.task_definition)
+            loads[other.container_instance] = with_task(
+                loads.get(other.container_instance, Load()),
+                other_definition.required_cpu,
+                other_definition.required_memory,
+                other.group,
+            )
+        strategies = service.placement_strategy if service is not None else ()
+        constraints = list(service.placement_constraints) if service is not None else []
+        constraints += [PlacementConstraint(t, e) for t, e in definition.placement_constraints]
+        result = place(
+            definition.required_cpu,
+            definition.required_memory,
+            task.group,
+            instances,
+            loads,
+            strategies=strategies,
+            constraints=constraints,
+            seed=task.task_id,
+        )
+        return _Placed(result.instance, result.reason)
+
+    def _fargate_zone(self, task: Task) -> str:
+        counts = dict.fromkeys(FARGATE_ZONES, 0)
+        for other in self.store.tasks(cluster=task.cluster, stopped=False):
+            if other.group == task.group and other.availability_zone in counts:
+                counts[other.availability_zone] += 1
+        return min(FARGATE_ZONES, key=lambda zone: (counts[zone], zone))
+
+    def _definition(self, family_revision: str) -> TaskDefinition:
+        family, _, revision = family_revision.rpartition(":")
+        return self.store.task_definition(family, int(revision))
+
+    def _spec(self, task: Task, definition: TaskDefinition) -> TaskSpec:
+        scale = self.time_scale
+        containers = []
+        for container in definition.container_definitions:
+            check = container.health_check
+            cpu_units = container.cpu or (definition.cpu or 0)
+            containers.append(
+                ContainerSpec(
+                    name=container.name,
+                    image=container.image,
+                    command=container.command,
+                    entry_point=container.entry_point,
+                    environment=dict(container.environment),
+                    cpus=cpu_units / 1024 if cpu_units else None,
+                    memory_mib=container.memory or definition.memory,
+                    memory_reservation_mib=container.memory_reservation,
+                    essential=container.essential,
+                    health_check=DockerHealthCheck(
+                        test=check.command,
+                        interval=scale.scaled(check.interval),
+                        timeout=max(MIN_WALL_HEALTH_TIMEOUT, scale.scaled(check.timeout)),
+                        retries=check.retries,
+                        start_period=scale.scaled(check.start_period),
+                    )
+                    if check is not None
+                    else None,
+                    stop_timeout=float(container.stop_timeout or 30),
+                    working_dir=container.working_dir,
+                    user=container.user,
+                )
+            )
+        return TaskSpec(
+            task_id=task.task_id,
+            cluster=task.cluster,
+            task_definition=task.task_definition,
+            group=task.group,
+            containers=tuple(containers),
+            created_at=task.created_at,
+            service=task.service,
+            deployment_id=task.deployment_id,
+            availability_zone=task.availability_zone or "",
+            container_instance=task.container_instance,
+            network=self.network,
+        )
+
+    def _register(self, task: Task) -> None:
+        if task.registered_targets or task.service is None or self.targets is None:
+            return
+        service = self.store.service(task.cluster, task.service)
+        if service is None or not service.load_balancers or task.address is None:
+            return
+        registered = []
+        for balancer in service.load_balancers:
+            target = (balancer.target_group_arn, task.address, balancer.container_port)
+            self.targets.register(*target)
+            registered.append(target)
+        self.store.put_task(dataclasses.replace(task, registered_targets=tuple(registered)))
+
+    def _stop(self, task: Task, now: float) -> None:
+        if task.registered_targets and self.targets is not None:
+            if task.last_status is not TaskStatus.DEACTIVATING:
+                for target in task.registered_targets:
+                    self.targets.deregister(*target)
+                task = dataclasses.replace(task, last_status=TaskStatus.DEACTIVATING)
+                self.store.put_task(task)
+            if not all(self.targets.drained(*target) for target in task.registered_targets):
+                return
+        if task.launched:
+            self.store.put_task(dataclasses.replace(task, last_status=TaskStatus.STOPPING))
+            self.runtime.stop_task(task.task_id)
+        self.store.put_task(
+            dataclasses.replace(
+                task,
+                last_status=TaskStatus.STOPPED,
+                stopped_at=now,
+                health_status=HealthStatus.UNKNOWN
+                if task.health_status is HealthStatus.HEALTHY
+                else task.health_status,
+                containers=tuple(
+                    dataclasses.replace(c, last_status="STOPPED") for c in task.containers
+                ),
+            )
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Placed:
+    instance: ContainerInstance | None
+    reason: str
+
+
+def _records(containers: Sequence[TaskContainer]) -> tuple[ContainerRecord, ...]:
+    return tuple(
+        ContainerRecord(
+            name=c.name,
+            last_status="RUNNING" if c.running else ("STOPPED" if c.exited else "PENDING"),
+            exit_code=c.exit_code,
+            health_status={
+                Health.HEALTHY: HealthStatus.HEALTHY,
+                Health.UNHEALTHY: HealthStatus.UNHEALTHY,
+            }.get(c.health, HealthStatus.UNKNOWN)
+            if c.health is not None
+            else HealthStatus.UNKNOWN,
+        )
+        for c in sorted(containers, key=lambda c: c.name)
+    )

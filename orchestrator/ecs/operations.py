@@ -1,0 +1,293 @@
+"""ECS's actions on the store, with AWS's validation and errors; the API wraps these.
+
+They only change desired state: a run task is recorded PROVISIONING, a stop request sets the
+desired status to STOPPED with the reason, a service update starts a deployment. The
+controller's next pass does the work, so an action answers at once, as ECS does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orchestrator.ecs.controller import new_deployment_id, new_task_id
+from orchestrator.ecs.deployment import new_deployment, update_deployments
+from orchestrator.ecs.model import (
+    DEFAULT_CLUSTER,
+    Cluster,
+    ContainerInstance,
+    DeploymentConfiguration,
+    LaunchType,
+    LoadBalancer,
+    PlacementConstraint,
+    PlacementStrategy,
+    Service,
+    StopCode,
+    Task,
+    TaskStatus,
+)
+from orchestrator.ecs.state import EcsStore
+from orchestrator.ecs.task_definition import ClientException, TaskDefinition, parse_task_definition
+from orchestrator.errors import AwsError
+
+
+class InvalidParameterException(AwsError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidParameterException", message)
+
+
+def cluster_name(reference: str | None) -> str:
+    """A cluster name from a name or ARN (None: the default cluster)."""
+    if not reference:
+        return DEFAULT_CLUSTER
+    return reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
+
+
+def find_cluster(store: EcsStore, reference: str | None) -> Cluster:
+    name = cluster_name(reference)
+    cluster = store.clusters().get(name)
+    if cluster is None or cluster.status != "ACTIVE":
+        raise AwsError("ClusterNotFoundException", "Cluster not found.")
+    return cluster
+
+
+def resolve_task_definition(store: EcsStore, reference: str) -> TaskDefinition:
+    """``family``, ``family:revision`` or an ARN, as ECS accepts them."""
+    text = reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
+    family, _, revision = text.partition(":")
+    try:
+        return store.task_definition(family, int(revision) if revision else None)
+    except (KeyError, ValueError):
+        raise ClientException("Unable to describe task definition.") from None
+
+
+def register_task_definition(
+    store: EcsStore, document: Mapping[str, Any], now: float
+) -> TaskDefinition:
+    parsed = parse_task_definition(document, registered_at=now)
+    return store.register_task_definition(parsed)
+
+
+def create_cluster(store: EcsStore, name: str | None) -> Cluster:
+    cluster = Cluster(cluster_name(name))
+    existing = store.clusters().get(cluster.name)
+    if existing is not None and existing.status == "ACTIVE":
+        return existing  # CreateCluster is idempotent in ECS
+    store.put_cluster(cluster)
+    return cluster
+
+
+def register_container_instance(
+    store: EcsStore,
+    cluster: str | None,
+    *,
+    cpu: int,
+    memory: int,
+    availability_zone: str = "az-a",
+    attributes: Sequence[tuple[str, str]] = (),
+    ec2_instance_id: str | None = None,
+    now: float = 0.0,
+) -> ContainerInstance:
+    found = find_cluster(store, cluster)
+    if cpu <= 0 or memory <= 0:
+        raise InvalidParameterException("totalResources must give CPU and MEMORY above 0.")
+    instance = ContainerInstance(
+        instance_id=uuid.uuid4().hex,
+        cluster=found.name,
+        cpu=cpu,
+        memory=memory,
+        availability_zone=availability_zone,
+        attributes=tuple(attributes),
+        ec2_instance_id=ec2_instance_id,
+        registered_at=now,
+    )
+    store.put_container_instance(instance)
+    return instance
+
+
+def _launch_type(definition: TaskDefinition, requested: str | None) -> LaunchType:
+    if requested is None:
+        return (
+            LaunchType.FARGATE
+            if "FARGATE" in definition.requires_compatibilities
+            else (LaunchType.EC2)
+        )
+    try:
+        launch_type = LaunchType(requested)
+    except ValueError:
+        raise InvalidParameterException(f"Invalid launchType {requested!r}.") from None
+    if launch_type is LaunchType.FARGATE and (definition.cpu is None or definition.memory is None):
+        raise ClientException(
+            "Task definition does not support launch_type FARGATE: 'cpu' and 'memory' must be "
+            "set at the task level."
+        )
+    return launch_type
+
+
+def run_task(
+    store: EcsStore,
+    cluster: str | None,
+    task_definition: str,
+    *,
+    count: int = 1,
+    launch_type: str | None = None,
+    started_by: str | None = None,
+    group: str | None = None,
+    now: float,
+) -> list[Task]:
+    found = find_cluster(store, cluster)
+    definition = resolve_task_definition(store, task_definition)
+    if not 1 <= count <= 10:
+        raise InvalidParameterException("count must be between 1 and 10.")
+    chosen = _launch_type(definition, launch_type)
+    tasks = [
+        Task(
+            task_id=new_task_id(),
+            cluster=found.name,
+            task_definition=definition.family_revision,
+            launch_type=chosen,
+            created_at=now,
+            group=group or f"family:{definition.family}",
+            started_by=started_by,
+        )
+        for _ in range(count)
+    ]
+    for task in tasks:
+        store.put_task(task)
+    return tasks
+
+
+def find_task(store: EcsStore, cluster: str | None, reference: str) -> Task:
+    task_id = reference.rsplit("/", 1)[-1]
+    task = store.task(task_id)
+    if task is None or task.cluster != cluster_name(cluster):
+        raise InvalidParameterException("The referenced task was not found.")
+    return task
+
+
+def stop_task(store: EcsStore, cluster: str | None, reference: str, reason: str | None) -> Task:
+    task = find_task(store, cluster, reference)
+    if task.desired_status is TaskStatus.STOPPED:
+        return task
+    stopped = dataclasses.replace(
+        task,
+        desired_status=TaskStatus.STOPPED,
+        stop_code=StopCode.USER_INITIATED,
+        stopped_reason=reason or "Task stopped by user",
+        stopping_at=task.stopping_at,
+    )
+    store.put_task(stopped)
+    return stopped
+
+
+def create_service(  # noqa: PLR0913 - CreateService's own parameters
+    store: EcsStore,
+    cluster: str | None,
+    name: str,
+    task_definition: str,
+    desired_count: int,
+    *,
+    launch_type: str | None = None,
+    load_balancers: Sequence[LoadBalancer] = (),
+    deployment_configuration: DeploymentConfiguration | None = None,
+    placement_strategy: Sequence[PlacementStrategy] = (),
+    placement_constraints: Sequence[PlacementConstraint] = (),
+    now: float,
+) -> Service:
+    found = find_cluster(store, cluster)
+    existing = store.service(found.name, name)
+    if existing is not None and existing.status != "INACTIVE":
+        raise InvalidParameterException("Creation of service was not idempotent.")
+    if desired_count < 0:
+        raise InvalidParameterException("desiredCount must be at least 0.")
+    definition = resolve_task_definition(store, task_definition)
+    for balancer in load_balancers:
+        names = [c.name for c in definition.container_definitions]
+        if balancer.container_name not in names:
+            raise InvalidParameterException(
+                f"The container {balancer.container_name} does not exist in the task definition."
+            )
+    config = deployment_configuration or DeploymentConfiguration()
+    _check_percentages(config)
+    chosen = _launch_type(definition, launch_type)
+    strategies = tuple(placement_strategy)
+    if chosen is LaunchType.EC2 and not strategies:
+        # ECS's default for services: spread across Availability Zones.
+        strategies = (PlacementStrategy("spread", "attribute:ecs.availability-zone"),)
+    service = Service(
+        name=name,
+        cluster=found.name,
+        task_definition=definition.family_revision,
+        desired_count=desired_count,
+        created_at=now,
+        launch_type=chosen,
+        load_balancers=tuple(load_balancers),
+        deployment_configuration=config,
+        placement_strategy=strategies,
+        placement_constraints=tuple(placement_constraints),
+        deployments=(new_deployment(new_deployment_id(), definition.family_revision, now),),
+    )
+    store.put_service(service)
+    return service
+
+
+def _check_percentages(config: DeploymentConfiguration) -> None:
+    if config.maximum_percent < 100:
+        raise InvalidParameterException("maximumPercent must be at least 100.")
+    if not 0 <= config.minimum_healthy_percent < config.maximum_percent:
+        raise InvalidParameterException(
+            "minimumHealthyPercent must be at least 0 and below maximumPercent."
+        )
+
+
+def find_service(store: EcsStore, cluster: str | None, reference: str) -> Service:
+    name = reference.rsplit("/", 1)[-1]
+    service = store.service(cluster_name(cluster), name)
+    if service is None:
+        raise AwsError("ServiceNotFoundException", "Service not found.")
+    if service.status != "ACTIVE":
+        raise AwsError("ServiceNotActiveException", "Service was not ACTIVE.")
+    return service
+
+
+def update_service(
+    store: EcsStore,
+    cluster: str | None,
+    reference: str,
+    *,
+    desired_count: int | None = None,
+    task_definition: str | None = None,
+    deployment_configuration: DeploymentConfiguration | None = None,
+    force_new_deployment: bool = False,
+    now: float,
+) -> Service:
+    service = find_service(store, cluster, reference)
+    if desired_count is not None:
+        if desired_count < 0:
+            raise InvalidParameterException("desiredCount must be at least 0.")
+        service = dataclasses.replace(service, desired_count=desired_count)
+    if deployment_configuration is not None:
+        _check_percentages(deployment_configuration)
+        service = dataclasses.replace(service, deployment_configuration=deployment_configuration)
+    target = service.task_definition
+    if task_definition is not None:
+        target = resolve_task_definition(store, task_definition).family_revision
+    if target != service.task_definition or force_new_deployment:
+        service = dataclasses.replace(
+            service,
+            task_definition=target,
+            deployments=update_deployments(service, target, new_deployment_id(), now),
+        )
+    store.put_service(service)
+    return service
+
+
+def delete_service(store: EcsStore, cluster: str | None, reference: str, force: bool) -> Service:
+    service = find_service(store, cluster, reference)
+    if service.desired_count > 0 and not force:
+        raise InvalidParameterException("The service cannot be stopped while it is scaled above 0.")
+    draining = dataclasses.replace(service, status="DRAINING", desired_count=0)
+    store.put_service(draining)
+    return draining

@@ -1,0 +1,282 @@
+"""ECS's desired state and history, in the same SQLite file as the other stores.
+
+The tables are ``ecs_*`` with their own schema version in ``ecs_schema`` (the ASG ``Store``
+owns ``PRAGMA user_version``), so each schema moves on its own. Records are JSON written by
+pydantic from the model's dataclasses; a task definition is kept as the AWS document it was
+registered with and parsed again on reading, so describe returns what was given.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+from orchestrator.ecs.model import Cluster, ContainerInstance, Service, ServiceEvent, Task
+from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
+
+ECS_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ecs_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ecs_task_definitions (
+    family TEXT NOT NULL, revision INTEGER NOT NULL, status TEXT NOT NULL,
+    registered_at REAL NOT NULL, document TEXT NOT NULL, PRIMARY KEY (family, revision)
+);
+CREATE TABLE IF NOT EXISTS ecs_clusters (name TEXT PRIMARY KEY, document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ecs_container_instances (
+    instance_id TEXT PRIMARY KEY, cluster TEXT NOT NULL, document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ecs_services (
+    cluster TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL,
+    PRIMARY KEY (cluster, name)
+);
+CREATE TABLE IF NOT EXISTS ecs_tasks (
+    task_id TEXT PRIMARY KEY, cluster TEXT NOT NULL, service TEXT, stopped INTEGER NOT NULL,
+    created_at REAL NOT NULL, document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ecs_service_events (
+    event_id TEXT PRIMARY KEY, cluster TEXT NOT NULL, service TEXT NOT NULL,
+    created_at REAL NOT NULL, message TEXT NOT NULL
+);
+"""
+
+T = TypeVar("T")
+
+
+class EcsSchemaVersionError(RuntimeError):
+    """The ``ecs_*`` tables were written by a newer Barista."""
+
+
+class EcsStore:
+    """One connection, used from one thread at a time; every write is its own transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._connection = sqlite3.connect(self.path, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._adapters: dict[type[Any], TypeAdapter[Any]] = {}
+        self._migrate()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> EcsStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._connection
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT version FROM ecs_schema").fetchone()
+            if row is None:
+                db.execute("INSERT INTO ecs_schema (version) VALUES (?)", (ECS_SCHEMA_VERSION,))
+            elif row[0] > ECS_SCHEMA_VERSION:
+                raise EcsSchemaVersionError(
+                    f"{self.path} has ECS schema version {row[0]}; this Barista knows "
+                    f"{ECS_SCHEMA_VERSION} at most"
+                )
+
+    def _adapter(self, kind: type[T]) -> TypeAdapter[T]:
+        if kind not in self._adapters:
+            self._adapters[kind] = TypeAdapter(kind)
+        adapter: TypeAdapter[T] = self._adapters[kind]
+        return adapter
+
+    def _dump(self, value: object) -> str:
+        return self._adapter(type(value)).dump_json(value).decode()
+
+    def _load(self, kind: type[T], document: str) -> T:
+        return self._adapter(kind).validate_json(document)
+
+    # Task definitions.
+
+    def register_task_definition(self, definition: TaskDefinition) -> TaskDefinition:
+        """Stores the next revision of the family and returns it as stored."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT MAX(revision) FROM ecs_task_definitions WHERE family = ?",
+                (definition.family,),
+            ).fetchone()
+            revision = (row[0] or 0) + 1
+            db.execute(
+                "INSERT INTO ecs_task_definitions VALUES (?, ?, 'ACTIVE', ?, ?)",
+                (
+                    definition.family,
+                    revision,
+                    definition.registered_at,
+                    json.dumps(dict(definition.document)),
+                ),
+            )
+        return self.task_definition(definition.family, revision)
+
+    def _definition(self, row: tuple[Any, ...]) -> TaskDefinition:
+        _family, revision, status, registered_at, document = row
+        parsed = parse_task_definition(json.loads(document), revision, registered_at)
+        return replace(parsed, status=status)
+
+    def task_definition(self, family: str, revision: int | None = None) -> TaskDefinition:
+        """A revision, or the latest ACTIVE one; raises KeyError if there is none."""
+        if revision is None:
+            row = self._connection.execute(
+                "SELECT * FROM ecs_task_definitions WHERE family = ? AND status = 'ACTIVE' "
+                "ORDER BY revision DESC LIMIT 1",
+                (family,),
+            ).fetchone()
+        else:
+            row = self._connection.execute(
+                "SELECT * FROM ecs_task_definitions WHERE family = ? AND revision = ?",
+                (family, revision),
+            ).fetchone()
+        if row is None:
+            raise KeyError(f"{family}:{revision}")
+        return self._definition(row)
+
+    def task_definitions(self, family: str | None = None) -> list[TaskDefinition]:
+        rows = self._connection.execute(
+            "SELECT * FROM ecs_task_definitions WHERE (? IS NULL OR family = ?) "
+            "ORDER BY family, revision",
+            (family, family),
+        ).fetchall()
+        return [self._definition(row) for row in rows]
+
+    def set_task_definition_status(self, family: str, revision: int, status: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE ecs_task_definitions SET status = ? WHERE family = ? AND revision = ?",
+                (status, family, revision),
+            )
+
+    # Clusters and container instances.
+
+    def put_cluster(self, cluster: Cluster) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_clusters VALUES (?, ?)",
+                (cluster.name, self._dump(cluster)),
+            )
+
+    def clusters(self) -> dict[str, Cluster]:
+        rows = self._connection.execute("SELECT document FROM ecs_clusters ORDER BY name")
+        clusters = [self._load(Cluster, row[0]) for row in rows]
+        return {c.name: c for c in clusters}
+
+    def put_container_instance(self, instance: ContainerInstance) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_container_instances VALUES (?, ?, ?)",
+                (instance.instance_id, instance.cluster, self._dump(instance)),
+            )
+
+    def container_instances(self, cluster: str | None = None) -> list[ContainerInstance]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_container_instances WHERE (? IS NULL OR cluster = ?) "
+            "ORDER BY instance_id",
+            (cluster, cluster),
+        )
+        return [self._load(ContainerInstance, row[0]) for row in rows]
+
+    def delete_container_instance(self, instance_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM ecs_container_instances WHERE instance_id = ?", (instance_id,))
+
+    # Services and their events.
+
+    def put_service(self, service: Service) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_services VALUES (?, ?, ?)",
+                (service.cluster, service.name, self._dump(service)),
+            )
+
+    def services(self, cluster: str | None = None) -> list[Service]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_services WHERE (? IS NULL OR cluster = ?) ORDER BY name",
+            (cluster, cluster),
+        )
+        return [self._load(Service, row[0]) for row in rows]
+
+    def service(self, cluster: str, name: str) -> Service | None:
+        row = self._connection.execute(
+            "SELECT document FROM ecs_services WHERE cluster = ? AND name = ?", (cluster, name)
+        ).fetchone()
+        return self._load(Service, row[0]) if row else None
+
+    def delete_service(self, cluster: str, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM ecs_services WHERE cluster = ? AND name = ?", (cluster, name))
+
+    def record_event(self, cluster: str, service: str, event: ServiceEvent) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO ecs_service_events VALUES (?, ?, ?, ?, ?)",
+                (event.event_id, cluster, service, event.created_at, event.message),
+            )
+
+    def events(self, cluster: str, service: str, limit: int = 100) -> list[ServiceEvent]:
+        """Newest first, as describe-services lists them."""
+        rows = self._connection.execute(
+            "SELECT event_id, created_at, message FROM ecs_service_events "
+            "WHERE cluster = ? AND service = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (cluster, service, limit),
+        ).fetchall()
+        return [ServiceEvent(*row) for row in rows]
+
+    # Tasks.
+
+    def put_task(self, task: Task) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_tasks VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    task.task_id,
+                    task.cluster,
+                    task.service,
+                    1 if task.last_status == "STOPPED" else 0,
+                    task.created_at,
+                    self._dump(task),
+                ),
+            )
+
+    def tasks(
+        self, cluster: str | None = None, service: str | None = None, stopped: bool | None = None
+    ) -> list[Task]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_tasks WHERE (? IS NULL OR cluster = ?) "
+            "AND (? IS NULL OR service = ?) AND (? IS NULL OR stopped = ?) "
+            "ORDER BY created_at, task_id",
+            (cluster, cluster, service, service, stopped, stopped),
+        )
+        return [self._load(Task, row[0]) for row in rows]
+
+    def task(self, task_id: str) -> Task | None:
+        row = self._connection.execute(
+            "SELECT document FROM ecs_tasks WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        return self._load(Task, row[0]) if row else None
+
+    def forget_stopped_tasks(self, before: float) -> None:
+        """ECS shows a STOPPED task for about an hour, then forgets it."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM ecs_tasks WHERE stopped = 1 AND created_at < ?", (before,))

@@ -1,0 +1,230 @@
+"""The ECS controller on a fake task runtime: tasks, services, deployments, placement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.ecs import operations
+from orchestrator.ecs.controller import EcsController
+from orchestrator.ecs.model import (
+    DeploymentConfiguration,
+    HealthStatus,
+    PlacementStrategy,
+    StopCode,
+    TaskStatus,
+)
+from orchestrator.ecs.state import EcsStore
+from orchestrator.model import Health
+from orchestrator.runtime.tasks import FakeTaskRuntime
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[EcsController, FakeTaskRuntime, EcsStore, Clock]]:
+    runtime = FakeTaskRuntime()
+    clock = Clock()
+    controller = EcsController(tmp_path / "b.db", runtime, clock=clock)
+    store = EcsStore(tmp_path / "b.db")
+    operations.create_cluster(store, "shop")
+    for family, command in (("web", ["serve", "health"]), ("broken", ["exit"])):
+        operations.register_task_definition(
+            store,
+            {
+                "family": family,
+                "containerDefinitions": [
+                    {
+                        "name": "app",
+                        "image": "barista/service:latest",
+                        "command": command,
+                        "memory": 256,
+                        "cpu": 256,
+                    }
+                ],
+            },
+            clock(),
+        )
+    yield controller, runtime, store, clock
+    store.close()
+    controller.close()
+
+
+def live(store: EcsStore) -> list[str]:
+    return [t.task_id for t in store.tasks(stopped=False) if t.desired_status is TaskStatus.RUNNING]
+
+
+def test_run_task_runs_and_an_essential_exit_stops_it(world):
+    controller, runtime, store, clock = world
+    (task,) = operations.run_task(
+        store, "shop", "web", launch_type="FARGATE_X" if False else None, now=clock()
+    )
+    # web has no task-level cpu/memory: EC2 launch type, which needs container instances.
+    controller.reconcile_once()
+    assert store.task(task.task_id).last_status is TaskStatus.PROVISIONING
+    assert "No Container Instances" in (store.task(task.task_id).placement_reason or "")
+    operations.register_container_instance(store, "shop", cpu=1024, memory=1024, now=clock())
+    controller.reconcile_once()
+    controller.reconcile_once()
+    assert store.task(task.task_id).last_status is TaskStatus.RUNNING
+    runtime.exit(task.task_id, code=3)
+    controller.reconcile_once()
+    stopped = store.task(task.task_id)
+    assert stopped.last_status is TaskStatus.STOPPED
+    assert stopped.stop_code is StopCode.ESSENTIAL_CONTAINER_EXITED
+    assert stopped.stopped_reason == "Essential container in task exited"
+    assert stopped.containers[0].exit_code == 3
+    assert task.task_id in runtime.stopped
+
+
+def test_stop_task_records_the_reason(world):
+    controller, _runtime, store, clock = world
+    operations.register_container_instance(store, "shop", cpu=1024, memory=1024, now=clock())
+    (task,) = operations.run_task(store, "shop", "web", now=clock())
+    controller.reconcile_once()
+    operations.stop_task(store, "shop", task.arn, "done for today")
+    controller.reconcile_once()
+    stopped = store.task(task.task_id)
+    assert (stopped.last_status, stopped.stop_code, stopped.stopped_reason) == (
+        TaskStatus.STOPPED,
+        StopCode.USER_INITIATED,
+        "done for today",
+    )
+
+
+def test_a_service_keeps_its_desired_count_and_reaches_a_steady_state(world):
+    controller, runtime, store, clock = world
+    operations.register_container_instance(store, "shop", cpu=4096, memory=4096, now=clock())
+    operations.create_service(store, "shop", "web", "web", 3, now=clock())
+    for _ in range(3):
+        controller.reconcile_once()
+    assert len(live(store)) == 3
+    messages = [e.message for e in store.events("shop", "web")]
+    assert messages[0] == "(service web) has reached a steady state."
+    victim = live(store)[0]
+    runtime.stop_task(victim)  # killed behind the controller's back
+    controller.reconcile_once()
+    controller.reconcile_once()
+    assert len(live(store)) == 3
+    assert victim not in live(store)
+    assert len(runtime.containers) == 3
+
+
+def test_rolling_deployment_replaces_every_task_and_completes(world):
+    controller, _runtime, store, clock = world
+    operations.register_container_instance(store, "shop", cpu=8192, memory=8192, now=clock())
+    operations.register_task_definition(
+        store,
+        {"family": "web", "containerDefinitions": [{"name": "app", "image": "x", "memory": 128}]},
+        clock(),
+    )
+    operations.create_service(store, "shop", "web", "web:1", 2, now=clock())
+    for _ in range(3):
+        controller.reconcile_once()
+    operations.update_service(store, "shop", "web", task_definition="web:2", now=clock())
+    for _ in range(6):
+        clock.now += 1
+        controller.reconcile_once()
+    running = store.tasks(stopped=False)
+    assert sorted(t.task_definition for t in running) == ["web:2", "web:2"]
+    service = store.service("shop", "web")
+    assert [d.rollout_state for d in service.deployments] == ["COMPLETED"]
+
+
+def test_a_broken_revision_trips_the_circuit_breaker_and_rolls_back(world):
+    controller, runtime, store, clock = world
+    operations.register_container_instance(store, "shop", cpu=8192, memory=8192, now=clock())
+    config = DeploymentConfiguration(circuit_breaker_enable=True, circuit_breaker_rollback=True)
+    operations.create_service(
+        store, "shop", "web", "web", 2, deployment_configuration=config, now=clock()
+    )
+    for _ in range(3):
+        controller.reconcile_once()
+    operations.update_service(store, "shop", "web", task_definition="broken", now=clock())
+    for _ in range(12):
+        clock.now += 1
+        controller.reconcile_once()
+        for task in store.tasks(stopped=False):
+            if task.task_definition.startswith("broken") and task.task_id in runtime.containers:
+                runtime.exit(task.task_id)
+    service = store.service("shop", "web")
+    assert service.task_definition == "web:1"
+    messages = [e.message for e in store.events("shop", "web")]
+    assert any("deployment failed: tasks failed to start" in m for m in messages)
+    assert any(m.startswith("(service web) rolling back to deployment") for m in messages)
+    assert sorted(t.task_definition for t in store.tasks(stopped=False)) == ["web:1", "web:1"]
+
+
+def test_unhealthy_service_task_is_replaced(world):
+    controller, runtime, store, clock = world
+    operations.register_task_definition(
+        store,
+        {
+            "family": "checked",
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": "x",
+                    "memory": 64,
+                    "healthCheck": {"command": ["CMD", "true"]},
+                }
+            ],
+        },
+        clock(),
+    )
+    operations.register_container_instance(store, "shop", cpu=1024, memory=1024, now=clock())
+    operations.create_service(store, "shop", "checked", "checked", 1, now=clock())
+    controller.reconcile_once()
+    (task_id,) = live(store)
+    runtime.set_health(task_id, Health.HEALTHY)
+    controller.reconcile_once()
+    assert store.task(task_id).health_status is HealthStatus.HEALTHY
+    runtime.set_health(task_id, Health.UNHEALTHY)
+    controller.reconcile_once()
+    assert store.task(task_id).stopped_reason == "Task failed container health checks"
+    assert len(live(store)) == 1
+    assert task_id not in live(store)
+
+
+def test_unplaceable_task_waits_with_a_reason_then_is_placed_when_capacity_arrives(world):
+    controller, runtime, store, clock = world
+    operations.register_container_instance(store, "shop", cpu=1024, memory=512, now=clock())
+    operations.create_service(
+        store,
+        "shop",
+        "web",
+        "web",
+        3,
+        placement_strategy=[PlacementStrategy("binpack", "memory")],
+        now=clock(),
+    )
+    controller.reconcile_once()
+    waiting = [t for t in store.tasks(stopped=False) if t.last_status is TaskStatus.PROVISIONING]
+    assert len(waiting) == 1
+    assert "insufficient memory available" in (waiting[0].placement_reason or "")
+    events = [e.message for e in store.events("shop", "web")]
+    assert any("was unable to place a task because no container instance" in m for m in events)
+    operations.register_container_instance(store, "shop", cpu=1024, memory=512, now=clock())
+    controller.reconcile_once()
+    assert all(t.last_status is not TaskStatus.PROVISIONING for t in store.tasks(stopped=False))
+    assert len(runtime.containers) == 3
+
+
+def test_a_restarted_controller_starts_nothing_twice(world, tmp_path):
+    controller, runtime, store, clock = world
+    operations.register_container_instance(store, "shop", cpu=4096, memory=4096, now=clock())
+    operations.create_service(store, "shop", "web", "web", 2, now=clock())
+    controller.reconcile_once()
+    again = EcsController(tmp_path / "b.db", runtime, clock=clock)
+    again.reconcile_once()
+    again.reconcile_once()
+    assert len(runtime.containers) == 2
+    again.close()
