@@ -1,0 +1,302 @@
+// The dashboard page: polls /dashboard/state every second and redraws; buttons POST to
+// /dashboard/controls/{name} and show the answer (or the reason for a refusal) in the header.
+"use strict";
+
+const POLL_MS = 1000;
+const NA = '<span class="na">n/a</span>';
+const groupViews = new Map();
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function number(value, digits = 0) {
+  if (value === null || value === undefined || Number.isNaN(value)) return NA;
+  return Number(value).toFixed(digits);
+}
+
+function figure(label, valueHtml, extraClass = "", title = "") {
+  const hint = title ? ` title="${escapeHtml(title)}"` : "";
+  return `<div class="figure ${extraClass}"${hint}><div class="value">${valueHtml}</div><div class="label">${escapeHtml(label)}</div></div>`;
+}
+
+function unavailable(source) {
+  return source && source.error ? `<p class="note">n/a: ${escapeHtml(source.error)}</p>` : "";
+}
+
+function badge(text, kind) {
+  return `<span class="badge ${kind}">${escapeHtml(text)}</span>`;
+}
+
+function stateClass(state) {
+  return "state-" + String(state).replace(/[^a-z]+/gi, "-").toLowerCase();
+}
+
+function say(message, isError = false) {
+  const status = document.getElementById("status");
+  status.textContent = message;
+  status.className = isError ? "status error" : "status";
+}
+
+async function control(name, body) {
+  try {
+    const response = await fetch(`/dashboard/controls/${name}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      say(`${name}: ${answer.error || response.statusText}`, true);
+      return null;
+    }
+    say(`${name}: done`);
+    refresh();
+    return answer;
+  } catch (error) {
+    say(`${name}: ${error}`, true);
+    return null;
+  }
+}
+
+function renderClock(clock) {
+  const scale = clock.time_scale;
+  const explain = scale === 1
+    ? "AWS's own pace"
+    : `1 wall second = ${Charts.formatValue(scale)} AWS seconds; a ${clock.period} s datapoint every ${Charts.formatValue(clock.period / scale)} s`;
+  document.getElementById("clock").innerHTML =
+    `AWS clock <b>${new Date(clock.now * 1000).toISOString().slice(11, 19)}Z</b> · time scale <b>×${Charts.formatValue(scale)}</b> (${explain})`;
+}
+
+function renderTraffic(traffic) {
+  const box = document.getElementById("traffic");
+  if (traffic.error) {
+    box.innerHTML = figure("pattern", NA) + figure("orders/s asked", NA) + unavailable(traffic);
+    return;
+  }
+  box.innerHTML = `<div class="figures">${figure("pattern", escapeHtml(traffic.pattern))}${figure("orders/s asked now", number(traffic.target_rate, 1))}${figure("base rate", number(traffic.rate, 1))}${figure("peak rate", number(traffic.peak_rate, 1))}</div>`;
+}
+
+function renderThroughput(throughput, latency, clock) {
+  const box = document.getElementById("throughput");
+  if (throughput.error) {
+    box.innerHTML = `<div class="figures">${figure("brewed/s", NA)}${figure("accepted/s", NA)}</div>${unavailable(throughput)}`;
+  } else {
+    box.innerHTML = `<div class="figures">${figure("brewed/s", number(throughput.brewed_per_second, 1))}${figure("accepted/s", number(throughput.accepted_per_second, 1))}</div><div class="spark"></div><p class="note">from the ledger's counts over the last ${number(throughput.over_seconds)} wall seconds</p>`;
+    const series = throughput.series || [];
+    const now = clock.wall;
+    Charts.render(box.querySelector(".spark"), {
+      height: 90,
+      xmin: now - 180,
+      xmax: now,
+      series: [
+        { name: "brewed/s", points: series.map((r) => [r[0], r[1]]) },
+        { name: "accepted/s", points: series.map((r) => [r[0], r[2]]) },
+      ],
+      empty: "measuring…",
+    });
+  }
+  const lat = document.getElementById("latency");
+  if (latency.error) {
+    lat.innerHTML = `<h3>accepted → ready latency</h3><div class="figures">${figure("p50", NA)}${figure("p90", NA)}${figure("p99", NA)}</div>${unavailable(latency)}`;
+  } else {
+    lat.innerHTML = `<h3>accepted → ready latency (s)</h3><div class="figures">${figure("p50", number(latency.p50, 2))}${figure("p90", number(latency.p90, 2))}${figure("p99", number(latency.p99, 2))}${figure("orders", number(latency.orders))}</div><p class="note">${escapeHtml(latency.source)}, ${latency.baristas} barista(s)</p>`;
+  }
+}
+
+function renderLedger(ledger, live) {
+  const box = document.getElementById("ledger");
+  const backend = ledger.backend ? `backend: <b>${escapeHtml(ledger.backend)}</b>` : "backend: n/a";
+  if (ledger.error) {
+    box.innerHTML = `<p class="note">${backend}</p><div class="figures">${["accepted", "brewed", "dead-lettered", "in flight", "duplicates", "lost"].map((l) => figure(l, NA)).join("")}</div>${unavailable(ledger)}`;
+    return;
+  }
+  const lost = ledger.lost === null ? NA : number(ledger.lost);
+  const dlq = live && !live.error ? Object.entries(live).map(([q, n]) => `${escapeHtml(q)}: ${n}`).join(" · ") : "";
+  box.innerHTML = `<p class="note">${backend}</p><div class="figures">${figure("accepted", number(ledger.accepted))}${figure("brewed", number(ledger.brewed))}${figure("dead-lettered", number(ledger.dead_lettered))}${figure("in flight", number(ledger.in_flight))}${figure("duplicates", number(ledger.duplicates), ledger.duplicates > 0 ? "bad" : "")}${figure("lost (at most)", lost, ledger.lost > 0 ? "bad" : "", ledger.lost_reason || "accepted orders neither brewed, dead-lettered nor on the queue")}</div>${ledger.lost_reason ? `<p class="note">lost n/a: ${escapeHtml(ledger.lost_reason)}</p>` : ""}${dlq ? `<p class="note">on the queues now: ${dlq}</p>` : ""}`;
+}
+
+function renderQueues(queues, clock) {
+  const box = document.getElementById("queues");
+  const wanted = queues.map((q) => q.queue).join("|");
+  if (box.dataset.queues !== wanted) {
+    box.innerHTML = `<div class="charts">${queues.map((q) => `<div data-queue="${escapeHtml(q.queue)}"><h3>${escapeHtml(q.queue)} · <span class="latest"></span></h3><div class="chart-box"></div></div>`).join("")}</div>`;
+    box.dataset.queues = wanted;
+  }
+  for (const queue of queues) {
+    const holder = box.querySelector(`[data-queue="${CSS.escape(queue.queue)}"]`);
+    holder.querySelector(".latest").innerHTML = queue.latest === null ? "backlog n/a" : `backlog ${number(queue.latest)}`;
+    Charts.render(holder.querySelector(".chart-box"), {
+      xmin: clock.since,
+      xmax: clock.now,
+      series: [{ name: "", points: queue.series }],
+      empty: "no backlog datapoints: a policy on this queue and BARISTA_BROKER_URL record them",
+    });
+  }
+}
+
+function groupSection(group) {
+  const section = document.createElement("section");
+  section.className = "panel group";
+  section.dataset.group = group.name;
+  section.innerHTML = `
+    <div class="group-head">
+      <h2>Auto Scaling group ${escapeHtml(group.name)}</h2>
+      <span class="sizes"></span>
+      <form class="controls desired-form">
+        <label>desired capacity <input name="desired" type="number" min="0" step="1"></label>
+        <button type="submit">set</button>
+      </form>
+    </div>
+    <div class="charts">
+      <div><h3>instances over time</h3><div class="capacity-chart"></div></div>
+      <div class="policies"></div>
+    </div>
+    <table><thead><tr><th>instance</th><th>state</th><th>zone</th><th>market</th><th>scale-in</th><th>launched (AWS clock)</th><th></th></tr></thead><tbody></tbody></table>`;
+  section.querySelector(".desired-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = event.target.elements.desired;
+    if (input.value === "") return;
+    control("desired-capacity", { group: group.name, desired_capacity: Number(input.value) }).then(() => { input.value = ""; });
+  });
+  section.querySelector("tbody").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const id = button.closest("tr").dataset.instance;
+    const action = button.dataset.action;
+    if (action === "protect") control("protect", { group: group.name, instance_id: id, protected: button.dataset.value === "true" });
+    if (action === "pause") control("pause", { instance_id: id, paused: button.dataset.value === "true" });
+    if (action === "kill") control("kill", { instance_id: id });
+  });
+  return section;
+}
+
+function renderGroup(section, group, clock, chaos) {
+  const counts = Object.entries(group.counts).map(([state, n]) => `${n} ${state}`).join(", ") || "no instances";
+  section.querySelector(".sizes").innerHTML =
+    `min ${group.min_size} · desired <b class="desired">${group.desired_capacity}</b> · max ${group.max_size} — ${escapeHtml(counts)}${group.spot ? ` · ${group.spot} spot` : ""}${group.protected ? ` · ${group.protected} protected` : ""}`;
+  Charts.render(section.querySelector(".capacity-chart"), {
+    xmin: clock.since,
+    xmax: clock.now,
+    series: [{ name: "instances (from the activity history)", points: group.history, step: true }],
+  });
+  const policies = section.querySelector(".policies");
+  const key = group.policies.map((p) => p.policy_name).join("|");
+  if (policies.dataset.key !== key) {
+    policies.innerHTML = group.policies.map((p) => `<div data-policy="${escapeHtml(p.policy_name)}"><h3>${escapeHtml(p.policy_name)} · ${escapeHtml(p.metric || p.policy_type)}</h3><div class="chart-box"></div></div>`).join("") || '<h3>no scaling policy</h3>';
+    policies.dataset.key = key;
+  }
+  for (const policy of group.policies) {
+    const holder = policies.querySelector(`[data-policy="${CSS.escape(policy.policy_name)}"] .chart-box`);
+    if (policy.target === null) {
+      holder.innerHTML = `<p class="note">${escapeHtml(policy.policy_type)}: runs when its CloudWatch alarm fires</p>`;
+      continue;
+    }
+    Charts.render(holder, {
+      xmin: clock.since,
+      xmax: clock.now,
+      target: policy.target,
+      series: [{ name: "", points: policy.series }],
+    });
+  }
+  const rows = group.instances.map((i) => {
+    const paused = i.state === "unhealthy";
+    const buttons = chaos
+      ? `<button data-action="pause" data-value="${!paused}" ${i.state === "terminating" ? "disabled" : ""}>${paused ? "resume" : "pause"}</button><button class="danger" data-action="kill" ${i.state === "terminating" ? "disabled" : ""}>kill</button>`
+      : "";
+    return `<tr data-instance="${escapeHtml(i.instance_id)}">
+      <td><code>${escapeHtml(i.instance_id)}</code></td>
+      <td class="state">${badge(i.state, stateClass(i.state))}</td>
+      <td>${escapeHtml(i.availability_zone)}</td>
+      <td>${i.lifecycle === "spot" ? badge("spot", "spot") : "on-demand"}</td>
+      <td>${i.protected ? badge("protected", "protected") : "—"}</td>
+      <td>${Charts.clockLabel(i.launched_at)}</td>
+      <td class="actions"><button data-action="protect" data-value="${!i.protected}">${i.protected ? "unprotect" : "protect"}</button>${buttons}</td>
+    </tr>`;
+  });
+  section.querySelector("tbody").innerHTML = rows.join("") || '<tr><td colspan="7" class="note">no instances</td></tr>';
+}
+
+function renderGroups(groups, clock, chaos) {
+  const container = document.getElementById("groups");
+  const seen = new Set();
+  for (const group of groups) {
+    seen.add(group.name);
+    if (!groupViews.has(group.name)) {
+      const section = groupSection(group);
+      groupViews.set(group.name, section);
+      container.append(section);
+    }
+    renderGroup(groupViews.get(group.name), group, clock, chaos);
+  }
+  for (const [name, section] of groupViews) {
+    if (!seen.has(name)) { section.remove(); groupViews.delete(name); }
+  }
+  if (groups.length === 0 && !container.querySelector(".empty-groups")) {
+    container.innerHTML = '<section class="panel empty-groups"><h2>Auto Scaling groups</h2><p class="note">none yet: create one with <code>barista autoscaling create-auto-scaling-group</code></p></section>';
+  } else if (groups.length > 0) {
+    container.querySelector(".empty-groups")?.remove();
+  }
+}
+
+function renderTargets(balancers) {
+  const box = document.getElementById("targets");
+  if (balancers.error) { box.innerHTML = unavailable(balancers); return; }
+  const groups = balancers.target_groups || [];
+  if (groups.length === 0) { box.innerHTML = '<p class="note">no target group: the ALB is not configured</p>'; return; }
+  box.innerHTML = groups.map((tg) => {
+    if (tg.error) return `<h3>${escapeHtml(tg.name)}</h3><p class="note">health n/a: ${escapeHtml(tg.error)}</p>`;
+    const rows = tg.targets.map((t) => `<tr><td><code>${escapeHtml(t.id)}</code></td><td>${t.port}</td><td>${badge(t.state, stateClass(t.state))}</td><td class="note">${escapeHtml(t.reason || "")}</td></tr>`).join("");
+    return `<h3>target group ${escapeHtml(tg.name)} (port ${tg.port})</h3><table><thead><tr><th>target</th><th>port</th><th>health</th><th>reason</th></tr></thead><tbody>${rows || '<tr><td colspan="4" class="note">no targets</td></tr>'}</tbody></table>`;
+  }).join("");
+}
+
+function renderActivities(activities) {
+  document.getElementById("activities").innerHTML = activities.map((a) => `
+    <li><span class="when">${new Date(a.start_time * 1000).toISOString().slice(11, 19)}</span>
+      <b>${escapeHtml(a.group)}</b> ${escapeHtml(a.description)} ${badge(a.status, a.status === "Successful" ? "state-healthy" : a.status === "Failed" ? "state-terminating" : "state-pending")}
+      <div class="cause">${escapeHtml(a.cause)}</div></li>`).join("") || '<li class="note">no activity yet</li>';
+}
+
+function render(state) {
+  renderClock(state.clock);
+  renderTraffic(state.traffic);
+  renderThroughput(state.throughput, state.latency, state.clock);
+  renderLedger(state.ledger, state.live_backlog);
+  renderQueues(state.queues, state.clock);
+  renderGroups(state.groups, state.clock, state.controls.chaos);
+  renderTargets(state.load_balancers);
+  renderActivities(state.activities);
+  document.getElementById("traffic-form").querySelector("button").disabled = !state.controls.traffic;
+  document.getElementById("poison").disabled = !state.controls.poison;
+  document.getElementById("restart-broker").disabled = !state.controls.restart_broker;
+  document.body.dataset.updated = String(state.clock.wall);
+}
+
+async function refresh() {
+  try {
+    const response = await fetch("/dashboard/state", { cache: "no-store" });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    render(await response.json());
+    if (document.getElementById("status").textContent.startsWith("orchestrator")) say("");
+  } catch (error) {
+    say(`orchestrator does not answer: ${error.message}`, true);
+  }
+}
+
+document.getElementById("traffic-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target.elements;
+  const body = {};
+  if (form.pattern.value) body.pattern = form.pattern.value;
+  if (form.rate.value !== "") body.rate = Number(form.rate.value);
+  if (form.peak_rate.value !== "") body.peak_rate = Number(form.peak_rate.value);
+  control("traffic", body);
+});
+document.getElementById("poison").addEventListener("click", () => control("poison"));
+document.getElementById("restart-broker").addEventListener("click", () => {
+  if (window.confirm("Restart the broker container? Orders wait (or get 503) until it is back.")) control("restart-broker");
+});
+
+refresh();
+setInterval(refresh, POLL_MS);

@@ -1,0 +1,174 @@
+"""The dashboard in process: its routes beside the API, over a tmp store and a FakeRuntime,
+with fake load generator, ledger and broker standing in for the real ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from orchestrator.api import ApiContext, api_routes
+from orchestrator.dashboard import dashboard_routes
+from orchestrator.dashboard.snapshot import Dashboard, Sources
+from orchestrator.dashboard.sources import OrdersQueue, SourceError
+from orchestrator.runtime.fake import FakeRuntime
+from services.ledger import LedgerSummary
+from tests.unit.orchestrator.api.conftest import START
+
+Call = Callable[..., Any]
+
+
+@dataclass
+class Settings:
+    time_scale: float = 60.0
+    broker_url: str | None = None
+    loadgen_url: str | None = None
+    ledger_url: str | None = None
+    ledger_namespace: str = "barista:ledger"
+    orders_queue: str = "orders"
+    dead_letter_queue: str = "orders-dlq"
+    max_receive_count: int = 5
+    visibility_timeout: float = 30.0
+    broker_service: str | None = None
+    compose_project: str | None = None
+    instance_metrics_port: int = 8080
+
+
+@dataclass
+class FakeLoadgen:
+    pattern: dict[str, Any] = field(
+        default_factory=lambda: {"pattern": "steady", "rate": 5.0, "peak_rate": 20.0}
+    )
+
+    def status(self) -> dict[str, Any]:
+        return {**self.pattern, "target_rate": self.pattern["rate"]}
+
+    def change(self, update: Mapping[str, Any]) -> dict[str, Any]:
+        if update.get("pattern") == "sideways":
+            raise SourceError("http://loadgen/pattern answered 422", 422, {"error": "invalid"})
+        self.pattern.update(update)
+        return self.status()
+
+
+@dataclass
+class FakeLedger:
+    counts: LedgerSummary = field(default_factory=lambda: LedgerSummary(0, 0, 0, 0, 0))
+
+    def summary(self) -> LedgerSummary:
+        return self.counts
+
+
+@dataclass
+class FakeBroker:
+    queue: OrdersQueue = field(default_factory=lambda: OrdersQueue("orders", "orders-dlq", 5, 30))
+    backlogs: dict[str, int] = field(default_factory=dict)
+    sent: list[bytes] = field(default_factory=list)
+
+    def send_raw(self, body: bytes) -> str:
+        self.sent.append(body)
+        return f"m{len(self.sent)}"
+
+    def backlog(self, queue: str) -> int:
+        return self.backlogs.get(queue, 0)
+
+    def close(self) -> None:
+        pass
+
+
+class Wall:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def runtime() -> FakeRuntime:
+    return FakeRuntime(start=START)
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "barista.db"
+
+
+@pytest.fixture
+def wall() -> Wall:
+    return Wall()
+
+
+def no_load_balancer() -> dict[str, Any]:
+    return {"target_groups": [], "draining": []}
+
+
+def make_dashboard(
+    store_path: Path,
+    runtime: FakeRuntime,
+    sources: Sources,
+    wall: Callable[[], float],
+    settings: Settings | None = None,
+) -> Dashboard:
+    return Dashboard(
+        ApiContext(store_path=store_path, runtime=runtime),
+        settings or Settings(broker_url="amqp://rabbitmq:5672/"),
+        sources=sources,
+        wall=wall,
+        elb=no_load_balancer,
+    )
+
+
+@pytest.fixture
+def fakes() -> tuple[FakeLoadgen, FakeLedger, FakeBroker]:
+    return FakeLoadgen(), FakeLedger(), FakeBroker()
+
+
+@pytest.fixture
+def dashboard(
+    store_path: Path, runtime: FakeRuntime, wall: Wall, fakes: tuple[Any, Any, Any]
+) -> Iterator[Dashboard]:
+    loadgen, ledger, broker = fakes
+    built = make_dashboard(store_path, runtime, Sources(loadgen, ledger, broker), wall)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(dashboard: Dashboard) -> Iterator[TestClient]:
+    app = Starlette(routes=[*api_routes(dashboard.context), *dashboard_routes(dashboard)])
+    with TestClient(app) as opened:
+        yield opened
+
+
+def caller(client: TestClient, service: str) -> Call:
+    def call(action: str, **params: Any) -> Any:
+        response = client.post(f"/api/{service}/{action}", json=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return call
+
+
+@pytest.fixture
+def group(client: TestClient) -> str:
+    """Template and group ``baristas`` (min 0, max 4, desired 2), in zones az-a and az-b."""
+    caller(client, "ec2")(
+        "CreateLaunchTemplate",
+        LaunchTemplateName="baristas",
+        LaunchTemplateData={"ImageId": "barista/service:latest"},
+    )
+    caller(client, "autoscaling")(
+        "CreateAutoScalingGroup",
+        AutoScalingGroupName="baristas",
+        LaunchTemplate={"LaunchTemplateName": "baristas"},
+        MinSize=0,
+        MaxSize=4,
+        DesiredCapacity=2,
+        AvailabilityZones=["az-a", "az-b"],
+    )
+    return "baristas"

@@ -1,0 +1,146 @@
+"""The dashboard's controls: each acts the way a user would, and a refusal says why (4xx)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from orchestrator.controller import AutoScalingController
+from orchestrator.model import Health
+from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.state import Store
+from tests.unit.orchestrator.dashboard.conftest import FakeBroker, FakeLoadgen
+
+
+def converge(store_path: Path, runtime: FakeRuntime) -> None:
+    with Store(store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+
+
+def press(client: TestClient, name: str, expect: int = 200, **body: object) -> dict[str, Any]:
+    response = client.post(f"/dashboard/controls/{name}", json=body)
+    assert response.status_code == expect, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_set_desired_capacity_goes_through_the_api(
+    client: TestClient, group: str, store_path: Path
+):
+    press(client, "desired-capacity", group=group, desired_capacity=3)
+    with Store(store_path) as store:
+        assert store.groups()[group].desired_capacity == 3
+    assert client.get("/dashboard/state").json()["groups"][0]["desired_capacity"] == 3
+
+
+def test_desired_capacity_outside_the_group_is_refused_with_aws_reason(
+    client: TestClient, group: str
+):
+    answer = press(client, "desired-capacity", 400, group=group, desired_capacity=9)
+    assert answer["error"].startswith("SetDesiredCapacity: New SetDesiredCapacity value 9 is above")
+    unknown = press(client, "desired-capacity", 400, group="nope", desired_capacity=1)
+    assert "AutoScalingGroup name not found" in unknown["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"group": "baristas"}, "desired_capacity: Field required"),
+        ({"group": "baristas", "desired_capacity": -1}, "desired_capacity: Input should be"),
+        ({"group": "baristas", "desired_capacity": 1, "extra": 1}, "extra: Extra inputs"),
+    ],
+)
+def test_invalid_bodies_are_refused_naming_the_field(
+    client: TestClient, group: str, body: dict[str, Any], reason: str
+):
+    answer = press(client, "desired-capacity", 400, **body)
+    assert reason in answer["error"]
+
+
+def test_bodies_that_are_not_json_objects_and_unknown_controls(client: TestClient):
+    not_json = client.post("/dashboard/controls/poison", content=b"{nope")
+    assert not_json.status_code == 400
+    assert "not JSON" in not_json.json()["error"]
+    a_list = client.post("/dashboard/controls/poison", content=b"[1]")
+    assert a_list.json() == {"error": "the body must be a JSON object"}
+    unknown = press(client, "reboot-everything", 404)
+    assert "known: desired-capacity, kill" in unknown["error"]
+
+
+def test_protect_an_instance(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    instance = runtime.instances()[0].instance_id
+    press(client, "protect", group=group, instance_id=instance)
+    with Store(store_path) as store:
+        assert store.groups()[group].protected_instance_ids == {instance}
+    refused = press(client, "protect", 400, group=group, instance_id="i-missing")
+    assert "SetInstanceProtection" in refused["error"]
+
+
+def test_kill_and_pause_go_through_the_runtime(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    first, second = sorted(i.instance_id for i in runtime.instances())
+    press(client, "kill", instance_id=first)
+    press(client, "pause", instance_id=second)
+    health = {i.instance_id: i.health for i in runtime.instances()}
+    assert health == {first: Health.STOPPED, second: Health.UNHEALTHY}
+    assert "not running" in press(client, "kill", 409, instance_id=first)["error"]
+    press(client, "pause", instance_id=second, paused=False)
+    assert {i.instance_id: i.health for i in runtime.instances()}[second] is Health.HEALTHY
+    assert press(client, "kill", 404, instance_id="i-nobody")["error"] == (
+        "no instance i-nobody in any group"
+    )
+
+
+def test_traffic_changes_the_load_generator_pattern(
+    client: TestClient, fakes: tuple[FakeLoadgen, object, object]
+):
+    loadgen = fakes[0]
+    answer = press(client, "traffic", pattern="spike", rate=2.5)
+    assert answer["traffic"]["pattern"] == "spike"
+    assert loadgen.pattern["rate"] == 2.5
+    assert client.get("/dashboard/state").json()["traffic"]["pattern"] == "spike"
+    assert "name a pattern" in press(client, "traffic", 400)["error"]
+    assert "rate: Input should be" in press(client, "traffic", 400, rate=-1)["error"]
+    refused = press(client, "traffic", 422, pattern="sideways")
+    assert refused["error"].startswith("the load generator refused")
+
+
+def test_poison_sends_a_malformed_order_onto_the_orders_queue(
+    client: TestClient, fakes: tuple[object, object, FakeBroker]
+):
+    broker = fakes[2]
+    answer = press(client, "poison")
+    (body,) = broker.sent
+    sent = json.loads(body)
+    assert sent["order_id"] == answer["order_id"]
+    assert answer["order_id"].startswith("poison-")
+    assert "items" not in sent, "not an order: every barista rejects it"
+    assert (answer["queue"], answer["dead_letter_queue"]) == ("orders", "orders-dlq")
+
+
+def test_restart_broker_finds_the_compose_service_by_the_broker_host(
+    client: TestClient, runtime: FakeRuntime
+):
+    assert "no container has the label" in press(client, "restart-broker", 404)["error"]
+    runtime.services["rabbitmq"] = "barista-rabbitmq-1"
+    answer = press(client, "restart-broker")
+    assert answer == {"service": "rabbitmq", "container": "barista-rabbitmq-1", "restarted": True}
+    assert runtime.restarted == ["rabbitmq"]
+
+
+def test_controls_without_their_source_are_refused_with_the_setting_to_set(
+    client: TestClient, fakes: tuple[object, object, object], dashboard: object
+):
+    dashboard.sources.loadgen = None  # type: ignore[attr-defined]
+    dashboard.sources.broker = None  # type: ignore[attr-defined]
+    assert "BARISTA_LOADGEN_URL" in press(client, "traffic", 409, rate=1)["error"]
+    assert "BARISTA_BROKER_URL" in press(client, "poison", 409)["error"]

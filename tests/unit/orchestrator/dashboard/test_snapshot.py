@@ -1,0 +1,249 @@
+"""The dashboard's snapshot: what the page shows, assembled from the store, the runtime and
+the sources, with "n/a" and the reason where a source is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from orchestrator.asg.activity import Activity, ActivityStatusCode
+from orchestrator.controller import AutoScalingController
+from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history
+from orchestrator.dashboard.sources import Buckets, merge, parse_latency
+from orchestrator.model import Health
+from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.scaling.metrics import QueueBacklogMetric
+from orchestrator.state import Store
+from services.ledger import LedgerSummary
+from tests.unit.orchestrator.dashboard.conftest import (
+    FakeBroker,
+    FakeLedger,
+    Settings,
+    Wall,
+    caller,
+    make_dashboard,
+)
+
+
+def converge(store_path: Path, runtime: FakeRuntime) -> None:
+    with Store(store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+
+
+def launch(at: float, instance: str, status: str = "Successful") -> Activity:
+    return Activity(
+        activity_id=f"launch-{instance}",
+        auto_scaling_group_name="baristas",
+        description=f"Launching a new EC2 instance: {instance}",
+        cause="test",
+        start_time=at,
+        status_code=ActivityStatusCode(status),
+        end_time=at,
+    )
+
+
+def terminate(at: float, instance: str) -> Activity:
+    return Activity(
+        activity_id=f"terminate-{instance}",
+        auto_scaling_group_name="baristas",
+        description=f"Terminating EC2 instance: {instance}",
+        cause="test",
+        start_time=at,
+        status_code=ActivityStatusCode.SUCCESSFUL,
+        end_time=at,
+    )
+
+
+def test_capacity_history_replays_the_activity_record_backwards_from_the_current_count():
+    activities = [launch(110, "i-1"), launch(120, "i-2"), terminate(150, "i-1"), launch(5, "old")]
+    failed = launch(130, "i-3", status="Failed")
+    history = capacity_history(1, [*activities, failed], since=100, now=200)
+    assert history == [(100, 0), (110, 1), (120, 2), (150, 1), (200, 1)]
+
+
+def test_instances_show_their_state_protection_and_market(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    first, second = sorted(i.instance_id for i in runtime.instances())
+    caller(client, "autoscaling")(
+        "SetInstanceProtection",
+        AutoScalingGroupName=group,
+        InstanceIds=[first],
+        ProtectedFromScaleIn=True,
+    )
+    runtime.set_health(second, Health.STARTING)
+
+    (shown,) = client.get("/dashboard/state").json()["groups"]
+
+    assert (shown["name"], shown["min_size"], shown["desired_capacity"]) == (group, 0, 2)
+    rows = {row["instance_id"]: row for row in shown["instances"]}
+    assert rows[first]["state"] == "in service"
+    assert rows[first]["protected"] is True
+    assert rows[second]["state"] == "pending"
+    assert rows[second]["lifecycle"] == "on-demand"
+    assert shown["counts"] == {"in service": 1, "pending": 1}
+    assert shown["protected"] == 1
+    assert shown["history"][-1][1] == 2, "two launches on record, two instances now"
+
+
+def test_activities_show_with_their_causes(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    activities = client.get("/dashboard/state").json()["activities"]
+    assert len(activities) == 2
+    assert activities[0]["description"].startswith("Launching a new EC2 instance: ")
+    assert "increasing the capacity from 0 to 2" in activities[0]["cause"]
+
+
+def test_backlog_per_instance_is_charted_against_the_policy_target(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    caller(client, "autoscaling")(
+        "PutScalingPolicy",
+        AutoScalingGroupName=group,
+        PolicyName="backlog",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={
+            "CustomizedMetricSpecification": {
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Namespace": "AWS/SQS",
+                "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
+                "Statistic": "Sum",
+            },
+            "TargetValue": 10,
+        },
+    )
+    key = QueueBacklogMetric("orders").key
+    runtime.advance(120)
+    now = runtime.now()
+    with Store(store_path) as store:
+        store.record_datapoint(key, now - 150, 40, keep=3600)  # before any instance: no quotient
+        store.record_datapoint(key, now - 60, 30, keep=3600)
+        store.record_datapoint(key, now, 50, keep=3600)
+
+    state = client.get("/dashboard/state").json()
+
+    (queue,) = state["queues"]
+    assert queue["queue"] == "orders"
+    assert queue["series"] == [[now - 150, 40], [now - 60, 30], [now, 50]]
+    assert queue["latest"] == 50
+    (policy,) = state["groups"][0]["policies"]
+    assert policy["target"] == 10
+    assert policy["metric"] == "backlog per instance of orders"
+    assert policy["series"] == [[now - 60, 15], [now, 25]]
+
+
+def test_the_time_scale_and_the_control_plane_clock_are_shown(
+    client: TestClient, runtime: FakeRuntime
+):
+    clock = client.get("/dashboard/state").json()["clock"]
+    assert clock["time_scale"] == 60
+    assert clock["now"] == runtime.now()
+    assert clock["period"] == 60
+    assert clock["now"] - clock["since"] == 3600
+
+
+def test_unconfigured_sources_are_not_available_and_name_the_setting(
+    store_path: Path, runtime: FakeRuntime, wall: Wall
+):
+    settings = Settings()
+    dashboard = make_dashboard(
+        store_path, runtime, Sources.from_settings(settings), wall, settings=settings
+    )
+    try:
+        state = dashboard.snapshot()
+    finally:
+        dashboard.close()
+    assert state["traffic"] == {"error": "BARISTA_LOADGEN_URL is not set"}
+    assert state["ledger"]["error"] == "BARISTA_LEDGER_URL is not set"
+    assert "BARISTA_LEDGER_URL" in state["throughput"]["error"]
+    assert "no barista reports" in state["latency"]["error"]
+    assert state["live_backlog"] == {"error": "BARISTA_BROKER_URL is not set"}
+    assert state["controls"] == {
+        "traffic": False,
+        "poison": False,
+        "restart_broker": False,
+        "chaos": True,
+    }
+
+
+def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
+    dashboard: Dashboard, fakes: tuple[object, FakeLedger, FakeBroker]
+):
+    _, ledger, broker = fakes
+    ledger.counts = LedgerSummary(
+        accepted=20, brewed=12, dead_lettered=1, in_flight=7, duplicates=2
+    )
+    broker.backlogs = {"orders": 7, "orders-dlq": 1}
+    shown = dashboard.snapshot()["ledger"]
+    assert shown == {
+        "backend": "amqp",
+        "accepted": 20,
+        "brewed": 12,
+        "dead_lettered": 1,
+        "in_flight": 7,
+        "duplicates": 2,
+        "lost": 0,
+    }
+    broker.backlogs = {"orders": 4}
+    dashboard.invalidate()
+    assert dashboard.snapshot()["ledger"]["lost"] == 3
+
+
+def test_throughput_is_the_ledger_rate_between_readings_and_na_before_two(
+    dashboard: Dashboard, fakes: tuple[object, FakeLedger, FakeBroker], wall: Wall
+):
+    _, ledger, _ = fakes
+    ledger.counts = LedgerSummary(accepted=10, brewed=4, dead_lettered=0, in_flight=6, duplicates=0)
+    assert "measuring" in dashboard.snapshot()["throughput"]["error"]
+    wall.now += 2
+    ledger.counts = LedgerSummary(
+        accepted=20, brewed=10, dead_lettered=0, in_flight=10, duplicates=0
+    )
+    throughput = dashboard.snapshot()["throughput"]
+    assert throughput["brewed_per_second"] == 3.0
+    assert throughput["accepted_per_second"] == 5.0
+    assert throughput["series"] == [[wall.now, 3.0, 5.0]]
+
+
+def test_a_source_that_fails_shows_why(dashboard: Dashboard, fakes: tuple[object, ...]):
+    class Broken:
+        def summary(self) -> LedgerSummary:
+            raise ConnectionError("redis is restarting")
+
+    dashboard.sources.ledger = Broken()  # type: ignore[assignment]
+    assert dashboard.snapshot()["ledger"]["error"] == "ConnectionError: redis is restarting"
+
+
+def test_latency_percentiles_from_merged_histograms():
+    page = "\n".join(
+        [
+            "# TYPE barista_order_latency_seconds histogram",
+            'barista_order_latency_seconds_bucket{le="1.0"} 2.0',
+            'barista_order_latency_seconds_bucket{le="2.0"} 8.0',
+            'barista_order_latency_seconds_bucket{le="+Inf"} 10.0',
+            "barista_order_latency_seconds_count 10.0",
+            "barista_order_latency_seconds_sum 15.0",
+        ]
+    )
+    one = parse_latency(page)
+    assert one == Buckets(((1.0, 2.0), (2.0, 8.0), (float("inf"), 10.0)))
+    merged = merge([one, one])
+    assert merged.count == 20
+    assert merged.quantile(0.5) == 1.5  # rank 10 of 20: halfway through the (1, 2] bucket
+    assert merged.quantile(0.99) == 2.0  # in +Inf: the highest finite bound, as Prometheus
+    assert parse_latency("# nothing here\n") is None
+    assert Buckets(()).quantile(0.5) is None
+
+
+def test_the_page_and_its_scripts_are_served(client: TestClient):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "/dashboard/static/dashboard.js" in page.text
+    script = client.get("/dashboard/static/charts.js")
+    assert script.status_code == 200
+    assert "http" not in script.text.replace("http://www.w3.org/2000/svg", ""), "no CDN"
