@@ -207,7 +207,8 @@ class DockerTaskRuntime:
                 network_mode=network_mode,
                 restart_policy={"Name": "no"},
             )
-            healthcheck = None
+            # ECS ignores an image's own HEALTHCHECK: only the definition's check counts.
+            healthcheck: dict[str, Any] = {"test": ["NONE"]}
             if container.health_check is not None:
                 check = container.health_check
                 healthcheck = {
