@@ -27,10 +27,18 @@ from orchestrator.ecs.model import (
     StopCode,
     Task,
     TaskStatus,
+    arn,
 )
 from orchestrator.ecs.state import EcsStore
-from orchestrator.ecs.task_definition import ClientException, TaskDefinition, parse_task_definition
+from orchestrator.ecs.task_definition import (
+    ClientException,
+    TaskDefinition,
+    parse_task_definition,
+    task_definition_arn,
+)
 from orchestrator.errors import AwsError
+
+__all__ = ["AwsError", "ClientException"]
 
 
 class InvalidParameterException(AwsError):
@@ -291,3 +299,12 @@ def delete_service(store: EcsStore, cluster: str | None, reference: str, force: 
     draining = dataclasses.replace(service, status="DRAINING", desired_count=0)
     store.put_service(draining)
     return draining
+
+
+def task_definition_arn_of(family_revision: str) -> str:
+    family, _, revision = family_revision.rpartition(":")
+    return task_definition_arn(family, int(revision))
+
+
+def container_instance_arn(cluster: str, instance_id: str) -> str:
+    return arn("container-instance", f"{cluster}/{instance_id}")

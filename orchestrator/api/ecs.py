@@ -1,0 +1,562 @@
+"""Amazon ECS's actions: ``POST /api/ecs/{Action}``, AWS's camelCase shapes and errors.
+
+ECS speaks JSON with lowerCamelCase members (``taskDefinition``, ``desiredCount``), so request
+bodies are read as AWS's API reference spells them; timestamps answer as epoch seconds, as
+ECS's wire format does (the AWS CLI prints them as dates). Actions change desired state in
+the store and answer at once; ``EcsController`` does the work on its next pass.
+
+RegisterTaskDefinition takes a definition as ``register-task-definition --cli-input-json``
+gives it, or a real account's ``describe-task-definition`` output as it is; its answer adds
+``unsupportedFields``, naming every member Barista keeps but does not act on.
+
+RegisterContainerInstance is Barista's way to add EC2-style capacity by hand (AWS's agent
+calls it from the instance): ``totalResources`` CPU and MEMORY, ``attributes``, and the
+``ecs.availability-zone`` attribute for the zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from orchestrator.api import Action, ApiContext, Params
+from orchestrator.ecs import operations
+from orchestrator.ecs.deployment import failed_to_start
+from orchestrator.ecs.model import (
+    Cluster,
+    ContainerInstance,
+    DeploymentConfiguration,
+    LoadBalancer,
+    PlacementConstraint,
+    PlacementStrategy,
+    Service,
+    Task,
+    TaskStatus,
+)
+from orchestrator.ecs.operations import InvalidParameterException, cluster_name
+from orchestrator.ecs.state import EcsStore
+from orchestrator.ecs.task_definition import TaskDefinition
+from orchestrator.errors import AwsError
+
+SERVICE = "ecs"
+
+
+def _required(params: Params, member: str) -> str:
+    value = _text(params, member)
+    if not value:
+        raise InvalidParameterException(f"{member} can not be blank.")
+    return value
+
+
+def _text(params: Params, member: str) -> str | None:
+    value = params.get(member)
+    if value is None:
+        return None
+    if not isinstance(value, str | int):
+        raise InvalidParameterException(f"{member} must be a string.")
+    return str(value)
+
+
+def _number(params: Params, member: str) -> int | None:
+    value = params.get(member)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterException(f"{member} must be an integer.") from None
+
+
+def _list(params: Params, member: str) -> list[Any]:
+    value = params.get(member) or []
+    if not isinstance(value, list):
+        raise InvalidParameterException(f"{member} must be a list.")
+    return value
+
+
+def _flag(params: Params, member: str) -> bool:
+    value = params.get(member, False)
+    return value in (True, "true", "True")
+
+
+def _task_definition_doc(definition: TaskDefinition) -> dict[str, Any]:
+    return {
+        **definition.document,
+        "taskDefinitionArn": definition.arn,
+        "family": definition.family,
+        "revision": definition.revision,
+        "status": definition.status,
+        "compatibilities": ["EC2", "FARGATE"],
+        "registeredAt": definition.registered_at,
+    }
+
+
+def _cluster_doc(store: EcsStore, cluster: Cluster) -> dict[str, Any]:
+    tasks = store.tasks(cluster=cluster.name, stopped=False)
+    services = [s for s in store.services(cluster.name) if s.status == "ACTIVE"]
+    return {
+        "clusterArn": cluster.arn,
+        "clusterName": cluster.name,
+        "status": cluster.status,
+        "registeredContainerInstancesCount": len(store.container_instances(cluster.name)),
+        "runningTasksCount": sum(t.last_status is TaskStatus.RUNNING for t in tasks),
+        "pendingTasksCount": sum(
+            t.last_status in (TaskStatus.PROVISIONING, TaskStatus.PENDING) for t in tasks
+        ),
+        "activeServicesCount": len(services),
+        "capacityProviders": list(cluster.capacity_providers),
+    }
+
+
+def _instance_doc(store: EcsStore, instance: ContainerInstance) -> dict[str, Any]:
+    used_cpu = used_memory = running = pending = 0
+    for task in store.tasks(cluster=instance.cluster, stopped=False):
+        if task.container_instance != instance.instance_id:
+            continue
+        definition = operations.resolve_task_definition(store, task.task_definition)
+        used_cpu += definition.required_cpu
+        used_memory += definition.required_memory
+        running += task.last_status is TaskStatus.RUNNING
+        pending += task.last_status is not TaskStatus.RUNNING
+    resources = (("CPU", instance.cpu, used_cpu), ("MEMORY", instance.memory, used_memory))
+    return {
+        "containerInstanceArn": instance.arn,
+        "ec2InstanceId": instance.ec2_instance_id,
+        "status": instance.status,
+        "agentConnected": True,
+        "registeredAt": instance.registered_at,
+        "runningTasksCount": running,
+        "pendingTasksCount": pending,
+        "registeredResources": [
+            {"name": name, "type": "INTEGER", "integerValue": total} for name, total, _ in resources
+        ],
+        "remainingResources": [
+            {"name": name, "type": "INTEGER", "integerValue": total - used}
+            for name, total, used in resources
+        ],
+        "attributes": [
+            {"name": "ecs.availability-zone", "value": instance.availability_zone},
+            *({"name": k, "value": v} for k, v in instance.attributes),
+        ],
+    }
+
+
+def _task_doc(task: Task) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "taskArn": task.arn,
+        "clusterArn": Cluster(task.cluster).arn,
+        "taskDefinitionArn": operations.task_definition_arn_of(task.task_definition),
+        "lastStatus": task.last_status.value,
+        "desiredStatus": task.desired_status.value,
+        "healthStatus": task.health_status.value,
+        "launchType": task.launch_type.value,
+        "group": task.group,
+        "createdAt": task.created_at,
+        "availabilityZone": task.availability_zone,
+        "containers": [
+            {
+                "name": c.name,
+                "lastStatus": c.last_status,
+                "healthStatus": c.health_status.value,
+                **({"exitCode": c.exit_code} if c.exit_code is not None else {}),
+            }
+            for c in task.containers
+        ],
+    }
+    optional = {
+        "startedBy": task.started_by,
+        "startedAt": task.started_at,
+        "stoppingAt": task.stopping_at,
+        "stoppedAt": task.stopped_at,
+        "stopCode": task.stop_code.value if task.stop_code else None,
+        "stoppedReason": task.stopped_reason,
+        "containerInstanceArn": operations.container_instance_arn(
+            task.cluster, task.container_instance
+        )
+        if task.container_instance
+        else None,
+    }
+    doc.update({k: v for k, v in optional.items() if v is not None})
+    if task.address:
+        doc["attachments"] = [
+            {
+                "type": "ElasticNetworkInterface",
+                "status": "ATTACHED",
+                "details": [{"name": "privateIPv4Address", "value": task.address}],
+            }
+        ]
+    if task.placement_reason and task.last_status is TaskStatus.PROVISIONING:
+        doc["barista:placementReason"] = task.placement_reason
+    return doc
+
+
+def _service_doc(store: EcsStore, service: Service) -> dict[str, Any]:
+    tasks = store.tasks(cluster=service.cluster, service=service.name, stopped=False)
+    config = service.deployment_configuration
+    return {
+        "serviceArn": service.arn,
+        "serviceName": service.name,
+        "clusterArn": Cluster(service.cluster).arn,
+        "status": service.status,
+        "desiredCount": service.desired_count,
+        "runningCount": sum(t.last_status is TaskStatus.RUNNING for t in tasks),
+        "pendingCount": sum(
+            t.last_status in (TaskStatus.PROVISIONING, TaskStatus.PENDING) for t in tasks
+        ),
+        "launchType": service.launch_type.value,
+        "taskDefinition": operations.task_definition_arn_of(service.task_definition),
+        "createdAt": service.created_at,
+        "loadBalancers": [
+            {
+                "targetGroupArn": b.target_group_arn,
+                "containerName": b.container_name,
+                "containerPort": b.container_port,
+            }
+            for b in service.load_balancers
+        ],
+        "deploymentConfiguration": {
+            "minimumHealthyPercent": config.minimum_healthy_percent,
+            "maximumPercent": config.maximum_percent,
+            "deploymentCircuitBreaker": {
+                "enable": config.circuit_breaker_enable,
+                "rollback": config.circuit_breaker_rollback,
+            },
+        },
+        "deployments": [
+            {
+                "id": d.deployment_id,
+                "status": d.status,
+                "taskDefinition": operations.task_definition_arn_of(d.task_definition),
+                "desiredCount": service.desired_count if d.status == "PRIMARY" else 0,
+                "runningCount": sum(
+                    t.deployment_id == d.deployment_id and t.last_status is TaskStatus.RUNNING
+                    for t in tasks
+                ),
+                "failedTasks": sum(
+                    1
+                    for t in store.tasks(cluster=service.cluster, service=service.name)
+                    if t.deployment_id == d.deployment_id and failed_to_start(t)
+                ),
+                "createdAt": d.created_at,
+                "updatedAt": d.updated_at,
+                "rolloutState": d.rollout_state,
+                "rolloutStateReason": d.rollout_state_reason,
+            }
+            for d in reversed(service.deployments)
+        ],
+        "placementStrategy": [
+            {"type": s.type, **({"field": s.field} if s.field else {})}
+            for s in service.placement_strategy
+        ],
+        "placementConstraints": [
+            {"type": c.type, **({"expression": c.expression} if c.expression else {})}
+            for c in service.placement_constraints
+        ],
+        "events": [
+            {"id": e.event_id, "createdAt": e.created_at, "message": e.message}
+            for e in store.events(service.cluster, service.name)
+        ],
+    }
+
+
+def _deployment_configuration(value: Any) -> DeploymentConfiguration | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidParameterException("deploymentConfiguration must be a structure.")
+    breaker = value.get("deploymentCircuitBreaker") or {}
+    return DeploymentConfiguration(
+        minimum_healthy_percent=int(value.get("minimumHealthyPercent", 100)),
+        maximum_percent=int(value.get("maximumPercent", 200)),
+        circuit_breaker_enable=bool(breaker.get("enable", False)),
+        circuit_breaker_rollback=bool(breaker.get("rollback", False)),
+    )
+
+
+def _failures(references: Sequence[str], reason: str = "MISSING") -> list[dict[str, str]]:
+    return [{"arn": r, "reason": reason} for r in references]
+
+
+def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one closure per action
+    """ECS's actions over the store; the controller does the work."""
+    now: Callable[[], float] = context.runtime.now
+
+    def store() -> EcsStore:
+        return EcsStore(context.store_path)
+
+    def register_task_definition(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            definition = operations.register_task_definition(s, params, now())
+        return {
+            "taskDefinition": _task_definition_doc(definition),
+            "unsupportedFields": list(definition.unsupported),
+        }
+
+    def describe_task_definition(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "taskDefinition")
+        with store() as s:
+            definition = operations.resolve_task_definition(s, reference)
+        return {"taskDefinition": _task_definition_doc(definition), "tags": []}
+
+    def list_task_definitions(params: Params) -> Mapping[str, Any]:
+        family = _text(params, "familyPrefix")
+        status = _text(params, "status") or "ACTIVE"
+        with store() as s:
+            found = [
+                d
+                for d in s.task_definitions()
+                if (family is None or d.family.startswith(family)) and d.status == status
+            ]
+        if _text(params, "sort") == "DESC":
+            found.reverse()
+        return {"taskDefinitionArns": [d.arn for d in found]}
+
+    def list_task_definition_families(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            families = sorted({d.family for d in s.task_definitions() if d.status == "ACTIVE"})
+        return {"families": families}
+
+    def deregister_task_definition(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "taskDefinition")
+        with store() as s:
+            definition = operations.resolve_task_definition(s, reference)
+            s.set_task_definition_status(definition.family, definition.revision, "INACTIVE")
+            definition = s.task_definition(definition.family, definition.revision)
+        return {"taskDefinition": _task_definition_doc(definition)}
+
+    def create_cluster(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            cluster = operations.create_cluster(s, _text(params, "clusterName"))
+            return {"cluster": _cluster_doc(s, cluster)}
+
+    def describe_clusters(params: Params) -> Mapping[str, Any]:
+        wanted = [cluster_name(c) for c in _list(params, "clusters")] or ["default"]
+        with store() as s:
+            known = s.clusters()
+            found = [_cluster_doc(s, known[n]) for n in wanted if n in known]
+        missing = [n for n in wanted if n not in known]
+        return {"clusters": found, "failures": _failures(missing)}
+
+    def list_clusters(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            return {"clusterArns": [c.arn for c in s.clusters().values() if c.status == "ACTIVE"]}
+
+    def delete_cluster(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            cluster = operations.find_cluster(s, _required(params, "cluster"))
+            if [x for x in s.services(cluster.name) if x.status == "ACTIVE"]:
+                raise AwsError(
+                    "ClusterContainsServicesException",
+                    "The Cluster cannot be deleted while Services are active.",
+                )
+            if s.tasks(cluster=cluster.name, stopped=False):
+                raise AwsError(
+                    "ClusterContainsTasksException",
+                    "The Cluster cannot be deleted while Tasks are active.",
+                )
+            inactive = Cluster(cluster.name, status="INACTIVE")
+            s.put_cluster(inactive)
+            return {"cluster": _cluster_doc(s, inactive)}
+
+    def register_container_instance(params: Params) -> Mapping[str, Any]:
+        resources = {
+            str(r.get("name")): int(r.get("integerValue", 0))
+            for r in _list(params, "totalResources")
+        }
+        attributes = [
+            (str(a["name"]), str(a.get("value", ""))) for a in _list(params, "attributes")
+        ]
+        zone = dict(attributes).pop("ecs.availability-zone", "az-a")
+        attributes = [a for a in attributes if a[0] != "ecs.availability-zone"]
+        with store() as s:
+            instance = operations.register_container_instance(
+                s,
+                _text(params, "cluster"),
+                cpu=resources.get("CPU", 0),
+                memory=resources.get("MEMORY", 0),
+                availability_zone=zone,
+                attributes=attributes,
+                ec2_instance_id=_text(params, "ec2InstanceId"),
+                now=now(),
+            )
+            return {"containerInstance": _instance_doc(s, instance)}
+
+    def deregister_container_instance(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "containerInstance")
+        instance_id = reference.rsplit("/", 1)[-1]
+        with store() as s:
+            found = [i for i in s.container_instances() if i.instance_id == instance_id]
+            if not found:
+                raise InvalidParameterException("Container instance not found.")
+            s.delete_container_instance(instance_id)
+            return {"containerInstance": {**_instance_doc(s, found[0]), "status": "INACTIVE"}}
+
+    def list_container_instances(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            return {"containerInstanceArns": [i.arn for i in s.container_instances(cluster.name)]}
+
+    def describe_container_instances(params: Params) -> Mapping[str, Any]:
+        wanted = {r.rsplit("/", 1)[-1] for r in _list(params, "containerInstances")}
+        with store() as s:
+            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            found = [
+                _instance_doc(s, i)
+                for i in s.container_instances(cluster.name)
+                if not wanted or i.instance_id in wanted
+            ]
+        return {"containerInstances": found, "failures": []}
+
+    def run_task(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "taskDefinition")
+        with store() as s:
+            tasks = operations.run_task(
+                s,
+                _text(params, "cluster"),
+                reference,
+                count=_number(params, "count") or 1,
+                launch_type=_text(params, "launchType"),
+                started_by=_text(params, "startedBy"),
+                group=_text(params, "group"),
+                now=now(),
+            )
+        return {"tasks": [_task_doc(t) for t in tasks], "failures": []}
+
+    def stop_task(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "task")
+        with store() as s:
+            task = operations.stop_task(
+                s, _text(params, "cluster"), reference, _text(params, "reason")
+            )
+        return {"task": _task_doc(task)}
+
+    def describe_tasks(params: Params) -> Mapping[str, Any]:
+        references = [str(r) for r in _list(params, "tasks")]
+        if not references:
+            raise InvalidParameterException("Tasks cannot be empty.")
+        found, missing = [], []
+        with store() as s:
+            for reference in references:
+                try:
+                    found.append(
+                        _task_doc(operations.find_task(s, _text(params, "cluster"), reference))
+                    )
+                except InvalidParameterException:
+                    missing.append(reference)
+        return {"tasks": found, "failures": _failures(missing)}
+
+    def list_tasks(params: Params) -> Mapping[str, Any]:
+        desired = _text(params, "desiredStatus") or "RUNNING"
+        service = _text(params, "serviceName")
+        family = _text(params, "family")
+        with store() as s:
+            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            tasks = [
+                t
+                for t in s.tasks(cluster=cluster.name)
+                if t.desired_status.value == desired
+                and (service is None or t.service == service)
+                and (family is None or t.task_definition.rpartition(":")[0] == family)
+            ]
+        return {"taskArns": [t.arn for t in tasks]}
+
+    def create_service(params: Params) -> Mapping[str, Any]:
+        name = _required(params, "serviceName")
+        reference = _required(params, "taskDefinition")
+        balancers = [
+            LoadBalancer(str(b["targetGroupArn"]), str(b["containerName"]), int(b["containerPort"]))
+            for b in _list(params, "loadBalancers")
+        ]
+        with store() as s:
+            service = operations.create_service(
+                s,
+                _text(params, "cluster"),
+                name,
+                reference,
+                _number(params, "desiredCount") or 0,
+                launch_type=_text(params, "launchType"),
+                load_balancers=balancers,
+                deployment_configuration=_deployment_configuration(
+                    params.get("deploymentConfiguration")
+                ),
+                placement_strategy=[
+                    PlacementStrategy(str(p["type"]), str(p.get("field", "")))
+                    for p in _list(params, "placementStrategy")
+                ],
+                placement_constraints=[
+                    PlacementConstraint(str(p["type"]), str(p.get("expression", "")))
+                    for p in _list(params, "placementConstraints")
+                ],
+                now=now(),
+            )
+            return {"service": _service_doc(s, service)}
+
+    def update_service(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "service")
+        with store() as s:
+            service = operations.update_service(
+                s,
+                _text(params, "cluster"),
+                reference,
+                desired_count=_number(params, "desiredCount"),
+                task_definition=_text(params, "taskDefinition"),
+                deployment_configuration=_deployment_configuration(
+                    params.get("deploymentConfiguration")
+                ),
+                force_new_deployment=_flag(params, "forceNewDeployment"),
+                now=now(),
+            )
+            return {"service": _service_doc(s, service)}
+
+    def describe_services(params: Params) -> Mapping[str, Any]:
+        references = [str(r) for r in _list(params, "services")]
+        found, missing = [], []
+        with store() as s:
+            cluster = cluster_name(_text(params, "cluster"))
+            for reference in references:
+                service = s.service(cluster, reference.rsplit("/", 1)[-1])
+                if service is None:
+                    missing.append(reference)
+                else:
+                    found.append(_service_doc(s, service))
+        return {"services": found, "failures": _failures(missing)}
+
+    def list_services(params: Params) -> Mapping[str, Any]:
+        with store() as s:
+            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            return {
+                "serviceArns": [x.arn for x in s.services(cluster.name) if x.status == "ACTIVE"]
+            }
+
+    def delete_service(params: Params) -> Mapping[str, Any]:
+        reference = _required(params, "service")
+        with store() as s:
+            service = operations.delete_service(
+                s, _text(params, "cluster"), reference, _flag(params, "force")
+            )
+            return {"service": _service_doc(s, service)}
+
+    return {
+        "RegisterTaskDefinition": register_task_definition,
+        "DescribeTaskDefinition": describe_task_definition,
+        "ListTaskDefinitions": list_task_definitions,
+        "ListTaskDefinitionFamilies": list_task_definition_families,
+        "DeregisterTaskDefinition": deregister_task_definition,
+        "CreateCluster": create_cluster,
+        "DescribeClusters": describe_clusters,
+        "ListClusters": list_clusters,
+        "DeleteCluster": delete_cluster,
+        "RegisterContainerInstance": register_container_instance,
+        "DeregisterContainerInstance": deregister_container_instance,
+        "ListContainerInstances": list_container_instances,
+        "DescribeContainerInstances": describe_container_instances,
+        "RunTask": run_task,
+        "StopTask": stop_task,
+        "DescribeTasks": describe_tasks,
+        "ListTasks": list_tasks,
+        "CreateService": create_service,
+        "UpdateService": update_service,
+        "DescribeServices": describe_services,
+        "ListServices": list_services,
+        "DeleteService": delete_service,
+    }
