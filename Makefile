@@ -34,29 +34,34 @@ images: engine $(VENV)/.installed ## pull or build every image (BARISTA_IMAGE_SO
 	pathlib.Path(".env").write_text("\n".join(lines) + "\n")'
 	@echo "made .env with fresh random passwords"
 
-up: images .env ## start the demo stack and wait until it is healthy
+# BACKEND=kafka|rabbitmq|redis picks the broker the baristas use (default: .env's, else
+# rabbitmq); images/compose.sh turns it into the compose profile, so only that broker starts.
+ifneq ($(strip $(BACKEND)),)
+export BACKEND
+endif
+# The compose project (images/compose.sh's default); the orchestrator labels its workers with it.
+PROJECT = $${COMPOSE_PROJECT_NAME:-barista}
+WORKERS = label=barista.compose-project=$(PROJECT)
+DEMO_WAIT ?= 300
+
+up: images .env ## the live demo (BACKEND=kafka|rabbitmq|redis): stack, demo groups and ALB, then its URLs
 	$(COMPOSE) up -d --remove-orphans
-	images/wait-healthy.sh
-	@source .env; \
-	echo; \
-	echo "Barista is up: Kafka, RabbitMQ, Redis and HAProxy are running and healthy."; \
-	echo "The services (barista serve ...) are built into barista/service:latest; the"; \
-	echo "orchestrator that runs them, and the dashboard, arrive with later issues."; \
-	echo "  Kafka (SASL/PLAIN)     127.0.0.1:$${KAFKA_PORT:-9092}"; \
-	echo "  RabbitMQ (AMQP)        amqp://127.0.0.1:$${RABBITMQ_PORT:-5672}"; \
-	echo "  RabbitMQ management    http://127.0.0.1:$${RABBITMQ_MANAGEMENT_PORT:-15672}/"; \
-	echo "  Redis                  127.0.0.1:$${REDIS_PORT:-6379}"; \
-	echo "  ALB (HAProxy)          http://127.0.0.1:$${ALB_PORT:-8080}/"; \
-	echo "  HAProxy stats          http://127.0.0.1:$${HAPROXY_STATS_PORT:-8404}/stats"; \
-	echo "Credentials are in .env."
+	WAIT_SECONDS=$(DEMO_WAIT) images/wait-healthy.sh
+	$(VENV)/bin/barista demo apply --wait $(DEMO_WAIT)
+	@echo
+	@$(VENV)/bin/barista demo urls
 
-down: ## stop the demo stack and remove its containers, networks and volumes
-	$(COMPOSE) down --volumes --remove-orphans
+down: ## stop the demo; remove its containers (and the orchestrator's workers), networks, volumes
+	$(COMPOSE) stop orchestrator
+	docker ps -aq --filter "$(WORKERS)" | xargs -r docker rm -f
+	COMPOSE_PROFILES=all-brokers $(COMPOSE) down --volumes --remove-orphans
 
-ps: ## the demo stack's containers and their health
+ps: ## the demo stack's containers and their health, and the orchestrator's workers
 	$(COMPOSE) ps
+	@docker ps -a --filter "$(WORKERS)" \
+	  --format 'table {{.Names}}\t{{.Label "barista.group"}}\t{{.Status}}'
 
-logs: ## follow the demo stack's logs
+logs: ## follow the demo stack's logs (the workers': docker logs NAME, names from make ps)
 	$(COMPOSE) logs --follow --tail=100
 
 test: images ## every test: unit, integration (real brokers) and e2e (the compose stack)
@@ -83,8 +88,8 @@ lock: $(VENV)/.installed ## re-resolve the service image's dependencies for its 
 compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the three brokers, runs `barista compare`
 	@docker image inspect barista/kafka:latest barista/rabbitmq:latest barista/redis:latest \
 	  >/dev/null 2>&1 || $(MAKE) images
-	$(COMPOSE) up -d kafka rabbitmq redis
-	images/wait-healthy.sh
+	COMPOSE_PROFILES=all-brokers $(COMPOSE) up -d kafka rabbitmq redis
+	COMPOSE_PROFILES=all-brokers images/wait-healthy.sh
 	$(VENV)/bin/barista compare --backend all
 
 bench: bench-adapters bench-services bench-elb bench-autoscaling ## every benchmark; tables go to BENCHMARKS.md

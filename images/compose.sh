@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
 # Runs Docker Compose with whichever flavour is installed: v2 (`docker compose`), which most
-# users have, or v1 (`docker-compose`, Debian's package). Arguments pass through unchanged.
+# users have, or v1 (`docker-compose`, Debian's package; profiles need 1.28 or newer).
+# Arguments pass through unchanged.
+#
+# BACKEND (the environment, else .env, else rabbitmq) becomes COMPOSE_PROFILES unless that is
+# set, so only the chosen broker starts; COMPOSE_PROFILES=all-brokers enables every broker
+# (`make down` uses it so no broker's container or volume is left behind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # One project name wherever the checkout lives, so `make down` finds what `make up` started.
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-barista}
+if [[ -z ${BACKEND:-} && -f .env ]]; then
+  BACKEND=$(sed -n 's/^BACKEND=//p' .env | tail -n 1)
+fi
+export BACKEND=${BACKEND:-rabbitmq}
+case $BACKEND in
+  kafka | rabbitmq | redis) ;;
+  *)
+    echo "compose.sh: BACKEND=$BACKEND is not one of kafka, rabbitmq, redis" >&2
+    exit 2
+    ;;
+esac
+if [[ ${COMPOSE_PROFILES:-} == all-brokers ]]; then
+  COMPOSE_PROFILES=kafka,rabbitmq,redis
+fi
+export COMPOSE_PROFILES=${COMPOSE_PROFILES:-$BACKEND}
 if docker compose version >/dev/null 2>&1; then
   exec docker compose "$@"
 elif command -v docker-compose >/dev/null 2>&1; then

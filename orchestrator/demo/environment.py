@@ -1,0 +1,95 @@
+"""The demo's settings: the process environment over the compose project's ``.env`` file.
+
+Compose reads ``.env`` for the stack, and an exported variable wins over it; the demo commands
+read them the same way, so ``make up BACKEND=kafka`` and the e2e test's own ports and
+credentials reach both. From these come the URLs the demo's containers use inside the compose
+network: the chosen broker's (``BACKEND``) and the ledger's (Redis, whichever the backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+BACKENDS = ("kafka", "rabbitmq", "redis")
+DEFAULT_BACKEND = "rabbitmq"
+DEFAULT_PROJECT = "barista"  # images/compose.sh's default COMPOSE_PROJECT_NAME
+
+
+class DemoSettingError(ValueError):
+    """A setting the demo needs is missing or wrong; the message names it."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines as Compose reads them; comments and blank lines skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        text = line.strip()
+        if not text or text.startswith("#") or "=" not in text:
+            continue
+        key, _, value = text.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def demo_environ(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
+    """``.env`` with the process environment on top (Compose's precedence)."""
+    return {**(read_env_file(env_file) if env_file else {}), **environ}
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "")
+    if not value:
+        raise DemoSettingError(f"{name} is not set (make up writes it to .env)")
+    return value
+
+
+def backend(environ: Mapping[str, str]) -> str:
+    chosen = environ.get("BACKEND") or DEFAULT_BACKEND
+    if chosen not in BACKENDS:
+        raise DemoSettingError(f"BACKEND={chosen} is not one of {', '.join(BACKENDS)}")
+    return chosen
+
+
+def _login(environ: Mapping[str, str], prefix: str) -> str:
+    user = quote(_required(environ, f"{prefix}_USER"), safe="")
+    password = quote(_required(environ, f"{prefix}_PASSWORD"), safe="")
+    return f"{user}:{password}"
+
+
+def broker_url(environ: Mapping[str, str]) -> str:
+    """The chosen broker's URL on the compose network (service names, container ports)."""
+    match backend(environ):
+        case "kafka":
+            return f"kafka://{_login(environ, 'KAFKA')}@kafka:19092"
+        case "rabbitmq":
+            return f"amqp://{_login(environ, 'RABBITMQ')}@rabbitmq:5672?management_port=15672"
+        case _:
+            return ledger_url(environ)
+
+
+def ledger_url(environ: Mapping[str, str]) -> str:
+    return f"redis://{_login(environ, 'REDIS')}@redis:6379"
+
+
+def project_name(environ: Mapping[str, str]) -> str:
+    return environ.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT
+
+
+def variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """What ``${NAME}`` in the stack file may name: the environment, and these derived ones."""
+    return {
+        **environ,
+        "BACKEND": backend(environ),
+        "BROKER_URL": broker_url(environ),
+        "LEDGER_URL": ledger_url(environ),
+        "COMPOSE_PROJECT_NAME": project_name(environ),
+        # docker-compose.yml names its network this way, for the workers to join.
+        "NETWORK": f"{project_name(environ)}_default",
+    }

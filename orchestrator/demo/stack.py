@@ -1,0 +1,288 @@
+"""A declarative stack: AWS API calls in AWS's shapes, applied so that applying twice is once.
+
+The file (JSON) is ``{"Description": …, "Steps": [step, …]}``; a step is
+``{"Id": "alb", "Service": "elbv2", "Action": "CreateLoadBalancer", "Params": {…}}`` — the
+``Params`` exactly what ``POST /api/{Service}/{Action}`` (or ``aws … --cli-input-json``) takes.
+In any string, ``${NAME}`` is a variable (:func:`orchestrator.demo.environment.variables`),
+replaced when the file is loaded, and ``${id.Field}`` is a field of the resource an earlier
+step with that ``Id`` created or found (``${alb.LoadBalancerArn}``), replaced when the step runs.
+
+Applying creates what is missing and leaves what exists alone (like CloudFormation's create,
+not its update): a create that answers "already exists" (``DuplicateTargetGroupName``,
+``AlreadyExists``…) is looked up instead, so later steps still get its ARN; a ``Put…`` whose
+resource exists is skipped. Changing a resource the stack made is the API's or CLI's job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.cli._client import ServiceError
+
+Document = dict[str, Any]
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z0-9_]+))?\}")
+
+
+class StackError(ValueError):
+    """The file is malformed, names an unknown variable, or refers to an unknown resource."""
+
+
+class Caller(Protocol):
+    def call(self, service: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    service: str
+    action: str
+    params: Document
+    id: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``elbv2 CreateTargetGroup order-api``: the action and what it names."""
+        named = next((str(self.params[k]) for k in _NAME_KEYS if k in self.params), self.id)
+        return f"{self.service} {self.action}" + (f" {named}" if named else "")
+
+
+# The parameter that names a step's resource, for progress lines.
+_NAME_KEYS = ("LaunchTemplateName", "PolicyName", "AutoScalingGroupName", "Name", "Priority")
+
+
+class Result(StrEnum):
+    CREATED = "created"
+    EXISTS = "exists"  # left as it was
+    DONE = "done"  # an action that is idempotent by itself (an attachment)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: Step
+    result: Result
+    resource: Document | None
+
+
+# Load.
+
+
+def _substitute(value: Any, replace: Callable[[re.Match[str]], str]) -> Any:
+    if isinstance(value, str):
+        return _REFERENCE.sub(replace, value)
+    if isinstance(value, list):
+        return [_substitute(item, replace) for item in value]
+    if isinstance(value, dict):
+        return {key: _substitute(item, replace) for key, item in value.items()}
+    return value
+
+
+def load(path: Path, variables: Mapping[str, str]) -> list[Step]:
+    """The file's steps with ``${NAME}`` variables filled in; references are kept for later."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise StackError(f"{path}: {error}") from None
+    raw_steps = document.get("Steps") if isinstance(document, dict) else None
+    if not isinstance(raw_steps, list):
+        raise StackError(f'{path}: expected {{"Steps": [...]}}')
+
+    def variable(match: re.Match[str]) -> str:
+        name, field = match.group(1), match.group(2)
+        if field is not None:
+            return match.group(0)  # a resource reference, resolved when its step runs
+        if name not in variables:
+            raise StackError(f"{path}: ${{{name}}} is not set")
+        return variables[name]
+
+    steps = []
+    for number, raw in enumerate(raw_steps, 1):
+        if not isinstance(raw, dict) or not {"Service", "Action"} <= raw.keys():
+            raise StackError(f"{path}: step {number} needs Service, Action and Params")
+        params = raw.get("Params", {})
+        if not isinstance(params, dict):
+            raise StackError(f"{path}: step {number}: Params must be an object")
+        steps.append(
+            Step(
+                str(raw["Service"]),
+                str(raw["Action"]),
+                _substitute(params, variable),
+                str(raw["Id"]) if "Id" in raw else None,
+            )
+        )
+    ids = [s.id for s in steps if s.id]
+    if len(ids) != len(set(ids)):
+        raise StackError(f"{path}: step Ids must be unique")
+    return steps
+
+
+# Existing resources.
+
+Finder = Callable[[Caller, Document], Document | None]
+
+
+def _first(documents: list[Document], matches: Callable[[Document], bool]) -> Document | None:
+    return next((d for d in documents if matches(d)), None)
+
+
+def _find_load_balancer(client: Caller, params: Document) -> Document | None:
+    try:
+        found = client.call("elbv2", "DescribeLoadBalancers", {"Names": [params["Name"]]})
+    except ServiceError as error:
+        if error.code == "LoadBalancerNotFound":
+            return None
+        raise
+    return _first(found["LoadBalancers"], lambda d: d["LoadBalancerName"] == params["Name"])
+
+
+def _find_target_group(client: Caller, params: Document) -> Document | None:
+    found = client.call("elbv2", "DescribeTargetGroups", {"Names": [params["Name"]]})
+    return _first(found["TargetGroups"], lambda d: d["TargetGroupName"] == params["Name"])
+
+
+def _find_listener(client: Caller, params: Document) -> Document | None:
+    arn = params["LoadBalancerArn"]
+    found = client.call("elbv2", "DescribeListeners", {"LoadBalancerArn": arn})
+    return _first(found["Listeners"], lambda d: int(d["Port"]) == int(params["Port"]))
+
+
+def _find_rule(client: Caller, params: Document) -> Document | None:
+    found = client.call("elbv2", "DescribeRules", {"ListenerArn": params["ListenerArn"]})
+    return _first(found["Rules"], lambda d: str(d["Priority"]) == str(params["Priority"]))
+
+
+def _find_launch_template(client: Caller, params: Document) -> Document | None:
+    name = params["LaunchTemplateName"]
+    found = client.call("ec2", "DescribeLaunchTemplates", {"LaunchTemplateNames": [name]})
+    return _first(found["LaunchTemplates"], lambda d: d["LaunchTemplateName"] == name)
+
+
+def _find_policy(client: Caller, params: Document) -> Document | None:
+    found = client.call(
+        "autoscaling",
+        "DescribePolicies",
+        {
+            "AutoScalingGroupName": params["AutoScalingGroupName"],
+            "PolicyNames": [params["PolicyName"]],
+        },
+    )
+    return _first(found["ScalingPolicies"], lambda _: True)
+
+
+def _find_scheduled_action(client: Caller, params: Document) -> Document | None:
+    found = client.call(
+        "autoscaling",
+        "DescribeScheduledActions",
+        {
+            "AutoScalingGroupName": params["AutoScalingGroupName"],
+            "ScheduledActionNames": [params["ScheduledActionName"]],
+        },
+    )
+    return _first(found["ScheduledUpdateGroupActions"], lambda _: True)
+
+
+@dataclass(frozen=True)
+class Creation:
+    """How to recognise a create that already happened: its refusal codes and a lookup."""
+
+    result_key: str | None
+    exists_codes: tuple[str, ...]
+    find: Finder | None
+
+
+CREATIONS: Mapping[str, Creation] = {
+    "CreateLaunchTemplate": Creation(
+        "LaunchTemplate",
+        ("InvalidLaunchTemplateName.AlreadyExistsException",),
+        _find_launch_template,
+    ),
+    "CreateAutoScalingGroup": Creation(None, ("AlreadyExists",), None),
+    "CreateLoadBalancer": Creation("LoadBalancers", (), None),
+    "CreateTargetGroup": Creation(
+        "TargetGroups", ("DuplicateTargetGroupName",), _find_target_group
+    ),
+    "CreateListener": Creation("Listeners", ("DuplicateListener",), _find_listener),
+    "CreateRule": Creation("Rules", ("PriorityInUse",), _find_rule),
+}
+
+# Looked up before the call: Puts replace what they name (the stack leaves an existing one
+# alone instead), and an identical CreateLoadBalancer succeeds without saying it existed.
+LOOK_FIRST: Mapping[str, Finder] = {
+    "CreateLoadBalancer": _find_load_balancer,
+    "PutScalingPolicy": _find_policy,
+    "PutScheduledUpdateGroupAction": _find_scheduled_action,
+}
+
+
+def _resource(response: Document, key: str | None) -> Document | None:
+    if key is None:
+        return None
+    value = response.get(key)
+    if isinstance(value, list):
+        return value[0] if value and isinstance(value[0], dict) else None
+    return value if isinstance(value, dict) else None
+
+
+# Apply.
+
+
+def _resolve(step: Step, resources: Mapping[str, Document | None]) -> Document:
+    def reference(match: re.Match[str]) -> str:
+        name, field = match.group(1), match.group(2)
+        resource = resources.get(name)
+        if resource is None or field not in resource:
+            raise StackError(f"{step.name}: ${{{name}.{field}}} names no earlier resource field")
+        return str(resource[field])
+
+    resolved: Document = _substitute(step.params, reference)
+    return resolved
+
+
+def apply_step(client: Caller, step: Step, params: Document) -> Outcome:
+    finder = LOOK_FIRST.get(step.action)
+    if finder is not None:
+        existing = finder(client, params)
+        if existing is not None:
+            return Outcome(step, Result.EXISTS, existing)
+    creation = CREATIONS.get(step.action)
+    if finder is not None and creation is None:
+        return Outcome(step, Result.CREATED, client.call(step.service, step.action, params))
+    if creation is None:
+        return Outcome(step, Result.DONE, client.call(step.service, step.action, params))
+    try:
+        response = client.call(step.service, step.action, params)
+    except ServiceError as error:
+        if error.code not in creation.exists_codes:
+            raise
+        found = creation.find(client, params) if creation.find else None
+        if creation.find is not None and found is None:
+            raise
+        return Outcome(step, Result.EXISTS, found)
+    return Outcome(step, Result.CREATED, _resource(response, creation.result_key))
+
+
+def apply(
+    client: Caller, steps: list[Step], report: Callable[[Outcome], None] = lambda _: None
+) -> list[Outcome]:
+    """Run the steps in order; ``report`` hears each outcome as it happens."""
+    resources: dict[str, Document | None] = {}
+    outcomes = []
+    for step in steps:
+        outcome = apply_step(client, step, _resolve(step, resources))
+        if step.id:
+            resources[step.id] = outcome.resource
+        outcomes.append(outcome)
+        report(outcome)
+    return outcomes
+
+
+def group_names(steps: list[Step]) -> list[str]:
+    """The Auto Scaling groups the stack creates, in order."""
+    return [
+        str(s.params["AutoScalingGroupName"]) for s in steps if s.action == "CreateAutoScalingGroup"
+    ]

@@ -1,0 +1,248 @@
+"""The live demo as a user starts it: `make up`, a spike of customers, `make down`.
+
+`make up` runs under its own compose project name, credentials and free ports (as
+test_compose_stack.py does), so a user's own demo is never touched. Everything is observed the
+way a user could: the orchestrator's API (DescribeAutoScalingGroups, DescribeScalingActivities),
+the load generator's side door, the ALB's port, and the ledger in Redis. The demo's time scale
+(x60) makes target tracking's minutes pass in seconds; every wait is on a condition, bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from orchestrator.cli._client import Client
+from services.ledger import Ledger, LedgerSummary
+from tests.support.brokers import http_get
+from tests.support.containers import REPO_DIR, SESSION_ID, Credentials, free_loopback_port
+from tests.support.tools import run_tool
+
+pytestmark = [pytest.mark.docker, pytest.mark.compose, pytest.mark.timeout(900)]
+
+BACKEND = os.environ.get("BARISTA_E2E_BACKEND", "rabbitmq")
+PORT_VARIABLES = (
+    "KAFKA_PORT",
+    "RABBITMQ_PORT",
+    "RABBITMQ_MANAGEMENT_PORT",
+    "REDIS_PORT",
+    "ALB_PORT",
+    "HAPROXY_STATS_PORT",
+    "HAPROXY_RUNTIME_API_PORT",
+    "ORCHESTRATOR_PORT",
+    "LOADGEN_PORT",
+)
+# A trickle one barista keeps up with, then a spike no single barista can: 8 orders/s for 40 s
+# (about 320 orders, 0.5 s of brewing per unit, 1 to 3 drinks each).
+BASELINE = {"pattern": "steady", "rate": 0.5}
+SPIKE = {"pattern": "spike", "rate": 0.5, "peak_rate": 8, "spike_at": 0, "spike_duration": 40}
+STOPPED = {"pattern": "steady", "rate": 0}
+
+
+@dataclass(frozen=True)
+class Demo:
+    project: str
+    env: dict[str, str]
+    redis: Credentials
+
+    def port(self, variable: str) -> int:
+        return int(self.env[variable])
+
+    @property
+    def api(self) -> Client:
+        return Client(f"http://127.0.0.1:{self.port('ORCHESTRATOR_PORT')}", timeout=30)
+
+    def group(self, name: str) -> dict[str, Any]:
+        found = self.api.call(
+            "autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroupNames": [name]}
+        )
+        groups: list[dict[str, Any]] = found["AutoScalingGroups"]
+        assert len(groups) == 1, found
+        return groups[0]
+
+    def activities(self, name: str) -> list[dict[str, Any]]:
+        found = self.api.call(
+            "autoscaling",
+            "DescribeScalingActivities",
+            {"AutoScalingGroupName": name, "MaxRecords": 100},
+        )
+        activities: list[dict[str, Any]] = found["Activities"]
+        return activities
+
+    def set_pattern(self, pattern: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/pattern",
+            data=json.dumps(pattern).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status: dict[str, Any] = json.load(response)
+        return status
+
+    def loadgen_accepted(self) -> int:
+        """The orders the load generator saw accepted (202), from its Prometheus metrics."""
+        _, body = http_get(f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/metrics")
+        found = re.search(
+            r'^barista_loadgen_requests_total\{result="accepted"\} ([0-9.e+]+)$',
+            body.decode(),
+            re.M,
+        )
+        return int(float(found.group(1))) if found else 0
+
+    def ledger(self) -> Ledger:
+        return Ledger.from_url(
+            f"redis://{self.redis.user}:{self.redis.password}@127.0.0.1:{self.port('REDIS_PORT')}"
+        )
+
+
+def make(demo_env: dict[str, str], target: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=REPO_DIR,
+        env=demo_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def leftovers(project: str) -> dict[str, list[str]]:
+    """Everything of the project Docker still has: compose's containers, volumes and
+    networks, and the orchestrator's workers (found by the label make down uses)."""
+    compose = f"label=com.docker.compose.project={project}"
+    workers = f"label=barista.compose-project={project}"
+    return {
+        "containers": run_tool(["docker", "ps", "-aq", "--filter", compose]).split(),
+        "workers": run_tool(["docker", "ps", "-aq", "--filter", workers]).split(),
+        "volumes": run_tool(["docker", "volume", "ls", "-q", "--filter", compose]).split(),
+        "networks": run_tool(
+            ["docker", "network", "ls", "-q", "--filter", f"name=^{project}_"]
+        ).split(),
+    }
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def running(group: dict[str, Any]) -> int:
+    return sum(1 for i in group["Instances"] if i["LifecycleState"] in ("Pending", "InService"))
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    project = f"barista-demo-{SESSION_ID}"
+    env = {
+        **os.environ,
+        "COMPOSE_PROJECT_NAME": project,
+        "BACKEND": BACKEND,
+        "TIME_SCALE": "60",
+        "LOADGEN_PATTERN": BASELINE["pattern"],
+        "LOADGEN_RATE": str(BASELINE["rate"]),
+    }
+    env.pop("COMPOSE_PROFILES", None)
+    env.pop("BARISTA_ENDPOINT_URL", None)
+    credentials = {
+        name: Credentials.generate(name) for name in ("KAFKA", "RABBITMQ", "REDIS", "HAPROXY_STATS")
+    }
+    for name, creds in credentials.items():
+        env[f"{name}_USER"] = creds.user
+        env[f"{name}_PASSWORD"] = creds.password
+    ports: set[int] = set()
+    while len(ports) < len(PORT_VARIABLES):
+        ports.add(free_loopback_port())
+    env |= {
+        variable: str(port) for variable, port in zip(PORT_VARIABLES, sorted(ports), strict=True)
+    }
+    demo = Demo(project, env, credentials["REDIS"])
+    try:
+        started = time.monotonic()
+        up = make(env, "up", timeout=780)
+        assert up.returncode == 0, f"make up failed:\n{up.stdout}\n{up.stderr}"
+        print(f"make up took {time.monotonic() - started:.0f} s")
+        yield demo
+    finally:
+        make(env, "down", timeout=300)
+
+
+def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
+    assert demo.group("order-api")["DesiredCapacity"] == 2
+    assert running(demo.group("baristas")) >= 1
+    status, body = http_get(f"http://127.0.0.1:{demo.port('ALB_PORT')}/menu")
+    assert status == 200, body
+    assert b"espresso" in body
+    status, _ = http_get(f"http://127.0.0.1:{demo.port('ALB_PORT')}/no-such-counter")
+    assert status == 404, "the listener's default action answers paths no rule routes"
+    assert wait_until(lambda: demo.loadgen_accepted() > 0, timeout=60), (
+        "the load generator's orders should reach the counters through the ALB"
+    )
+
+
+def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
+    demo.set_pattern(SPIKE)
+    peak = 0
+
+    def scaled_out() -> bool:
+        nonlocal peak
+        peak = max(peak, running(demo.group("baristas")))
+        return peak >= 3
+
+    assert wait_until(scaled_out, timeout=240), demo.activities("baristas")[:5]
+    demo.set_pattern(BASELINE)
+
+    def scaled_in() -> bool:
+        group = demo.group("baristas")
+        return group["DesiredCapacity"] == 1 and running(group) == 1
+
+    assert wait_until(scaled_in, timeout=420), demo.group("baristas")
+    causes = [a["Cause"] for a in demo.activities("baristas")]
+    assert any("AlarmHigh" in c and "backlog-per-barista" in c for c in causes), causes
+    assert any("AlarmLow" in c and "backlog-per-barista" in c for c in causes), causes
+
+
+def test_every_accepted_order_is_brewed_once(demo: Demo):
+    demo.set_pattern(STOPPED)
+    ledger = demo.ledger()
+    final: LedgerSummary | None = None
+
+    def settled() -> bool:
+        nonlocal final
+        final = ledger.summary()
+        return final.in_flight == 0 and final.accepted > 0
+
+    assert wait_until(settled, timeout=240), final
+    assert final is not None
+    assert final.brewed == final.accepted, final
+    assert (final.dead_lettered, final.duplicates) == (0, 0), final
+    assert final.accepted >= demo.loadgen_accepted() >= 100, (
+        "every order the customers saw accepted is in the ledger, and the spike was real"
+    )
+
+
+def test_make_down_leaves_nothing_behind(demo: Demo):
+    workers = leftovers(demo.project)["workers"]
+    assert workers, "the orchestrator's workers should be running before make down"
+    down = make(demo.env, "down", timeout=300)
+    assert down.returncode == 0, f"make down failed:\n{down.stdout}\n{down.stderr}"
+    assert leftovers(demo.project) == {
+        "containers": [],
+        "workers": [],
+        "volumes": [],
+        "networks": [],
+    }
