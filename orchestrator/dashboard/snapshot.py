@@ -4,8 +4,9 @@ Definitions, activities and datapoints come from the store, instances from the r
 labels), target health from the ELB controller's view of HAProxy, the ledger from Redis, the
 traffic pattern from the load generator. History the page charts is rebuilt from what is on
 record, so a restarted orchestrator draws the same past: instance counts from the activity
-history, backlog from the datapoints. The only memory of its own is the last few ledger
-readings, to turn counts into a rate; a restart costs a few seconds of "n/a" there.
+history, backlog from the datapoints. The only memory of its own is the last minutes of ledger
+counts and baristas' latency histograms, to turn counters into rates and recent percentiles;
+a restart costs a few seconds of "measuring" there.
 
 A source that is not configured or does not answer in time gives ``{"error": reason}`` in its
 place; the page shows "n/a" and the reason. No number is estimated where it cannot be read.
@@ -30,6 +31,7 @@ from orchestrator.asg.group import AutoScalingGroup
 from orchestrator.dashboard.config import DashboardSettings
 from orchestrator.dashboard.sources import (
     BrokerLink,
+    Buckets,
     LedgerReader,
     Loadgen,
     OrdersQueue,
@@ -50,6 +52,8 @@ RATE_HISTORY = 180.0  # wall seconds of throughput the page can chart
 LAUNCHING = "Launching a new EC2 instance: "
 TERMINATING = "Terminating EC2 instance: "
 PERCENTILES = (0.5, 0.9, 0.99)
+LATENCY_WINDOW = 60.0  # wall seconds of orders the latency percentiles describe
+MIN_LATENCY_SPAN = 5.0  # below this the readings are too new to make a window of
 
 
 def instance_state(instance: Instance, draining: frozenset[str]) -> str:
@@ -212,6 +216,7 @@ class Dashboard:
         self._cached: tuple[float, dict[str, Any]] | None = None
         self._ledger_readings: collections.deque[tuple[float, int, int]] = collections.deque()
         self._running: dict[str, Future[Any]] = {}
+        self._latency_readings: dict[str, collections.deque[tuple[float, Buckets]]] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -413,19 +418,45 @@ class Dashboard:
         addresses = [
             i.address for i in instances if i.address is not None and i.health is Health.HEALTHY
         ]
-        histograms = scrape_latency(addresses, self.settings.instance_metrics_port)
-        merged = merge(histograms)
-        if merged.count <= 0:
+        scraped = scrape_latency(addresses, self.settings.instance_metrics_port)
+        if not scraped:
             return _error(
                 "no barista reports an accepted→ready latency yet "
                 f"(barista_order_latency_seconds on port {self.settings.instance_metrics_port})"
             )
+        histograms, span = self._latency_window(scraped)
+        merged = merge(histograms)
+        if span >= MIN_LATENCY_SPAN:
+            source = f"orders ready in the last {span:.0f} wall seconds"
+        else:
+            source = "orders ready since each live barista started"
+        if merged.count <= 0:
+            return _error(f"no order became ready: {source}")
         return {
             "orders": merged.count,
             "baristas": len(histograms),
             **{f"p{round(q * 100)}": merged.quantile(q) for q in PERCENTILES},
-            "source": "histograms of the live baristas since each started (bucket estimate)",
+            "source": f"{source} (estimated within the histogram's buckets)",
         }
+
+    def _latency_window(self, scraped: Mapping[str, Buckets]) -> tuple[list[Buckets], float]:
+        """Each barista's observations over the last ``LATENCY_WINDOW`` wall seconds, and the
+        span the readings cover (0 on the first one: then everything since it started)."""
+        wall = self.wall()
+        readings = self._latency_readings
+        for gone in set(readings) - set(scraped):
+            del readings[gone]
+        for address, buckets in scraped.items():
+            kept = readings.setdefault(address, collections.deque())
+            kept.append((wall, buckets))
+            while len(kept) > 1 and wall - kept[1][0] >= LATENCY_WINDOW:
+                kept.popleft()
+        span = max(wall - kept[0][0] for kept in readings.values())
+        if span < MIN_LATENCY_SPAN:
+            return list(scraped.values()), span
+        return [
+            buckets.since(readings[address][0][1]) for address, buckets in scraped.items()
+        ], span
 
     def _target_health(self) -> dict[str, Any]:
         from orchestrator.api import elbv2  # noqa: PLC0415 - only when the page asks

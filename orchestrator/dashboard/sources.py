@@ -169,6 +169,15 @@ class Buckets:
             lower_bound, lower_count = bound, cumulative
         return lower_bound
 
+    def since(self, earlier: Buckets) -> Buckets:
+        """The observations made after ``earlier`` was read from the same process; all of
+        them if the counters went back (the process restarted in between)."""
+        before = dict(earlier.bounds)
+        delta = tuple((bound, count - before.get(bound, 0.0)) for bound, count in self.bounds)
+        if any(count < 0 for _, count in delta):
+            return self
+        return Buckets(delta)
+
 
 def merge(histograms: Iterable[Buckets]) -> Buckets:
     """Sum histograms with the same bounds (every barista uses ``LATENCY_BUCKETS``)."""
@@ -201,10 +210,11 @@ def _scrape(url: str) -> Buckets | None:
         return None
 
 
-def scrape_latency(addresses: Sequence[str], port: int) -> list[Buckets]:
-    """Each reachable barista's latency histogram (instances without one are skipped)."""
+def scrape_latency(addresses: Sequence[str], port: int) -> dict[str, Buckets]:
+    """Each reachable barista's latency histogram by address (those without one are left out)."""
     if not addresses:
-        return []
+        return {}
     urls = [f"http://{address}:{port}/metrics" for address in addresses]
     with ThreadPoolExecutor(min(len(urls), 8), thread_name_prefix="scrape") as pool:
-        return [found for found in pool.map(_scrape, urls) if found is not None]
+        found = dict(zip(addresses, pool.map(_scrape, urls), strict=True))
+    return {address: buckets for address, buckets in found.items() if buckets is not None}

@@ -28,12 +28,13 @@ const Charts = (() => {
   }
 
   function formatValue(value) {
-    if (Math.abs(value) >= 100) return value.toFixed(0);
+    if (Number.isInteger(value) || Math.abs(value) >= 100) return value.toFixed(0);
     if (Math.abs(value) >= 10) return value.toFixed(1);
     return String(Math.round(value * 100) / 100);
   }
 
-  // spec: {series: [{name, points: [[t, v]], color, step}], target, xmin, xmax, height, empty}
+  // spec: {series: [{name, points: [[t, v]], color, step}], target, xmin, xmax, height, empty,
+  //        integer}
   function render(container, spec) {
     const height = spec.height || 150;
     const svg = el("svg", {
@@ -45,7 +46,9 @@ const Charts = (() => {
     svg.dataset.points = String(points);
     const values = spec.series.flatMap((s) => s.points.map((p) => p[1]));
     if (spec.target != null) values.push(spec.target);
-    const ymax = niceMax(Math.max(0, ...values) * 1.1);
+    const highest = Math.max(0, ...values);
+    // Counts (instances) get whole-number gridlines: 0, half, top, all integers.
+    const ymax = spec.integer ? 2 * Math.max(1, Math.ceil(highest / 2)) : niceMax(highest * 1.1);
     const xmin = spec.xmin;
     const xmax = Math.max(spec.xmax, xmin + 1);
     const plotW = WIDTH - PAD.left - PAD.right;

@@ -71,7 +71,7 @@ function renderClock(clock) {
 function renderTraffic(traffic) {
   const box = document.getElementById("traffic");
   if (traffic.error) {
-    box.innerHTML = figure("pattern", NA) + figure("orders/s asked", NA) + unavailable(traffic);
+    box.innerHTML = `<div class="figures">${figure("pattern", NA)}${figure("orders/s asked now", NA)}</div>${unavailable(traffic)}`;
     return;
   }
   box.innerHTML = `<div class="figures">${figure("pattern", escapeHtml(traffic.pattern))}${figure("orders/s asked now", number(traffic.target_rate, 1))}${figure("base rate", number(traffic.rate, 1))}${figure("peak rate", number(traffic.peak_rate, 1))}</div>`;
@@ -82,7 +82,7 @@ function renderThroughput(throughput, latency, clock) {
   if (throughput.error) {
     box.innerHTML = `<div class="figures">${figure("brewed/s", NA)}${figure("accepted/s", NA)}</div>${unavailable(throughput)}`;
   } else {
-    box.innerHTML = `<div class="figures">${figure("brewed/s", number(throughput.brewed_per_second, 1))}${figure("accepted/s", number(throughput.accepted_per_second, 1))}</div><div class="spark"></div><p class="note">from the ledger's counts over the last ${number(throughput.over_seconds)} wall seconds</p>`;
+    box.innerHTML = `<div class="figures">${figure("brewed/s", number(throughput.brewed_per_second, 1))}${figure("accepted/s", number(throughput.accepted_per_second, 1))}</div><div class="spark"></div><p class="note">from the ledger's counts over the last ${number(throughput.over_seconds)} wall seconds; the chart's clock is the wall clock (3 minutes)</p>`;
     const series = throughput.series || [];
     const now = clock.wall;
     Charts.render(box.querySelector(".spark"), {
@@ -178,6 +178,7 @@ function renderGroup(section, group, clock, chaos) {
   Charts.render(section.querySelector(".capacity-chart"), {
     xmin: clock.since,
     xmax: clock.now,
+    integer: true,
     series: [{ name: "instances (from the activity history)", points: group.history, step: true }],
   });
   const policies = section.querySelector(".policies");

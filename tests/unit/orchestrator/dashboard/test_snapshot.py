@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.controller import AutoScalingController
+from orchestrator.dashboard import snapshot
 from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history
 from orchestrator.dashboard.sources import Buckets, merge, parse_latency
 from orchestrator.model import Health
@@ -247,3 +249,45 @@ def test_the_page_and_its_scripts_are_served(client: TestClient):
     script = client.get("/dashboard/static/charts.js")
     assert script.status_code == 200
     assert "http" not in script.text.replace("http://www.w3.org/2000/svg", ""), "no CDN"
+
+
+def histogram(fast: float, slow: float) -> Buckets:
+    return Buckets(((1.0, fast), (10.0, fast + slow), (float("inf"), fast + slow)))
+
+
+@pytest.mark.usefixtures("group")
+def test_latency_percentiles_cover_the_last_minute_once_readings_span_it(
+    dashboard: Dashboard,
+    runtime: FakeRuntime,
+    store_path: Path,
+    wall: Wall,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    converge(store_path, runtime)
+    first, second = sorted((i.address or "") for i in runtime.instances())
+    pages = {first: histogram(fast=0, slow=10), second: histogram(fast=0, slow=10)}
+    monkeypatch.setattr(snapshot, "scrape_latency", lambda addresses, port: dict(pages))
+
+    latency = dashboard.snapshot()["latency"]
+    assert latency["orders"] == 20
+    assert latency["p50"] == 5.5  # all slow so far: mid-bucket of (1, 10]
+    assert latency["source"].startswith("orders ready since each live barista started")
+
+    wall.now += 30
+    pages[first] = histogram(fast=10, slow=10)  # ten fast orders since
+    dashboard.invalidate()
+    latency = dashboard.snapshot()["latency"]
+    assert latency["orders"] == 10
+    assert latency["p99"] == 0.99
+    assert latency["source"].startswith("orders ready in the last 30 wall seconds")
+
+    wall.now += 30
+    pages = {}
+    dashboard.invalidate()
+    assert "no barista reports" in dashboard.snapshot()["latency"]["error"]
+
+
+def test_a_restarted_process_counts_from_zero_again():
+    earlier = histogram(fast=5, slow=5)
+    assert histogram(fast=7, slow=5).since(earlier) == histogram(fast=2, slow=0)
+    assert histogram(fast=1, slow=0).since(earlier) == histogram(fast=1, slow=0)

@@ -1,0 +1,181 @@
+"""The dashboard in real headless Chromium (Debian's ``chromium``, driven by Playwright with its
+``executable_path``: no browser download), served by ``barista serve orchestrator`` over a
+small group of real containers.
+
+The page loads, its charts update on their own, and a control works: setting the desired
+capacity from 1 to 2 on the page brings a second instance into service in the page's table.
+``BARISTA_DASHBOARD_SCREENSHOT=path`` saves what the browser saw at the end (the README's
+screenshot is made this way)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from orchestrator.cli._client import Client, EndpointUnreachable
+from orchestrator.model import LABEL_GROUP
+from tests.support.containers import (
+    LOOPBACK,
+    SESSION_ID,
+    SESSION_LABEL,
+    free_loopback_port,
+    stable_image,
+)
+from tests.support.receiving import wait_for
+from tests.support.tools import require_tool
+
+pytestmark = pytest.mark.docker
+
+GROUP = "dashboard-web"
+TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def chromium() -> str:
+    return require_tool("chromium")
+
+
+def group_containers() -> list[docker.models.containers.Container]:
+    return docker.from_env().containers.list(
+        all=True, filters={"label": [f"{SESSION_LABEL}={SESSION_ID}", f"{LABEL_GROUP}={GROUP}"]}
+    )
+
+
+@pytest.fixture
+def orchestrator(tmp_path: Path) -> Iterator[Client]:
+    """``barista serve orchestrator`` at time scale 60, managing this session's containers,
+    with a group of one ``serve health`` instance and a CPU target tracking policy (scale-in
+    disabled, so it never undoes the test's capacity change) whose datapoints the page charts."""
+    port = free_loopback_port()
+    environment = {
+        **os.environ,
+        "BARISTA_STATE_PATH": str(tmp_path / "barista.db"),
+        "BARISTA_API_PORT": str(port),
+        "BARISTA_TIME_SCALE": "60",
+        "BARISTA_RECONCILE_INTERVAL": "0.5",
+        "BARISTA_INSTANCE_LABELS": f"{SESSION_LABEL}={SESSION_ID}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli", "serve", "orchestrator"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = Client(f"http://{LOOPBACK}:{port}", timeout=30)
+
+    def answers() -> bool:
+        try:
+            api.call("autoscaling", "DescribeAutoScalingGroups", {})
+        except EndpointUnreachable:
+            return False
+        return True
+
+    try:
+        assert wait_for(answers, timeout=30), "the orchestrator's API should come up"
+        api.call(
+            "ec2",
+            "CreateLaunchTemplate",
+            {
+                "LaunchTemplateName": GROUP,
+                "LaunchTemplateData": {
+                    "ImageId": stable_image("service"),
+                    "BaristaContainer": {"Command": ["serve", "health"], "StopTimeout": 2},
+                },
+            },
+        )
+        api.call(
+            "autoscaling",
+            "CreateAutoScalingGroup",
+            {
+                "AutoScalingGroupName": GROUP,
+                "LaunchTemplate": {"LaunchTemplateName": GROUP},
+                "MinSize": 0,
+                "MaxSize": 3,
+                "DesiredCapacity": 1,
+                "AvailabilityZones": ["az-a", "az-b"],
+            },
+        )
+        api.call(
+            "autoscaling",
+            "PutScalingPolicy",
+            {
+                "AutoScalingGroupName": GROUP,
+                "PolicyName": "cpu50",
+                "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingConfiguration": {
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "ASGAverageCPUUtilization"
+                    },
+                    "TargetValue": 50.0,
+                    "DisableScaleIn": True,
+                },
+            },
+        )
+        yield api
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        for container in group_containers():
+            container.remove(force=True)
+
+
+def test_the_page_updates_live_and_setting_desired_capacity_brings_an_instance_into_service(
+    orchestrator: Client, chromium: str
+):
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - dev extra only
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page.goto(orchestrator.endpoint + "/")
+            group = page.locator(f'section.group[data-group="{GROUP}"]')
+            expect(group).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.locator("#clock")).to_contain_text("×60")
+            rows = group.locator("tbody tr[data-instance]")
+            expect(rows.filter(has_text="in service")).to_have_count(1, timeout=TIMEOUT_MS)
+
+            # The CPU policy's chart gains datapoints (one per AWS minute: a wall second here)
+            # without a reload.
+            chart = group.locator('[data-policy="cpu50"] svg.chart')
+            expect(chart).to_be_visible(timeout=TIMEOUT_MS)
+            first = int(chart.get_attribute("data-points") or 0)
+            page.wait_for_function(
+                """([selector, first]) => {
+                    const svg = document.querySelector(selector);
+                    return svg && Number(svg.dataset.points) >= first + 2;
+                }""",
+                arg=[f'section.group[data-group="{GROUP}"] [data-policy="cpu50"] svg.chart', first],
+                timeout=TIMEOUT_MS,
+            )
+
+            group.locator('input[name="desired"]').fill("2")
+            group.get_by_role("button", name="set").click()
+            expect(page.locator("#status")).to_contain_text("desired-capacity: done")
+            expect(group.locator(".desired")).to_have_text("2", timeout=TIMEOUT_MS)
+            expect(rows.filter(has_text="in service")).to_have_count(2, timeout=TIMEOUT_MS)
+            expect(page.locator("#activities li")).to_have_count(2, timeout=TIMEOUT_MS)
+
+            # A refused control says why, in the page.
+            group.locator('input[name="desired"]').fill("9")
+            group.get_by_role("button", name="set").click()
+            expect(page.locator("#status")).to_contain_text("above", timeout=TIMEOUT_MS)
+
+            # Sources that are not configured say so rather than show a number.
+            expect(page.locator("#ledger")).to_contain_text("BARISTA_LEDGER_URL is not set")
+
+            screenshot = os.environ.get("BARISTA_DASHBOARD_SCREENSHOT")
+            if screenshot:
+                page.screenshot(path=screenshot, full_page=True)
+        finally:
+            browser.close()
+    assert wait_for(lambda: len(group_containers()) == 2, timeout=30)
