@@ -174,7 +174,7 @@ class ElbController:
                 )
         return desired
 
-    def _finished_tombstones(self, topology: ElbTopology) -> list[Deregistration]:
+    def _finished_tombstones(self) -> list[Deregistration]:
         """Drained deregistrations whose target is gone (instance terminated, or not an
         instance of an attached group): they no longer keep anything out."""
         store = self.store
@@ -327,7 +327,7 @@ class ElbController:
         with self._lock:
             store = self.store
             topology = ElbTopology.read(store)
-            for finished in self._finished_tombstones(topology):
+            for finished in self._finished_tombstones():
                 store.forget_deregistration(finished.target_group_arn, finished.target)
             if any(item.protocol in (Protocol.HTTPS, Protocol.TLS) for item in topology.listeners):
                 ensure_localhost_certificate(self.config_dir / CERTIFICATE_FILE)
