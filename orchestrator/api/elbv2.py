@@ -18,7 +18,6 @@ from pydantic import Field
 from orchestrator.api import Action as Handler
 from orchestrator.api import ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
-from orchestrator.elb.controller import ElbController
 from orchestrator.elb.model import (
     ATTRIBUTE_KEYS,
     Action,
@@ -692,13 +691,7 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
         request = parse(DescribeTargetHealth, params)
         with ElbStore(context.store_path) as store:
             Elbv2(store).target_group(request.target_group_arn)
-        controller = ElbController(
-            context.store_path,
-            runtime,
-            settings.haproxy(),
-            settings.config_dir,
-            time_scale=settings.time_scale,
-        )
+        controller = settings.controller(context.store_path, runtime)
         asked = None if not request.targets else [Target(t.id, t.port) for t in request.targets]
         try:
             descriptions = controller.describe_target_health(request.target_group_arn, asked)

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.elb.controller import ElbController
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
+from orchestrator.runtime import Runtime
 from orchestrator.scaling.time_scale import TimeScale
 
 
@@ -42,3 +44,11 @@ class ElbSettings:
     def haproxy(self) -> HaproxyRuntimeApi:
         host, port = self.runtime_api
         return HaproxyRuntimeApi(host, port, master_port=self.master_cli_port)
+
+    def controller(self, store_path: str | Path, runtime: Runtime) -> ElbController:
+        """The ELB controller these settings describe; run ``controller.run(stopping)`` on a
+        thread and hand ``controller.before_terminate`` and ``controller.elb_unhealthy`` to the
+        Auto Scaling controller."""
+        return ElbController(
+            store_path, runtime, self.haproxy(), self.config_dir, time_scale=self.time_scale
+        )
