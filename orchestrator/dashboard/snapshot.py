@@ -44,11 +44,12 @@ from orchestrator.scaling.metrics import PERIOD, CpuUtilizationMetric, QueueBack
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.state import Store
 
-WINDOW_PERIODS = 60  # the charts show the last 60 datapoint periods (an AWS hour)
+WINDOW_PERIODS = 180  # the charts show 180 datapoint periods: CloudWatch's default 3 hours
 SOURCE_DEADLINE = 2.5  # wall seconds the slow sources get before they show as "no answer"
 CACHE_SECONDS = 0.5  # several open pages share one snapshot per half second
 RATE_WINDOW = 10.0  # wall seconds of ledger readings a throughput figure spans
 RATE_HISTORY = 180.0  # wall seconds of throughput the page can chart
+RATE_STEP = 5.0  # wall seconds each charted throughput point spans
 LAUNCHING = "Launching a new EC2 instance: "
 TERMINATING = "Terminating EC2 instance: "
 PERCENTILES = (0.5, 0.9, 0.99)
@@ -501,12 +502,16 @@ class Dashboard:
             return _error(f"needs the ledger: {ledger['error']}")
         readings = list(self._ledger_readings)
         rates = []
-        for index in range(1, len(readings)):
-            (t0, brewed0, accepted0), (t1, brewed1, accepted1) = readings[index - 1 : index + 1]
-            if t1 - t0 > 0:
-                rates.append(
-                    (t1, (brewed1 - brewed0) / (t1 - t0), (accepted1 - accepted0) / (t1 - t0))
-                )
+        start = 0
+        for t1, brewed1, accepted1 in readings:
+            # Each point is the rate over the last RATE_STEP seconds of readings: smoother than
+            # second by second, where one brew more or less swings the figure.
+            while t1 - readings[start][0] > RATE_STEP:
+                start += 1
+            t0, brewed0, accepted0 = readings[start]
+            if t1 - t0 >= RATE_STEP / 2:
+                dt = t1 - t0
+                rates.append((t1, (brewed1 - brewed0) / dt, (accepted1 - accepted0) / dt))
         newest = readings[-1]
         oldest = next((r for r in readings if newest[0] - r[0] <= RATE_WINDOW), newest)
         span = newest[0] - oldest[0]

@@ -38,6 +38,19 @@ function say(message, isError = false) {
   status.className = isError ? "status error" : "status";
 }
 
+function describeAnswer(name, answer) {
+  switch (name) {
+    case "poison": return `poison order ${answer.order_id} sent to ${answer.queue}: watch it reach ${answer.dead_letter_queue}`;
+    case "desired-capacity": return `desired capacity of ${answer.group} set to ${answer.desired_capacity}`;
+    case "protect": return `${answer.instance_id} ${answer.protected ? "protected from" : "no longer protected from"} scale-in`;
+    case "kill": return `${answer.instance_id} killed (SIGKILL): the group replaces it`;
+    case "pause": return `${answer.instance_id} ${answer.paused ? "paused" : "resumed"}`;
+    case "restart-broker": return `broker ${answer.service} (${answer.container}) restarted`;
+    case "traffic": return `traffic: ${answer.traffic.pattern} at ${answer.traffic.rate} orders/s (peak ${answer.traffic.peak_rate})`;
+    default: return `${name}: done`;
+  }
+}
+
 async function control(name, body) {
   try {
     const response = await fetch(`/dashboard/controls/${name}`, {
@@ -50,7 +63,7 @@ async function control(name, body) {
       say(`${name}: ${answer.error || response.statusText}`, true);
       return null;
     }
-    say(`${name}: done`);
+    say(describeAnswer(name, answer));
     refresh();
     return answer;
   } catch (error) {

@@ -146,7 +146,7 @@ def test_the_time_scale_and_the_control_plane_clock_are_shown(
     assert clock["time_scale"] == 60
     assert clock["now"] == runtime.now()
     assert clock["period"] == 60
-    assert clock["now"] - clock["since"] == 3600
+    assert clock["now"] - clock["since"] == 3 * 3600, "CloudWatch's default graph: 3 hours"
 
 
 def test_unconfigured_sources_are_not_available_and_name_the_setting(
@@ -202,14 +202,14 @@ def test_throughput_is_the_ledger_rate_between_readings_and_na_before_two(
     _, ledger, _ = fakes
     ledger.counts = LedgerSummary(accepted=10, brewed=4, dead_lettered=0, in_flight=6, duplicates=0)
     assert "measuring" in dashboard.snapshot()["throughput"]["error"]
-    wall.now += 2
+    wall.now += 2.5
     ledger.counts = LedgerSummary(
         accepted=20, brewed=10, dead_lettered=0, in_flight=10, duplicates=0
     )
     throughput = dashboard.snapshot()["throughput"]
-    assert throughput["brewed_per_second"] == 3.0
-    assert throughput["accepted_per_second"] == 5.0
-    assert throughput["series"] == [[wall.now, 3.0, 5.0]]
+    assert throughput["brewed_per_second"] == 2.4
+    assert throughput["accepted_per_second"] == 4.0
+    assert throughput["series"] == [[wall.now, 2.4, 4.0]]
 
 
 def test_a_source_that_fails_shows_why(dashboard: Dashboard, fakes: tuple[object, ...]):
