@@ -23,6 +23,7 @@ from orchestrator.api import Action, ApiContext, Params
 from orchestrator.ecs import operations
 from orchestrator.ecs.deployment import failed_to_start
 from orchestrator.ecs.model import (
+    CapacityProvider,
     Cluster,
     ContainerInstance,
     DeploymentConfiguration,
@@ -105,6 +106,25 @@ def _cluster_doc(store: EcsStore, cluster: Cluster) -> dict[str, Any]:
         ),
         "activeServicesCount": len(services),
         "capacityProviders": list(cluster.capacity_providers),
+    }
+
+
+def _provider_doc(provider: CapacityProvider) -> dict[str, Any]:
+    return {
+        "capacityProviderArn": provider.arn,
+        "name": provider.name,
+        "status": provider.status,
+        "autoScalingGroupProvider": {
+            "autoScalingGroupArn": provider.auto_scaling_group_name,
+            "managedScaling": {
+                "status": "ENABLED" if provider.managed_scaling else "DISABLED",
+                "targetCapacity": provider.target_capacity,
+                "minimumScalingStepSize": provider.minimum_scaling_step_size,
+                "maximumScalingStepSize": provider.maximum_scaling_step_size,
+                "instanceWarmupPeriod": provider.instance_warmup_period,
+            },
+            "managedTerminationProtection": "DISABLED",
+        },
     }
 
 
@@ -358,6 +378,44 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             s.put_cluster(inactive)
             return {"cluster": _cluster_doc(s, inactive)}
 
+    def create_capacity_provider(params: Params) -> Mapping[str, Any]:
+        name = _required(params, "name")
+        provider_params = params.get("autoScalingGroupProvider") or {}
+        if not isinstance(provider_params, Mapping):
+            raise InvalidParameterException("autoScalingGroupProvider must be a structure.")
+        group = _required(provider_params, "autoScalingGroupArn")
+        scaling = provider_params.get("managedScaling") or {}
+        with store() as s:
+            provider = operations.create_capacity_provider(
+                s,
+                name,
+                group,
+                managed_scaling=scaling.get("status", "ENABLED") == "ENABLED",
+                target_capacity=int(scaling.get("targetCapacity", 100)),
+                minimum_scaling_step_size=int(scaling.get("minimumScalingStepSize", 1)),
+                maximum_scaling_step_size=int(scaling.get("maximumScalingStepSize", 10000)),
+                instance_warmup_period=int(scaling.get("instanceWarmupPeriod", 300)),
+            )
+        return {"capacityProvider": _provider_doc(provider)}
+
+    def describe_capacity_providers(params: Params) -> Mapping[str, Any]:
+        wanted = {str(n).rsplit("/", 1)[-1] for n in _list(params, "capacityProviders")}
+        with store() as s:
+            found = [
+                _provider_doc(p)
+                for p in s.capacity_providers().values()
+                if not wanted or p.name in wanted
+            ]
+        return {"capacityProviders": found, "failures": []}
+
+    def put_cluster_capacity_providers(params: Params) -> Mapping[str, Any]:
+        names = [str(n) for n in _list(params, "capacityProviders")]
+        with store() as s:
+            cluster = operations.put_cluster_capacity_providers(
+                s, _required(params, "cluster"), names
+            )
+            return {"cluster": _cluster_doc(s, cluster)}
+
     def register_container_instance(params: Params) -> Mapping[str, Any]:
         resources = {
             str(r.get("name")): int(r.get("integerValue", 0))
@@ -546,6 +604,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DescribeClusters": describe_clusters,
         "ListClusters": list_clusters,
         "DeleteCluster": delete_cluster,
+        "CreateCapacityProvider": create_capacity_provider,
+        "DescribeCapacityProviders": describe_capacity_providers,
+        "PutClusterCapacityProviders": put_cluster_capacity_providers,
         "RegisterContainerInstance": register_container_instance,
         "DeregisterContainerInstance": deregister_container_instance,
         "ListContainerInstances": list_container_instances,

@@ -56,6 +56,33 @@ VERBS = (
     Verb("ListClusters", (), "Cluster ARNs."),
     Verb("DeleteCluster", (Param("cluster", required=True),), "Delete an empty cluster."),
     Verb(
+        "CreateCapacityProvider",
+        (
+            Param("name", required=True),
+            Param(
+                "autoScalingGroupProvider",
+                "structure",
+                required=True,
+                help="autoScalingGroupArn=NAME,managedScaling={status=ENABLED,targetCapacity=100}",
+            ),
+        ),
+        "An Auto Scaling group as cluster capacity, with managed scaling.",
+    ),
+    Verb(
+        "DescribeCapacityProviders",
+        (Param("capacityProviders", "strings"),),
+        "Capacity providers and their managed scaling.",
+    ),
+    Verb(
+        "PutClusterCapacityProviders",
+        (
+            Param("cluster", required=True),
+            Param("capacityProviders", "strings", required=True),
+            Param("defaultCapacityProviderStrategy", "structures", help="accepted; first wins"),
+        ),
+        "Attach capacity providers: their groups' instances become container instances.",
+    ),
+    Verb(
         "RegisterContainerInstance",
         (
             CLUSTER,

@@ -19,8 +19,11 @@ and Docker (task containers by label), then:
 Nothing is remembered between passes but the store, and every step is idempotent: a task id
 is recorded before its containers start, and the runtime refuses a second start of it.
 
-Time: every timestamp is the control plane's clock (``clock``, scaled); health check
-durations given to Docker are AWS seconds ÷ ``time_scale``; stopTimeout stays real seconds.
+Time: every timestamp is the control plane's clock (``clock``, scaled). A container health
+check's ``interval`` is the detection cadence and is compressed (AWS seconds / ``time_scale``
+wall seconds); its ``timeout`` and ``startPeriod`` bound real work (the check command running,
+the application booting) and stay real seconds, like stopTimeout: a compressed boot grace
+would fail on a busy machine tasks AWS would keep.
 """
 
 from __future__ import annotations
@@ -34,9 +37,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from orchestrator.ecs.capacity import (
+    AsgCapacity,
+    container_instances_of,
+    managed_scaling_desired,
+    scaling_cause,
+)
 from orchestrator.ecs.deployment import plan_service
 from orchestrator.ecs.load_balancing import TargetRegistry
 from orchestrator.ecs.model import (
+    CapacityProvider,
     ContainerInstance,
     ContainerRecord,
     HealthStatus,
@@ -64,10 +74,9 @@ from orchestrator.scaling.time_scale import TimeScale
 
 log = logging.getLogger(__name__)
 
+GROUP_ATTRIBUTE = "barista:auto-scaling-group"
 FARGATE_ZONES = ("az-a", "az-b", "az-c")
 STOPPED_TASK_RETENTION = 3600.0  # ECS shows a stopped task for about an hour
-# A health check command is a process start: under a second of wall time it cannot answer.
-MIN_WALL_HEALTH_TIMEOUT = 1.0
 
 
 def new_task_id() -> str:
@@ -87,7 +96,8 @@ class EcsController:
 
     ``store_path`` is the shared SQLite file (each thread opens its own connection);
     ``targets`` registers service tasks with target groups (``ElbTargetRegistry``);
-    ``network`` is the Docker network task containers join (None: the default bridge).
+    ``network`` is the Docker network task containers join (None: the default bridge);
+    ``capacity`` connects EC2 Auto Scaling for capacity providers (``StoreAsgCapacity``).
     """
 
     def __init__(
@@ -99,6 +109,7 @@ class EcsController:
         time_scale: TimeScale | None = None,
         targets: TargetRegistry | None = None,
         network: str | None = None,
+        capacity: AsgCapacity | None = None,
     ) -> None:
         self.store_path = Path(store_path)
         self.runtime = tasks
@@ -106,6 +117,7 @@ class EcsController:
         self.time_scale = time_scale or TimeScale()
         self.targets = targets
         self.network = network
+        self.capacity = capacity
         self._local = threading.local()
         self._lock = threading.RLock()
 
@@ -130,6 +142,7 @@ class EcsController:
             containers: dict[str, list[TaskContainer]] = {}
             for container in self.runtime.task_containers():
                 containers.setdefault(container.task_id, []).append(container)
+            self._sync_capacity(now)
             for task in self.store.tasks(stopped=False):
                 self._observe(task, containers.get(task.task_id, []), now)
             for service in self.store.services():
@@ -137,6 +150,7 @@ class EcsController:
                     self._schedule(service, now)
             for task in self.store.tasks(stopped=False):
                 self._act(task, containers.get(task.task_id, []), now)
+            self._managed_scaling(now)
             live = {t.task_id for t in self.store.tasks(stopped=False)}
             for task_id in set(containers) - live:
                 log.info("removing containers of unknown or stopped task %s", task_id)
@@ -150,6 +164,83 @@ class EcsController:
             except Exception:
                 log.exception("ecs reconcile pass failed; retrying")
             stopping.wait(interval)
+
+    # 0. Capacity providers.
+
+    def _providers(self) -> list[tuple[str, CapacityProvider]]:
+        providers = self.store.capacity_providers()
+        return [
+            (cluster.name, providers[name])
+            for cluster in self.store.clusters().values()
+            if cluster.status == "ACTIVE"
+            for name in cluster.capacity_providers
+            if name in providers
+        ]
+
+    def _sync_capacity(self, now: float) -> None:
+        """Container instances follow the capacity providers' Auto Scaling groups."""
+        if self.capacity is None:
+            return
+        for cluster, provider in self._providers():
+            group = provider.auto_scaling_group_name
+            resources = self.capacity.resources(group)
+            wanted = {
+                i.instance_id: dataclasses.replace(i, attributes=((GROUP_ATTRIBUTE, group),))
+                for i in container_instances_of(
+                    cluster, self.capacity.instances(group), resources, now
+                )
+            }
+            existing = {
+                i.instance_id: i
+                for i in self.store.container_instances(cluster)
+                if i.attribute(GROUP_ATTRIBUTE) == group
+            }
+            for instance_id, instance in wanted.items():
+                if instance_id not in existing:
+                    self.store.put_container_instance(instance)
+            for instance_id, instance in existing.items():
+                if instance_id in wanted:
+                    continue
+                self.store.delete_container_instance(instance_id)
+                for task in self.store.tasks(cluster=cluster, stopped=False):
+                    if task.container_instance == instance_id:
+                        self._request_stop(
+                            task,
+                            now,
+                            f"Host EC2 (instance {instance.ec2_instance_id}) terminated.",
+                        )
+
+    def _managed_scaling(self, now: float) -> None:
+        """Grow a provider's group while EC2 tasks wait in PROVISIONING."""
+        if self.capacity is None:
+            return
+        for cluster, provider in self._providers():
+            group = provider.auto_scaling_group_name
+            sizes = self.capacity.desired(group)
+            if sizes is None:
+                continue
+            waiting = []
+            for task in self.store.tasks(cluster=cluster, stopped=False):
+                if (
+                    task.launch_type is LaunchType.EC2
+                    and not task.launched
+                    and task.desired_status is TaskStatus.RUNNING
+                    and task.placement_reason
+                ):
+                    definition = self._definition(task.task_definition)
+                    waiting.append((definition.required_cpu, definition.required_memory))
+            desired, max_size = sizes
+            new = managed_scaling_desired(
+                provider,
+                instances=len(self.capacity.instances(group)),
+                desired_capacity=desired,
+                max_size=max_size,
+                waiting=waiting,
+                instance_resources=self.capacity.resources(group),
+            )
+            if new is not None:
+                self.capacity.raise_desired(group, new, scaling_cause(provider, desired, new, now))
+                log.info("managed scaling: %s desired %d -> %d", group, desired, new)
 
     # 1. Observe.
 
@@ -445,9 +536,9 @@ class EcsController:
                     health_check=DockerHealthCheck(
                         test=check.command,
                         interval=scale.scaled(check.interval),
-                        timeout=max(MIN_WALL_HEALTH_TIMEOUT, scale.scaled(check.timeout)),
+                        timeout=float(check.timeout),
                         retries=check.retries,
-                        start_period=scale.scaled(check.start_period),
+                        start_period=float(check.start_period),
                     )
                     if check is not None
                     else None,

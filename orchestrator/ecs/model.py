@@ -210,3 +210,22 @@ def circuit_breaker_threshold(desired_count: int) -> int:
     """AWS's failure threshold: 0.5 * desired count, at least 3 and at most 200
     (ThresholdConfiguration's default BOUNDED_PERCENT, value 50)."""
     return min(max(math.ceil(0.5 * desired_count), 3), 200)
+
+
+@dataclass(frozen=True)
+class CapacityProvider:
+    """An Auto Scaling group as a cluster's capacity, with ECS managed scaling (AWS's
+    defaults: targetCapacity 100 %, steps 1 to 10000, instanceWarmupPeriod 300 s)."""
+
+    name: str
+    auto_scaling_group_name: str
+    managed_scaling: bool = True
+    target_capacity: int = 100
+    minimum_scaling_step_size: int = 1
+    maximum_scaling_step_size: int = 10000
+    instance_warmup_period: int = 300
+    status: str = "ACTIVE"
+
+    @property
+    def arn(self) -> str:
+        return arn("capacity-provider", self.name)

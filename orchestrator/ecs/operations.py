@@ -16,6 +16,7 @@ from orchestrator.ecs.controller import new_deployment_id, new_task_id
 from orchestrator.ecs.deployment import new_deployment, update_deployments
 from orchestrator.ecs.model import (
     DEFAULT_CLUSTER,
+    CapacityProvider,
     Cluster,
     ContainerInstance,
     DeploymentConfiguration,
@@ -308,3 +309,53 @@ def task_definition_arn_of(family_revision: str) -> str:
 
 def container_instance_arn(cluster: str, instance_id: str) -> str:
     return arn("container-instance", f"{cluster}/{instance_id}")
+
+
+def create_capacity_provider(
+    store: EcsStore,
+    name: str,
+    auto_scaling_group: str,
+    *,
+    managed_scaling: bool = True,
+    target_capacity: int = 100,
+    minimum_scaling_step_size: int = 1,
+    maximum_scaling_step_size: int = 10000,
+    instance_warmup_period: int = 300,
+) -> CapacityProvider:
+    if name in store.capacity_providers():
+        raise ClientException(f"The specified capacity provider {name} already exists.")
+    if name.lower().startswith(("aws", "ecs", "fargate")):
+        raise ClientException("The capacity provider name cannot start with aws, ecs or fargate.")
+    if not 1 <= target_capacity <= 100:
+        raise InvalidParameterException("targetCapacity must be between 1 and 100.")
+    if not 1 <= minimum_scaling_step_size <= maximum_scaling_step_size <= 10000:
+        raise InvalidParameterException(
+            "minimumScalingStepSize must be at least 1 and at most maximumScalingStepSize "
+            "(at most 10000)."
+        )
+    provider = CapacityProvider(
+        name=name,
+        auto_scaling_group_name=auto_scaling_group.rsplit("/", 1)[-1],
+        managed_scaling=managed_scaling,
+        target_capacity=target_capacity,
+        minimum_scaling_step_size=minimum_scaling_step_size,
+        maximum_scaling_step_size=maximum_scaling_step_size,
+        instance_warmup_period=instance_warmup_period,
+    )
+    store.put_capacity_provider(provider)
+    return provider
+
+
+def put_cluster_capacity_providers(
+    store: EcsStore, cluster: str | None, names: Sequence[str]
+) -> Cluster:
+    found = find_cluster(store, cluster)
+    known = store.capacity_providers()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidParameterException(
+            f"The specified capacity provider {unknown[0]} is not in an ACTIVE state."
+        )
+    updated = dataclasses.replace(found, capacity_providers=tuple(names))
+    store.put_cluster(updated)
+    return updated

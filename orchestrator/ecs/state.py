@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from orchestrator.ecs.model import Cluster, ContainerInstance, Service, ServiceEvent, Task
+from orchestrator.ecs.model import (
+    CapacityProvider,
+    Cluster,
+    ContainerInstance,
+    Service,
+    ServiceEvent,
+    Task,
+)
 from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
 
 ECS_SCHEMA_VERSION = 1
@@ -29,6 +36,7 @@ CREATE TABLE IF NOT EXISTS ecs_task_definitions (
     family TEXT NOT NULL, revision INTEGER NOT NULL, status TEXT NOT NULL,
     registered_at REAL NOT NULL, document TEXT NOT NULL, PRIMARY KEY (family, revision)
 );
+CREATE TABLE IF NOT EXISTS ecs_capacity_providers (name TEXT PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ecs_clusters (name TEXT PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ecs_container_instances (
     instance_id TEXT PRIMARY KEY, cluster TEXT NOT NULL, document TEXT NOT NULL
@@ -181,6 +189,18 @@ class EcsStore:
         rows = self._connection.execute("SELECT document FROM ecs_clusters ORDER BY name")
         clusters = [self._load(Cluster, row[0]) for row in rows]
         return {c.name: c for c in clusters}
+
+    def put_capacity_provider(self, provider: CapacityProvider) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_capacity_providers VALUES (?, ?)",
+                (provider.name, self._dump(provider)),
+            )
+
+    def capacity_providers(self) -> dict[str, CapacityProvider]:
+        rows = self._connection.execute("SELECT document FROM ecs_capacity_providers ORDER BY name")
+        providers = [self._load(CapacityProvider, row[0]) for row in rows]
+        return {p.name: p for p in providers}
 
     def put_container_instance(self, instance: ContainerInstance) -> None:
         with self._transaction() as db:

@@ -55,7 +55,8 @@ class TaskIdInUse(Exception):
 
 @dataclass(frozen=True)
 class DockerHealthCheck:
-    """A container health check in wall seconds (the caller divides AWS's by the time scale)."""
+    """A container health check in wall seconds (the caller compresses the interval by the
+    time scale; timeout and start period bound real work)."""
 
     test: tuple[str, ...]
     interval: float

@@ -44,7 +44,13 @@ def health_definition(family: str = "web") -> dict[str, object]:
                 "image": stable_image("service"),
                 "command": ["serve", "health"],
                 "portMappings": [{"containerPort": 8080}],
-                "healthCheck": {"command": list(HEALTHZ), "interval": 5, "timeout": 5},
+                "healthCheck": {
+                    "command": list(HEALTHZ),
+                    "interval": 5,
+                    "timeout": 5,
+                    # The scale compresses checks, not the app booting on a busy machine.
+                    "startPeriod": 60,
+                },
                 "stopTimeout": 2,
             }
         ],

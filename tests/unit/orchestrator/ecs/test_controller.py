@@ -17,7 +17,7 @@ from orchestrator.ecs.model import (
     TaskStatus,
 )
 from orchestrator.ecs.state import EcsStore
-from orchestrator.model import Health
+from orchestrator.model import Health, Instance, Lifecycle
 from orchestrator.runtime.tasks import FakeTaskRuntime
 
 
@@ -228,3 +228,66 @@ def test_a_restarted_controller_starts_nothing_twice(world, tmp_path):
     again.reconcile_once()
     assert len(runtime.containers) == 2
     again.close()
+
+
+class FakeAsg:
+    """A group whose instances appear as soon as desired capacity rises."""
+
+    def __init__(self, desired: int, max_size: int) -> None:
+        self.desired_capacity = desired
+        self.max_size = max_size
+        self.causes: list[str] = []
+
+    def instances(self, group):
+        return [
+            Instance(
+                f"i-{n}",
+                group,
+                "t",
+                1,
+                f"az-{'ab'[n % 2]}",
+                Lifecycle.ON_DEMAND,
+                False,
+                0.0,
+                Health.HEALTHY,
+                f"c-{n}",
+            )
+            for n in range(self.desired_capacity)
+        ]
+
+    def resources(self, group):
+        return (1024, 512)
+
+    def desired(self, group):
+        return (self.desired_capacity, self.max_size)
+
+    def raise_desired(self, group, desired, cause):
+        self.desired_capacity = desired
+        self.causes.append(cause)
+
+
+def test_capacity_provider_managed_scaling_grows_the_group_until_tasks_fit(world, tmp_path):
+    _controller, runtime, store, clock = world
+    asg = FakeAsg(desired=1, max_size=4)
+    controller = EcsController(tmp_path / "b.db", runtime, clock=clock, capacity=asg)
+    operations.create_capacity_provider(store, "hosts", "ecs-hosts")
+    operations.put_cluster_capacity_providers(store, "shop", ["hosts"])
+    operations.create_service(store, "shop", "web", "web", 5, now=clock())  # 256 MiB each
+    controller.reconcile_once()
+    assert asg.desired_capacity == 3, "2 tasks per 512 MiB instance: 1 + 2 more for 3 waiting"
+    assert (
+        "ECSManagedAutoScalingPolicy-hosts changing the desired capacity from 1 to 3"
+        in (asg.causes[0])
+    )
+    controller.reconcile_once()
+    assert asg.desired_capacity == 3
+    placed = [t for t in store.tasks(stopped=False) if t.launched]
+    assert len(placed) == 5
+    assert {t.container_instance for t in placed} == {"ci-i-0", "ci-i-1", "ci-i-2"}
+    asg.desired_capacity = 2  # an instance terminated: its tasks stop and are replaced
+    controller.reconcile_once()
+    stopped = [
+        t for t in store.tasks() if t.stopped_reason == "Host EC2 (instance i-2) terminated."
+    ]
+    assert len(stopped) == 1
+    controller.close()
