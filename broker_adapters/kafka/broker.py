@@ -10,6 +10,9 @@ How the contract is realised:
   in order, even across competing consumers, and ungrouped messages spread evenly;
 * a durable subscription is a consumer group created at the end of the topic; a fire-and-forget
   one is a fresh group that starts at the end and never commits;
+* a delivery neither acked nor nacked stays in flight until its consumer leaves the group (no
+  visibility timeout): it holds its partition's committed offset, so ``backlog`` keeps counting
+  it and every later message of that partition, and the next owner receives them all again;
 * the producer is idempotent with ``acks=all``; a send returns after the delivery report;
 * dead-lettering is done by the adapter (Kafka has none): the message is produced to the
   dead-letter topic with the reason in its headers, then acked;
