@@ -229,3 +229,49 @@ class CapacityProvider:
     @property
     def arn(self) -> str:
         return arn("capacity-provider", self.name)
+
+
+DEFAULT_COOLDOWN = 300  # Application Auto Scaling: ScaleOutCooldown / ScaleInCooldown
+
+
+@dataclass(frozen=True)
+class ScalableTarget:
+    cluster: str
+    service: str
+    min_capacity: int
+    max_capacity: int
+
+    @property
+    def resource_id(self) -> str:
+        return f"service/{self.cluster}/{self.service}"
+
+
+@dataclass(frozen=True)
+class TargetTrackingPolicy:
+    policy_name: str
+    cluster: str
+    service: str
+    metric: str  # one of METRICS
+    target_value: float
+    resource_label: str = ""  # target group ARN (requests) or queue name (backlog)
+    scale_out_cooldown: int = DEFAULT_COOLDOWN
+    scale_in_cooldown: int = DEFAULT_COOLDOWN
+    disable_scale_in: bool = False
+
+    @property
+    def resource_id(self) -> str:
+        return f"service/{self.cluster}/{self.service}"
+
+    @property
+    def series(self) -> str:
+        return f"{self.resource_id}/{self.metric}/{self.resource_label}"
+
+
+@dataclass(frozen=True)
+class ScalingActivity:
+    activity_id: str
+    resource_id: str
+    start_time: float
+    description: str
+    cause: str
+    status_code: str = "Successful"

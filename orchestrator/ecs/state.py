@@ -22,8 +22,11 @@ from orchestrator.ecs.model import (
     CapacityProvider,
     Cluster,
     ContainerInstance,
+    ScalableTarget,
+    ScalingActivity,
     Service,
     ServiceEvent,
+    TargetTrackingPolicy,
     Task,
 )
 from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
@@ -37,6 +40,21 @@ CREATE TABLE IF NOT EXISTS ecs_task_definitions (
     registered_at REAL NOT NULL, document TEXT NOT NULL, PRIMARY KEY (family, revision)
 );
 CREATE TABLE IF NOT EXISTS ecs_capacity_providers (name TEXT PRIMARY KEY, document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ecs_scalable_targets (
+    resource_id TEXT PRIMARY KEY, document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ecs_scaling_policies (
+    resource_id TEXT NOT NULL, policy_name TEXT NOT NULL, document TEXT NOT NULL,
+    PRIMARY KEY (resource_id, policy_name)
+);
+CREATE TABLE IF NOT EXISTS ecs_scaling_activities (
+    activity_id TEXT PRIMARY KEY, resource_id TEXT NOT NULL, start_time REAL NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ecs_datapoints (
+    series TEXT NOT NULL, timestamp REAL NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (series, timestamp)
+);
 CREATE TABLE IF NOT EXISTS ecs_clusters (name TEXT PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ecs_container_instances (
     instance_id TEXT PRIMARY KEY, cluster TEXT NOT NULL, document TEXT NOT NULL
@@ -262,6 +280,87 @@ class EcsStore:
             (cluster, service, limit),
         ).fetchall()
         return [ServiceEvent(*row) for row in rows]
+
+    # Application Auto Scaling of services.
+
+    def put_scalable_target(self, target: ScalableTarget) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_scalable_targets VALUES (?, ?)",
+                (target.resource_id, self._dump(target)),
+            )
+
+    def scalable_targets(self) -> list[ScalableTarget]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_scalable_targets ORDER BY resource_id"
+        )
+        return [self._load(ScalableTarget, row[0]) for row in rows]
+
+    def delete_scalable_target(self, resource_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM ecs_scalable_targets WHERE resource_id = ?", (resource_id,))
+            db.execute("DELETE FROM ecs_scaling_policies WHERE resource_id = ?", (resource_id,))
+
+    def put_scaling_policy(self, policy: TargetTrackingPolicy) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_scaling_policies VALUES (?, ?, ?)",
+                (policy.resource_id, policy.policy_name, self._dump(policy)),
+            )
+
+    def scaling_policies(self) -> list[TargetTrackingPolicy]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_scaling_policies ORDER BY resource_id, policy_name"
+        )
+        return [self._load(TargetTrackingPolicy, row[0]) for row in rows]
+
+    def delete_scaling_policy(self, resource_id: str, policy_name: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM ecs_scaling_policies WHERE resource_id = ? AND policy_name = ?",
+                (resource_id, policy_name),
+            )
+        return cursor.rowcount > 0
+
+    def record_scaling_activity(self, activity: ScalingActivity) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO ecs_scaling_activities VALUES (?, ?, ?, ?)",
+                (
+                    activity.activity_id,
+                    activity.resource_id,
+                    activity.start_time,
+                    self._dump(activity),
+                ),
+            )
+
+    def scaling_activities(self, resource_id: str | None = None) -> list[ScalingActivity]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_scaling_activities WHERE (? IS NULL OR resource_id = ?) "
+            "ORDER BY start_time DESC",
+            (resource_id, resource_id),
+        )
+        return [self._load(ScalingActivity, row[0]) for row in rows]
+
+    def record_datapoint(self, series: str, timestamp: float, value: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_datapoints VALUES (?, ?, ?)", (series, timestamp, value)
+            )
+            # One day of one-minute datapoints is plenty for alarms of 15 periods.
+            db.execute(
+                "DELETE FROM ecs_datapoints WHERE series = ? AND timestamp < ?",
+                (series, timestamp - 86400),
+            )
+
+    def datapoints(self, series: str, limit: int = 15) -> list[tuple[float, float]]:
+        """Newest first."""
+        rows = self._connection.execute(
+            "SELECT timestamp, value FROM ecs_datapoints WHERE series = ? "
+            "ORDER BY timestamp DESC LIMIT ?",
+            (series, limit),
+        ).fetchall()
+        return [(float(t), float(v)) for t, v in rows]
 
     # Tasks.
 

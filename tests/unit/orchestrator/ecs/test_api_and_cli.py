@@ -190,3 +190,147 @@ def test_service_lifecycle_through_the_cli(barista: Barista, server: Server):  #
     )["service"]
     assert deleted["status"] == "DRAINING"
     controller.close()
+
+
+BACKLOG_POLICY = {
+    "TargetValue": 10,
+    "CustomizedMetricSpecification": {
+        "Metrics": [
+            {
+                "Id": "m1",
+                "MetricStat": {
+                    "Metric": {
+                        "MetricName": "ApproximateNumberOfMessagesVisible",
+                        "Namespace": "AWS/SQS",
+                        "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
+                    },
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            },
+            {
+                "Id": "m2",
+                "MetricStat": {
+                    "Metric": {
+                        "MetricName": "RunningTaskCount",
+                        "Namespace": "ECS/ContainerInsights",
+                        "Dimensions": [
+                            {"Name": "ClusterName", "Value": "shop"},
+                            {"Name": "ServiceName", "Value": "baristas"},
+                        ],
+                    },
+                    "Stat": "Average",
+                },
+                "ReturnData": False,
+            },
+            {"Id": "e1", "Expression": "m1 / m2", "ReturnData": True},
+        ]
+    },
+    "ScaleOutCooldown": 60,
+}
+
+
+def test_service_auto_scaling_through_the_cli(barista: Barista, tmp_path: Path):  # noqa: F811
+    ok(barista("ecs", "create-cluster", "--cluster-name", "shop", "--output", "json"))
+    ok(
+        barista(
+            "ecs",
+            "register-task-definition",
+            "--family",
+            "barista",
+            "--container-definitions",
+            '[{"name": "app", "image": "barista/service:latest", "memory": 128}]',
+            "--output",
+            "json",
+        )
+    )
+    target = ["--service-namespace", "ecs", "--scalable-dimension", "ecs:service:DesiredCount"]
+    refused = barista(
+        "application-autoscaling",
+        "register-scalable-target",
+        *target,
+        "--resource-id",
+        "service/shop/baristas",
+        "--min-capacity",
+        "1",
+        "--max-capacity",
+        "8",
+    )
+    assert refused.code == 254
+    assert "ECS service doesn't exist" in refused.err
+    ok(
+        barista(
+            "ecs",
+            "create-service",
+            "--cluster",
+            "shop",
+            "--service-name",
+            "baristas",
+            "--task-definition",
+            "barista",
+            "--desired-count",
+            "1",
+            "--output",
+            "json",
+        )
+    )
+    ok(
+        barista(
+            "application-autoscaling",
+            "register-scalable-target",
+            *target,
+            "--resource-id",
+            "service/shop/baristas",
+            "--min-capacity",
+            "1",
+            "--max-capacity",
+            "8",
+            "--output",
+            "json",
+        )
+    )
+    config = tmp_path / "backlog-per-task.json"
+    config.write_text(json.dumps(BACKLOG_POLICY))
+    put = ok(
+        barista(
+            "application-autoscaling",
+            "put-scaling-policy",
+            *target,
+            "--resource-id",
+            "service/shop/baristas",
+            "--policy-name",
+            "backlog",
+            "--policy-type",
+            "TargetTrackingScaling",
+            "--target-tracking-scaling-policy-configuration",
+            f"file://{config}",
+            "--output",
+            "json",
+        )
+    )
+    assert put["PolicyARN"].endswith("policyName/backlog")
+    (policy,) = ok(
+        barista(
+            "application-autoscaling",
+            "describe-scaling-policies",
+            "--service-namespace",
+            "ecs",
+            "--output",
+            "json",
+        )
+    )["ScalingPolicies"]
+    spec = policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]
+    assert spec["Dimensions"] == [{"Name": "QueueName", "Value": "orders"}]
+    step = barista(
+        "application-autoscaling",
+        "put-scaling-policy",
+        *target,
+        "--resource-id",
+        "service/shop/baristas",
+        "--policy-name",
+        "steps",
+        "--policy-type",
+        "StepScaling",
+    )
+    assert step.code == 254
+    assert "StepScaling is not supported by Barista" in step.err

@@ -1,0 +1,329 @@
+"""Application Auto Scaling for ECS services: ``POST /api/application-autoscaling/{Action}``.
+
+Only ``ServiceNamespace`` ``ecs`` and ``ScalableDimension`` ``ecs:service:DesiredCount`` are
+served; ``ResourceId`` is ``service/CLUSTER/SERVICE``. Target tracking policies take AWS's
+predefined metrics ``ECSServiceAverageCPUUtilization`` and ``ALBRequestCountPerTarget``
+(``ResourceLabel`` names the target group), or a customized metric on SQS's
+``ApproximateNumberOfMessagesVisible`` with a ``QueueName`` dimension (also inside metric
+math, as AWS's backlog-per-task recipe writes it): Barista divides that backlog by the running
+tasks. StepScaling is refused by name: it needs CloudWatch alarms on ECS metrics, which
+Barista does not publish yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api._requests import Request, iso, parse
+from orchestrator.ecs.model import DEFAULT_COOLDOWN, ScalableTarget, TargetTrackingPolicy
+from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS
+from orchestrator.ecs.state import EcsStore
+from orchestrator.ecs.task_definition import ACCOUNT, REGION
+from orchestrator.errors import AwsError, ValidationError
+
+SERVICE = "application-autoscaling"
+DIMENSION = "ecs:service:DesiredCount"
+
+
+class RegisterScalableTarget(Request):
+    service_namespace: str
+    resource_id: str
+    scalable_dimension: str
+    min_capacity: int | None = Field(default=None, ge=0)
+    max_capacity: int | None = Field(default=None, ge=0)
+    role_arn: str | None = Field(default=None, alias="RoleARN")
+    suspended_state: dict[str, Any] | None = None
+    tags: dict[str, str] | None = None
+
+
+class Target(Request):
+    service_namespace: str
+    resource_id: str
+    scalable_dimension: str
+
+
+class DescribeScalableTargets(Request):
+    service_namespace: str
+    resource_ids: list[str] | None = None
+    scalable_dimension: str | None = None
+    max_results: int | None = None
+    next_token: str | None = None
+
+
+class PutScalingPolicy(Request):
+    policy_name: str = Field(min_length=1, max_length=256)
+    service_namespace: str
+    resource_id: str
+    scalable_dimension: str
+    policy_type: str = "StepScaling"
+    target_tracking_scaling_policy_configuration: dict[str, Any] | None = None
+    step_scaling_policy_configuration: dict[str, Any] | None = None
+
+
+class DeleteScalingPolicy(Request):
+    policy_name: str
+    service_namespace: str
+    resource_id: str
+    scalable_dimension: str
+
+
+class DescribeScalingPolicies(Request):
+    service_namespace: str
+    resource_id: str | None = None
+    scalable_dimension: str | None = None
+    policy_names: list[str] | None = None
+    max_results: int | None = None
+    next_token: str | None = None
+
+
+class DescribeScalingActivities(Request):
+    service_namespace: str
+    resource_id: str | None = None
+    scalable_dimension: str | None = None
+    max_results: int | None = None
+    next_token: str | None = None
+    include_not_scaled_activities: bool | None = None
+
+
+def _service_of(namespace: str, resource_id: str, dimension: str | None) -> tuple[str, str]:
+    if namespace != "ecs":
+        raise ValidationError(f"Barista scales ECS services only, not namespace {namespace}.")
+    if dimension is not None and dimension != DIMENSION:
+        raise ValidationError(f"Unsupported scalable dimension {dimension}; use {DIMENSION}.")
+    parts = resource_id.split("/")
+    if len(parts) != 3 or parts[0] != "service":
+        raise ValidationError(f"Unsupported resource ID {resource_id}: use service/CLUSTER/NAME.")
+    return parts[1], parts[2]
+
+
+def _sqs_queue(metric: Mapping[str, Any]) -> str | None:
+    """The queue of an SQS ApproximateNumberOfMessagesVisible metric, plain or in metric math."""
+    stats = [metric]
+    for item in metric.get("Metrics") or []:
+        stat = (item.get("MetricStat") or {}).get("Metric")
+        if stat:
+            stats.append(stat)
+    for stat in stats:
+        if stat.get("MetricName") == "ApproximateNumberOfMessagesVisible":
+            for dimension in stat.get("Dimensions") or []:
+                if dimension.get("Name") == "QueueName":
+                    return str(dimension.get("Value"))
+    return None
+
+
+def _policy(request: PutScalingPolicy, cluster: str, service: str) -> TargetTrackingPolicy:
+    if request.policy_type != "TargetTrackingScaling":
+        raise AwsError(
+            "ValidationException",
+            f"PolicyType {request.policy_type} is not supported by Barista; use "
+            "TargetTrackingScaling.",
+        )
+    config = request.target_tracking_scaling_policy_configuration or {}
+    if "TargetValue" not in config:
+        raise ValidationError("TargetTrackingScalingPolicyConfiguration.TargetValue is required.")
+    predefined = config.get("PredefinedMetricSpecification")
+    customized = config.get("CustomizedMetricSpecification")
+    if predefined:
+        kind = predefined.get("PredefinedMetricType")
+        if kind not in (CPU, REQUESTS):
+            raise ValidationError(
+                f"PredefinedMetricType {kind} is not supported; use {CPU} or {REQUESTS}."
+            )
+        label = str(predefined.get("ResourceLabel", ""))
+        if kind == REQUESTS and not label:
+            raise ValidationError(f"{REQUESTS} needs a ResourceLabel naming the target group.")
+        metric = str(kind)
+    elif customized:
+        queue = _sqs_queue(customized)
+        if queue is None:
+            raise ValidationError(
+                "Barista's customized metric is SQS ApproximateNumberOfMessagesVisible with a "
+                "QueueName dimension (backlog per task)."
+            )
+        metric, label = BACKLOG, queue
+    else:
+        raise ValidationError("A metric specification is required.")
+    return TargetTrackingPolicy(
+        policy_name=request.policy_name,
+        cluster=cluster,
+        service=service,
+        metric=metric,
+        target_value=float(config["TargetValue"]),
+        resource_label=label,
+        scale_out_cooldown=int(config.get("ScaleOutCooldown", DEFAULT_COOLDOWN)),
+        scale_in_cooldown=int(config.get("ScaleInCooldown", DEFAULT_COOLDOWN)),
+        disable_scale_in=bool(config.get("DisableScaleIn", False)),
+    )
+
+
+def _policy_arn(policy: TargetTrackingPolicy) -> str:
+    return (
+        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:barista:resource/ecs/"
+        f"{policy.resource_id}:policyName/{policy.policy_name}"
+    )
+
+
+def _policy_doc(policy: TargetTrackingPolicy) -> dict[str, Any]:
+    if policy.metric == BACKLOG:
+        spec: dict[str, Any] = {
+            "CustomizedMetricSpecification": {
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Namespace": "AWS/SQS",
+                "Dimensions": [{"Name": "QueueName", "Value": policy.resource_label}],
+                "Statistic": "Average",
+            }
+        }
+    else:
+        spec = {
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": policy.metric,
+                **({"ResourceLabel": policy.resource_label} if policy.resource_label else {}),
+            }
+        }
+    return {
+        "PolicyARN": _policy_arn(policy),
+        "PolicyName": policy.policy_name,
+        "ServiceNamespace": "ecs",
+        "ResourceId": policy.resource_id,
+        "ScalableDimension": DIMENSION,
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": policy.target_value,
+            **spec,
+            "ScaleOutCooldown": policy.scale_out_cooldown,
+            "ScaleInCooldown": policy.scale_in_cooldown,
+            "DisableScaleIn": policy.disable_scale_in,
+        },
+    }
+
+
+def actions(context: ApiContext) -> dict[str, Action]:
+    def register_scalable_target(params: Params) -> Mapping[str, Any]:
+        request = parse(RegisterScalableTarget, params)
+        cluster, service = _service_of(
+            request.service_namespace, request.resource_id, request.scalable_dimension
+        )
+        with EcsStore(context.store_path) as store:
+            if store.service(cluster, service) is None:
+                raise ValidationError(f"ECS service doesn't exist: {request.resource_id}")
+            existing = {t.resource_id: t for t in store.scalable_targets()}.get(request.resource_id)
+            low = request.min_capacity
+            high = request.max_capacity
+            if existing is None and (low is None or high is None):
+                raise ValidationError(
+                    "MinCapacity and MaxCapacity are required to register a new scalable target."
+                )
+            low = low if low is not None else existing.min_capacity  # type: ignore[union-attr]
+            high = high if high is not None else existing.max_capacity  # type: ignore[union-attr]
+            if low > high:
+                raise ValidationError("Minimum capacity cannot be greater than maximum capacity.")
+            store.put_scalable_target(ScalableTarget(cluster, service, low, high))
+        return {
+            "ScalableTargetARN": f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:"
+            f"scalable-target/{request.resource_id}"
+        }
+
+    def describe_scalable_targets(params: Params) -> Mapping[str, Any]:
+        request = parse(DescribeScalableTargets, params)
+        with EcsStore(context.store_path) as store:
+            targets = [
+                t
+                for t in store.scalable_targets()
+                if not request.resource_ids or t.resource_id in request.resource_ids
+            ]
+        return {
+            "ScalableTargets": [
+                {
+                    "ServiceNamespace": "ecs",
+                    "ResourceId": t.resource_id,
+                    "ScalableDimension": DIMENSION,
+                    "MinCapacity": t.min_capacity,
+                    "MaxCapacity": t.max_capacity,
+                }
+                for t in targets
+            ]
+        }
+
+    def deregister_scalable_target(params: Params) -> Mapping[str, Any]:
+        request = parse(Target, params)
+        _service_of(request.service_namespace, request.resource_id, request.scalable_dimension)
+        with EcsStore(context.store_path) as store:
+            if request.resource_id not in {t.resource_id for t in store.scalable_targets()}:
+                raise AwsError("ObjectNotFoundException", "No scalable target registered.")
+            store.delete_scalable_target(request.resource_id)
+        return {}
+
+    def put_scaling_policy(params: Params) -> Mapping[str, Any]:
+        request = parse(PutScalingPolicy, params)
+        cluster, service = _service_of(
+            request.service_namespace, request.resource_id, request.scalable_dimension
+        )
+        policy = _policy(request, cluster, service)
+        with EcsStore(context.store_path) as store:
+            if request.resource_id not in {t.resource_id for t in store.scalable_targets()}:
+                raise AwsError(
+                    "ObjectNotFoundException",
+                    f"No scalable target registered for service namespace: ecs, resource ID: "
+                    f"{request.resource_id}, scalable dimension: {DIMENSION}",
+                )
+            store.put_scaling_policy(policy)
+        return {
+            "PolicyARN": _policy_arn(policy),
+            "Alarms": [
+                {"AlarmName": f"TargetTracking-{policy.resource_id}-{which}-{policy.policy_name}"}
+                for which in ("AlarmHigh", "AlarmLow")
+            ],
+        }
+
+    def describe_scaling_policies(params: Params) -> Mapping[str, Any]:
+        request = parse(DescribeScalingPolicies, params)
+        with EcsStore(context.store_path) as store:
+            policies = [
+                p
+                for p in store.scaling_policies()
+                if (request.resource_id is None or p.resource_id == request.resource_id)
+                and (not request.policy_names or p.policy_name in request.policy_names)
+            ]
+        return {"ScalingPolicies": [_policy_doc(p) for p in policies]}
+
+    def delete_scaling_policy(params: Params) -> Mapping[str, Any]:
+        request = parse(DeleteScalingPolicy, params)
+        with EcsStore(context.store_path) as store:
+            if not store.delete_scaling_policy(request.resource_id, request.policy_name):
+                raise AwsError("ObjectNotFoundException", "No scaling policy found.")
+        return {}
+
+    def describe_scaling_activities(params: Params) -> Mapping[str, Any]:
+        request = parse(DescribeScalingActivities, params)
+        with EcsStore(context.store_path) as store:
+            activities = store.scaling_activities(request.resource_id)
+        return {
+            "ScalingActivities": [
+                {
+                    "ActivityId": a.activity_id,
+                    "ServiceNamespace": "ecs",
+                    "ResourceId": a.resource_id,
+                    "ScalableDimension": DIMENSION,
+                    "Description": a.description,
+                    "Cause": a.cause,
+                    "StartTime": iso(a.start_time),
+                    "EndTime": iso(a.start_time),
+                    "StatusCode": a.status_code,
+                }
+                for a in activities[: request.max_results or 50]
+            ]
+        }
+
+    return {
+        "RegisterScalableTarget": register_scalable_target,
+        "DescribeScalableTargets": describe_scalable_targets,
+        "DeregisterScalableTarget": deregister_scalable_target,
+        "PutScalingPolicy": put_scaling_policy,
+        "DescribeScalingPolicies": describe_scaling_policies,
+        "DeleteScalingPolicy": delete_scaling_policy,
+        "DescribeScalingActivities": describe_scaling_activities,
+    }

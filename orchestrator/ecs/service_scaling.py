@@ -1,0 +1,238 @@
+"""Service auto scaling (Application Auto Scaling for ``ecs:service:DesiredCount``).
+
+A *scalable target* bounds a service's desired count (MinCapacity, MaxCapacity); *target
+tracking* policies keep one metric at a target by moving it:
+
+* ``ECSServiceAverageCPUUtilization``: CPU the service's running tasks use, in percent of the
+  CPU they reserve (task ``cpu`` units ÷ 1024 vCPU), averaged over the tasks;
+* ``ALBRequestCountPerTarget``: requests the target group took in the period ÷ its tasks
+  (needs a request counter from the load balancer; without one there is no datapoint);
+* backlog per task: a queue's backlog (``broker_adapters``: visible + in flight) ÷ running
+  tasks, the customized-metric form AWS documents for SQS workers (``QueueName``).
+
+The arithmetic is EC2 Auto Scaling's (``orchestrator.scaling.target_tracking``): one datapoint
+per 60 s period, scale-out after 3 datapoints above the target straight to the proportional
+count, scale-in after 15 below one task at a time; a task counts in the metric once it has
+been healthy for the policy's cooldown (ScaleOutCooldown, default 300 s), like an instance
+past warm-up. ``decide`` is pure; ``ServiceScalingController`` samples, stores datapoints in
+``ecs_datapoints`` and applies decisions with an activity each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from orchestrator.ecs.model import (
+    ScalableTarget,
+    ScalingActivity,
+    Service,
+    TargetTrackingPolicy,
+    Task,
+    TaskStatus,
+)
+from orchestrator.ecs.state import EcsStore
+from orchestrator.runtime.tasks import TaskRuntime
+from orchestrator.scaling.decision import GroupSnapshot, ScalingDecision
+from orchestrator.scaling.metrics import PERIOD
+from orchestrator.scaling.target_tracking import (
+    SCALE_IN_EVALUATION_PERIODS,
+    SCALE_OUT_EVALUATION_PERIODS,
+    ASGAverageCPUUtilization,
+    BacklogPerInstance,
+    TargetTrackingConfiguration,
+    target_tracking_decision,
+)
+
+log = logging.getLogger(__name__)
+
+CPU = "ECSServiceAverageCPUUtilization"
+REQUESTS = "ALBRequestCountPerTarget"
+BACKLOG = "BacklogPerTask"
+METRICS = (CPU, REQUESTS, BACKLOG)
+
+
+class MetricSource(Protocol):
+    def queue_backlog(self, queue_name: str) -> int | None: ...
+
+    def request_count(self, target_group_arn: str) -> int | None:
+        """Requests the target group has taken in total so far (a counter), or None."""
+        ...
+
+
+class NoMetrics:
+    def queue_backlog(self, queue_name: str) -> int | None:
+        return None
+
+    def request_count(self, target_group_arn: str) -> int | None:
+        return None
+
+
+def decide(
+    policy: TargetTrackingPolicy,
+    target: ScalableTarget,
+    service: Service,
+    tasks: Sequence[Task],
+    newest_first: Sequence[float],
+    now: float,
+) -> ScalingDecision:
+    """The desired count for one policy, from its datapoints (newest first)."""
+    if len(newest_first) < SCALE_OUT_EVALUATION_PERIODS:
+        return ScalingDecision(None, "insufficient data.")
+    value = newest_first[0]
+    above = all(v > policy.target_value for v in newest_first[:SCALE_OUT_EVALUATION_PERIODS])
+    below = len(newest_first) >= SCALE_IN_EVALUATION_PERIODS and all(
+        v < policy.target_value for v in newest_first[:SCALE_IN_EVALUATION_PERIODS]
+    )
+    if not above and not below:
+        return ScalingDecision(None, f"metric {value:g} is within its alarms' thresholds.")
+    healthy_since = tuple(
+        t.healthy_at
+        for t in tasks
+        if t.desired_status is TaskStatus.RUNNING and t.service == service.name
+    )
+    snapshot = GroupSnapshot(
+        min_size=target.min_capacity,
+        max_size=target.max_capacity,
+        desired_capacity=service.desired_count,
+        in_service_since=healthy_since,
+        default_cooldown=policy.scale_out_cooldown,
+    )
+    config = TargetTrackingConfiguration(policy.target_value, policy.disable_scale_in)
+    if policy.metric == BACKLOG:
+        # The datapoint is the raw backlog; the per-task division counts tasks past cooldown.
+        metric: ASGAverageCPUUtilization | BacklogPerInstance = BacklogPerInstance(round(value))
+    else:
+        metric = ASGAverageCPUUtilization(value)
+    return target_tracking_decision(
+        config,
+        snapshot,
+        metric,
+        auto_scaling_group_name=target.resource_id,
+        policy_name=policy.policy_name,
+        now=now,
+    )
+
+
+class ServiceScalingController:
+    """Samples each policy's metric once per period and applies target tracking."""
+
+    def __init__(
+        self,
+        store_path: str | Path,
+        tasks: TaskRuntime,
+        *,
+        clock: Callable[[], float] = time.time,
+        metrics: MetricSource | None = None,
+    ) -> None:
+        self.store_path = Path(store_path)
+        self.runtime = tasks
+        self.clock = clock
+        self.metrics = metrics or NoMetrics()
+        self._local = threading.local()
+        self._counters: dict[str, tuple[float, int]] = {}
+
+    @property
+    def store(self) -> EcsStore:
+        store: EcsStore | None = getattr(self._local, "store", None)
+        if store is None:
+            store = EcsStore(self.store_path)
+            self._local.store = store
+        return store
+
+    def close(self) -> None:
+        store: EcsStore | None = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+            self._local.store = None
+
+    def reconcile_once(self) -> None:
+        now = self.clock()
+        targets = {t.resource_id: t for t in self.store.scalable_targets()}
+        decisions: dict[str, list[tuple[int, str]]] = {}
+        for policy in self.store.scaling_policies():
+            target = targets.get(policy.resource_id)
+            service = self.store.service(policy.cluster, policy.service)
+            if target is None or service is None or service.status != "ACTIVE":
+                continue
+            tasks = self.store.tasks(cluster=policy.cluster, service=policy.service, stopped=False)
+            points = self.store.datapoints(policy.series, limit=SCALE_IN_EVALUATION_PERIODS)
+            if not points or now >= points[0][0] + PERIOD:
+                value = self._sample(policy, tasks)
+                if value is not None:
+                    self.store.record_datapoint(policy.series, now, value)
+                    points = [(now, value), *points]
+            decided = decide(policy, target, service, tasks, [v for _, v in points], now)
+            if decided.desired_capacity is not None:
+                decisions.setdefault(policy.resource_id, []).append(
+                    (decided.desired_capacity, decided.cause)
+                )
+        for resource_id, wanted in decisions.items():
+            self._apply(targets[resource_id], wanted, now)
+
+    def _apply(self, target: ScalableTarget, wanted: list[tuple[int, str]], now: float) -> None:
+        service = self.store.service(target.cluster, target.service)
+        if service is None:
+            return
+        # Several policies: the one asking for the largest count wins (AWS).
+        desired, cause = max(wanted, key=lambda item: item[0])
+        if desired == service.desired_count:
+            return
+        self.store.put_service(dataclasses.replace(service, desired_count=desired))
+        self.store.record_scaling_activity(
+            ScalingActivity(
+                activity_id=str(uuid.uuid4()),
+                resource_id=target.resource_id,
+                start_time=now,
+                description=f"Setting desired count to {desired}.",
+                cause=cause,
+            )
+        )
+        log.info(
+            "service %s desired count %d -> %d", target.resource_id, service.desired_count, desired
+        )
+
+    def _sample(self, policy: TargetTrackingPolicy, tasks: Sequence[Task]) -> float | None:
+        running = [t for t in tasks if t.last_status is TaskStatus.RUNNING]
+        if policy.metric == BACKLOG:
+            backlog = self.metrics.queue_backlog(policy.resource_label)
+            return None if backlog is None else float(backlog)
+        if policy.metric == REQUESTS:
+            return self._requests_per_target(policy.resource_label, len(running))
+        readings = []
+        for task in running:
+            cpu = self.runtime.cpu_percent(task.task_id)
+            reserved = self._reserved_vcpus(task)
+            if cpu is not None and reserved:
+                readings.append(cpu / reserved)
+        return sum(readings) / len(readings) if readings else None
+
+    def _reserved_vcpus(self, task: Task) -> float:
+        family, _, revision = task.task_definition.rpartition(":")
+        definition = self.store.task_definition(family, int(revision))
+        return definition.required_cpu / 1024 if definition.required_cpu else 1.0
+
+    def _requests_per_target(self, target_group_arn: str, targets: int) -> float | None:
+        """The counter's increase since the previous sample, per running task."""
+        total = self.metrics.request_count(target_group_arn)
+        if total is None:
+            return None
+        previous = self._counters.get(target_group_arn)
+        self._counters[target_group_arn] = (self.clock(), total)
+        if previous is None or targets == 0:
+            return None
+        return max(0, total - previous[1]) / targets
+
+    def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
+        while not stopping.is_set():
+            try:
+                self.reconcile_once()
+            except Exception:
+                log.exception("service scaling pass failed; retrying")
+            stopping.wait(interval)

@@ -1,0 +1,129 @@
+"""Service auto scaling: target tracking on CPU, backlog per task and requests per target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.ecs import operations
+from orchestrator.ecs.controller import EcsController
+from orchestrator.ecs.model import ScalableTarget, TargetTrackingPolicy, TaskStatus
+from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS, ServiceScalingController
+from orchestrator.ecs.state import EcsStore
+from orchestrator.runtime.tasks import FakeTaskRuntime
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 10_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.backlog = 0
+        self.requests = 0
+
+    def queue_backlog(self, queue_name: str) -> int | None:
+        return self.backlog
+
+    def request_count(self, target_group_arn: str) -> int | None:
+        return self.requests
+
+
+@pytest.fixture
+def shop(
+    tmp_path: Path,
+) -> Iterator[
+    tuple[EcsController, ServiceScalingController, EcsStore, FakeTaskRuntime, Clock, Metrics]
+]:
+    runtime = FakeTaskRuntime()
+    clock = Clock()
+    metrics = Metrics()
+    ecs = EcsController(tmp_path / "b.db", runtime, clock=clock)
+    scaling = ServiceScalingController(tmp_path / "b.db", runtime, clock=clock, metrics=metrics)
+    store = EcsStore(tmp_path / "b.db")
+    operations.create_cluster(store, "shop")
+    operations.register_task_definition(
+        store,
+        {
+            "family": "barista",
+            "requiresCompatibilities": ["FARGATE"],
+            "networkMode": "awsvpc",
+            "cpu": "512",
+            "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "x"}],
+        },
+        clock(),
+    )
+    operations.create_service(store, "shop", "baristas", "barista", 2, now=clock())
+    store.put_scalable_target(ScalableTarget("shop", "baristas", 1, 6))
+    yield ecs, scaling, store, runtime, clock, metrics
+    store.close()
+    ecs.close()
+    scaling.close()
+
+
+def minutes(shop, count: int) -> None:
+    ecs, scaling, _store, _runtime, clock, _metrics = shop
+    for _ in range(count):
+        ecs.reconcile_once()
+        ecs.reconcile_once()
+        scaling.reconcile_once()
+        clock.now += 60
+
+
+def desired(store: EcsStore) -> int:
+    service = store.service("shop", "baristas")
+    assert service is not None
+    return service.desired_count
+
+
+def test_cpu_above_target_for_three_minutes_scales_out_proportionally(shop):
+    _ecs, _scaling, store, runtime, _clock, _metrics = shop
+    store.put_scaling_policy(TargetTrackingPolicy("cpu50", "shop", "baristas", CPU, 50.0))
+    minutes(shop, 6)  # tasks healthy and past the 300 s cooldown
+    for task in store.tasks(stopped=False):
+        runtime.cpu[task.task_id] = 45.0  # of 0.5 vCPU reserved: 90 %
+    minutes(shop, 2)
+    assert desired(store) == 2, "two datapoints above are not yet an alarm"
+    minutes(shop, 1)
+    assert desired(store) == 4, "2 tasks at 90 % → ceil(180 / 50) = 4"
+    (activity,) = store.scaling_activities("service/shop/baristas")
+    assert activity.description == "Setting desired count to 4."
+    assert "triggered policy cpu50 changing the desired capacity from 2 to 4" in activity.cause
+
+
+def test_backlog_per_task_scales_out_then_in_one_task_at_a_time(shop):
+    ecs, _scaling, store, _runtime, _clock, metrics = shop
+    store.put_scaling_policy(
+        TargetTrackingPolicy("backlog", "shop", "baristas", BACKLOG, 10.0, resource_label="orders")
+    )
+    minutes(shop, 6)
+    metrics.backlog = 55
+    minutes(shop, 3)
+    assert desired(store) == 6  # ceil(55 / 10) = 6, MaxCapacity 6
+    metrics.backlog = 0
+    minutes(shop, 8)  # new tasks past cooldown
+    assert desired(store) == 6, "scale-in needs 15 datapoints below"
+    minutes(shop, 10)
+    assert 1 <= desired(store) < 6
+    ecs.reconcile_once()
+    live = [t for t in store.tasks(stopped=False) if t.desired_status is TaskStatus.RUNNING]
+    assert len(live) == desired(store)
+
+
+def test_requests_per_target_use_the_counter_increase(shop):
+    _ecs, _scaling, store, _runtime, _clock, metrics = shop
+    store.put_scaling_policy(
+        TargetTrackingPolicy("rps", "shop", "baristas", REQUESTS, 100.0, resource_label="tg")
+    )
+    minutes(shop, 6)
+    for _ in range(4):
+        metrics.requests += 600  # 300 per task per minute
+        minutes(shop, 1)
+    assert desired(store) == 6  # ceil(600 / 100), capped at MaxCapacity
