@@ -2,8 +2,10 @@
 ``executable_path``: no browser download), served by ``barista serve orchestrator`` over a
 small group of real containers.
 
-The page loads, its charts update on their own, and a control works: setting the desired
-capacity from 1 to 2 on the page brings a second instance into service in the page's table.
+The page loads, its charts update on their own, and the controls work: setting the desired
+capacity from 1 to 2 on the page brings a second instance into service in the page's table, a
+refused value shows AWS's reason, a killed instance shows as terminating, and the broker
+restart restarts the container Compose's labels name.
 ``BARISTA_DASHBOARD_SCREENSHOT=path`` saves what the browser saw at the end (the README's
 screenshot is made this way)."""
 
@@ -19,7 +21,7 @@ import docker
 import pytest
 
 from orchestrator.cli._client import Client, EndpointUnreachable
-from orchestrator.model import LABEL_GROUP
+from orchestrator.model import LABEL_GROUP, LABEL_INSTANCE_ID
 from tests.support.containers import (
     LOOPBACK,
     SESSION_ID,
@@ -34,6 +36,7 @@ from tests.support.tools import require_tool
 pytestmark = pytest.mark.docker
 
 GROUP = "dashboard-web"
+BROKER_PROJECT = f"dashboard-{SESSION_ID}"
 TIMEOUT_MS = 90_000
 
 
@@ -57,7 +60,27 @@ def group_containers() -> list[docker.models.containers.Container]:
 
 
 @pytest.fixture
-def orchestrator(tmp_path: Path) -> Iterator[Client]:
+def broker_stand_in() -> Iterator[docker.models.containers.Container]:
+    """A container labelled as Compose labels a broker service, for the restart button (the
+    button restarts whatever container carries the labels; a real broker is not needed)."""
+    container = docker.from_env().containers.run(
+        stable_image("service"),
+        ["serve", "health"],
+        detach=True,
+        labels={
+            SESSION_LABEL: SESSION_ID,
+            "com.docker.compose.project": BROKER_PROJECT,
+            "com.docker.compose.service": "broker",
+        },
+    )
+    yield container
+    container.remove(force=True)
+
+
+@pytest.fixture
+def orchestrator(
+    tmp_path: Path, broker_stand_in: docker.models.containers.Container
+) -> Iterator[Client]:
     """``barista serve orchestrator`` at time scale 60, managing this session's containers,
     with a group of one ``serve health`` instance and a CPU target tracking policy (scale-in
     disabled, so it never undoes the test's capacity change) whose datapoints the page charts."""
@@ -69,6 +92,8 @@ def orchestrator(tmp_path: Path) -> Iterator[Client]:
         "BARISTA_TIME_SCALE": "60",
         "BARISTA_RECONCILE_INTERVAL": "0.5",
         "BARISTA_INSTANCE_LABELS": f"{SESSION_LABEL}={SESSION_ID}",
+        "BARISTA_BROKER_SERVICE": "broker",
+        "BARISTA_COMPOSE_PROJECT": BROKER_PROJECT,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", "serve", "orchestrator"],
@@ -137,8 +162,8 @@ def orchestrator(tmp_path: Path) -> Iterator[Client]:
             container.remove(force=True)
 
 
-def test_the_page_updates_live_and_setting_desired_capacity_brings_an_instance_into_service(
-    orchestrator: Client, chromium: str
+def test_the_page_updates_live_and_its_controls_act_on_the_group_and_the_broker(
+    orchestrator: Client, chromium: str, broker_stand_in: docker.models.containers.Container
 ):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - dev extra only
 
@@ -182,9 +207,27 @@ def test_the_page_updates_live_and_setting_desired_capacity_brings_an_instance_i
             # Sources that are not configured say so rather than show a number.
             expect(page.locator("#ledger")).to_contain_text("BARISTA_LEDGER_URL is not set")
 
+            # Kill goes through the runtime (SIGKILL): the page shows the instance terminating.
+            victim = rows.first.get_attribute("data-instance")
+            rows.first.get_by_role("button", name="kill").click()
+            expect(page.locator("#status")).to_contain_text(f"{victim} killed")
+            expect(
+                group.locator(f'tr[data-instance="{victim}"]').filter(has_text="terminating")
+            ).to_have_count(1)
+
+            # The broker restart finds its container by Compose's labels, after a confirm.
+            broker_stand_in.reload()
+            started = broker_stand_in.attrs["State"]["StartedAt"]
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator("#restart-broker").click()
+            expect(page.locator("#status")).to_contain_text("broker broker", timeout=TIMEOUT_MS)
+            broker_stand_in.reload()
+            assert broker_stand_in.attrs["State"]["StartedAt"] != started
+
             screenshot = os.environ.get("BARISTA_DASHBOARD_SCREENSHOT")
             if screenshot:
                 page.screenshot(path=screenshot, full_page=True)
         finally:
             browser.close()
-    assert wait_for(lambda: len(group_containers()) == 2, timeout=30)
+    killed = [c for c in group_containers() if c.labels[LABEL_INSTANCE_ID] == victim]
+    assert [c.status for c in killed] in (["exited"], []), "killed, then perhaps replaced"
