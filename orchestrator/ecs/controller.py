@@ -60,7 +60,7 @@ from orchestrator.ecs.model import (
 )
 from orchestrator.ecs.placement import Load, place, with_task
 from orchestrator.ecs.state import EcsStore
-from orchestrator.ecs.task_definition import TaskDefinition
+from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
 from orchestrator.model import Health
 from orchestrator.runtime.tasks import (
     ContainerSpec,
@@ -519,7 +519,7 @@ class EcsController:
     def _spec(self, task: Task, definition: TaskDefinition) -> TaskSpec:
         scale = self.time_scale
         containers = []
-        for container in definition.container_definitions:
+        for container in start_order(definition):
             check = container.health_check
             cpu_units = container.cpu or (definition.cpu or 0)
             containers.append(
@@ -599,6 +599,25 @@ class EcsController:
                 ),
             )
         )
+
+
+def start_order(definition: TaskDefinition) -> list[ContainerDefinition]:
+    """Containers with their ``dependsOn`` targets first, else in definition order."""
+    by_name = {c.name: c for c in definition.container_definitions}
+    ordered: list[ContainerDefinition] = []
+    seen: set[str] = set()
+
+    def visit(container: ContainerDefinition) -> None:
+        if container.name in seen:
+            return
+        seen.add(container.name)
+        for dependency, _condition in container.depends_on:
+            visit(by_name[dependency])
+        ordered.append(container)
+
+    for container in definition.container_definitions:
+        visit(container)
+    return ordered
 
 
 @dataclasses.dataclass(frozen=True)

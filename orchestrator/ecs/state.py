@@ -396,6 +396,13 @@ class EcsStore:
         return self._load(Task, row[0]) if row else None
 
     def forget_stopped_tasks(self, before: float) -> None:
-        """ECS shows a STOPPED task for about an hour, then forgets it."""
+        """ECS shows a STOPPED task for about an hour after it stopped, then forgets it."""
+        old = [
+            t.task_id
+            for t in self.tasks(stopped=True)
+            if (t.stopped_at if t.stopped_at is not None else t.created_at) < before
+        ]
+        if not old:
+            return
         with self._transaction() as db:
-            db.execute("DELETE FROM ecs_tasks WHERE stopped = 1 AND created_at < ?", (before,))
+            db.executemany("DELETE FROM ecs_tasks WHERE task_id = ?", [(i,) for i in old])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.ecs.controller import start_order
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ClientException, parse_task_definition
 
@@ -106,3 +107,21 @@ def test_task_level_cpu_and_memory_accept_vcpu_and_gb():
         }
     )
     assert (definition.required_cpu, definition.required_memory) == (512, 1024)
+
+
+def test_containers_start_with_their_depends_on_targets_first():
+    definition = parse_task_definition(
+        {
+            "family": "web",
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": "x",
+                    "memory": 64,
+                    "dependsOn": [{"containerName": "proxy", "condition": "START"}],
+                },
+                {"name": "proxy", "image": "x", "memory": 64},
+            ],
+        }
+    )
+    assert [c.name for c in start_order(definition)] == ["proxy", "app"]

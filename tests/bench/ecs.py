@@ -1,0 +1,175 @@
+"""How long ECS deployments and task starts take on real containers.
+
+    python -m tests.bench.ecs [--sizes 4,8] [--runs 1] [--time-scale 5]
+
+* rolling deployment of N tasks: a service of N ``barista serve health`` tasks with a
+  container health check (interval 5 s compressed by the time scale; timeout 5 s and
+  startPeriod 60 s, which bound real work, in real seconds)
+  runs steady; UpdateService to a new revision starts the clock, and it stops when the
+  deployment is COMPLETED (every new task healthy, every old one stopped), with the default
+  minimumHealthyPercent 100 and maximumPercent 200. The controller's loop runs every 0.2 s.
+* task start: for every task started during those runs, the wall time from RUNNING (all its
+  containers seen running) to HEALTHY (its health check passed), p50/p95. Docker runs the
+  first check one interval after start, so the interval (here ``5 s ÷ time_scale``) is the
+  floor of this figure.
+
+Containers carry a ``barista.bench`` label and are removed at the end. Prints a table and
+rewrites the bench-ecs section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+from orchestrator.clock import ScaledClock
+from orchestrator.ecs import operations
+from orchestrator.ecs.controller import EcsController
+from orchestrator.ecs.model import Task
+from orchestrator.ecs.state import EcsStore
+from orchestrator.runtime.tasks import DockerTaskRuntime
+from orchestrator.scaling.time_scale import TimeScale
+from tests.bench.adapters import replace_section
+from tests.support.containers import stable_image
+from tests.support.receiving import wait_for
+
+BENCH_LABEL = "barista.bench"
+# Seconds of grace for the app to boot (real seconds: the time scale compresses only the
+# check interval); a success inside it ends it at once.
+START_PERIOD = 60
+HEALTHZ = [
+    "CMD",
+    "python3",
+    "-c",
+    "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)",
+]
+
+
+def definition(note: str) -> dict[str, object]:
+    return {
+        "family": "bench",
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "256",
+        "containerDefinitions": [
+            {
+                "name": "app",
+                "image": stable_image("service"),
+                "command": ["serve", "health"],
+                "environment": [{"name": "NOTE", "value": note}],
+                "healthCheck": {
+                    "command": HEALTHZ,
+                    "interval": 5,
+                    "timeout": 5,
+                    "startPeriod": START_PERIOD,
+                },
+                "stopTimeout": 5,
+            }
+        ],
+    }
+
+
+def deployment_run(work: Path, size: int, scale: TimeScale) -> tuple[float, list[Task]]:
+    """Seconds from UpdateService to COMPLETED, and every task of the run."""
+    path = work / f"ecs-{uuid.uuid4().hex[:6]}.db"
+    runtime = DockerTaskRuntime(labels={BENCH_LABEL: path.stem})
+    clock = ScaledClock(time.time(), scale)
+    controller = EcsController(path, runtime, clock=clock, time_scale=scale)
+    try:
+        with EcsStore(path) as store:
+            operations.create_cluster(store, "bench")
+            operations.register_task_definition(store, definition("one"), clock())
+            operations.register_task_definition(store, definition("two"), clock())
+            operations.create_service(store, "bench", "web", "bench:1", size, now=clock())
+
+            def completed_on(revision: str) -> bool:
+                controller.reconcile_once()
+                service = store.service("bench", "web")
+                assert service is not None
+                return service.task_definition == revision and [
+                    d.rollout_state for d in service.deployments
+                ] == ["COMPLETED"]
+
+            if not wait_for(lambda: completed_on("bench:1"), timeout=300, interval=0.2):
+                raise RuntimeError("the first deployment did not complete")
+            started = time.monotonic()
+            operations.update_service(store, "bench", "web", task_definition="bench:2", now=clock())
+            if not wait_for(lambda: completed_on("bench:2"), timeout=600, interval=0.2):
+                raise RuntimeError("the rolling deployment did not complete")
+            elapsed = time.monotonic() - started
+            return elapsed, store.tasks(cluster="bench")
+    finally:
+        for task_id in {c.task_id for c in runtime.task_containers()}:
+            runtime.stop_task(task_id)
+        controller.close()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="4,8")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--time-scale", type=float, default=5.0)
+    args = parser.parse_args()
+    scale = TimeScale(args.time_scale)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    deployments: dict[int, list[float]] = {}
+    to_healthy: list[float] = []
+    failed = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in sizes:
+            for _ in range(args.runs):
+                elapsed, tasks = deployment_run(Path(scratch), size, scale)
+                deployments.setdefault(size, []).append(elapsed)
+                failed += sum(
+                    1 for t in tasks if (t.stopped_reason or "").startswith("Task failed")
+                )
+                to_healthy.extend(
+                    (t.healthy_at - t.started_at) / scale.time_scale
+                    for t in tasks
+                    if t.healthy_at is not None and t.started_at is not None
+                )
+    interval = 5 / scale.time_scale
+    lines = [
+        "| measure | tasks | p50 (s) | p95 (s) | in AWS time (p50 x time scale) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for size, values in deployments.items():
+        median = statistics.median(values)
+        lines.append(
+            f"| rolling deployment, UpdateService → COMPLETED (100/200) | {size} | "
+            f"{median:.1f} | {percentile(values, 0.95):.1f} | {median * scale.time_scale:.0f} |"
+        )
+    lines.append(
+        f"| task start, RUNNING → HEALTHY (health check interval {interval:g} s wall) | "
+        f"{len(to_healthy)} | {statistics.median(to_healthy):.2f} | "
+        f"{percentile(to_healthy, 0.95):.2f} | "
+        f"{statistics.median(to_healthy) * scale.time_scale:.0f} |"
+    )
+    lines += ["", f"Tasks stopped for failed health checks during the runs: {failed}."]
+    print("\n".join(lines))
+    header = (
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores (shared "
+        f"with other Docker work), {platform.system()} {platform.release()}, Python "
+        f"{platform.python_version()}. Command: `make bench-ecs` (sizes {args.sizes}, "
+        f"{args.runs} run each, time_scale {args.time_scale:g}; wall seconds)."
+    )
+    replace_section("bench-ecs", [header, "", *lines])
+
+
+if __name__ == "__main__":
+    main()
