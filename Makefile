@@ -92,7 +92,7 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 	COMPOSE_PROFILES=all-brokers images/wait-healthy.sh
 	$(VENV)/bin/barista compare --backend all
 
-bench: bench-adapters bench-services bench-elb bench-autoscaling ## every benchmark; tables go to BENCHMARKS.md
+bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs ## every benchmark; tables go to BENCHMARKS.md
 
 bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
@@ -107,6 +107,10 @@ bench-autoscaling: images ## breach -> new barista consuming (p50/p95), reconcil
 .PHONY: bench-elb
 bench-elb: images ## wrk straight to order-api replicas vs through the ALB (needs wrk)
 	$(VENV_PY) -m tests.bench.elb $(BENCH_ARGS)
+
+.PHONY: bench-ecs
+bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy p50/p95
+	$(VENV_PY) -m tests.bench.ecs $(BENCH_ARGS)
 
 clean-test-containers: ## remove containers a killed test run left behind (by their label)
 	docker ps -aq --filter label=barista.test-session | xargs -r docker rm -f

@@ -160,7 +160,19 @@ def main() -> None:
         f"{percentile(to_healthy, 0.95):.2f} | "
         f"{statistics.median(to_healthy) * scale.time_scale:.0f} |"
     )
-    lines += ["", f"Tasks stopped for failed health checks during the runs: {failed}."]
+    lines += [
+        "",
+        f"Tasks stopped for failed health checks during the runs: {failed}.",
+        "",
+        "How to read it: a task is RUNNING when Docker reports its containers running, and "
+        "HEALTHY once its container health check passes; the difference is the application "
+        "booting (a Python process importing its broker clients) plus up to one check "
+        "interval, so it is real seconds on a shared 2-core machine, and its p95 grows when "
+        "a deployment starts many tasks at once. A rolling deployment at 100/200 starts all N "
+        "new tasks, waits for them to be healthy, then stops the N old ones (SIGTERM, real "
+        "stopTimeout): its time is one task start under N-fold contention plus a stop, not N "
+        "sequential starts.",
+    ]
     print("\n".join(lines))
     header = (
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores (shared "
