@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from orchestrator.api import ApiContext, api_routes
 from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.controller import AutoScalingController
 from orchestrator.dashboard import snapshot
@@ -291,3 +293,49 @@ def test_a_restarted_process_counts_from_zero_again():
     earlier = histogram(fast=5, slow=5)
     assert histogram(fast=7, slow=5).since(earlier) == histogram(fast=2, slow=0)
     assert histogram(fast=1, slow=0).since(earlier) == histogram(fast=1, slow=0)
+
+
+def test_target_groups_show_and_haproxy_not_answering_is_said_per_group(
+    store_path: Path, runtime: FakeRuntime, wall: Wall
+):
+    context = ApiContext(
+        store_path=store_path,
+        runtime=runtime,
+        environ={"BARISTA_HAPROXY_RUNTIME_API": "127.0.0.1:1"},  # nothing listens on port 1
+    )
+    with TestClient(Starlette(routes=api_routes(context))) as api:
+        created = api.post("/api/elbv2/CreateTargetGroup", json={"Name": "counters", "Port": 8080})
+        assert created.status_code == 200, created.text
+    dashboard = Dashboard(context, Settings(), sources=Sources(), wall=wall)
+    try:
+        (shown,) = dashboard.snapshot()["load_balancers"]["target_groups"]
+    finally:
+        dashboard.close()
+    assert (shown["name"], shown["port"]) == ("counters", 8080)
+    assert "HAProxy's runtime API does not answer" in shown["error"]
+
+
+def test_an_instance_whose_target_drains_shows_draining(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime, wall: Wall
+):
+    converge(store_path, runtime)
+    victim = runtime.instances()[0].instance_id
+
+    def draining() -> dict[str, object]:
+        target = {"id": victim, "port": 8080, "state": "draining", "reason": None}
+        return {"target_groups": [{"name": "tg", "targets": [target]}], "draining": [victim]}
+
+    dashboard = Dashboard(
+        ApiContext(store_path=store_path, runtime=runtime),
+        Settings(),
+        sources=Sources(),
+        wall=wall,
+        elb=draining,
+    )
+    try:
+        state = dashboard.snapshot()
+    finally:
+        dashboard.close()
+    rows = {row["instance_id"]: row["state"] for row in state["groups"][0]["instances"]}
+    assert rows[victim] == "draining"
+    assert "draining" not in state["load_balancers"], "the page gets it per target"
