@@ -224,6 +224,7 @@ def _service_doc(store: EcsStore, service: Service) -> dict[str, Any]:
             t.last_status in (TaskStatus.PROVISIONING, TaskStatus.PENDING) for t in tasks
         ),
         "launchType": service.launch_type.value,
+        "healthCheckGracePeriodSeconds": service.health_check_grace_period_seconds,
         "taskDefinition": operations.task_definition_arn_of(service.task_definition),
         "createdAt": service.created_at,
         "loadBalancers": [
@@ -545,6 +546,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                     PlacementConstraint(str(p["type"]), str(p.get("expression", "")))
                     for p in _list(params, "placementConstraints")
                 ],
+                health_check_grace_period_seconds=_number(params, "healthCheckGracePeriodSeconds")
+                or 0,
                 now=now(),
             )
             return {"service": _service_doc(s, service)}
@@ -562,6 +565,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                     params.get("deploymentConfiguration")
                 ),
                 force_new_deployment=_flag(params, "forceNewDeployment"),
+                health_check_grace_period_seconds=_number(params, "healthCheckGracePeriodSeconds"),
                 now=now(),
             )
             return {"service": _service_doc(s, service)}

@@ -299,7 +299,7 @@ class EcsController:
             health_status=health,
             address=address,
         )
-        if health is HealthStatus.UNHEALTHY and task.service is not None:
+        if health is HealthStatus.UNHEALTHY and self._past_grace(task, now):
             task = dataclasses.replace(
                 task,
                 desired_status=TaskStatus.STOPPED,
@@ -310,6 +310,15 @@ class EcsController:
         elif task.healthy_at is None and self._counts_healthy(task, bool(checked)):
             task = dataclasses.replace(task, healthy_at=now)
         self.store.put_task(task)
+
+    def _past_grace(self, task: Task, now: float) -> bool:
+        """A service task's health counts once healthCheckGracePeriodSeconds have passed
+        since it started; a standalone task is never stopped for its health."""
+        if task.service is None:
+            return False
+        service = self.store.service(task.cluster, task.service)
+        grace = service.health_check_grace_period_seconds if service is not None else 0
+        return task.started_at is None or now - task.started_at >= grace
 
     def _counts_healthy(self, task: Task, has_health_check: bool) -> bool:
         """Healthy for a deployment: its container health checks pass (or it has none) and

@@ -18,7 +18,8 @@ Rolling update, as ECS does it (REPLICA services):
   older task is left; older deployments are then dropped.
 
 Deployment circuit breaker: a primary-deployment task that stops before it ever counted
-healthy is a failure. When failures reach ``circuit_breaker_threshold(desired)`` the
+healthy is a failure, and a task of the deployment becoming healthy resets the count
+(resetOnHealthyTask's default). When failures reach ``circuit_breaker_threshold(desired)`` the
 deployment is FAILED and launches no more tasks; with rollback, a new primary deployment on
 the task definition of the last COMPLETED deployment takes over.
 """
@@ -82,8 +83,15 @@ def failed_to_start(task: Task) -> bool:
 
 
 def failures(deployment: Deployment, tasks: Sequence[Task]) -> int:
+    """Failed tasks of the deployment since its last task became healthy: a healthy task
+    resets the count (resetOnHealthyTask, true by default)."""
+    mine = [t for t in tasks if t.deployment_id == deployment.deployment_id]
+    last_healthy = max((t.healthy_at for t in mine if t.healthy_at is not None), default=None)
     return sum(
-        1 for t in tasks if t.deployment_id == deployment.deployment_id and failed_to_start(t)
+        1
+        for t in mine
+        if failed_to_start(t)
+        and (last_healthy is None or (t.stopping_at or t.stopped_at or 0.0) > last_healthy)
     )
 
 

@@ -203,6 +203,7 @@ def create_service(  # noqa: PLR0913 - CreateService's own parameters
     deployment_configuration: DeploymentConfiguration | None = None,
     placement_strategy: Sequence[PlacementStrategy] = (),
     placement_constraints: Sequence[PlacementConstraint] = (),
+    health_check_grace_period_seconds: int = 0,
     now: float,
 ) -> Service:
     found = find_cluster(store, cluster)
@@ -236,6 +237,7 @@ def create_service(  # noqa: PLR0913 - CreateService's own parameters
         deployment_configuration=config,
         placement_strategy=strategies,
         placement_constraints=tuple(placement_constraints),
+        health_check_grace_period_seconds=health_check_grace_period_seconds,
         deployments=(new_deployment(new_deployment_id(), definition.family_revision, now),),
     )
     store.put_service(service)
@@ -261,7 +263,7 @@ def find_service(store: EcsStore, cluster: str | None, reference: str) -> Servic
     return service
 
 
-def update_service(
+def update_service(  # noqa: PLR0913 - UpdateService's own parameters
     store: EcsStore,
     cluster: str | None,
     reference: str,
@@ -270,9 +272,15 @@ def update_service(
     task_definition: str | None = None,
     deployment_configuration: DeploymentConfiguration | None = None,
     force_new_deployment: bool = False,
+    health_check_grace_period_seconds: int | None = None,
     now: float,
 ) -> Service:
     service = find_service(store, cluster, reference)
+    if health_check_grace_period_seconds is not None:
+        # Changing the grace period does not start a deployment (ECS).
+        service = dataclasses.replace(
+            service, health_check_grace_period_seconds=health_check_grace_period_seconds
+        )
     if desired_count is not None:
         if desired_count < 0:
             raise InvalidParameterException("desiredCount must be at least 0.")

@@ -291,3 +291,36 @@ def test_capacity_provider_managed_scaling_grows_the_group_until_tasks_fit(world
     ]
     assert len(stopped) == 1
     controller.close()
+
+
+def test_health_check_grace_period_keeps_an_unhealthy_new_task(world):
+    controller, runtime, store, clock = world
+    operations.register_task_definition(
+        store,
+        {
+            "family": "slow",
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": "x",
+                    "memory": 64,
+                    "healthCheck": {"command": ["CMD", "true"]},
+                }
+            ],
+        },
+        clock(),
+    )
+    operations.register_container_instance(store, "shop", cpu=1024, memory=1024, now=clock())
+    operations.create_service(
+        store, "shop", "slow", "slow", 1, health_check_grace_period_seconds=120, now=clock()
+    )
+    controller.reconcile_once()
+    (task_id,) = live(store)
+    controller.reconcile_once()
+    runtime.set_health(task_id, Health.UNHEALTHY)
+    clock.now += 60
+    controller.reconcile_once()
+    assert live(store) == [task_id], "inside the grace period the scheduler ignores health"
+    clock.now += 61
+    controller.reconcile_once()
+    assert store.task(task_id).stopped_reason == "Task failed container health checks"

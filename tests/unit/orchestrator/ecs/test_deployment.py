@@ -162,3 +162,23 @@ def test_without_rollback_a_failed_deployment_launches_no_more_tasks():
     decided = plan_service(service(2, config), failed, 5.0, "x")
     assert decided.start == 0
     assert decided.deployments[-1].rollout_state == "FAILED"
+
+
+def test_a_task_becoming_healthy_resets_the_failure_count():
+    config = DeploymentConfiguration(circuit_breaker_enable=True, circuit_breaker_rollback=True)
+
+    def failed(n: int, at: float) -> Task:
+        return task(
+            n,
+            "d-new",
+            healthy=False,
+            desired_status=TaskStatus.STOPPED,
+            stop_code=StopCode.ESSENTIAL_CONTAINER_EXITED,
+            stopping_at=at,
+        )
+
+    healthy_at_5 = task(20, "d-new", healthy_at=5.0)
+    tasks = [failed(10, 1.0), failed(11, 2.0), healthy_at_5, failed(12, 6.0), failed(13, 7.0)]
+    assert not plan_service(service(2, config), tasks, 8.0, "x").events, "2 since the reset"
+    tripped = plan_service(service(2, config), [*tasks, failed(14, 8.0)], 9.0, "x")
+    assert any("deployment failed" in e for e in tripped.events)
