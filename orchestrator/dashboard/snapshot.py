@@ -35,6 +35,7 @@ from orchestrator.dashboard.sources import (
     LedgerReader,
     Loadgen,
     OrdersQueue,
+    SourceError,
     merge,
     scrape_latency,
 )
@@ -547,5 +548,7 @@ def _result(future: Future[Any], deadline: float) -> Any:
         return future.result(timeout=max(deadline - time.monotonic(), 0.0))
     except FutureTimeout:
         return _error(f"no answer within {SOURCE_DEADLINE:g} s")
+    except SourceError as error:
+        return _error(str(error))
     except Exception as error:
         return _error(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)

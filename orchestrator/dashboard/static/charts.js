@@ -56,7 +56,7 @@ const Charts = (() => {
     const x = (t) => PAD.left + ((t - xmin) / (xmax - xmin)) * plotW;
     const y = (v) => PAD.top + plotH - (v / ymax) * plotH;
 
-    for (const fraction of [0, 0.5, 1]) {
+    for (const fraction of points === 0 ? [0] : [0, 0.5, 1]) {
       const value = ymax * fraction;
       svg.append(el("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(value), y2: y(value), class: "grid" }));
       svg.append(el("text", { x: PAD.left - 4, y: y(value) + 4, class: "axis", "text-anchor": "end" }, formatValue(value)));
