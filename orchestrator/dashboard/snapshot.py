@@ -51,6 +51,8 @@ CACHE_SECONDS = 0.5  # several open pages share one snapshot per half second
 RATE_WINDOW = 10.0  # wall seconds of ledger readings a throughput figure spans
 RATE_HISTORY = 180.0  # wall seconds of throughput the page can chart
 RATE_STEP = 5.0  # wall seconds each charted throughput point spans
+LOST_WINDOW = 10.0  # wall seconds of ledger-vs-queue gaps the "lost" figure takes the least of
+MIN_LOST_READINGS = 3  # readings (and seconds) before "lost" is shown
 LAUNCHING = "Launching a new EC2 instance: "
 TERMINATING = "Terminating EC2 instance: "
 PERCENTILES = (0.5, 0.9, 0.99)
@@ -218,6 +220,7 @@ class Dashboard:
         self._cached: tuple[float, dict[str, Any]] | None = None
         self._ledger_readings: collections.deque[tuple[float, int, int]] = collections.deque()
         self._running: dict[str, Future[Any]] = {}
+        self._gaps: collections.deque[tuple[float, int]] = collections.deque()
         self._latency_readings: dict[str, collections.deque[tuple[float, Buckets]]] = {}
 
     def close(self) -> None:
@@ -294,7 +297,7 @@ class Dashboard:
             "load_balancers": {k: v for k, v in elb.items() if k != "draining"},
             "throughput": self._throughput(done["ledger"]),
             "latency": done["latency"],
-            "ledger": self._ledger_view(done["ledger"], done["backlog"]),
+            "ledger": self._ledger_view(done["ledger"]),
             "controls": {
                 "traffic": self.sources.loadgen is not None,
                 "poison": self.sources.broker is not None,
@@ -400,15 +403,35 @@ class Dashboard:
         return self.sources.loadgen.status()
 
     def _ledger_counts(self) -> dict[str, Any]:
+        """The ledger's counts, read between two reads of the orders queue's backlog, and the
+        gap between what the ledger waits for and what the queue holds (see ``_lost``)."""
         if self.sources.ledger is None:
             return _error(self.sources.unset.get("ledger", "no ledger"))
+        before = self._queued()
         summary = asdict(self.sources.ledger.summary())
+        after = self._queued()
         wall = self.wall()
+        if isinstance(before, int) and isinstance(after, int):
+            self._gaps.append((wall, summary["in_flight"] - max(before, after)))
+            summary["gap_reason"] = None
+        else:
+            summary["gap_reason"] = before if isinstance(before, str) else after
+        while self._gaps and wall - self._gaps[0][0] > LOST_WINDOW:
+            self._gaps.popleft()
         readings = self._ledger_readings
         readings.append((wall, summary["brewed"], summary["accepted"]))
         while readings and wall - readings[0][0] > RATE_HISTORY:
             readings.popleft()
         return summary
+
+    def _queued(self) -> int | str:
+        """The orders queue's backlog, or why it cannot be read."""
+        if self.sources.broker is None:
+            return self.sources.unset.get("broker", "no broker")
+        try:
+            return self.sources.broker.backlog(self.settings.orders_queue)
+        except Exception as error:  # a broker restarting: no figure, and why
+            return f"{type(error).__name__}: {error}"
 
     def _live_backlog(self) -> dict[str, Any]:
         if self.sources.broker is None:
@@ -525,21 +548,33 @@ class Dashboard:
             "series": [[t, brewed, accepted] for t, brewed, accepted in rates],
         }
 
-    def _ledger_view(self, ledger: Mapping[str, Any], backlog: Mapping[str, Any]) -> dict[str, Any]:
+    def _ledger_view(self, ledger: Mapping[str, Any]) -> dict[str, Any]:
         if "error" in ledger:
             return {"backend": self.backend, **ledger}
         view: dict[str, Any] = {"backend": self.backend, **ledger}
-        queued = backlog.get(self.settings.orders_queue) if "error" not in backlog else None
-        if isinstance(queued, int):
-            # Accepted orders the ledger still waits for, beyond what the queue holds (visible
-            # or in a barista's hands): at most that many are lost at this instant.
-            view["lost"] = max(0, ledger["in_flight"] - queued)
-        else:
+        reason = view.pop("gap_reason", None)
+        gaps = list(self._gaps)
+        if reason is not None:
             view["lost"] = None
-            view["lost_reason"] = "needs the orders queue's backlog: " + str(
-                backlog.get("error", "not measured")
-            )
+            view["lost_reason"] = f"needs the orders queue's backlog: {reason}"
+        elif len(gaps) < MIN_LOST_READINGS or gaps[-1][0] - gaps[0][0] < MIN_LOST_READINGS:
+            view["lost"] = None
+            view["lost_reason"] = "measuring: lost needs a few seconds of readings"
+        else:
+            view["lost"] = _lost(gaps)
         return view
+
+
+def _lost(gaps: Sequence[tuple[float, int]]) -> int:
+    """At most how many accepted orders are lost: the ledger waits for them (accepted, neither
+    brewed nor dead-lettered) and the orders queue does not hold them (visible or in a
+    barista's hands).
+
+    The ledger and the queue cannot be read at one instant, so a single reading can be off by
+    the orders that arrived or finished in between. A lost order stays lost, so the smallest
+    gap of the last ``LOST_WINDOW`` seconds keeps every real loss and drops those races.
+    """
+    return max(0, min(gap for _, gap in gaps))
 
 
 def _result(future: Future[Any], deadline: float) -> Any:

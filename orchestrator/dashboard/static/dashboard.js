@@ -126,7 +126,7 @@ function renderLedger(ledger, live) {
   }
   const lost = ledger.lost === null ? NA : number(ledger.lost);
   const dlq = live && !live.error ? Object.entries(live).map(([q, n]) => `${escapeHtml(q)}: ${n}`).join(" · ") : "";
-  box.innerHTML = `<p class="note">${backend}</p><div class="figures">${figure("accepted", number(ledger.accepted))}${figure("brewed", number(ledger.brewed))}${figure("dead-lettered", number(ledger.dead_lettered))}${figure("in flight", number(ledger.in_flight))}${figure("duplicates", number(ledger.duplicates), ledger.duplicates > 0 ? "bad" : "")}${figure("lost (at most)", lost, ledger.lost > 0 ? "bad" : "", ledger.lost_reason || "accepted orders neither brewed, dead-lettered nor on the queue")}</div>${ledger.lost_reason ? `<p class="note">lost n/a: ${escapeHtml(ledger.lost_reason)}</p>` : ""}${dlq ? `<p class="note">on the queues now: ${dlq}</p>` : ""}`;
+  box.innerHTML = `<p class="note">${backend}</p><div class="figures">${figure("accepted", number(ledger.accepted))}${figure("brewed", number(ledger.brewed))}${figure("dead-lettered", number(ledger.dead_lettered))}${figure("in flight", number(ledger.in_flight))}${figure("duplicates", number(ledger.duplicates), ledger.duplicates > 0 ? "bad" : "")}${figure("lost (at most)", lost, ledger.lost > 0 ? "bad" : "", ledger.lost_reason || "accepted orders neither brewed, dead-lettered nor on the orders queue: the least over the last 10 s, so a race between reading the ledger and the queue is not counted")}</div>${ledger.lost_reason ? `<p class="note">lost n/a: ${escapeHtml(ledger.lost_reason)}</p>` : ""}${dlq ? `<p class="note">on the queues now: ${dlq}</p>` : ""}`;
 }
 
 function renderQueues(queues, clock) {

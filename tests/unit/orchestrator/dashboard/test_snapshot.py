@@ -176,15 +176,25 @@ def test_unconfigured_sources_are_not_available_and_name_the_setting(
 
 
 def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
-    dashboard: Dashboard, fakes: tuple[object, FakeLedger, FakeBroker]
+    dashboard: Dashboard, fakes: tuple[object, FakeLedger, FakeBroker], wall: Wall
 ):
     _, ledger, broker = fakes
     ledger.counts = LedgerSummary(
         accepted=20, brewed=12, dead_lettered=1, in_flight=7, duplicates=2
     )
     broker.backlogs = {"orders": 7, "orders-dlq": 1}
-    shown = dashboard.snapshot()["ledger"]
-    assert shown == {
+
+    def read() -> dict[str, object]:
+        wall.now += 1.5
+        dashboard.invalidate()
+        shown: dict[str, object] = dashboard.snapshot()["ledger"]
+        return shown
+
+    first = read()
+    assert first["lost"] is None
+    assert first["lost_reason"] == "measuring: lost needs a few seconds of readings"
+    read()
+    assert read() == {
         "backend": "amqp",
         "accepted": 20,
         "brewed": 12,
@@ -193,9 +203,24 @@ def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
         "duplicates": 2,
         "lost": 0,
     }
-    broker.backlogs = {"orders": 4}
-    dashboard.invalidate()
-    assert dashboard.snapshot()["ledger"]["lost"] == 3
+    broker.backlogs = {"orders": 5}  # one reading where two orders finished between the reads
+    assert read()["lost"] == 0, "a race between two reads is not a loss"
+    broker.backlogs = {"orders": 4}  # three the ledger waits for are nowhere, for good
+    for _ in range(8):
+        shown = read()
+    assert shown["lost"] == 3
+
+
+def test_lost_needs_the_broker(store_path: Path, runtime: FakeRuntime, wall: Wall):
+    settings = Settings()
+    sources = Sources(ledger=FakeLedger(), unset={"broker": "BARISTA_BROKER_URL is not set"})
+    dashboard = make_dashboard(store_path, runtime, sources, wall, settings=settings)
+    try:
+        shown = dashboard.snapshot()["ledger"]
+    finally:
+        dashboard.close()
+    assert shown["lost"] is None
+    assert shown["lost_reason"] == "needs the orders queue's backlog: BARISTA_BROKER_URL is not set"
 
 
 def test_throughput_is_the_ledger_rate_between_readings_and_na_before_two(
