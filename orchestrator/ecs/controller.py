@@ -343,7 +343,7 @@ class EcsController:
             if not [t for t in tasks if t.last_status is not TaskStatus.STOPPED]:
                 self.store.put_service(dataclasses.replace(service, status="INACTIVE"))
             return
-        decided = plan_service(service, tasks, now, new_deployment_id())
+        decided = plan_service(service, tasks, now)
         started = []
         for _ in range(decided.start):
             primary = next(d for d in decided.deployments if d.status == "PRIMARY")

@@ -20,8 +20,8 @@ Rolling update, as ECS does it (REPLICA services):
 Deployment circuit breaker: a primary-deployment task that stops before it ever counted
 healthy is a failure, and a task of the deployment becoming healthy resets the count
 (resetOnHealthyTask's default). When failures reach ``circuit_breaker_threshold(desired)`` the
-deployment is FAILED and launches no more tasks; with rollback, a new primary deployment on
-the task definition of the last COMPLETED deployment takes over.
+deployment is FAILED and launches no more tasks; with rollback, the most recent COMPLETED
+deployment becomes the primary again (IN_PROGRESS until it completes anew).
 """
 
 from __future__ import annotations
@@ -95,11 +95,8 @@ def failures(deployment: Deployment, tasks: Sequence[Task]) -> int:
     )
 
 
-def plan_service(
-    service: Service, tasks: Sequence[Task], now: float, new_deployment_id: str
-) -> ServicePlan:
-    """What the scheduler does for ``service`` this pass; ``new_deployment_id`` names a
-    rollback deployment if one is needed."""
+def plan_service(service: Service, tasks: Sequence[Task], now: float) -> ServicePlan:
+    """What the scheduler does for ``service`` this pass."""
     name = f"(service {service.name})"
     desired = service.desired_count
     config = service.deployment_configuration
@@ -113,7 +110,7 @@ def plan_service(
         and primary.rollout_state == IN_PROGRESS
         and failures(primary, tasks) >= circuit_breaker_threshold(desired)
     ):
-        deployments, primary, tripped = _trip(service, now, new_deployment_id)
+        deployments, primary, tripped = _trip(service, now)
         events.extend(tripped)
         task_definition = primary.task_definition
 
@@ -175,14 +172,14 @@ def plan_service(
     )
 
 
-def _trip(
-    service: Service, now: float, new_deployment_id: str
-) -> tuple[list[Deployment], Deployment, list[str]]:
-    """The circuit breaker trips: the primary FAILED, and with rollback a new primary on the
-    last COMPLETED deployment's task definition. Returns deployments, primary, events."""
+def _trip(service: Service, now: float) -> tuple[list[Deployment], Deployment, list[str]]:
+    """The circuit breaker trips: the primary is FAILED and, with rollback, the most recent
+    COMPLETED deployment becomes the primary again, IN_PROGRESS (AWS: "when the rollback
+    starts, the deployment changes from COMPLETED to IN_PROGRESS"); its tasks are the ones
+    still running, so nothing new starts for them. Without a COMPLETED deployment the
+    deployment is stalled: FAILED, launching nothing. Returns deployments, primary, events."""
     name = f"(service {service.name})"
     primary = service.primary
-    deployments = list(service.deployments)
     failed = dataclasses.replace(
         primary,
         rollout_state=FAILED,
@@ -192,24 +189,25 @@ def _trip(
     events = [
         f"{name} (deployment {primary.deployment_id}) deployment failed: tasks failed to start."
     ]
-    previous = [d for d in deployments if d.status == ACTIVE and d.rollout_state == COMPLETED]
+    previous = [
+        d for d in service.deployments if d.status == ACTIVE and d.rollout_state == COMPLETED
+    ]
     if not (service.deployment_configuration.circuit_breaker_rollback and previous):
-        return [failed if d is primary else d for d in deployments], failed, events
+        return [failed if d is primary else d for d in service.deployments], failed, events
     target = max(previous, key=lambda d: d.created_at)
-    rollback = Deployment(
-        deployment_id=new_deployment_id,
-        task_definition=target.task_definition,
+    rollback = dataclasses.replace(
+        target,
         status=PRIMARY,
-        created_at=now,
-        updated_at=now,
         rollout_state=IN_PROGRESS,
         rollout_state_reason=(
             f"ECS deployment circuit breaker: rolling back to deploymentId {target.deployment_id}."
         ),
+        updated_at=now,
     )
     events.append(f"{name} rolling back to deployment {target.deployment_id}.")
     failed = dataclasses.replace(failed, status=ACTIVE)
-    return [failed if d is primary else d for d in deployments] + [rollback], rollback, events
+    replaced = {primary.deployment_id: failed, target.deployment_id: rollback}
+    return [replaced.get(d.deployment_id, d) for d in service.deployments], rollback, events
 
 
 def new_deployment(deployment_id: str, task_definition: str, now: float) -> Deployment:
