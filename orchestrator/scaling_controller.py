@@ -194,9 +194,10 @@ class ScalingController:
         """Record this period's tracked value, then act only if AlarmHigh or AlarmLow fires."""
         config = definition.configuration
         warmup = snapshot.instance_warmup(config.estimated_instance_warmup)
+        capacity = [i for i in instances if i.health is not Health.STOPPED]
         counted = [
             i
-            for i, since in zip(instances, _in_service_since(instances), strict=True)
+            for i, since in zip(capacity, _in_service_since(capacity), strict=True)
             if since is not None and now >= since + warmup
         ]
         metric = definition.metric

@@ -234,3 +234,16 @@ def test_an_invalid_scheduled_update_fails_with_an_activity_and_changes_nothing(
     assert desired(store) == 1
     (failed,) = [a for a in store.activities(GROUP) if a.status_code == "Failed"]
     assert "Desired capacity:50 must be between" in failed.status_message
+
+
+def test_a_dead_instance_neither_counts_nor_stops_the_pass(world):
+    store, runtime, queue, controller = world
+    store.put_policy(backlog_policy())
+    tick(store, runtime, controller)
+    (first,) = runtime.instances(GROUP)
+    runtime.set_health(first.instance_id, Health.STOPPED)  # a crashed barista
+    queue.depth = 30
+    tick(store, runtime, controller, periods=3)
+    live = [i for i in runtime.instances(GROUP) if i.health is not Health.STOPPED]
+    assert first.instance_id not in {i.instance_id for i in live}, "replaced"
+    assert desired(store) == 3
