@@ -65,13 +65,16 @@ ALGORITHMS = ("round_robin", "least_outstanding_requests")
 NOTES = [
     "How to read it:",
     "- Saturated req/s measures CPU, not HAProxy alone: wrk, HAProxy, Docker's port proxy and",
-    "  the replicas share the machine's cores, so every cycle HAProxy spends is taken from the",
-    "  replicas; on a machine where the load balancer has its own cores the ratio is higher.",
+    "  the replicas share the machine's cores (and other test runs on this machine share them:",
+    "  see the load average), so every cycle HAProxy spends is taken from the replicas. Runs",
+    "  vary with the neighbours: an earlier run at a load average of 10-15 measured 0.39 for",
+    "  GET /menu with round robin, and one at about 4 measured 0.89.",
     "- The 1-connection rows carry no queueing: their p50 difference is what one request pays",
     "  for the extra hop through HAProxy (and the bridge network behind it).",
     "- Round robin alternates requests whatever a replica's backlog; least outstanding requests",
-    "  (HAProxy leastconn) sends each to the least busy one, which matters when one replica is",
-    "  slowed by a neighbour.",
+    "  (HAProxy leastconn) sends each to the least busy one. The direct path pins half the",
+    "  connections to each replica, so when a neighbour slows one replica, leastconn through",
+    "  the ALB can beat it (a ratio above 1).",
 ]
 
 
