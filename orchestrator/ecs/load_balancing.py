@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from orchestrator.elb.controller import ElbController
+from orchestrator.elb.haproxy_config import backend_name
 from orchestrator.elb.model import Target, TargetHealthState
 
 
@@ -50,3 +51,40 @@ class ElbTargetRegistry:
             d.target == target and not d.drained
             for d in self.elb.store.deregistrations(target_group_arn)
         )
+
+
+def backend_requests(show_stat: str, backend: str) -> int | None:
+    """The backend's total HTTP requests (``req_tot``, else sessions ``stot``) from HAProxy's
+    ``show stat`` CSV, or None if the backend is not there."""
+    lines = [line for line in show_stat.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("# "):
+        return None
+    columns = lines[0][2:].split(",")
+    for line in lines[1:]:
+        row = dict(zip(columns, line.split(","), strict=False))
+        if row.get("pxname") == backend and row.get("svname") == "BACKEND":
+            for column in ("req_tot", "stot"):
+                value = row.get(column, "")
+                if value.isdigit():
+                    return int(value)
+    return None
+
+
+class ElbRequestCounter:
+    """ALBRequestCountPerTarget's raw counter: requests a target group's HAProxy backend has
+    taken since HAProxy started (a reload starts it again; the sampler treats a drop as a
+    restart)."""
+
+    def __init__(self, elb: ElbController) -> None:
+        self.elb = elb
+
+    def request_count(self, target_group_arn: str) -> int | None:
+        groups = {g.target_group_arn: g for g in self.elb.store.target_groups()}
+        group = groups.get(target_group_arn)
+        if group is None:
+            return None
+        try:
+            answer = self.elb.haproxy.execute("show stat")
+        except OSError:
+            return None
+        return backend_requests(answer, backend_name(group))

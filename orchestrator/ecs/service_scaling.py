@@ -5,8 +5,8 @@ tracking* policies keep one metric at a target by moving it:
 
 * ``ECSServiceAverageCPUUtilization``: CPU the service's running tasks use, in percent of the
   CPU they reserve (task ``cpu`` units ÷ 1024 vCPU), averaged over the tasks;
-* ``ALBRequestCountPerTarget``: requests the target group took in the period ÷ its tasks
-  (needs a request counter from the load balancer; without one there is no datapoint);
+* ``ALBRequestCountPerTarget``: requests the target group took in the period ÷ its running
+  tasks, from the HAProxy backend's request counter (``ElbRequestCounter``);
 * backlog per task: a queue's backlog (``broker_adapters``: visible + in flight) ÷ running
   tasks, the customized-metric form AWS documents for SQS workers (``QueueName``).
 
@@ -227,7 +227,9 @@ class ServiceScalingController:
         self._counters[target_group_arn] = (self.clock(), total)
         if previous is None or targets == 0:
             return None
-        return max(0, total - previous[1]) / targets
+        # A counter that went down was restarted (HAProxy reloaded): all of it is new.
+        increase = total - previous[1] if total >= previous[1] else total
+        return increase / targets
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         while not stopping.is_set():

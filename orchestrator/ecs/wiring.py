@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrator.ecs.capacity import StoreAsgCapacity
 from orchestrator.ecs.controller import EcsController
-from orchestrator.ecs.load_balancing import ElbTargetRegistry
+from orchestrator.ecs.load_balancing import ElbRequestCounter, ElbTargetRegistry
 from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.elb.controller import ElbController
 from orchestrator.runtime import Runtime
@@ -22,18 +22,22 @@ from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.scaling.time_scale import TimeScale
 
 
-class BrokerMetrics:
-    """Backlog from the broker; no ALB request counter yet (ALBRequestCountPerTarget then has
-    no datapoints)."""
+class ControlPlaneMetrics:
+    """Backlog from the broker, request counts from the load balancer's HAProxy."""
 
-    def __init__(self, backlog: Callable[[str], int] | None) -> None:
+    def __init__(
+        self, backlog: Callable[[str], int] | None, elb: ElbController | None = None
+    ) -> None:
         self._backlog = backlog
+        self._requests = ElbRequestCounter(elb) if elb is not None else None
 
     def queue_backlog(self, queue_name: str) -> int | None:
         return None if self._backlog is None else self._backlog(queue_name)
 
     def request_count(self, target_group_arn: str) -> int | None:
-        return None
+        if self._requests is None:
+            return None
+        return self._requests.request_count(target_group_arn)
 
 
 def ecs_controllers(
@@ -60,6 +64,6 @@ def ecs_controllers(
         capacity=StoreAsgCapacity(store_path, instances),
     )
     scaling = ServiceScalingController(
-        store_path, tasks, clock=clock, metrics=BrokerMetrics(backlog)
+        store_path, tasks, clock=clock, metrics=ControlPlaneMetrics(backlog, elb)
     )
     return ecs, scaling

@@ -14,7 +14,7 @@ import pytest
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
-from orchestrator.ecs.load_balancing import ElbTargetRegistry
+from orchestrator.ecs.load_balancing import ElbRequestCounter, ElbTargetRegistry
 from orchestrator.ecs.model import LoadBalancer, TaskStatus
 from orchestrator.ecs.state import EcsStore
 from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetType
@@ -161,6 +161,10 @@ def test_rolling_deployment_under_traffic_through_the_alb_fails_no_request(
             before = sum(traffic.statuses.values())
             assert wait_for(lambda: sum(traffic.statuses.values()) >= before + 20, timeout=30)
         assert traffic.failures == [], traffic.statuses
+        # ALBRequestCountPerTarget's counter: the target group's backend counts the requests.
+        counted = ElbRequestCounter(stack.controller).request_count(arn)
+        assert counted is not None
+        assert counted > 0
         assert traffic.statuses[200] >= 60
         old = [store.task(task_id) for task_id in first]
         assert all(t is not None and t.last_status is TaskStatus.STOPPED for t in old)

@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
+from orchestrator.ecs.load_balancing import backend_requests
 from orchestrator.ecs.model import ScalableTarget, TargetTrackingPolicy, TaskStatus
 from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS, ServiceScalingController
 from orchestrator.ecs.state import EcsStore
@@ -127,3 +128,18 @@ def test_requests_per_target_use_the_counter_increase(shop):
         metrics.requests += 600  # 300 per task per minute
         minutes(shop, 1)
     assert desired(store) == 6  # ceil(600 / 100), capped at MaxCapacity
+
+
+SHOW_STAT = (
+    "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,req_tot\n"
+    "lb_web_9080,FRONTEND,,,0,3,2000,140,0,0,140\n"
+    "tg_counter,10.0.0.2:8080,0,0,0,2,,70,0,0,\n"
+    "tg_counter,BACKEND,0,0,0,3,200,135,0,0,133\n"
+)
+
+
+def test_the_request_counter_is_the_backends_req_tot():
+    assert backend_requests(SHOW_STAT, "tg_counter") == 133
+    assert backend_requests(SHOW_STAT, "tg_other") is None
+    without_req_tot = SHOW_STAT.replace(",req_tot", "").replace(",133\n", "\n")
+    assert backend_requests(without_req_tot, "tg_counter") == 135
