@@ -43,11 +43,12 @@ endif
 PROJECT = $${COMPOSE_PROJECT_NAME:-barista}
 WORKERS = label=barista.compose-project=$(PROJECT)
 DEMO_WAIT ?= 300
+DEMO_STACK ?= orchestrator/demo/stack.json
 
 up: images .env ## the live demo (BACKEND=kafka|rabbitmq|redis): stack, demo groups and ALB, then its URLs
 	$(COMPOSE) up -d --remove-orphans
 	WAIT_SECONDS=$(DEMO_WAIT) images/wait-healthy.sh
-	$(VENV)/bin/barista demo apply --wait $(DEMO_WAIT)
+	$(VENV)/bin/barista demo apply $(DEMO_STACK) --wait $(DEMO_WAIT)
 	@echo
 	@$(VENV)/bin/barista demo urls
 
