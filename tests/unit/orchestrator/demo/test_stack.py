@@ -1,0 +1,158 @@
+"""The demo's declarative stack: variables from the environment over .env, and applying it
+through the real API (a fake runtime) twice creates everything once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from orchestrator.api import ApiContext, create_app
+from orchestrator.cli._client import ServiceError
+from orchestrator.demo import STACK_FILE
+from orchestrator.demo.environment import (
+    DemoSettingError,
+    broker_url,
+    demo_environ,
+    read_env_file,
+    variables,
+)
+from orchestrator.demo.stack import Result, StackError, Step, apply, group_names, load
+from orchestrator.runtime.fake import FakeRuntime
+
+CREDENTIALS = {
+    "KAFKA_USER": "k",
+    "KAFKA_PASSWORD": "kp",
+    "RABBITMQ_USER": "r",
+    "RABBITMQ_PASSWORD": "p@ss/word",
+    "REDIS_USER": "d",
+    "REDIS_PASSWORD": "dp",
+}
+
+
+class ApiCaller:
+    """``Client.call`` over Starlette's test client: the real API, in process."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def call(self, service: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        response = self.client.post(f"/api/{service}/{action}", json=dict(params))
+        document: dict[str, Any] = response.json()
+        if response.status_code != 200:
+            error = document["Error"]
+            raise ServiceError(error["Code"], error["Message"], action)
+        return document
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> ApiCaller:
+    app = create_app(ApiContext(tmp_path / "barista.db", FakeRuntime(start=0.0)))
+    return ApiCaller(TestClient(app))
+
+
+def served(api: ApiCaller, steps: list[Step]) -> list[Step]:
+    """The steps whose action this orchestrator serves (an action still being built is not)."""
+    known = []
+    for step in steps:
+        try:
+            api.call(step.service, step.action, {})
+        except ServiceError as error:
+            if error.code == "InvalidAction":
+                continue
+        known.append(step)
+    return known
+
+
+def test_env_file_values_yield_to_the_environment(tmp_path: Path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\nBACKEND=kafka\nREDIS_USER='quoted'\n\nBROKEN LINE\n")
+    assert read_env_file(env_file) == {"BACKEND": "kafka", "REDIS_USER": "quoted"}
+    assert demo_environ({"BACKEND": "redis"}, env_file)["BACKEND"] == "redis"
+    assert demo_environ({}, tmp_path / "missing") == {}
+
+
+@pytest.mark.parametrize(
+    ("backend", "url"),
+    [
+        ("kafka", "kafka://k:kp@kafka:19092"),
+        ("rabbitmq", "amqp://r:p%40ss%2Fword@rabbitmq:5672?management_port=15672"),
+        ("redis", "redis://d:dp@redis:6379"),
+    ],
+)
+def test_the_broker_url_follows_backend_with_its_credentials_quoted(backend: str, url: str):
+    assert broker_url({**CREDENTIALS, "BACKEND": backend}) == url
+
+
+def test_a_missing_credential_or_unknown_backend_is_named():
+    with pytest.raises(DemoSettingError, match="RABBITMQ_PASSWORD"):
+        broker_url({"RABBITMQ_USER": "r"})
+    with pytest.raises(DemoSettingError, match="BACKEND=sqs"):
+        broker_url({**CREDENTIALS, "BACKEND": "sqs"})
+
+
+def test_the_network_follows_the_compose_project():
+    assert variables({**CREDENTIALS, "COMPOSE_PROJECT_NAME": "e2e-1"})["NETWORK"] == "e2e-1_default"
+    assert variables(CREDENTIALS)["NETWORK"] == "barista_default"
+
+
+def test_the_demo_stack_applies_once_and_again_changes_nothing(api: ApiCaller):
+    steps = served(api, load(STACK_FILE, variables(CREDENTIALS)))
+    first = apply(api, steps)
+    assert [o.result for o in first if o.step.action.startswith(("Create", "Put"))] == [
+        Result.CREATED
+    ] * sum(1 for s in steps if s.action.startswith(("Create", "Put")))
+    template = api.call("ec2", "DescribeLaunchTemplates", {"LaunchTemplateNames": ["barista"]})
+    data = api.call("ec2", "DescribeLaunchTemplateVersions", {"LaunchTemplateName": "barista"})[
+        "LaunchTemplateVersions"
+    ][0]["LaunchTemplateData"]
+    assert data["BaristaContainer"]["Network"] == "barista_default"
+    assert data["BaristaContainer"]["Environment"]["BARISTA_BROKER_URL"].startswith("amqp://")
+
+    again = apply(api, steps)
+    assert {o.result for o in again} <= {Result.EXISTS, Result.DONE}
+    arns = {o.step.id: o.resource for o in again if o.step.id and o.resource}
+    assert arns["counters"]["TargetGroupArn"] == next(
+        o.resource["TargetGroupArn"] for o in first if o.step.id == "counters" and o.resource
+    ), "the existing target group is found, so later steps get its ARN"
+    after = api.call("ec2", "DescribeLaunchTemplates", {"LaunchTemplateNames": ["barista"]})
+    assert after == template, "no new launch template version"
+    listeners = api.call(
+        "elbv2",
+        "DescribeListeners",
+        {
+            "LoadBalancerArn": next(o.resource for o in first if o.step.id == "alb")[
+                "LoadBalancerArn"
+            ]
+        },
+    )["Listeners"]
+    assert len(listeners) == 1
+    assert group_names(steps) == ["order-api", "baristas"]
+
+
+def test_unknown_variables_and_references_are_refused(tmp_path: Path, api: ApiCaller):
+    stack = tmp_path / "stack.json"
+    stack.write_text(
+        json.dumps({"Steps": [{"Service": "ec2", "Action": "X", "Params": {"A": "${NOPE}"}}]})
+    )
+    with pytest.raises(StackError, match=r"\$\{NOPE\} is not set"):
+        load(stack, {})
+    stack.write_text(
+        json.dumps(
+            {
+                "Steps": [
+                    {
+                        "Service": "elbv2",
+                        "Action": "DescribeRules",
+                        "Params": {"ListenerArn": "${gone.ListenerArn}"},
+                    }
+                ]
+            }
+        )
+    )
+    with pytest.raises(StackError, match="names no earlier resource"):
+        apply(api, load(stack, {}))
