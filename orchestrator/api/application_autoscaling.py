@@ -6,8 +6,8 @@ predefined metrics ``ECSServiceAverageCPUUtilization`` and ``ALBRequestCountPerT
 (``ResourceLabel`` names the target group), or a customized metric on SQS's
 ``ApproximateNumberOfMessagesVisible`` with a ``QueueName`` dimension (also inside metric
 math, as AWS's backlog-per-task recipe writes it): Barista divides that backlog by the running
-tasks. StepScaling is refused by name: it needs CloudWatch alarms on ECS metrics, which
-Barista does not publish yet.
+tasks. StepScaling policies run while a CloudWatch alarm (``barista cloudwatch
+put-metric-alarm``) names their PolicyARN in AlarmActions and is in ALARM.
 """
 
 from __future__ import annotations
@@ -19,11 +19,19 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
-from orchestrator.ecs.model import DEFAULT_COOLDOWN, ScalableTarget, TargetTrackingPolicy
+from orchestrator.ecs.model import (
+    DEFAULT_COOLDOWN,
+    ScalableTarget,
+    StepPolicy,
+    TargetTrackingPolicy,
+    scaling_policy_arn,
+)
 from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ACCOUNT, REGION
 from orchestrator.errors import AwsError, ValidationError
+from orchestrator.scaling.adjustment import AdjustmentType
+from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 
 SERVICE = "application-autoscaling"
 DIMENSION = "ecs:service:DesiredCount"
@@ -115,13 +123,49 @@ def _sqs_queue(metric: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _policy(request: PutScalingPolicy, cluster: str, service: str) -> TargetTrackingPolicy:
-    if request.policy_type != "TargetTrackingScaling":
-        raise AwsError(
-            "ValidationException",
-            f"PolicyType {request.policy_type} is not supported by Barista; use "
-            "TargetTrackingScaling.",
+def _step_policy(request: PutScalingPolicy, cluster: str, service: str) -> StepPolicy:
+    config = request.step_scaling_policy_configuration or {}
+    steps = tuple(
+        (
+            _bound(step.get("MetricIntervalLowerBound")),
+            _bound(step.get("MetricIntervalUpperBound")),
+            int(step["ScalingAdjustment"]),
         )
+        for step in config.get("StepAdjustments") or []
+    )
+    policy = StepPolicy(
+        policy_name=request.policy_name,
+        cluster=cluster,
+        service=service,
+        adjustment_type=str(config.get("AdjustmentType", "ChangeInCapacity")),
+        steps=steps,
+        cooldown=int(config.get("Cooldown", DEFAULT_COOLDOWN)),
+        min_adjustment_magnitude=int(config["MinAdjustmentMagnitude"])
+        if config.get("MinAdjustmentMagnitude") is not None
+        else None,
+        metric_aggregation_type=str(config.get("MetricAggregationType", "Average")),
+    )
+    try:
+        # EC2 Auto Scaling's validation of steps and adjustments is AWS's for services too.
+        StepScalingPolicy(
+            policy_name=policy.policy_name,
+            adjustment_type=AdjustmentType(policy.adjustment_type),
+            step_adjustments=tuple(StepAdjustment(a, lo, hi) for lo, hi, a in steps),
+            min_adjustment_magnitude=policy.min_adjustment_magnitude,
+        )
+    except ValueError:
+        raise ValidationError(
+            f"AdjustmentType {policy.adjustment_type} is not one of ChangeInCapacity, "
+            "PercentChangeInCapacity, ExactCapacity."
+        ) from None
+    return policy
+
+
+def _bound(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _policy(request: PutScalingPolicy, cluster: str, service: str) -> TargetTrackingPolicy:
     config = request.target_tracking_scaling_policy_configuration or {}
     if "TargetValue" not in config:
         raise ValidationError("TargetTrackingScalingPolicyConfiguration.TargetValue is required.")
@@ -160,11 +204,38 @@ def _policy(request: PutScalingPolicy, cluster: str, service: str) -> TargetTrac
     )
 
 
-def _policy_arn(policy: TargetTrackingPolicy) -> str:
-    return (
-        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:barista:resource/ecs/"
-        f"{policy.resource_id}:policyName/{policy.policy_name}"
-    )
+def _policy_arn(policy: TargetTrackingPolicy | StepPolicy) -> str:
+    return scaling_policy_arn(policy.resource_id, policy.policy_name)
+
+
+def _step_doc(policy: StepPolicy) -> dict[str, Any]:
+    steps = []
+    for lower, upper, adjustment in policy.steps:
+        step: dict[str, Any] = {"ScalingAdjustment": adjustment}
+        if lower is not None:
+            step["MetricIntervalLowerBound"] = lower
+        if upper is not None:
+            step["MetricIntervalUpperBound"] = upper
+        steps.append(step)
+    return {
+        "PolicyARN": _policy_arn(policy),
+        "PolicyName": policy.policy_name,
+        "ServiceNamespace": "ecs",
+        "ResourceId": policy.resource_id,
+        "ScalableDimension": DIMENSION,
+        "PolicyType": "StepScaling",
+        "StepScalingPolicyConfiguration": {
+            "AdjustmentType": policy.adjustment_type,
+            "StepAdjustments": steps,
+            "Cooldown": policy.cooldown,
+            "MetricAggregationType": policy.metric_aggregation_type,
+            **(
+                {"MinAdjustmentMagnitude": policy.min_adjustment_magnitude}
+                if policy.min_adjustment_magnitude is not None
+                else {}
+            ),
+        },
+    }
 
 
 def _policy_doc(policy: TargetTrackingPolicy) -> dict[str, Any]:
@@ -201,7 +272,7 @@ def _policy_doc(policy: TargetTrackingPolicy) -> dict[str, Any]:
     }
 
 
-def actions(context: ApiContext) -> dict[str, Action]:
+def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one closure per action
     def register_scalable_target(params: Params) -> Mapping[str, Any]:
         request = parse(RegisterScalableTarget, params)
         cluster, service = _service_of(
@@ -262,7 +333,10 @@ def actions(context: ApiContext) -> dict[str, Action]:
         cluster, service = _service_of(
             request.service_namespace, request.resource_id, request.scalable_dimension
         )
-        policy = _policy(request, cluster, service)
+        if request.policy_type not in ("TargetTrackingScaling", "StepScaling"):
+            raise ValidationError(
+                f"PolicyType {request.policy_type} must be TargetTrackingScaling or StepScaling."
+            )
         with EcsStore(context.store_path) as store:
             if request.resource_id not in {t.resource_id for t in store.scalable_targets()}:
                 raise AwsError(
@@ -270,6 +344,12 @@ def actions(context: ApiContext) -> dict[str, Action]:
                     f"No scalable target registered for service namespace: ecs, resource ID: "
                     f"{request.resource_id}, scalable dimension: {DIMENSION}",
                 )
+            if request.policy_type == "StepScaling":
+                step = _step_policy(request, cluster, service)
+                store.put_step_policy(step)
+                # Its alarm is the caller's: PutMetricAlarm with this ARN in AlarmActions.
+                return {"PolicyARN": _policy_arn(step), "Alarms": []}
+            policy = _policy(request, cluster, service)
             store.put_scaling_policy(policy)
         return {
             "PolicyARN": _policy_arn(policy),
@@ -282,13 +362,21 @@ def actions(context: ApiContext) -> dict[str, Action]:
     def describe_scaling_policies(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeScalingPolicies, params)
         with EcsStore(context.store_path) as store:
-            policies = [
-                p
-                for p in store.scaling_policies()
-                if (request.resource_id is None or p.resource_id == request.resource_id)
-                and (not request.policy_names or p.policy_name in request.policy_names)
+            policies: list[TargetTrackingPolicy | StepPolicy] = [
+                *store.scaling_policies(),
+                *store.step_policies(),
             ]
-        return {"ScalingPolicies": [_policy_doc(p) for p in policies]}
+        chosen = [
+            p
+            for p in policies
+            if (request.resource_id is None or p.resource_id == request.resource_id)
+            and (not request.policy_names or p.policy_name in request.policy_names)
+        ]
+        return {
+            "ScalingPolicies": [
+                _step_doc(p) if isinstance(p, StepPolicy) else _policy_doc(p) for p in chosen
+            ]
+        }
 
     def delete_scaling_policy(params: Params) -> Mapping[str, Any]:
         request = parse(DeleteScalingPolicy, params)

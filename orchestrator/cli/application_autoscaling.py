@@ -29,15 +29,20 @@ VERBS = (
         (
             Param("PolicyName", required=True),
             *TARGET,
-            Param("PolicyType", help="TargetTrackingScaling"),
+            Param("PolicyType", help="TargetTrackingScaling or StepScaling"),
             Param(
                 "TargetTrackingScalingPolicyConfiguration",
                 "structure",
                 help="JSON or file://: TargetValue, PredefinedMetricSpecification or "
                 "CustomizedMetricSpecification (SQS backlog), ScaleOutCooldown, ScaleInCooldown",
             ),
+            Param(
+                "StepScalingPolicyConfiguration",
+                "structure",
+                help="AdjustmentType, StepAdjustments, Cooldown (invoked by a CloudWatch alarm)",
+            ),
         ),
-        "Target tracking on CPU, ALB requests per target, or queue backlog per task.",
+        "Target tracking on CPU, ALB requests per target, or backlog per task; step scaling.",
     ),
     Verb(
         "DescribeScalingPolicies",

@@ -275,3 +275,31 @@ class ScalingActivity:
     description: str
     cause: str
     status_code: str = "Successful"
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    """A StepScaling policy on a service: run while a CloudWatch alarm naming its ARN in
+    AlarmActions is in ALARM. ``steps`` are (lower bound, upper bound, adjustment), bounds
+    relative to the alarm's threshold, None for unbounded."""
+
+    policy_name: str
+    cluster: str
+    service: str
+    adjustment_type: str  # ChangeInCapacity | PercentChangeInCapacity | ExactCapacity
+    steps: tuple[tuple[float | None, float | None, int], ...]
+    cooldown: int = DEFAULT_COOLDOWN
+    min_adjustment_magnitude: int | None = None
+    metric_aggregation_type: str = "Average"
+
+    @property
+    def resource_id(self) -> str:
+        return f"service/{self.cluster}/{self.service}"
+
+
+def scaling_policy_arn(resource_id: str, policy_name: str) -> str:
+    """Application Auto Scaling's policy ARN, the name CloudWatch alarms invoke it by."""
+    return (
+        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:barista:resource/ecs/"
+        f"{resource_id}:policyName/{policy_name}"
+    )

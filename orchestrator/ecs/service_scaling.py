@@ -14,8 +14,12 @@ The arithmetic is EC2 Auto Scaling's (``orchestrator.scaling.target_tracking``):
 per 60 s period, scale-out after 3 datapoints above the target straight to the proportional
 count, scale-in after 15 below one task at a time; a task counts in the metric once it has
 been healthy for the policy's cooldown (ScaleOutCooldown, default 300 s), like an instance
-past warm-up. ``decide`` is pure; ``ServiceScalingController`` samples, stores datapoints in
-``ecs_datapoints`` and applies decisions with an activity each.
+past warm-up. Step scaling runs while a CloudWatch metric alarm (the shared store's, as
+PutMetricAlarm writes it) names the policy's ARN in AlarmActions and is in ALARM, with EC2 Auto
+Scaling's step arithmetic and the policy's Cooldown since the service's last scaling activity.
+``decide`` and ``step_decision`` are pure; ``ServiceScalingController`` samples, stores
+datapoints in ``ecs_datapoints`` and applies decisions with an activity each (the largest
+count asked for wins).
 """
 
 from __future__ import annotations
@@ -33,14 +37,19 @@ from orchestrator.ecs.model import (
     ScalableTarget,
     ScalingActivity,
     Service,
+    StepPolicy,
     TargetTrackingPolicy,
     Task,
     TaskStatus,
+    scaling_policy_arn,
 )
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import TaskRuntime
+from orchestrator.scaling.adjustment import AdjustmentType
+from orchestrator.scaling.alarms import AlarmState, MetricAlarm, evaluate
 from orchestrator.scaling.decision import GroupSnapshot, ScalingDecision
 from orchestrator.scaling.metrics import PERIOD
+from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy, step_scaling_decision
 from orchestrator.scaling.target_tracking import (
     SCALE_IN_EVALUATION_PERIODS,
     SCALE_OUT_EVALUATION_PERIODS,
@@ -49,6 +58,7 @@ from orchestrator.scaling.target_tracking import (
     TargetTrackingConfiguration,
     target_tracking_decision,
 )
+from orchestrator.state import Store
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +130,41 @@ def decide(
     )
 
 
+def step_decision(
+    policy: StepPolicy,
+    target: ScalableTarget,
+    service: Service,
+    metric_value: float,
+    alarm: MetricAlarm,
+    now: float,
+) -> ScalingDecision:
+    """EC2 Auto Scaling's step arithmetic on the service's desired count."""
+    definition = StepScalingPolicy(
+        policy_name=policy.policy_name,
+        adjustment_type=AdjustmentType(policy.adjustment_type),
+        step_adjustments=tuple(
+            StepAdjustment(adjustment, lower, upper) for lower, upper, adjustment in policy.steps
+        ),
+        min_adjustment_magnitude=policy.min_adjustment_magnitude,
+        estimated_instance_warmup=0,  # Application Auto Scaling uses the cooldown instead
+    )
+    snapshot = GroupSnapshot(
+        min_size=target.min_capacity,
+        max_size=target.max_capacity,
+        desired_capacity=service.desired_count,
+        # No warm-up for services (the Cooldown gates instead): all of it counts as capacity.
+        in_service_since=(now,) * service.desired_count,
+    )
+    return step_scaling_decision(
+        definition,
+        snapshot,
+        metric_value=metric_value,
+        threshold=alarm.threshold,
+        alarm_name=alarm.alarm_name,
+        now=now,
+    )
+
+
 class ServiceScalingController:
     """Samples each policy's metric once per period and applies target tracking."""
 
@@ -173,8 +218,52 @@ class ServiceScalingController:
                 decisions.setdefault(policy.resource_id, []).append(
                     (decided.desired_capacity, decided.cause)
                 )
+        self._step_decisions(targets, decisions, now)
         for resource_id, wanted in decisions.items():
             self._apply(targets[resource_id], wanted, now)
+
+    def _step_decisions(
+        self,
+        targets: dict[str, ScalableTarget],
+        decisions: dict[str, list[tuple[int, str]]],
+        now: float,
+    ) -> None:
+        """Step policies whose CloudWatch alarm (in the shared store) is in ALARM."""
+        policies = self.store.step_policies()
+        if not policies:
+            return
+        with Store(self.store_path) as cloudwatch:
+            alarms = cloudwatch.alarms()
+            for policy in policies:
+                target = targets.get(policy.resource_id)
+                service = self.store.service(policy.cluster, policy.service)
+                if target is None or service is None or service.status != "ACTIVE":
+                    continue
+                if self._cooling_down(policy, now):
+                    continue
+                arn = scaling_policy_arn(policy.resource_id, policy.policy_name)
+                for alarm in alarms:
+                    if arn not in alarm.alarm_actions:
+                        continue
+                    points = [
+                        v
+                        for _, v in cloudwatch.datapoints(
+                            alarm.metric.key, limit=alarm.evaluation_periods
+                        )
+                    ]
+                    if evaluate(alarm, points) is not AlarmState.ALARM:
+                        continue
+                    decided = step_decision(policy, target, service, points[0], alarm, now)
+                    if decided.desired_capacity is not None:
+                        decisions.setdefault(policy.resource_id, []).append(
+                            (decided.desired_capacity, decided.cause)
+                        )
+                    break
+
+    def _cooling_down(self, policy: StepPolicy, now: float) -> bool:
+        """Cooldown: after a scaling activity on the service, the policy waits ``cooldown``."""
+        latest = self.store.scaling_activities(policy.resource_id)
+        return bool(latest) and now < latest[0].start_time + policy.cooldown
 
     def _apply(self, target: ScalableTarget, wanted: list[tuple[int, str]], now: float) -> None:
         service = self.store.service(target.cluster, target.service)

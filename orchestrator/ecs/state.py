@@ -26,6 +26,7 @@ from orchestrator.ecs.model import (
     ScalingActivity,
     Service,
     ServiceEvent,
+    StepPolicy,
     TargetTrackingPolicy,
     Task,
 )
@@ -44,6 +45,10 @@ CREATE TABLE IF NOT EXISTS ecs_scalable_targets (
     resource_id TEXT PRIMARY KEY, document TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ecs_scaling_policies (
+    resource_id TEXT NOT NULL, policy_name TEXT NOT NULL, document TEXT NOT NULL,
+    PRIMARY KEY (resource_id, policy_name)
+);
+CREATE TABLE IF NOT EXISTS ecs_step_policies (
     resource_id TEXT NOT NULL, policy_name TEXT NOT NULL, document TEXT NOT NULL,
     PRIMARY KEY (resource_id, policy_name)
 );
@@ -300,6 +305,7 @@ class EcsStore:
         with self._transaction() as db:
             db.execute("DELETE FROM ecs_scalable_targets WHERE resource_id = ?", (resource_id,))
             db.execute("DELETE FROM ecs_scaling_policies WHERE resource_id = ?", (resource_id,))
+            db.execute("DELETE FROM ecs_step_policies WHERE resource_id = ?", (resource_id,))
 
     def put_scaling_policy(self, policy: TargetTrackingPolicy) -> None:
         with self._transaction() as db:
@@ -314,13 +320,31 @@ class EcsStore:
         )
         return [self._load(TargetTrackingPolicy, row[0]) for row in rows]
 
-    def delete_scaling_policy(self, resource_id: str, policy_name: str) -> bool:
+    def put_step_policy(self, policy: StepPolicy) -> None:
         with self._transaction() as db:
-            cursor = db.execute(
+            db.execute(
+                "INSERT OR REPLACE INTO ecs_step_policies VALUES (?, ?, ?)",
+                (policy.resource_id, policy.policy_name, self._dump(policy)),
+            )
+
+    def step_policies(self) -> list[StepPolicy]:
+        rows = self._connection.execute(
+            "SELECT document FROM ecs_step_policies ORDER BY resource_id, policy_name"
+        )
+        return [self._load(StepPolicy, row[0]) for row in rows]
+
+    def delete_scaling_policy(self, resource_id: str, policy_name: str) -> bool:
+        """Deletes the target tracking or step policy of that name."""
+        with self._transaction() as db:
+            tracking = db.execute(
                 "DELETE FROM ecs_scaling_policies WHERE resource_id = ? AND policy_name = ?",
                 (resource_id, policy_name),
-            )
-        return cursor.rowcount > 0
+            ).rowcount
+            step = db.execute(
+                "DELETE FROM ecs_step_policies WHERE resource_id = ? AND policy_name = ?",
+                (resource_id, policy_name),
+            ).rowcount
+        return tracking + step > 0
 
     def record_scaling_activity(self, activity: ScalingActivity) -> None:
         with self._transaction() as db:

@@ -321,16 +321,39 @@ def test_service_auto_scaling_through_the_cli(barista: Barista, tmp_path: Path):
     )["ScalingPolicies"]
     spec = policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]
     assert spec["Dimensions"] == [{"Name": "QueueName", "Value": "orders"}]
-    step = barista(
+    steps = ok(
+        barista(
+            "application-autoscaling",
+            "put-scaling-policy",
+            *target,
+            "--resource-id",
+            "service/shop/baristas",
+            "--policy-name",
+            "steps",
+            "--policy-type",
+            "StepScaling",
+            "--step-scaling-policy-configuration",
+            '{"AdjustmentType": "ChangeInCapacity", "Cooldown": 60, "StepAdjustments": '
+            '[{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 50, '
+            '"ScalingAdjustment": 1}, {"MetricIntervalLowerBound": 50, "ScalingAdjustment": 3}]}',
+            "--output",
+            "json",
+        )
+    )
+    assert steps["PolicyARN"].endswith("service/shop/baristas:policyName/steps")
+    gaps = barista(
         "application-autoscaling",
         "put-scaling-policy",
         *target,
         "--resource-id",
         "service/shop/baristas",
         "--policy-name",
-        "steps",
+        "gaps",
         "--policy-type",
         "StepScaling",
+        "--step-scaling-policy-configuration",
+        '{"StepAdjustments": [{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10, '
+        '"ScalingAdjustment": 1}, {"MetricIntervalLowerBound": 20, "ScalingAdjustment": 2}]}',
     )
-    assert step.code == 254
-    assert "StepScaling is not supported by Barista" in step.err
+    assert gaps.code == 254
+    assert "must not have gaps" in gaps.err

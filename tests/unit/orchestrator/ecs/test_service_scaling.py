@@ -10,10 +10,19 @@ import pytest
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.load_balancing import backend_requests
-from orchestrator.ecs.model import ScalableTarget, TargetTrackingPolicy, TaskStatus
+from orchestrator.ecs.model import (
+    ScalableTarget,
+    StepPolicy,
+    TargetTrackingPolicy,
+    TaskStatus,
+    scaling_policy_arn,
+)
 from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS, ServiceScalingController
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import FakeTaskRuntime
+from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
+from orchestrator.scaling.metrics import QueueBacklogMetric
+from orchestrator.state import Store
 
 
 class Clock:
@@ -143,3 +152,42 @@ def test_the_request_counter_is_the_backends_req_tot():
     assert backend_requests(SHOW_STAT, "tg_other") is None
     without_req_tot = SHOW_STAT.replace(",req_tot", "").replace(",133\n", "\n")
     assert backend_requests(without_req_tot, "tg_counter") == 135
+
+
+def test_step_scaling_runs_while_its_cloudwatch_alarm_is_in_alarm(shop, tmp_path):
+    _ecs, scaling, store, _runtime, clock, _metrics = shop
+    policy = StepPolicy(
+        "steps",
+        "shop",
+        "baristas",
+        "ChangeInCapacity",
+        ((0.0, 50.0, 1), (50.0, None, 3)),
+        cooldown=120,
+    )
+    store.put_step_policy(policy)
+    backlog = QueueBacklogMetric("orders")
+    with Store(tmp_path / "b.db") as cloudwatch:
+        cloudwatch.put_alarm(
+            MetricAlarm(
+                "orders-high",
+                backlog,
+                ComparisonOperator.GREATER_THAN_THRESHOLD,
+                100.0,
+                evaluation_periods=2,
+                alarm_actions=(scaling_policy_arn("service/shop/baristas", "steps"),),
+            )
+        )
+        cloudwatch.record_datapoint(backlog.key, clock.now - 60, 130.0, keep=86400)
+        cloudwatch.record_datapoint(backlog.key, clock.now, 170.0, keep=86400)
+        scaling.reconcile_once()
+        assert desired(store) == 5, "170 - 100 = 70 lies in the [50, ∞) step: +3"
+        (activity,) = store.scaling_activities("service/shop/baristas")
+        assert "alarm orders-high in state ALARM triggered policy steps" in activity.cause
+        clock.now += 60
+        cloudwatch.record_datapoint(backlog.key, clock.now, 120.0, keep=86400)
+        scaling.reconcile_once()
+        assert desired(store) == 5, "inside the 120 s cooldown"
+        clock.now += 61
+        cloudwatch.record_datapoint(backlog.key, clock.now, 120.0, keep=86400)
+        scaling.reconcile_once()
+        assert desired(store) == 6, "20 over: +1, at MaxCapacity 6"
