@@ -383,6 +383,10 @@ def render(
         "    timeout client 60s",
         "    timeout server 60s",
         "    load-server-state-from-file global",
+        # On a reload the old worker keeps an idle keep-alive connection until its next
+        # request is answered (with Connection: close) instead of closing it under a client
+        # that may be sending: a reload then fails no keep-alive request.
+        "    option idle-close-on-response",
         *render_structure(topology, paths=paths, time_scale=time_scale, servers=servers),
     ]
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from tests.support.receiving import wait_for
 pytestmark = pytest.mark.docker
 
 HTTP_PORT = 9080
+KEEP_ALIVE_CLIENTS = 6
 FAST_CHECK = HealthCheck(
     path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
 )
@@ -95,14 +97,36 @@ def test_rule_changes_reload_haproxy_without_failing_a_request(stack: ElbStack):
     listener_arn, target_group_arn = web(stack, targets=2)
     stopping = threading.Event()
     statuses: list[int] = []
+    kept_alive: list[int] = []
 
     def steady_traffic() -> None:
         while not stopping.is_set():
             statuses.append(get(stack.haproxy.url(HTTP_PORT, "/menu"))[0])
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    def keep_alive_traffic() -> None:
+        # One persistent connection; http.client reconnects after a Connection: close, so a
+        # failure here is a request the reload broke, not a connection it retired.
+        connection = http.client.HTTPConnection(LOOPBACK, stack.haproxy.host_port(HTTP_PORT))
+        try:
+            while not stopping.is_set():
+                try:
+                    connection.request("GET", "/menu")
+                    response = connection.getresponse()
+                    response.read()
+                    kept_alive.append(response.status)
+                except (http.client.HTTPException, OSError):
+                    kept_alive.append(0)
+                    connection.close()
+                    connection = http.client.HTTPConnection(
+                        LOOPBACK, stack.haproxy.host_port(HTTP_PORT)
+                    )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1 + KEEP_ALIVE_CLIENTS) as pool:
         traffic = pool.submit(steady_traffic)
-        for priority in range(1, 6):
+        persistent = [pool.submit(keep_alive_traffic) for _ in range(KEEP_ALIVE_CLIENTS)]
+        for priority in range(1, 11):
             stack.elbv2.create_rule(
                 listener_arn,
                 priority,
@@ -115,8 +139,11 @@ def test_rule_changes_reload_haproxy_without_failing_a_request(stack: ElbStack):
             assert wait_for(lambda: len(statuses) > served + 20, timeout=10)  # noqa: B023
         stopping.set()
         traffic.result()
+        for client in persistent:
+            client.result()
 
     assert set(statuses) == {200}, f"{statuses.count(200)} of {len(statuses)} answered 200"
+    assert set(kept_alive) == {200}, f"{kept_alive.count(200)} of {len(kept_alive)} answered 200"
     # The reloaded workers kept the targets' health: still both healthy, no re-check needed.
     assert list(stack.health(target_group_arn).values()) == ["healthy", "healthy"]
 
