@@ -299,6 +299,7 @@ class EcsController:
             health_status=health,
             address=address,
         )
+        failing = self._failing_target_group(task)
         if health is HealthStatus.UNHEALTHY and self._past_grace(task, now):
             task = dataclasses.replace(
                 task,
@@ -307,9 +308,26 @@ class EcsController:
                 stopped_reason="Task failed container health checks",
                 stopping_at=now,
             )
+        elif failing is not None and self._past_grace(task, now):
+            task = dataclasses.replace(
+                task,
+                desired_status=TaskStatus.STOPPED,
+                stop_code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                stopped_reason=f"Task failed ELB health checks in (target-group {failing})",
+                stopping_at=now,
+            )
         elif task.healthy_at is None and self._counts_healthy(task, bool(checked)):
             task = dataclasses.replace(task, healthy_at=now)
         self.store.put_task(task)
+
+    def _failing_target_group(self, task: Task) -> str | None:
+        """The first target group that reports the task's target unhealthy, if any."""
+        if self.targets is None:
+            return None
+        for target in task.registered_targets:
+            if self.targets.unhealthy(*target):
+                return target[0]
+        return None
 
     def _past_grace(self, task: Task, now: float) -> bool:
         """A service task's health counts once healthCheckGracePeriodSeconds have passed

@@ -24,6 +24,10 @@ class TargetRegistry(Protocol):
         """The target group's health check passes for the target (state ``healthy``)."""
         ...
 
+    def unhealthy(self, target_group_arn: str, ip: str, port: int) -> bool:
+        """The target group's health check fails for the target (state ``unhealthy``)."""
+        ...
+
     def drained(self, target_group_arn: str, ip: str, port: int) -> bool:
         """Deregistration is over: no longer draining (or never registered)."""
         ...
@@ -43,6 +47,12 @@ class ElbTargetRegistry:
         descriptions = self.elb.describe_target_health(target_group_arn, [Target(ip, port)])
         return bool(descriptions) and (
             descriptions[0].target_health.state is TargetHealthState.HEALTHY
+        )
+
+    def unhealthy(self, target_group_arn: str, ip: str, port: int) -> bool:
+        descriptions = self.elb.describe_target_health(target_group_arn, [Target(ip, port)])
+        return bool(descriptions) and (
+            descriptions[0].target_health.state is TargetHealthState.UNHEALTHY
         )
 
     def drained(self, target_group_arn: str, ip: str, port: int) -> bool:

@@ -12,6 +12,7 @@ from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import (
     DeploymentConfiguration,
     HealthStatus,
+    LoadBalancer,
     PlacementStrategy,
     StopCode,
     TaskStatus,
@@ -324,3 +325,63 @@ def test_health_check_grace_period_keeps_an_unhealthy_new_task(world):
     clock.now += 61
     controller.reconcile_once()
     assert store.task(task_id).stopped_reason == "Task failed container health checks"
+
+
+class FakeTargets:
+    """Target groups whose health the test sets; deregistered targets drain at once."""
+
+    def __init__(self) -> None:
+        self.registered: set[tuple[str, str, int]] = set()
+        self.state: dict[tuple[str, str, int], str] = {}
+
+    def register(self, arn, ip, port):
+        self.registered.add((arn, ip, port))
+        self.state.setdefault((arn, ip, port), "initial")
+
+    def deregister(self, arn, ip, port):
+        self.registered.discard((arn, ip, port))
+
+    def healthy(self, arn, ip, port):
+        return self.state.get((arn, ip, port)) == "healthy"
+
+    def unhealthy(self, arn, ip, port):
+        return self.state.get((arn, ip, port)) == "unhealthy"
+
+    def drained(self, arn, ip, port):
+        return (arn, ip, port) not in self.registered
+
+
+def test_service_tasks_register_count_healthy_by_their_target_group_and_are_replaced_on_failure(
+    world, tmp_path
+):
+    _controller, runtime, store, clock = world
+    targets = FakeTargets()
+    controller = EcsController(tmp_path / "b.db", runtime, clock=clock, targets=targets)
+    operations.register_container_instance(store, "shop", cpu=4096, memory=4096, now=clock())
+    operations.create_service(
+        store,
+        "shop",
+        "web",
+        "web",
+        1,
+        load_balancers=[LoadBalancer("tg-arn", "app", 8080)],
+        now=clock(),
+    )
+    controller.reconcile_once()
+    controller.reconcile_once()
+    (task_id,) = live(store)
+    (target,) = targets.registered
+    assert target[0] == "tg-arn"
+    assert target[2] == 8080
+    assert store.task(task_id).healthy_at is None, "initial in its target group: not healthy yet"
+    targets.state[target] = "healthy"
+    controller.reconcile_once()
+    assert store.task(task_id).healthy_at is not None
+    targets.state[target] = "unhealthy"
+    controller.reconcile_once()
+    stopped = store.task(task_id)
+    assert stopped.stopped_reason == "Task failed ELB health checks in (target-group tg-arn)"
+    assert stopped.last_status is TaskStatus.STOPPED, "deregistered, drained, then stopped"
+    assert target not in targets.registered
+    assert len(live(store)) == 1
+    controller.close()
