@@ -126,6 +126,9 @@ def test_rolling_deployment_under_traffic_through_the_alb_fails_no_request(
             "counter:1",
             2,
             load_balancers=[LoadBalancer(arn, "app", 8080)],
+            # As in AWS: without a grace period a task whose app is still booting fails the
+            # target group's checks (connection refused) and is replaced.
+            health_check_grace_period_seconds=120,
             now=ecs.clock(),
         )
 
@@ -169,3 +172,5 @@ def test_rolling_deployment_under_traffic_through_the_alb_fails_no_request(
         old = [store.task(task_id) for task_id in first]
         assert all(t is not None and t.last_status is TaskStatus.STOPPED for t in old)
         assert all(t is not None and t.stopped_reason.startswith("Scaling activity") for t in old)
+        failed = [t for t in store.tasks(service="counter") if t.task_id not in first]
+        assert not [t.stopped_reason for t in failed if t.stopped_reason], "no task replaced"
