@@ -40,6 +40,12 @@ from orchestrator.elb.model import (
 from orchestrator.elb.topology import ElbTopology
 from orchestrator.scaling.time_scale import TimeScale
 
+# AWS's routing algorithms as HAProxy's; each lets the runtime API add servers.
+BALANCE = {
+    LoadBalancingAlgorithm.ROUND_ROBIN: "roundrobin",
+    LoadBalancingAlgorithm.LEAST_OUTSTANDING_REQUESTS: "leastconn",
+    LoadBalancingAlgorithm.WEIGHTED_RANDOM: "random",
+}
 RANDOM_RANGE = 10000  # weighted forwards draw from [0, RANDOM_RANGE)
 STICKY_COOKIE = "AWSALB"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -311,13 +317,7 @@ def _backend(
     lines = [f"backend {backend_name(target_group)}"]
     if target_group.is_http:
         lines.append("    mode http")
-        balance = (
-            "leastconn"
-            if attributes.load_balancing_algorithm_type
-            is LoadBalancingAlgorithm.LEAST_OUTSTANDING_REQUESTS
-            else "roundrobin"
-        )
-        lines.append(f"    balance {balance}")
+        lines.append(f"    balance {BALANCE[attributes.load_balancing_algorithm_type]}")
     else:
         # NLB's flow hash: a client (source address) keeps its target while the set is stable;
         # consistent hashing is what lets the runtime API add servers to a hashed backend.

@@ -46,6 +46,7 @@ class TargetType(StrEnum):
 class LoadBalancingAlgorithm(StrEnum):
     ROUND_ROBIN = "round_robin"
     LEAST_OUTSTANDING_REQUESTS = "least_outstanding_requests"
+    WEIGHTED_RANDOM = "weighted_random"
 
 
 class TargetHealthState(StrEnum):

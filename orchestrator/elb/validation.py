@@ -149,7 +149,7 @@ def attribute_updates(updates: dict[str, str]) -> dict[str, object]:
             except ValueError:
                 raise ValidationError(
                     f"Target group attribute '{key}' must be one of "
-                    "'round_robin, least_outstanding_requests'"
+                    "'round_robin, least_outstanding_requests, weighted_random'"
                 ) from None
         elif field == "stickiness_type":
             typed[field] = value

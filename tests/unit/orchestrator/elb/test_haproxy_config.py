@@ -238,3 +238,18 @@ def test_wildcards_are_anchored_and_escape_everything_else():
 def test_server_names_are_stable_and_safe():
     assert server_name("10.0.0.5", 80) == "10.0.0.5_80"
     assert server_name("i-0abc/x y", 8000) == "i-0abc_x_y_8000"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "balance"),
+    [
+        (LoadBalancingAlgorithm.ROUND_ROBIN, "roundrobin"),
+        (LoadBalancingAlgorithm.LEAST_OUTSTANDING_REQUESTS, "leastconn"),
+        (LoadBalancingAlgorithm.WEIGHTED_RANDOM, "random"),
+    ],
+)
+def test_each_routing_algorithm_has_its_balance(algorithm: LoadBalancingAlgorithm, balance: str):
+    group = dataclasses.replace(
+        ORDERS, attributes=TargetGroupAttributes(load_balancing_algorithm_type=algorithm)
+    )
+    assert f"balance {balance}" in backend(rendered(ElbTopology((), (), (), (group,))), "tg_orders")
