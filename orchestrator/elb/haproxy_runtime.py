@@ -10,7 +10,8 @@ Facts this client relies on, verified on HAProxy 3.0.11:
 - ``del server`` refuses a server that is not in maintenance or still has sessions.
 - ``show stat`` reports per server the status (``UP``, ``DOWN``, ``DRAIN``, ``MAINT``,
   ``UP 1/3`` while changing), the last check (``L7OK``, ``L7STS``, ``L4CON``, ``L4TOUT``…),
-  the current sessions (``scur``) and ``chkdown`` (UP→DOWN transitions).
+  the current sessions (``scur``), ``chkdown`` (UP→DOWN transitions) and, during slow start,
+  ``throttle`` (the percent of its weight a server gets; dynamic servers take ``slowstart``).
 - The master CLI's ``reload`` returns ``Success=1`` once the new worker runs; with
   ``server-state-file`` + ``load-server-state-from-file`` the new worker keeps each server's
   health, drain state and weight (matched by backend and server name).
@@ -42,6 +43,8 @@ class ServerStatus:
     current_sessions: int
     weight: int
     check_down_count: int
+    # Percent of its weight a server in slow start gets; None when not throttled.
+    throttle: int | None = None
 
     @property
     def state(self) -> str:
@@ -73,6 +76,7 @@ def parse_show_stat(text: str) -> list[ServerStatus]:
                 current_sessions=int(values.get("scur") or 0),
                 weight=int(values.get("weight") or 0),
                 check_down_count=int(values.get("chkdown") or 0),
+                throttle=int(values["throttle"]) if values.get("throttle") else None,
             )
         )
     return servers

@@ -25,6 +25,7 @@ from orchestrator.elb.model import (
 )
 from orchestrator.model import Instance
 from tests.support.load_balancing import ElbStack, elb_stack, get
+from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -215,3 +216,33 @@ def test_an_https_listener_terminates_tls_with_the_generated_localhost_certifica
     with urllib.request.urlopen(url, timeout=5, context=context) as response:
         assert response.status == 200
         assert response.read().decode().startswith(hostname(instances[0]))
+
+
+def test_slow_start_ramps_a_new_target_up_after_it_turns_healthy(stack: ElbStack):
+    load_balancer = stack.elbv2.create_load_balancer("web")
+    orders, _ = group_with_targets(stack, "orders", 1)
+    # 60 s of AWS time is 6 s here.
+    stack.elbv2.modify_target_group_attributes(
+        orders.target_group_arn, {"slow_start.duration_seconds": "60"}
+    )
+    stack.elbv2.create_listener(
+        load_balancer.load_balancer_arn,
+        Protocol.HTTP,
+        HTTP_PORT,
+        [Action.forward(orders.target_group_arn)],
+    )
+    assert stack.converge_until_healthy(orders.target_group_arn, 1)
+    newcomer = stack.launch_targets("orders", 1)[0]
+    stack.elbv2.register_targets(orders.target_group_arn, [Target(newcomer.instance_id)])
+    assert stack.converge_until_healthy(orders.target_group_arn, 2)
+
+    def throttle() -> int | None:
+        (status,) = [
+            s for s in stack.haproxy.api.servers() if s.name.startswith(newcomer.instance_id)
+        ]
+        return status.throttle
+
+    ramping = throttle()
+    assert ramping is not None, "a target that just turned healthy is in slow start"
+    assert 0 <= ramping < 100
+    assert wait_for(lambda: throttle() is None, timeout=20), "slow start ends after 6 s"
