@@ -1,8 +1,9 @@
 """``barista serve orchestrator``: the control plane as one process.
 
-It runs the controllers on one thread, in a fixed order each pass (the scaling controller
-decides desired capacity, then the Auto Scaling controller converges the groups to it), and
-serves the HTTP API on another. Everything it knows lives in the SQLite store and on Docker
+It runs the Auto Scaling controllers on the main thread, in a fixed order each pass (the
+scaling controller decides desired capacity, then the group reconciler converges the groups to
+it), the load balancer and ECS controllers on threads of their own, and serves the HTTP API
+and the dashboard on another. Everything it knows lives in the SQLite store and on Docker
 labels, so stopping it at any moment and starting it again picks up where it was.
 
 Settings (``BARISTA_*`` environment variables):
@@ -14,6 +15,9 @@ Settings (``BARISTA_*`` environment variables):
 - ``RECONCILE_INTERVAL``: wall seconds between passes (1.0);
 - ``INSTANCE_LABELS``: extra Docker labels ``key=value,…`` on every instance; the runtime then
   manages only containers that carry them (tests use it to keep runs apart);
+- ``HAPROXY_RUNTIME_API``: ``host:port`` of HAProxy's runtime API; set, it turns the load
+  balancer controller on (its other settings: ``orchestrator.elb.settings``);
+- ``TASK_NETWORK``: the Docker network ECS task containers join by default;
 - the dashboard's sources (``LOADGEN_URL``, ``LEDGER_URL``, …): see ``orchestrator.dashboard``.
 """
 
@@ -23,6 +27,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 from pydantic import Field
@@ -31,7 +36,9 @@ from broker_adapters import Broker
 from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
 from orchestrator.clock import ScaledClock
-from orchestrator.controller import AutoScalingController
+from orchestrator.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
+from orchestrator.ecs.wiring import ecs_controllers
+from orchestrator.elb.settings import ElbSettings
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
@@ -67,6 +74,11 @@ class OrchestratorSettings(Settings):
     broker_service: str | None = None
     compose_project: str | None = None
     instance_metrics_port: int = Field(default=8080, ge=1, le=65535)
+    # Load balancers: the HAProxy runtime API (host:port) turns the ELB controller on; the
+    # rest of its settings are orchestrator/elb/settings.py's.
+    haproxy_runtime_api: str | None = None
+    # ECS: the Docker network task containers join unless their task definition names one.
+    task_network: str | None = None
 
     def labels(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
@@ -80,10 +92,13 @@ def control_plane_clock(store: Store, time_scale: float) -> ScaledClock:
 
 
 class ControlLoop:
-    """The controllers of one store, run pass after pass on the thread that calls ``run``.
+    """The Auto Scaling controllers of one store, run pass after pass on the calling thread:
+    first the scaling controller (datapoints, alarms, schedules → desired capacity), then the
+    group reconciler (desired capacity → containers).
 
     It opens its own connection to the store there: SQLite connections belong to one thread,
-    and the API's threads open theirs.
+    and the API's threads open theirs. ``before_terminate`` and ``elb_unhealthy`` are the load
+    balancer's hooks (``AutoScalingController``).
     """
 
     def __init__(
@@ -91,17 +106,27 @@ class ControlLoop:
         store_path: Path,
         runtime: Runtime,
         backlog: Callable[[str], int] | None = None,
+        *,
+        before_terminate: BeforeTerminate | None = None,
+        elb_unhealthy: ElbUnhealthy | None = None,
     ) -> None:
         self.store_path = store_path
         self.runtime = runtime
         self.backlog = backlog
+        self.before_terminate = before_terminate
+        self.elb_unhealthy = elb_unhealthy
         self.passes = 0
 
     def run(self, stopping: threading.Event, interval: float) -> None:
         with Store(self.store_path) as store:
             sampler = MetricsSampler(store, self.runtime, self.backlog)
             scaling = ScalingController(store, self.runtime, sampler)
-            auto_scaling = AutoScalingController(store, self.runtime)
+            auto_scaling = AutoScalingController(
+                store,
+                self.runtime,
+                before_terminate=self.before_terminate,
+                elb_unhealthy=self.elb_unhealthy,
+            )
             try:
                 while not stopping.is_set():
                     try:
@@ -117,10 +142,34 @@ class ControlLoop:
                 sampler.close()
 
 
+class _Reconciler(Protocol):
+    def run(self, stopping: threading.Event, interval: float = 1.0) -> None: ...
+
+
+def _start(
+    name: str, controller: _Reconciler, stopping: threading.Event, interval: float
+) -> threading.Thread:
+    """Each controller on a thread of its own: a load balancer draining a target (which waits
+    out the deregistration delay) must not hold up the others."""
+    thread = threading.Thread(
+        target=controller.run, args=(stopping, interval), name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def _backlog_reader(broker: Broker | None) -> Callable[[str], int] | None:
+    """Backlog of a queue, for every controller that asks: one broker connection, one caller
+    at a time (broker clients are not shared across threads)."""
     if broker is None:
         return None
-    return lambda queue: broker.backlog(queue).total
+    lock = threading.Lock()
+
+    def backlog(queue: str) -> int:
+        with lock:
+            return broker.backlog(queue).total
+
+    return backlog
 
 
 def main(environ: Mapping[str, str]) -> int:
@@ -157,11 +206,40 @@ def main(environ: Mapping[str, str]) -> int:
             "time_scale": settings.time_scale,
         },
     )
+    backlog = _backlog_reader(broker)
+    interval = settings.reconcile_interval
+    elb = (
+        ElbSettings.from_environ(environ).controller(settings.state_path, runtime)
+        if settings.haproxy_runtime_api
+        else None
+    )
+    ecs, service_scaling = ecs_controllers(
+        settings.state_path,
+        runtime,
+        clock=clock,
+        time_scale=TimeScale(settings.time_scale),
+        labels=settings.labels(),
+        elb=elb,
+        backlog=backlog,
+        network=settings.task_network,
+    )
+    threads = [
+        _start("ecs", ecs, lifecycle.stopping, interval),
+        _start("ecs-scaling", service_scaling, lifecycle.stopping, interval),
+    ]
+    if elb is not None:
+        threads.append(_start("elb", elb, lifecycle.stopping, interval))
     try:
-        ControlLoop(settings.state_path, runtime, _backlog_reader(broker)).run(
-            lifecycle.stopping, settings.reconcile_interval
-        )
+        ControlLoop(
+            settings.state_path,
+            runtime,
+            backlog,
+            before_terminate=elb.before_terminate if elb is not None else None,
+            elb_unhealthy=elb.elb_unhealthy if elb is not None else None,
+        ).run(lifecycle.stopping, interval)
     finally:
+        for thread in threads:
+            thread.join(timeout=30)
         api.should_exit = True
         api_thread.join(timeout=5)
         if broker is not None:
