@@ -76,6 +76,9 @@ log = logging.getLogger(__name__)
 
 GROUP_ATTRIBUTE = "barista:auto-scaling-group"
 FARGATE_ZONES = ("az-a", "az-b", "az-c")
+# AWS_DEFAULTS.md: a task with no essential-container health check (and no load balancer)
+# counts healthy 40 s after RUNNING.
+NO_HEALTH_CHECK_HEALTHY_AFTER = 40.0
 STOPPED_TASK_RETENTION = 3600.0  # ECS shows a stopped task for about an hour
 
 
@@ -316,7 +319,7 @@ class EcsController:
                 stopped_reason=f"Task failed ELB health checks in (target-group {failing})",
                 stopping_at=now,
             )
-        elif task.healthy_at is None and self._counts_healthy(task, bool(checked)):
+        elif task.healthy_at is None and self._counts_healthy(task, bool(checked), now):
             task = dataclasses.replace(task, healthy_at=now)
         self.store.put_task(task)
 
@@ -338,9 +341,10 @@ class EcsController:
         grace = service.health_check_grace_period_seconds if service is not None else 0
         return task.started_at is None or now - task.started_at >= grace
 
-    def _counts_healthy(self, task: Task, has_health_check: bool) -> bool:
-        """Healthy for a deployment: its container health checks pass (or it has none) and
-        every target group it is registered with says healthy."""
+    def _counts_healthy(self, task: Task, has_health_check: bool, now: float) -> bool:
+        """Healthy for a deployment: its container health checks pass and every target group
+        it is registered with says healthy; with neither, once it has been RUNNING for
+        ``NO_HEALTH_CHECK_HEALTHY_AFTER`` seconds (a task that exits at once never is)."""
         if has_health_check and task.health_status is not HealthStatus.HEALTHY:
             return False
         service = self.store.service(task.cluster, task.service) if task.service else None
@@ -348,7 +352,10 @@ class EcsController:
             if not task.registered_targets or self.targets is None:
                 return False
             return all(self.targets.healthy(*target) for target in task.registered_targets)
-        return True
+        if has_health_check:
+            return True
+        started = task.started_at if task.started_at is not None else now
+        return now - started >= NO_HEALTH_CHECK_HEALTHY_AFTER
 
     # 2. Schedule services.
 

@@ -108,6 +108,12 @@ def test_a_service_keeps_its_desired_count_and_reaches_a_steady_state(world):
     for _ in range(3):
         controller.reconcile_once()
     assert len(live(store)) == 3
+    assert not store.events("shop", "web", limit=1)[0].message.endswith("steady state."), (
+        "without a health check a task counts healthy 40 s after RUNNING"
+    )
+    clock.now += 40
+    controller.reconcile_once()  # healthy: the deployment completes
+    controller.reconcile_once()  # nothing left to do: steady
     messages = [e.message for e in store.events("shop", "web")]
     assert messages[0] == "(service web) has reached a steady state."
     victim = live(store)[0]
@@ -129,10 +135,11 @@ def test_rolling_deployment_replaces_every_task_and_completes(world):
     )
     operations.create_service(store, "shop", "web", "web:1", 2, now=clock())
     for _ in range(3):
+        clock.now += 20
         controller.reconcile_once()
     operations.update_service(store, "shop", "web", task_definition="web:2", now=clock())
     for _ in range(6):
-        clock.now += 1
+        clock.now += 20
         controller.reconcile_once()
     running = store.tasks(stopped=False)
     assert sorted(t.task_definition for t in running) == ["web:2", "web:2"]
@@ -147,8 +154,10 @@ def test_a_broken_revision_trips_the_circuit_breaker_and_rolls_back(world):
     operations.create_service(
         store, "shop", "web", "web", 2, deployment_configuration=config, now=clock()
     )
-    for _ in range(3):
+    for _ in range(4):
+        clock.now += 41
         controller.reconcile_once()
+    assert store.service("shop", "web").deployments[0].rollout_state == "COMPLETED"
     operations.update_service(store, "shop", "web", task_definition="broken", now=clock())
     for _ in range(12):
         clock.now += 1
