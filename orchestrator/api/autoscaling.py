@@ -22,7 +22,7 @@ Choices where AWS leaves room:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -52,6 +52,9 @@ from orchestrator.asg import (
 )
 from orchestrator.asg.activity import activity_id, timestamp
 from orchestrator.asg.group import validate
+from orchestrator.elb.operations import Elbv2
+from orchestrator.elb.settings import ElbSettings
+from orchestrator.elb.state import ElbStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.launch_templates import DEFAULT, LaunchTemplate
 from orchestrator.model import Health, Instance
@@ -83,6 +86,7 @@ class CreateAutoScalingGroup(Request):
     default_cooldown: int = Field(default=300, ge=0)
     termination_policies: list[str] = Field(default_factory=lambda: ["Default"])
     new_instances_protected_from_scale_in: bool = False
+    target_group_arns: list[str] = Field(default_factory=list, alias="TargetGroupARNs")
 
 
 class UpdateAutoScalingGroup(Request):
@@ -101,6 +105,10 @@ class UpdateAutoScalingGroup(Request):
 
 class GroupRequest(Request):
     auto_scaling_group_name: str = GroupName
+
+
+class TargetGroupsRequest(GroupRequest):
+    target_group_arns: list[str] = Field(min_length=1, max_length=10, alias="TargetGroupARNs")
 
 
 class DeleteAutoScalingGroup(GroupRequest):
@@ -282,6 +290,7 @@ def describe_group(
     instances: list[Instance],
     templates: Mapping[str, LaunchTemplate],
     now: float,
+    target_group_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One entry of DescribeAutoScalingGroups' ``AutoScalingGroups``."""
     template = templates.get(group.launch_template_name)
@@ -301,7 +310,7 @@ def describe_group(
         "DefaultCooldown": group.default_cooldown,
         "AvailabilityZones": list(group.availability_zones),
         "LoadBalancerNames": [],
-        "TargetGroupARNs": [],
+        "TargetGroupARNs": list(target_group_arns),
         "HealthCheckType": group.health_check_type.value,
         "HealthCheckGracePeriod": group.health_check_grace_period,
         "Instances": [
@@ -398,7 +407,45 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 termination_policies=request.termination_policies,
                 new_instances_protected_from_scale_in=request.new_instances_protected_from_scale_in,
             )
+            if request.target_group_arns:
+                with ElbStore(context.store_path) as elb_store:
+                    Elbv2(elb_store).attach_target_groups(name, request.target_group_arns)
             store.put_group(replace(group, created_time=runtime.now()))
+        return {}
+
+    def attach_target_groups(params: Params) -> Mapping[str, Any]:
+        """AttachLoadBalancerTargetGroups: the group's instances become targets; the load
+        balancer controller registers them (and each later instance) on its next pass."""
+        request = parse(TargetGroupsRequest, params)
+        with Store(context.store_path) as store:
+            _group(store, request.auto_scaling_group_name)
+        with ElbStore(context.store_path) as elb_store:
+            Elbv2(elb_store).attach_target_groups(
+                request.auto_scaling_group_name, request.target_group_arns
+            )
+        return {}
+
+    def detach_target_groups(params: Params) -> Mapping[str, Any]:
+        """DetachLoadBalancerTargetGroups: with a load balancer running, the group's instances
+        are deregistered first, so they drain as in AWS; without one, only the attachment goes."""
+        request = parse(TargetGroupsRequest, params)
+        with Store(context.store_path) as store:
+            _group(store, request.auto_scaling_group_name)
+        if context.environ.get("BARISTA_HAPROXY_RUNTIME_API"):
+            controller = ElbSettings.from_environ(context.environ).controller(
+                context.store_path, runtime
+            )
+            try:
+                controller.detach_target_groups(
+                    request.auto_scaling_group_name, request.target_group_arns
+                )
+            finally:
+                controller.close()
+        else:
+            with ElbStore(context.store_path) as elb_store:
+                Elbv2(elb_store).detach_target_groups(
+                    request.auto_scaling_group_name, request.target_group_arns
+                )
         return {}
 
     def update_group(params: Params) -> Mapping[str, Any]:
@@ -468,8 +515,12 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             templates = store.launch_templates()
         wanted = request.auto_scaling_group_names or list(groups)
         now = runtime.now()
+        with ElbStore(context.store_path) as elb_store:
+            attached = elb_store.attachments()
         described = [
-            describe_group(groups[name], runtime.instances(name), templates, now)
+            describe_group(
+                groups[name], runtime.instances(name), templates, now, attached.get(name, ())
+            )
             for name in wanted
             if name in groups
         ]
@@ -717,4 +768,6 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DescribeScalingActivities": describe_activities,
         "DescribeTerminationPolicyTypes": termination_policy_types,
         "DescribeScalingProcessTypes": scaling_process_types,
+        "AttachLoadBalancerTargetGroups": attach_target_groups,
+        "DetachLoadBalancerTargetGroups": detach_target_groups,
     }

@@ -33,6 +33,7 @@ VERBS = (
             Param("DefaultCooldown", "integer", help="seconds (default 300)"),
             Param("TerminationPolicies", "strings"),
             Param("NewInstancesProtectedFromScaleIn", "boolean"),
+            Param("TargetGroupARNs", "strings", help="target groups its instances join"),
         ),
         "Create an Auto Scaling group of containers from a launch template.",
     ),
@@ -171,6 +172,16 @@ VERBS = (
     ),
     Verb("DescribeTerminationPolicyTypes", (), "Termination policies a group may use."),
     Verb("DescribeScalingProcessTypes", (), "Processes SuspendProcesses accepts."),
+    Verb(
+        "AttachLoadBalancerTargetGroups",
+        (GROUP, Param("TargetGroupARNs", "strings", required=True)),
+        "Register the group's instances, now and later, with target groups.",
+    ),
+    Verb(
+        "DetachLoadBalancerTargetGroups",
+        (GROUP, Param("TargetGroupARNs", "strings", required=True)),
+        "Deregister the group's instances (they drain) and detach the target groups.",
+    ),
 )
 
 

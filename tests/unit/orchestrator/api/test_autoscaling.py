@@ -353,3 +353,54 @@ def test_desired_drops_only_after_the_instance_is_gone(
     assert seen_during_drain == [2]
     assert describe(autoscaling)["DesiredCapacity"] == 1
     assert runtime.terminated == [victim]
+
+
+def test_target_groups_attach_and_detach_and_show_on_the_group(
+    client, autoscaling: Call, group: str
+):
+    elbv2 = _elbv2(client)
+    (target_group,) = elbv2(
+        "CreateTargetGroup", Name="counters", Protocol="HTTP", Port=8080, TargetType="ip"
+    )["TargetGroups"]
+    arn = target_group["TargetGroupArn"]
+    autoscaling("AttachLoadBalancerTargetGroups", AutoScalingGroupName=group, TargetGroupARNs=[arn])
+    assert describe(autoscaling)["TargetGroupARNs"] == [arn]
+    missing = arn.replace("counters", "nobody")
+    refused = autoscaling(
+        "AttachLoadBalancerTargetGroups",
+        expect=400,
+        AutoScalingGroupName=group,
+        TargetGroupARNs=[missing],
+    )
+    assert error_of(refused)[0] == "TargetGroupNotFound"
+    autoscaling("DetachLoadBalancerTargetGroups", AutoScalingGroupName=group, TargetGroupARNs=[arn])
+    assert describe(autoscaling)["TargetGroupARNs"] == []
+
+
+def test_a_group_created_with_target_groups_has_them_attached(client, ec2: Call, autoscaling: Call):
+    elbv2 = _elbv2(client)
+    (target_group,) = elbv2("CreateTargetGroup", Name="tg", Port=80)["TargetGroups"]
+    ec2(
+        "CreateLaunchTemplate",
+        LaunchTemplateName="web",
+        LaunchTemplateData={"ImageId": "barista/service:latest"},
+    )
+    autoscaling(
+        "CreateAutoScalingGroup",
+        AutoScalingGroupName="web",
+        LaunchTemplate={"LaunchTemplateName": "web"},
+        MinSize=0,
+        MaxSize=1,
+        AvailabilityZones=["az-a"],
+        TargetGroupARNs=[target_group["TargetGroupArn"]],
+    )
+    assert describe(autoscaling, "web")["TargetGroupARNs"] == [target_group["TargetGroupArn"]]
+
+
+def _elbv2(client) -> Call:
+    def call(action: str, **params):
+        response = client.post(f"/api/elbv2/{action}", json=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return call
