@@ -210,7 +210,7 @@ def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
         group = demo.group("baristas")
         return group["DesiredCapacity"] == 1 and running(group) == 1
 
-    assert wait_until(scaled_in, timeout=420), demo.group("baristas")
+    assert wait_until(scaled_in, timeout=600), demo.group("baristas")
     causes = [a["Cause"] for a in demo.activities("baristas")]
     assert any("AlarmHigh" in c and "backlog-per-barista" in c for c in causes), causes
     assert any("AlarmLow" in c and "backlog-per-barista" in c for c in causes), causes
