@@ -22,6 +22,8 @@ from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._metrics import Dimension, metric_identity, metric_spec
 from orchestrator.api._policies import alarm_arn
 from orchestrator.api._requests import Request, iso, parse, parse_time
+from orchestrator.ecs.model import scaling_policy_arn
+from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.scaling.alarms import AlarmState, ComparisonOperator, MetricAlarm, evaluate
 from orchestrator.state import Store
@@ -141,11 +143,18 @@ def actions(context: ApiContext) -> dict[str, Action]:
         metric = metric_spec(request.namespace, request.metric_name, request.dimensions)
         with Store(context.store_path) as store:
             policies = store.policies()
+            with EcsStore(context.store_path) as ecs_store:
+                service_policies = {
+                    scaling_policy_arn(p.resource_id, p.policy_name)
+                    for p in ecs_store.step_policies()
+                }
             for action in request.alarm_actions:
-                if not any(p.answers_to(action) for p in policies):
+                if action not in service_policies and not any(
+                    p.answers_to(action) for p in policies
+                ):
                     raise ValidationError(
                         f"AlarmActions: {action} names no scaling policy. Use the PolicyARN "
-                        "that PutScalingPolicy returned (or group/policy)."
+                        "that PutScalingPolicy returned (EC2 or Application Auto Scaling)."
                     )
             alarm = MetricAlarm(
                 alarm_name=request.alarm_name,

@@ -341,6 +341,31 @@ def test_service_auto_scaling_through_the_cli(barista: Barista, tmp_path: Path):
         )
     )
     assert steps["PolicyARN"].endswith("service/shop/baristas:policyName/steps")
+    alarm = barista(
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "orders-deep",
+        "--namespace",
+        "AWS/SQS",
+        "--metric-name",
+        "ApproximateNumberOfMessagesVisible",
+        "--dimensions",
+        '[{"Name": "QueueName", "Value": "orders"}]',
+        "--statistic",
+        "Sum",
+        "--period",
+        "60",
+        "--evaluation-periods",
+        "2",
+        "--threshold",
+        "100",
+        "--comparison-operator",
+        "GreaterThanOrEqualToThreshold",
+        "--alarm-actions",
+        steps["PolicyARN"],
+    )
+    assert alarm.code == 0, alarm.err  # CloudWatch alarms invoke service policies too
     gaps = barista(
         "application-autoscaling",
         "put-scaling-policy",
