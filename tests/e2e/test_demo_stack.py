@@ -148,12 +148,12 @@ def running(group: dict[str, Any]) -> int:
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
     project = f"barista-demo-{SESSION_ID}"
-    env = {
+    env: dict[str, str] = {
         **os.environ,
         "COMPOSE_PROJECT_NAME": project,
         "BACKEND": BACKEND,
         "TIME_SCALE": "60",
-        "LOADGEN_PATTERN": BASELINE["pattern"],
+        "LOADGEN_PATTERN": str(BASELINE["pattern"]),
         "LOADGEN_RATE": str(BASELINE["rate"]),
     }
     env.pop("COMPOSE_PROFILES", None)

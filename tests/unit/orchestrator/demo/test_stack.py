@@ -121,15 +121,11 @@ def test_the_demo_stack_applies_once_and_again_changes_nothing(api: ApiCaller):
     ), "the existing target group is found, so later steps get its ARN"
     after = api.call("ec2", "DescribeLaunchTemplates", {"LaunchTemplateNames": ["barista"]})
     assert after == template, "no new launch template version"
-    listeners = api.call(
-        "elbv2",
-        "DescribeListeners",
-        {
-            "LoadBalancerArn": next(o.resource for o in first if o.step.id == "alb")[
-                "LoadBalancerArn"
-            ]
-        },
-    )["Listeners"]
+    alb = next(o.resource for o in first if o.step.id == "alb" and o.resource)
+    assert alb is not None
+    listeners = api.call("elbv2", "DescribeListeners", {"LoadBalancerArn": alb["LoadBalancerArn"]})[
+        "Listeners"
+    ]
     assert len(listeners) == 1
     assert group_names(steps) == ["order-api", "baristas"]
 
