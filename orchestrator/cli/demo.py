@@ -113,6 +113,13 @@ def run_apply(args: argparse.Namespace) -> int:
 
     def report(outcome: Outcome) -> None:
         print(f"  {outcome.result:<8} {outcome.step.name}", flush=True)
+        if outcome.drift:
+            print(
+                f"  warning: it differs from the file in {', '.join(outcome.drift)} (another "
+                "BACKEND, credentials or project?); applying leaves it as it is: "
+                "`make down` and `make up` make it anew",
+                flush=True,
+            )
 
     print(f"applying {path} to {client.endpoint}", flush=True)
     try:

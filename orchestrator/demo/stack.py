@@ -67,6 +67,7 @@ class Outcome:
     step: Step
     result: Result
     resource: Document | None
+    drift: tuple[str, ...] = ()  # what an existing resource has that the file does not say
 
 
 # Load.
@@ -219,6 +220,34 @@ LOOK_FIRST: Mapping[str, Finder] = {
 }
 
 
+# The container fields whose change would leave an existing demo on the wrong broker or network
+# (a changed BACKEND, credentials or project name): said, not silently kept.
+_CONTAINER_FIELDS = ("Command", "Environment", "Network")
+
+
+def _drift(client: Caller, step: Step, params: Document) -> tuple[str, ...]:
+    if step.action != "CreateLaunchTemplate":
+        return ()
+    found = client.call(
+        "ec2",
+        "DescribeLaunchTemplateVersions",
+        {"LaunchTemplateName": params["LaunchTemplateName"], "Versions": ["$Latest"]},
+    )
+    versions = found.get("LaunchTemplateVersions") or [{}]
+    current = versions[0].get("LaunchTemplateData", {})
+    wanted = params.get("LaunchTemplateData", {})
+    differences = [
+        key
+        for key in ("ImageId", "InstanceType")
+        if key in wanted and current.get(key) != wanted[key]
+    ]
+    have = current.get("BaristaContainer", {})
+    for key, value in wanted.get("BaristaContainer", {}).items():
+        if key in _CONTAINER_FIELDS and have.get(key) != value:
+            differences.append(f"BaristaContainer.{key}")
+    return tuple(differences)
+
+
 def _resource(response: Document, key: str | None) -> Document | None:
     if key is None:
         return None
@@ -262,7 +291,7 @@ def apply_step(client: Caller, step: Step, params: Document) -> Outcome:
         found = creation.find(client, params) if creation.find else None
         if creation.find is not None and found is None:
             raise
-        return Outcome(step, Result.EXISTS, found)
+        return Outcome(step, Result.EXISTS, found, _drift(client, step, params))
     return Outcome(step, Result.CREATED, _resource(response, creation.result_key))
 
 

@@ -115,6 +115,7 @@ def test_the_demo_stack_applies_once_and_again_changes_nothing(api: ApiCaller):
 
     again = apply(api, steps)
     assert {o.result for o in again} <= {Result.EXISTS, Result.DONE}
+    assert [o.drift for o in again if o.drift] == [], "the same file finds nothing changed"
     arns = {o.step.id: o.resource for o in again if o.step.id and o.resource}
     assert arns["counters"]["TargetGroupArn"] == next(
         o.resource["TargetGroupArn"] for o in first if o.step.id == "counters" and o.resource
@@ -152,3 +153,19 @@ def test_unknown_variables_and_references_are_refused(tmp_path: Path, api: ApiCa
     )
     with pytest.raises(StackError, match="names no earlier resource"):
         apply(api, load(stack, {}))
+
+
+def test_a_launch_template_made_for_another_backend_is_reported_not_changed(api: ApiCaller):
+    steps = served(api, load(STACK_FILE, variables(CREDENTIALS)))
+    apply(api, steps)
+    again = apply(
+        api, served(api, load(STACK_FILE, variables({**CREDENTIALS, "BACKEND": "redis"})))
+    )
+    drifted = {o.step.params.get("LaunchTemplateName"): o.drift for o in again if o.drift}
+    assert drifted == {
+        "order-api": ("BaristaContainer.Environment",),
+        "barista": ("BaristaContainer.Environment",),
+    }
+    versions = api.call("ec2", "DescribeLaunchTemplateVersions", {"LaunchTemplateName": "barista"})
+    environment = versions["LaunchTemplateVersions"][0]["LaunchTemplateData"]["BaristaContainer"]
+    assert environment["Environment"]["BARISTA_BROKER_URL"].startswith("amqp://")
