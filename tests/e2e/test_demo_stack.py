@@ -53,6 +53,7 @@ class Demo:
     project: str
     env: dict[str, str] = field(repr=False)  # credentials: kept out of failure messages
     redis: Credentials = field(repr=False)
+    up_output: str = ""
 
     def port(self, variable: str) -> int:
         return int(self.env[variable])
@@ -170,18 +171,19 @@ def demo() -> Iterator[Demo]:
     env |= {
         variable: str(port) for variable, port in zip(PORT_VARIABLES, sorted(ports), strict=True)
     }
-    demo = Demo(project, env, credentials["REDIS"])
     try:
         started = time.monotonic()
         up = make(env, "up", timeout=780)
         assert up.returncode == 0, f"make up failed:\n{up.stdout}\n{up.stderr}"
         print(f"make up took {time.monotonic() - started:.0f} s")
-        yield demo
+        yield Demo(project, env, credentials["REDIS"], up.stdout)
     finally:
         make(env, "down", timeout=300)
 
 
 def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
+    for name, variable in (("Dashboard", "ORCHESTRATOR_PORT"), ("ALB", "ALB_PORT")):
+        assert re.search(rf"{name}.*http://127\.0\.0\.1:{demo.port(variable)}/", demo.up_output)
     assert demo.group("order-api")["DesiredCapacity"] == 2
     assert running(demo.group("baristas")) >= 1
     status, body = http_get(f"http://127.0.0.1:{demo.port('ALB_PORT')}/menu")
