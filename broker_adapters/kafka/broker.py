@@ -404,7 +404,16 @@ class KafkaBroker(Broker):
         self._produce(policy.dead_letter_queue, [(key, message.body, headers)])
 
     def backlog(self, queue: str) -> Backlog:
-        """Consumer-group lag: messages not yet committed, in flight ones included."""
+        """Consumer-group lag: messages not yet committed, in flight ones included.
+
+        A queue this broker did not declare is looked up in the cluster's topic list first:
+        asking for one topic's metadata would make a broker with auto.create.topics.enable
+        create it, with the broker's default partition count instead of the queue's.
+        """
+        if queue not in self._queues:
+            listed = self._admin.list_topics(timeout=self.config.confirm_timeout)
+            if queue not in listed.topics:
+                raise QueueNotDeclared(f"queue {queue!r} does not exist")
         partitions = self._partition_ids(queue)
         if not partitions:
             raise QueueNotDeclared(f"queue {queue!r} does not exist")
