@@ -119,7 +119,10 @@ def test_a_server_that_closes_idle_connections_does_not_cost_orders(impatient_ap
     tally = LoadGenerator(pause, poster.post, concurrency=1).run(threading.Event(), 1.5)
     poster.close()
     assert tally.error == 0
-    assert tally.sent == impatient_api.posts == 10
+    assert tally.sent == impatient_api.posts  # every order sent arrived, none twice
+    # At most 5 fit before the pause, so orders arrived after it too, on a fresh connection
+    # (how many of the second 5 fit in the run depends on this machine's scheduling).
+    assert impatient_api.posts > 5
     assert impatient_api.connections >= 2  # the one the server closed, then a fresh one
 
 
