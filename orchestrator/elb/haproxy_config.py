@@ -301,7 +301,9 @@ def _frontend(
 def _health_check_lines(check: HealthCheck, time_scale: TimeScale) -> list[str]:
     if not check.enabled:
         return []
-    lines = [f"    timeout check {milliseconds(check.timeout_seconds, time_scale)}ms"]
+    # The timeout bounds real work (a target answering a request), so like stopTimeout it is
+    # not compressed: at x60 AWS's 5 s would be 83 ms and healthy targets would flap.
+    lines = [f"    timeout check {milliseconds(check.timeout_seconds, TimeScale())}ms"]
     if check.protocol in (Protocol.HTTP, Protocol.HTTPS):
         lines.append(f"    option httpchk GET {quote(check.path)}")
         lines.append(
