@@ -9,11 +9,8 @@ version lives in ``PRAGMA user_version`` so a later release can migrate it.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from orchestrator.asg.activity import Activity, ActivityStatusCode
@@ -29,6 +26,7 @@ from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import metric_from_document, metric_to_document
 from orchestrator.scaling.policy import ScalingPolicy, policy_from_document, policy_to_document
 from orchestrator.scaling.scheduled import ScheduledAction
+from orchestrator.sqlite import SchemaVersionError, SqliteStore
 
 DEFAULT_PATH = "barista.db"
 SCHEMA_VERSION = 2
@@ -86,10 +84,6 @@ CREATE TABLE settings (
 _MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
-class SchemaVersionError(RuntimeError):
-    """The database was written by a newer Barista; refusing beats silently misreading it."""
-
-
 def _template_to_json(template: LaunchTemplate) -> str:
     return json.dumps(
         {
@@ -142,38 +136,12 @@ def _activity_from_json(document: str) -> Activity:
     return Activity(**raw)
 
 
-class Store:
-    """One SQLite file holding the desired state; every write is its own transaction.
+class Store(SqliteStore):
+    """Launch templates, groups, policies, alarms, schedules, activities and datapoints.
 
     A connection is opened per store and used from one thread at a time; open one store per
     thread or process (WAL lets them share the file).
     """
-
-    def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
-        self.path = Path(path)
-        self._connection = sqlite3.connect(self.path, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._connection
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
 
     def _migrate(self) -> None:
         with self._transaction() as db:

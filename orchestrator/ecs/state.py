@@ -9,14 +9,8 @@ registered with and parsed again on reading, so describe returns what was given.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import TypeAdapter
+from typing import Any
 
 from orchestrator.ecs.model import (
     CapacityProvider,
@@ -31,6 +25,7 @@ from orchestrator.ecs.model import (
     Task,
 )
 from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
+from orchestrator.sqlite import DocumentStore, SchemaVersionError
 
 ECS_SCHEMA_VERSION = 1
 
@@ -78,68 +73,17 @@ CREATE TABLE IF NOT EXISTS ecs_service_events (
 );
 """
 
-T = TypeVar("T")
+
+# Raised when the ecs_* tables were written by a newer Barista.
+EcsSchemaVersionError = SchemaVersionError
 
 
-class EcsSchemaVersionError(RuntimeError):
-    """The ``ecs_*`` tables were written by a newer Barista."""
-
-
-class EcsStore:
+class EcsStore(DocumentStore):
     """One connection, used from one thread at a time; every write is its own transaction."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._connection = sqlite3.connect(self.path, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA busy_timeout=5000")
-        self._adapters: dict[type[Any], TypeAdapter[Any]] = {}
-        self._migrate()
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def __enter__(self) -> EcsStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._connection
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._transaction() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            row = db.execute("SELECT version FROM ecs_schema").fetchone()
-            if row is None:
-                db.execute("INSERT INTO ecs_schema (version) VALUES (?)", (ECS_SCHEMA_VERSION,))
-            elif row[0] > ECS_SCHEMA_VERSION:
-                raise EcsSchemaVersionError(
-                    f"{self.path} has ECS schema version {row[0]}; this Barista knows "
-                    f"{ECS_SCHEMA_VERSION} at most"
-                )
-
-    def _adapter(self, kind: type[T]) -> TypeAdapter[T]:
-        if kind not in self._adapters:
-            self._adapters[kind] = TypeAdapter(kind)
-        adapter: TypeAdapter[T] = self._adapters[kind]
-        return adapter
-
-    def _dump(self, value: object) -> str:
-        return self._adapter(type(value)).dump_json(value).decode()
-
-    def _load(self, kind: type[T], document: str) -> T:
-        return self._adapter(kind).validate_json(document)
+    SCHEMA = _SCHEMA
+    PREFIX = "ecs"
+    SCHEMA_VERSION = ECS_SCHEMA_VERSION
 
     # Task definitions.
 

@@ -10,16 +10,10 @@ it is over, so an instance still running after its drain is not registered again
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import TypeAdapter
 
 from orchestrator.elb.model import Listener, LoadBalancer, Rule, Target, TargetGroup
+from orchestrator.sqlite import DocumentStore, SchemaVersionError
 
 ELB_SCHEMA_VERSION = 1
 
@@ -52,11 +46,9 @@ CREATE TABLE IF NOT EXISTS elb_attachments (
 );
 """
 
-T = TypeVar("T")
 
-
-class ElbSchemaVersionError(RuntimeError):
-    """The ``elb_*`` tables were written by a newer Barista."""
+# Raised when the elb_* tables were written by a newer Barista.
+ElbSchemaVersionError = SchemaVersionError
 
 
 @dataclass(frozen=True)
@@ -69,67 +61,15 @@ class Deregistration:
     drained: bool = False
 
 
-class ElbStore:
+class ElbStore(DocumentStore):
     """Load balancer resources and target bookkeeping; every write is its own transaction.
 
     Like the ASG ``Store``, one connection per store, used from one thread at a time.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._connection = sqlite3.connect(self.path, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA busy_timeout=5000")
-        self._adapters: dict[type[Any], TypeAdapter[Any]] = {}
-        self._migrate()
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def __enter__(self) -> ElbStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._connection
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._transaction() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            row = db.execute("SELECT version FROM elb_schema").fetchone()
-            if row is None:
-                db.execute("INSERT INTO elb_schema (version) VALUES (?)", (ELB_SCHEMA_VERSION,))
-            elif row[0] > ELB_SCHEMA_VERSION:
-                raise ElbSchemaVersionError(
-                    f"{self.path} has ELB schema version {row[0]}; this Barista knows "
-                    f"{ELB_SCHEMA_VERSION} at most"
-                )
-
-    def _adapter(self, kind: type[T]) -> TypeAdapter[T]:
-        if kind not in self._adapters:
-            self._adapters[kind] = TypeAdapter(kind)
-        return self._adapters[kind]
-
-    def _dump(self, value: object) -> str:
-        return self._adapter(type(value)).dump_json(value).decode()
-
-    def _load(self, kind: type[T], document: str) -> T:
-        return self._adapter(kind).validate_json(document)
-
-    def _all(self, kind: type[T], query: str, *args: object) -> list[T]:
-        rows = self._connection.execute(query, args).fetchall()
-        return [self._load(kind, document) for (document,) in rows]
+    SCHEMA = _SCHEMA
+    PREFIX = "elb"
+    SCHEMA_VERSION = ELB_SCHEMA_VERSION
 
     # Load balancers, listeners, rules, target groups: documents keyed by ARN.
 
