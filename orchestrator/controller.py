@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
 from orchestrator.asg.activity import ActivityStatusCode
+from orchestrator.loop import run_passes
 from orchestrator.model import Health, Instance
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.state import Store
@@ -125,13 +126,7 @@ class AutoScalingController:
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """Reconcile every ``interval`` seconds until ``stopping`` is set."""
-        while not stopping.is_set():
-            try:
-                self.reconcile_once()
-            except Exception:
-                # One bad pass (Docker busy, a group mid-edit) must not stop the controller.
-                log.exception("reconcile pass failed; retrying")
-            stopping.wait(interval)
+        run_passes(self.reconcile_once, stopping, interval, "auto scaling reconcile")
 
 
 def _finished(activity: Activity, end_time: float) -> Activity:

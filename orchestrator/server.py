@@ -39,6 +39,7 @@ from orchestrator.clock import ScaledClock
 from orchestrator.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
+from orchestrator.loop import run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
@@ -127,17 +128,14 @@ class ControlLoop:
                 before_terminate=self.before_terminate,
                 elb_unhealthy=self.elb_unhealthy,
             )
+
+            def one_pass() -> None:
+                scaling.evaluate_once()
+                auto_scaling.reconcile_once()
+                self.passes += 1
+
             try:
-                while not stopping.is_set():
-                    try:
-                        scaling.evaluate_once()
-                        auto_scaling.reconcile_once()
-                        self.passes += 1
-                    except Exception:
-                        # One bad pass (Docker busy, broker restarting) must not stop the
-                        # control plane; the next pass starts again from the store and Docker.
-                        log.exception("control pass failed; retrying")
-                    stopping.wait(interval)
+                run_passes(one_pass, stopping, interval, "auto scaling control")
             finally:
                 sampler.close()
 

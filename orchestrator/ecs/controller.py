@@ -61,6 +61,7 @@ from orchestrator.ecs.model import (
 from orchestrator.ecs.placement import Load, place, with_task
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
+from orchestrator.loop import PerThread, run_passes
 from orchestrator.model import Health
 from orchestrator.runtime.tasks import (
     ContainerSpec,
@@ -121,22 +122,15 @@ class EcsController:
         self.targets = targets
         self.network = network
         self.capacity = capacity
-        self._local = threading.local()
+        self._stores = PerThread(lambda: EcsStore(self.store_path), EcsStore.close)
         self._lock = threading.RLock()
 
     @property
     def store(self) -> EcsStore:
-        store: EcsStore | None = getattr(self._local, "store", None)
-        if store is None:
-            store = EcsStore(self.store_path)
-            self._local.store = store
-        return store
+        return self._stores.get()
 
     def close(self) -> None:
-        store: EcsStore | None = getattr(self._local, "store", None)
-        if store is not None:
-            store.close()
-            self._local.store = None
+        self._stores.close()
 
     def reconcile_once(self) -> None:
         """One pass; safe to repeat and to interrupt."""
@@ -161,12 +155,7 @@ class EcsController:
             self.store.forget_stopped_tasks(now - STOPPED_TASK_RETENTION)
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
-        while not stopping.is_set():
-            try:
-                self.reconcile_once()
-            except Exception:
-                log.exception("ecs reconcile pass failed; retrying")
-            stopping.wait(interval)
+        run_passes(self.reconcile_once, stopping, interval, "ecs reconcile")
 
     # 0. Capacity providers.
 

@@ -44,6 +44,7 @@ from orchestrator.ecs.model import (
     scaling_policy_arn,
 )
 from orchestrator.ecs.state import EcsStore
+from orchestrator.loop import PerThread, run_passes
 from orchestrator.runtime.tasks import TaskRuntime
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.alarms import AlarmState, MetricAlarm, evaluate
@@ -180,22 +181,15 @@ class ServiceScalingController:
         self.runtime = tasks
         self.clock = clock
         self.metrics = metrics or NoMetrics()
-        self._local = threading.local()
+        self._stores = PerThread(lambda: EcsStore(self.store_path), EcsStore.close)
         self._counters: dict[str, tuple[float, int]] = {}
 
     @property
     def store(self) -> EcsStore:
-        store: EcsStore | None = getattr(self._local, "store", None)
-        if store is None:
-            store = EcsStore(self.store_path)
-            self._local.store = store
-        return store
+        return self._stores.get()
 
     def close(self) -> None:
-        store: EcsStore | None = getattr(self._local, "store", None)
-        if store is not None:
-            store.close()
-            self._local.store = None
+        self._stores.close()
 
     def reconcile_once(self) -> None:
         now = self.clock()
@@ -321,9 +315,4 @@ class ServiceScalingController:
         return increase / targets
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
-        while not stopping.is_set():
-            try:
-                self.reconcile_once()
-            except Exception:
-                log.exception("service scaling pass failed; retrying")
-            stopping.wait(interval)
+        run_passes(self.reconcile_once, stopping, interval, "service scaling")

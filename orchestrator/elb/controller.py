@@ -48,6 +48,7 @@ from orchestrator.elb.model import (
 from orchestrator.elb.state import Deregistration, ElbStore
 from orchestrator.elb.tls import ensure_localhost_certificate
 from orchestrator.elb.topology import ElbTopology
+from orchestrator.loop import PerThread, run_passes
 from orchestrator.model import Health, Instance
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.time_scale import TimeScale
@@ -122,22 +123,15 @@ class ElbController:
         self.clock = clock
         self.poll_interval = poll_interval
         self._lock = threading.RLock()
-        self._local = threading.local()
+        self._stores = PerThread(lambda: ElbStore(self.store_path), ElbStore.close)
 
     @property
     def store(self) -> ElbStore:
-        store: ElbStore | None = getattr(self._local, "store", None)
-        if store is None:
-            store = ElbStore(self.store_path)
-            self._local.store = store
-        return store
+        return self._stores.get()
 
     def close(self) -> None:
         """Close the calling thread's store connection (others close with their threads)."""
-        store: ElbStore | None = getattr(self._local, "store", None)
-        if store is not None:
-            store.close()
-            self._local.store = None
+        self._stores.close()
 
     # Desired state.
 
@@ -388,13 +382,7 @@ class ElbController:
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """Reconcile every ``interval`` seconds until ``stopping`` is set."""
-        while not stopping.is_set():
-            try:
-                self.reconcile_once()
-            except Exception:
-                # HAProxy restarting or a store mid-edit must not stop the controller.
-                log.exception("elb reconcile pass failed; retrying")
-            stopping.wait(interval)
+        run_passes(self.reconcile_once, stopping, interval, "elb reconcile")
 
     # Reading health.
 
