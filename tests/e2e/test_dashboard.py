@@ -12,25 +12,22 @@ screenshot is made this way)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from orchestrator.cli._client import Client, EndpointUnreachable
-from orchestrator.model import LABEL_GROUP, LABEL_INSTANCE_ID
+from orchestrator.cli._client import Client
+from orchestrator.model import LABEL_INSTANCE_ID
 from tests.support.containers import (
-    LOOPBACK,
     SESSION_ID,
     SESSION_LABEL,
     free_loopback_port,
     stable_image,
 )
 from tests.support.engine import in_ci
-from tests.support.receiving import wait_for
+from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.docker
@@ -51,12 +48,6 @@ def chromium() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return require_tool("chromium")
-
-
-def group_containers() -> list[docker.models.containers.Container]:
-    return docker.from_env().containers.list(
-        all=True, filters={"label": [f"{SESSION_LABEL}={SESSION_ID}", f"{LABEL_GROUP}={GROUP}"]}
-    )
 
 
 @pytest.fixture
@@ -84,57 +75,18 @@ def orchestrator(
     """``barista serve orchestrator`` at time scale 60, managing this session's containers,
     with a group of one ``serve health`` instance and a CPU target tracking policy (scale-in
     disabled, so it never undoes the test's capacity change) whose datapoints the page charts."""
-    port = free_loopback_port()
-    environment = {
-        **os.environ,
-        "BARISTA_STATE_PATH": str(tmp_path / "barista.db"),
-        "BARISTA_API_PORT": str(port),
-        "BARISTA_TIME_SCALE": "60",
-        "BARISTA_RECONCILE_INTERVAL": "0.5",
-        "BARISTA_INSTANCE_LABELS": f"{SESSION_LABEL}={SESSION_ID}",
-        "BARISTA_BROKER_SERVICE": "broker",
-        "BARISTA_COMPOSE_PROJECT": BROKER_PROJECT,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "orchestrator"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    running = OrchestratorProcess(
+        tmp_path / "barista.db",
+        free_loopback_port(),
+        time_scale="60",
+        reconcile_interval="0.5",
+        broker_service="broker",
+        compose_project=BROKER_PROJECT,
     )
-    api = Client(f"http://{LOOPBACK}:{port}", timeout=30)
-
-    def answers() -> bool:
-        try:
-            api.call("autoscaling", "DescribeAutoScalingGroups", {})
-        except EndpointUnreachable:
-            return False
-        return True
-
+    api = running.client
     try:
-        assert wait_for(answers, timeout=30), "the orchestrator's API should come up"
-        api.call(
-            "ec2",
-            "CreateLaunchTemplate",
-            {
-                "LaunchTemplateName": GROUP,
-                "LaunchTemplateData": {
-                    "ImageId": stable_image("service"),
-                    "BaristaContainer": {"Command": ["serve", "health"], "StopTimeout": 2},
-                },
-            },
-        )
-        api.call(
-            "autoscaling",
-            "CreateAutoScalingGroup",
-            {
-                "AutoScalingGroupName": GROUP,
-                "LaunchTemplate": {"LaunchTemplateName": GROUP},
-                "MinSize": 0,
-                "MaxSize": 3,
-                "DesiredCapacity": 1,
-                "AvailabilityZones": ["az-a", "az-b"],
-            },
-        )
+        running.start()
+        running.create_health_group(GROUP, MinSize=0, MaxSize=3, DesiredCapacity=1)
         api.call(
             "autoscaling",
             "PutScalingPolicy",
@@ -153,12 +105,8 @@ def orchestrator(
         )
         yield api
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        for container in group_containers():
+        running.stop()
+        for container in group_containers(GROUP):
             container.remove(force=True)
 
 
@@ -229,5 +177,5 @@ def test_the_page_updates_live_and_its_controls_act_on_the_group_and_the_broker(
                 page.screenshot(path=screenshot, full_page=True)
         finally:
             browser.close()
-    killed = [c for c in group_containers() if c.labels[LABEL_INSTANCE_ID] == victim]
+    killed = [c for c in group_containers(GROUP) if c.labels[LABEL_INSTANCE_ID] == victim]
     assert [c.status for c in killed] in (["exited"], []), "killed, then perhaps replaced"
