@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from services.loadgen.poster import OrderPoster
 from services.loadgen.runner import LoadGenerator
 from services.orders import OrderRequest
 from tests.support.containers import LOOPBACK, free_loopback_port
+from tests.support.processes import serving, stop_gracefully
 from tests.support.receiving import wait_for
 
 
@@ -141,14 +141,7 @@ def test_barista_serve_loadgen_changes_pattern_at_runtime_and_exits_on_sigterm(
         "BARISTA_PORT": str(port),
         "BARISTA_REPORT_INTERVAL": "0.5",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "loadgen"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving("loadgen", env) as process:
         side_door = f"http://{LOOPBACK}:{port}"
         assert wait_for(lambda: _answers(f"{side_door}/healthz"), timeout=20)
         assert get_json(f"{side_door}/pattern")["target_rate"] == 5
@@ -167,20 +160,13 @@ def test_barista_serve_loadgen_changes_pattern_at_runtime_and_exits_on_sigterm(
             assert api.posts - before >= 30
         metrics = urllib.request.urlopen(f"{side_door}/metrics", timeout=5).read().decode()
         assert 'barista_loadgen_requests_total{result="accepted"}' in metrics
-        process.send_signal(signal.SIGTERM)
-        began = time.monotonic()
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
-    assert time.monotonic() - began < 5
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    reports = [line for line in lines if line["message"] == "load report"]
+        stopped = stop_gracefully(process, timeout=10)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.seconds < 5
+    reports = stopped.messages("load report")
     assert reports
     assert reports[-1]["pattern"] == "steady"
-    [final] = [line for line in lines if line["message"] == "load generator stopped"]
+    [final] = stopped.messages("load generator stopped")
     assert final["totals"]["sent"] > 0
 
 

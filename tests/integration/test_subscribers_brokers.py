@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -26,6 +23,7 @@ from services.subscriber.consumer import Subscriber, Target
 from services.subscriber.roles import KitchenDisplay, Loyalty, Notifier
 from tests.support.brokers import Endpoint
 from tests.support.containers import LOOPBACK, free_loopback_port
+from tests.support.processes import serving, stop_gracefully
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -142,15 +140,8 @@ def test_barista_serve_subscriber_shows_its_board_and_exits_0_on_sigterm(
         "BARISTA_EVENTS_TOPIC": topic,
         "BARISTA_PORT": str(port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "subscriber"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     side_door = f"http://{LOOPBACK}:{port}"
-    try:
+    with serving("subscriber", env) as process:
         assert wait_for(lambda: answers(f"{side_door}/readyz"), timeout=60), process.poll()
         publish_events(endpoint.url, topic)
         assert wait_for(lambda: len(get_json(f"{side_door}/board")["orders"]) == 3, timeout=30)
@@ -158,15 +149,8 @@ def test_barista_serve_subscriber_shows_its_board_and_exits_0_on_sigterm(
         assert [o["order_id"] for o in board] == ["o3", "o2", "o1"]
         metrics = urllib.request.urlopen(f"{side_door}/metrics", timeout=5).read().decode()
         assert 'kind="order-ready",subscription="kitchen-display"} 2.0' in metrics
-        process.send_signal(signal.SIGTERM)
-        began = time.monotonic()
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
-    assert time.monotonic() - began < 10
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    [exiting] = [line for line in lines if line["message"] == "exiting"]
+        stopped = stop_gracefully(process, timeout=10)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.seconds < 10
+    [exiting] = stopped.messages("exiting")
     assert exiting["stats"]["handled"] == 5
