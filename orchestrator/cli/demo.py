@@ -167,16 +167,11 @@ def _wait(client: Any, steps: list[Any], outcomes: list[Any], timeout: float) ->
     return 0
 
 
-def _prepare_broker(url: str, environ: dict[str, str], deadline: float) -> None:
-    """Wait until the broker answers; on Kafka, also declare the orders queue.
-
-    Kafka creates a topic on its first metadata request with one partition (the broker's
-    default) and the orchestrator's backlog sampler asks about the queue before any counter
-    has declared it, so one barista would hold the only partition. Declaring it first, as the
-    counters and baristas do (``services.messaging.declare_orders``, their default settings),
-    gives it the adapter's partitions.
-    """
-    from services.messaging import declare_orders, open_broker  # noqa: PLC0415
+def _wait_for_broker(url: str, deadline: float) -> None:
+    """Wait until the broker answers: a broker behind a compose profile cannot be a
+    ``depends_on``. (Measuring a queue before the workers declare it creates nothing, so the
+    orchestrator need not declare it for them: see ``Broker.backlog``.)"""
+    from services.messaging import open_broker  # noqa: PLC0415
 
     while True:
         try:
@@ -187,17 +182,7 @@ def _prepare_broker(url: str, environ: dict[str, str], deadline: float) -> None:
                 raise
             log.info("waiting for the broker", extra={"reason": str(error)[:200]})
             time.sleep(2.0)
-    try:
-        if url.startswith("kafka://"):
-            declare_orders(
-                broker,
-                environ.get("BARISTA_ORDERS_QUEUE", "orders"),
-                environ.get("BARISTA_DEAD_LETTER_QUEUE", "orders-dlq"),
-                int(environ.get("BARISTA_MAX_RECEIVE_COUNT", "5")),
-                float(environ.get("BARISTA_VISIBILITY_TIMEOUT", "30")),
-            )
-    finally:
-        broker.close()
+    broker.close()
 
 
 def run_orchestrator(args: argparse.Namespace) -> int:
@@ -218,9 +203,7 @@ def run_orchestrator(args: argparse.Namespace) -> int:
         log.error(str(error))
         return 2
     try:
-        _prepare_broker(
-            environ["BARISTA_BROKER_URL"], environ, time.monotonic() + BROKER_WAIT_SECONDS
-        )
+        _wait_for_broker(environ["BARISTA_BROKER_URL"], time.monotonic() + BROKER_WAIT_SECONDS)
     except Exception as error:
         log.error("the broker did not answer", extra={"reason": str(error)[:500]})
         return 1
