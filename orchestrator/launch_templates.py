@@ -12,8 +12,8 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.errors import AwsError
-from orchestrator.model import LaunchTemplateData
 
 LATEST = "$Latest"
 DEFAULT = "$Default"

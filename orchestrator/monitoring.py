@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from broker_adapters import QueueNotDeclared
+from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.store import Store
 from orchestrator.launch_templates import LaunchTemplate
-from orchestrator.model import Health, Instance
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.metrics import (
     PERIOD,
@@ -28,7 +29,6 @@ from orchestrator.scaling.metrics import (
     MetricSpec,
     QueueBacklogMetric,
 )
-from orchestrator.state import Store
 
 log = logging.getLogger(__name__)
 

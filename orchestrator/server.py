@@ -35,8 +35,10 @@ from pydantic import Field
 from broker_adapters import Broker
 from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
+from orchestrator.asg.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
+from orchestrator.asg.scaling_controller import ScalingController
+from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
-from orchestrator.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.loop import run_passes
@@ -44,8 +46,6 @@ from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
-from orchestrator.scaling_controller import ScalingController
-from orchestrator.state import Store
 from services import logs
 from services.lifecycle import Lifecycle
 from services.messaging import open_broker

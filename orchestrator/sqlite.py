@@ -1,6 +1,6 @@
 """What every store of the control plane shares: one SQLite file, WAL, short transactions.
 
-The Auto Scaling store (``orchestrator.state``), the load balancers' (``orchestrator.elb``)
+The Auto Scaling store (``orchestrator.asg.store``), the load balancers' (``orchestrator.elb``)
 and ECS's (``orchestrator.ecs``) keep their tables in the same file, so one volume holds the
 whole desired state and the dashboard can read it while controllers write. Each store owns its
 tables and its schema version; only the Auto Scaling store uses ``PRAGMA user_version``.

@@ -1,4 +1,4 @@
-"""EC2's ``LaunchTemplateData`` ↔ Barista's :class:`~orchestrator.model.LaunchTemplateData`.
+"""EC2's ``LaunchTemplateData`` ↔ Barista's :class:`~orchestrator.asg.instance.LaunchTemplateData`.
 
 AWS's keys are kept where EC2 has one for the idea:
 
@@ -27,9 +27,9 @@ from typing import Any
 from pydantic import Field
 
 from orchestrator.api._requests import Request, parse
+from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.errors import AwsError
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateError, find
-from orchestrator.model import LaunchTemplateData
 
 HOST_CORES_PER_VCPU = 0.25
 

@@ -52,15 +52,15 @@ from orchestrator.asg import (
 )
 from orchestrator.asg.activity import activity_id, timestamp
 from orchestrator.asg.group import validate
+from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.store import Store
 from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.launch_templates import DEFAULT, LaunchTemplate
-from orchestrator.model import Health, Instance
 from orchestrator.scaling.policy import ACCOUNT, REGION, PolicyType
 from orchestrator.scaling.scheduled import UTC_ZONE, ScheduledAction
-from orchestrator.state import Store
 
 SERVICE = "autoscaling"
 

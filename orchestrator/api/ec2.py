@@ -21,6 +21,7 @@ from pydantic import Field
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._launch_data import data_from_aws, data_to_aws, find_template
 from orchestrator.api._requests import Request, parse
+from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
 from orchestrator.launch_templates import (
     DEFAULT,
@@ -30,7 +31,6 @@ from orchestrator.launch_templates import (
     already_exists,
     create_launch_template,
 )
-from orchestrator.state import Store
 
 SERVICE = "ec2"
 CREATED_BY = "arn:aws:iam::000000000000:root"

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 from orchestrator.api import ApiContext
 from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.asg.group import AutoScalingGroup
+from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.store import Store
 from orchestrator.dashboard.config import DashboardSettings
 from orchestrator.dashboard.sources import (
     BrokerLink,
@@ -40,10 +42,8 @@ from orchestrator.dashboard.sources import (
     scrape_latency,
 )
 from orchestrator.errors import AwsError
-from orchestrator.model import Health, Instance
 from orchestrator.scaling.metrics import PERIOD, CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
-from orchestrator.state import Store
 
 WINDOW_PERIODS = 180  # the charts show 180 datapoint periods: CloudWatch's default 3 hours
 SOURCE_DEADLINE = 2.5  # wall seconds the slow sources get before they show as "no answer"

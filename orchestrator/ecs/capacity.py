@@ -27,10 +27,10 @@ from typing import Protocol
 
 from orchestrator.api._launch_data import INSTANCE_TYPES, instance_type_of
 from orchestrator.asg.activity import timestamp
+from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.store import Store
 from orchestrator.ecs.model import CapacityProvider, ContainerInstance
-from orchestrator.model import Health, Instance
 from orchestrator.runtime import Runtime
-from orchestrator.state import Store
 
 DEFAULT_RESOURCES = (2048, 4096)  # CPU units, MiB: when a template names no instance type
 

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from orchestrator.asg.instance import Health
 from orchestrator.ecs.capacity import (
     AsgCapacity,
     container_instances_of,
@@ -62,7 +63,6 @@ from orchestrator.ecs.placement import Load, place, with_task
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
 from orchestrator.loop import PerThread, run_passes
-from orchestrator.model import Health
 from orchestrator.runtime.tasks import (
     ContainerSpec,
     DockerHealthCheck,

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from orchestrator.asg.store import Store
 from orchestrator.ecs.model import (
     ScalableTarget,
     ScalingActivity,
@@ -59,7 +60,6 @@ from orchestrator.scaling.target_tracking import (
     TargetTrackingConfiguration,
     target_tracking_decision,
 )
-from orchestrator.state import Store
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from orchestrator.asg.instance import Health, Instance
 from orchestrator.elb import health
 from orchestrator.elb.haproxy_config import (
     HaproxyPaths,
@@ -49,7 +50,6 @@ from orchestrator.elb.state import Deregistration, ElbStore
 from orchestrator.elb.tls import ensure_localhost_certificate
 from orchestrator.elb.topology import ElbTopology
 from orchestrator.loop import PerThread, run_passes
-from orchestrator.model import Health, Instance
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.time_scale import TimeScale
 

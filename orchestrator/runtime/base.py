@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from orchestrator.model import Instance, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Instance, LaunchTemplateData, Lifecycle
 
 
 class InstanceIdInUse(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from orchestrator.model import Health, Instance, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Health, Instance, LaunchTemplateData, Lifecycle
 from orchestrator.runtime.base import InstanceIdInUse
 
 

@@ -35,10 +35,11 @@ import docker
 
 from broker_adapters import connect
 from orchestrator.asg import create_auto_scaling_group
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
-from orchestrator.controller import AutoScalingController
 from orchestrator.launch_templates import create_launch_template
-from orchestrator.model import Health, LaunchTemplateData
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.runtime.fake import FakeRuntime
@@ -47,7 +48,6 @@ from orchestrator.scaling.metrics import QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.server import ControlLoop
-from orchestrator.state import Store
 from services.ledger import OrderState
 from tests.bench.adapters import replace_section
 from tests.support.containers import stable_image

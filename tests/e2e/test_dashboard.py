@@ -18,8 +18,8 @@ from pathlib import Path
 import docker
 import pytest
 
+from orchestrator.asg.instance import LABEL_INSTANCE_ID
 from orchestrator.cli._client import Client
-from orchestrator.model import LABEL_INSTANCE_ID
 from tests.support.containers import (
     SESSION_ID,
     SESSION_LABEL,

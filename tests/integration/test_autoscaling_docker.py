@@ -15,13 +15,13 @@ from orchestrator.asg import (
     set_desired_capacity,
     set_instance_protection,
 )
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
-from orchestrator.controller import AutoScalingController
 from orchestrator.launch_templates import create_launch_template
-from orchestrator.model import Health, LaunchTemplateData
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
-from orchestrator.state import Store
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.asg import create_auto_scaling_group
-from orchestrator.controller import AutoScalingController
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health
+from orchestrator.asg.store import Store
 from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetGroup
 from orchestrator.launch_templates import create_launch_template
-from orchestrator.model import Health
-from orchestrator.state import Store
 from tests.support.load_balancing import (
     TARGET_TEMPLATE,
     ElbStack,

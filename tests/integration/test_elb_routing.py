@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.asg.instance import Instance
 from orchestrator.elb.model import (
     Action,
     ActionType,
@@ -23,7 +24,6 @@ from orchestrator.elb.model import (
     TargetGroup,
     TargetGroupTuple,
 )
-from orchestrator.model import Instance
 from tests.support.load_balancing import ElbStack, elb_stack, get
 from tests.support.receiving import wait_for
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
+from orchestrator.asg.instance import LABEL_GROUP
 from orchestrator.cli._client import Client, EndpointUnreachable
-from orchestrator.model import LABEL_GROUP
 from tests.support.containers import LOOPBACK, SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 

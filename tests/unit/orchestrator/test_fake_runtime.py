@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.model import Health, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Health, LaunchTemplateData, Lifecycle
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.fake import Call, FakeRuntime
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.launch_templates import (
     LaunchTemplateError,
     create_launch_template,
     find,
     launch_template_id,
 )
-from orchestrator.model import LaunchTemplateData
 
 V1 = LaunchTemplateData(image="barista:1")
 V2 = LaunchTemplateData(image="barista:2", command=("barista",))

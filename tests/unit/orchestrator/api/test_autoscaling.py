@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.controller import AutoScalingController
-from orchestrator.model import Health
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health
+from orchestrator.asg.store import Store
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.state import Store
 from tests.unit.orchestrator.api.conftest import Call, error_of
 
 

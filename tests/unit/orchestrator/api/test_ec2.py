@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.state import Store
+from orchestrator.asg.store import Store
 from tests.unit.orchestrator.api.conftest import Call, error_of
 
 DATA = {

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.asg.store import Store
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.metrics import CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import TargetTrackingPolicy
-from orchestrator.state import Store
 from tests.unit.orchestrator.api.conftest import START, Call, error_of
 
 

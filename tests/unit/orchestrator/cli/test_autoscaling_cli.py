@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from orchestrator.controller import AutoScalingController
-from orchestrator.state import Store
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.store import Store
 from tests.unit.orchestrator.cli.conftest import Barista, Server, free_port
 
 TEMPLATE_DATA = json.dumps(

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from orchestrator.controller import AutoScalingController
-from orchestrator.model import Health
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health
+from orchestrator.asg.store import Store
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.state import Store
 from tests.unit.orchestrator.dashboard.conftest import FakeBroker, FakeLoadgen
 
 

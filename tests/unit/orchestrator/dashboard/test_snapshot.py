@@ -11,14 +11,14 @@ from starlette.testclient import TestClient
 
 from orchestrator.api import ApiContext, api_routes
 from orchestrator.asg.activity import Activity, ActivityStatusCode
-from orchestrator.controller import AutoScalingController
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health
+from orchestrator.asg.store import Store
 from orchestrator.dashboard import snapshot
 from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history
 from orchestrator.dashboard.sources import Buckets, merge, parse_latency
-from orchestrator.model import Health
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.metrics import QueueBacklogMetric
-from orchestrator.state import Store
 from services.ledger import LedgerSummary
 from tests.unit.orchestrator.dashboard.conftest import (
     FakeBroker,

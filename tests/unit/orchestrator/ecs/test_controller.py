@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import (
@@ -18,7 +19,6 @@ from orchestrator.ecs.model import (
     TaskStatus,
 )
 from orchestrator.ecs.state import EcsStore
-from orchestrator.model import Health, Instance, Lifecycle
 from orchestrator.runtime.tasks import FakeTaskRuntime
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.asg.store import Store
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.load_balancing import backend_requests
@@ -22,7 +23,6 @@ from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import FakeTaskRuntime
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import QueueBacklogMetric
-from orchestrator.state import Store
 
 
 class Clock:

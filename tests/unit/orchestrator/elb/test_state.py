@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.asg.store import SCHEMA_VERSION, Store
 from orchestrator.elb.model import (
     Action,
     ActionType,
@@ -24,7 +25,6 @@ from orchestrator.elb.model import (
     TargetGroupTuple,
 )
 from orchestrator.elb.state import ElbSchemaVersionError, ElbStore
-from orchestrator.state import SCHEMA_VERSION, Store
 
 
 def test_everything_reads_back_after_reopening(tmp_path: Path):

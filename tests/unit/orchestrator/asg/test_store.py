@@ -11,8 +11,9 @@ from orchestrator.asg import (
     set_instance_protection,
     suspend_processes,
 )
+from orchestrator.asg.instance import LaunchTemplateData
+from orchestrator.asg.store import SCHEMA_VERSION, SchemaVersionError, Store
 from orchestrator.launch_templates import create_launch_template
-from orchestrator.model import LaunchTemplateData
 from orchestrator.scaling import (
     AdjustmentType,
     StepAdjustment,
@@ -23,7 +24,6 @@ from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.scheduled import ScheduledAction
-from orchestrator.state import SCHEMA_VERSION, SchemaVersionError, Store
 
 
 def sample_group():

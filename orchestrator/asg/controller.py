@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
 from orchestrator.asg.activity import ActivityStatusCode
+from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.store import Store
 from orchestrator.loop import run_passes
-from orchestrator.model import Health, Instance
 from orchestrator.runtime import InstanceIdInUse, Runtime
-from orchestrator.state import Store
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 from orchestrator.asg import AutoScalingGroup, ScalingProcess, update_auto_scaling_group
 from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
+from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
-from orchestrator.model import Health, Instance
 from orchestrator.monitoring import MetricsSampler, instance_series
 from orchestrator.runtime import Runtime
 from orchestrator.scaling import (
@@ -50,7 +51,6 @@ from orchestrator.scaling.target_tracking import (
     SCALE_IN_EVALUATION_PERIODS,
     SCALE_OUT_EVALUATION_PERIODS,
 )
-from orchestrator.state import Store
 
 log = logging.getLogger(__name__)
 

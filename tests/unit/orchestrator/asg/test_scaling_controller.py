@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.asg import create_auto_scaling_group, suspend_processes
-from orchestrator.controller import AutoScalingController
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.scaling_controller import ScalingController
+from orchestrator.asg.store import Store
 from orchestrator.launch_templates import create_launch_template
-from orchestrator.model import Health, LaunchTemplateData
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling import (
@@ -24,8 +26,6 @@ from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.scheduled import ScheduledAction
-from orchestrator.scaling_controller import ScalingController
-from orchestrator.state import Store
 
 START = float(calendar.timegm((2026, 11, 28, 7, 0, 30)))
 GROUP = "baristas"

@@ -11,11 +11,11 @@ from orchestrator.asg import (
     set_desired_capacity,
     set_instance_protection,
 )
-from orchestrator.controller import AutoScalingController
+from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.store import Store
 from orchestrator.launch_templates import create_launch_template
-from orchestrator.model import Health, LaunchTemplateData
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.state import Store
 
 
 @pytest.fixture
