@@ -12,10 +12,23 @@ from __future__ import annotations
 class AwsError(Exception):
     """A request AWS would refuse, with AWS's error code and message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.status = status
+
+    @property
+    def sender_fault(self) -> bool:
+        """4xx: the caller must change the request; 5xx: Barista's fault, and SDKs retry."""
+        return self.status < 500  # noqa: PLR2004 - HTTP's own boundary
+
+
+class ServiceUnavailable(AwsError):
+    """A part Barista depends on (HAProxy, the broker) did not answer: 503, so SDKs retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceUnavailable", message, status=503)
 
 
 class ValidationError(AwsError):
