@@ -21,7 +21,7 @@ class AwsError(Exception):
     @property
     def sender_fault(self) -> bool:
         """4xx: the caller must change the request; 5xx: Barista's fault, and SDKs retry."""
-        return self.status < 500  # noqa: PLR2004 - HTTP's own boundary
+        return self.status < 500
 
 
 class ServiceUnavailable(AwsError):
