@@ -35,6 +35,7 @@ from pydantic import Field
 from broker_adapters import Broker
 from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
+from orchestrator.api.credentials import Credentials
 from orchestrator.asg.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
 from orchestrator.asg.scaling_controller import ScalingController
 from orchestrator.asg.store import Store
@@ -177,13 +178,23 @@ def main(environ: Mapping[str, str]) -> int:
     except SettingsError as error:
         log.error(str(error))
         return 2
+    try:
+        credentials = Credentials.from_environ(environ)
+    except ValueError as error:
+        log.error(str(error))
+        return 2
+    if not credentials.configured:
+        log.warning(
+            "no access keys: every API request will be refused; set BARISTA_ACCESS_KEY_ID and "
+            "BARISTA_SECRET_ACCESS_KEY (make up writes them to .env)"
+        )
     lifecycle = Lifecycle()
     lifecycle.install_signal_handlers()
     with Store(settings.state_path) as store:
         clock = control_plane_clock(store, settings.time_scale)
     runtime = DockerRuntime(labels=settings.labels(), clock=clock)
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
-    context = ApiContext(settings.state_path, runtime, dict(environ))
+    context = ApiContext(settings.state_path, runtime, dict(environ), credentials)
     app = create_app(context)
     app.router.routes.extend(dashboard.routes(context, settings))
     api = uvicorn.Server(

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from orchestrator.api.credentials import Credentials
 from orchestrator.errors import AwsError
 from orchestrator.runtime import Runtime
 
@@ -43,6 +44,7 @@ class ApiContext:
     store_path: Path
     runtime: Runtime
     environ: Mapping[str, str] = field(default_factory=dict)
+    credentials: Credentials = field(default_factory=Credentials)
 
 
 def service_modules() -> list[str]:
