@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 ACCESS_KEY_VARIABLE = "BARISTA_ACCESS_KEY_ID"
-SECRET_KEY_VARIABLE = "BARISTA_SECRET_ACCESS_KEY"
+SECRET_KEY_VARIABLE = "BARISTA_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name, not a secret
 EXTRA_KEYS_VARIABLE = "BARISTA_EXTRA_ACCESS_KEYS"
 
 
