@@ -7,21 +7,36 @@ the store and answer at once; ``EcsController`` does the work on its next pass.
 
 RegisterTaskDefinition takes a definition as ``register-task-definition --cli-input-json``
 gives it, or a real account's ``describe-task-definition`` output as it is; its answer adds
-``unsupportedFields``, naming every member Barista keeps but does not act on.
+``unsupportedFields``, naming the members Barista keeps but may safely ignore (the members it
+does not honour are refused; see ``orchestrator.ecs.members``).
 
 RegisterContainerInstance is Barista's way to add EC2-style capacity by hand (AWS's agent
-calls it from the instance): ``totalResources`` CPU and MEMORY, ``attributes``, and the
-``ecs.availability-zone`` attribute for the zone.
+calls it from the instance): ``totalResources`` CPU and MEMORY, ``attributes``, the
+``ecs.availability-zone`` attribute for the zone, and ``instanceIdentityDocument`` (the
+instance's identity document, JSON) for the EC2 instance id (``instanceId``) and, without the
+attribute, the zone (``availabilityZone``).
+
+Every action's members are held to botocore's ECS model before the handler runs
+(``orchestrator.ecs.members``): unknown members and members Barista does not honour are
+refused with InvalidParameterException, the harmless rest is accepted. Refusals use only the
+error codes of ECS's model (``orchestrator.ecs.errors``), so SDKs raise them by name.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.ecs import operations
 from orchestrator.ecs.deployment import failed_to_start
+from orchestrator.ecs.errors import (
+    ClusterContainsServicesException,
+    ClusterContainsTasksException,
+    InvalidParameterException,
+)
+from orchestrator.ecs.members import check_request
 from orchestrator.ecs.model import (
     CapacityProvider,
     Cluster,
@@ -34,10 +49,9 @@ from orchestrator.ecs.model import (
     Task,
     TaskStatus,
 )
-from orchestrator.ecs.operations import InvalidParameterException, cluster_name
+from orchestrator.ecs.operations import cluster_name
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import TaskDefinition
-from orchestrator.errors import AwsError
 
 SERVICE = "ecs"
 
@@ -294,6 +308,30 @@ def _deployment_configuration(value: Any) -> DeploymentConfiguration | None:
     )
 
 
+def _identity(params: Params) -> dict[str, Any]:
+    """The EC2 instance identity document AWS's agent sends, as a dict."""
+    text = _text(params, "instanceIdentityDocument")
+    if not text:
+        return {}
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        raise InvalidParameterException("instanceIdentityDocument must be a JSON object.")
+    return document
+
+
+def _checked(action: str, handler: Action) -> Action:
+    """``handler`` behind the model check of ``action``'s members."""
+
+    def checked(params: Params) -> Mapping[str, Any]:
+        check_request(action, params)
+        return handler(params)
+
+    return checked
+
+
 def _failures(references: Sequence[str], reason: str = "MISSING") -> list[dict[str, str]]:
     return [{"arn": r, "reason": reason} for r in references]
 
@@ -333,8 +371,16 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"taskDefinitionArns": [d.arn for d in found]}
 
     def list_task_definition_families(params: Params) -> Mapping[str, Any]:
+        prefix = _text(params, "familyPrefix") or ""
+        status = _text(params, "status") or "ACTIVE"
         with store() as s:
-            families = sorted({d.family for d in s.task_definitions() if d.status == "ACTIVE"})
+            families = sorted(
+                {
+                    d.family
+                    for d in s.task_definitions()
+                    if d.family.startswith(prefix) and status in ("ALL", d.status)
+                }
+            )
         return {"families": families}
 
     def deregister_task_definition(params: Params) -> Mapping[str, Any]:
@@ -366,15 +412,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         with store() as s:
             cluster = operations.find_cluster(s, _required(params, "cluster"))
             if [x for x in s.services(cluster.name) if x.status == "ACTIVE"]:
-                raise AwsError(
-                    "ClusterContainsServicesException",
-                    "The Cluster cannot be deleted while Services are active.",
-                )
+                raise ClusterContainsServicesException()
             if s.tasks(cluster=cluster.name, stopped=False):
-                raise AwsError(
-                    "ClusterContainsTasksException",
-                    "The Cluster cannot be deleted while Tasks are active.",
-                )
+                raise ClusterContainsTasksException()
             inactive = Cluster(cluster.name, status="INACTIVE")
             s.put_cluster(inactive)
             return {"cluster": _cluster_doc(s, inactive)}
@@ -411,6 +451,14 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def put_cluster_capacity_providers(params: Params) -> Mapping[str, Any]:
         names = [str(n) for n in _list(params, "capacityProviders")]
+        for item in _list(params, "defaultCapacityProviderStrategy"):
+            if isinstance(item, Mapping) and item.get("capacityProvider") not in names:
+                raise InvalidParameterException(
+                    "The specified capacity provider strategy cannot contain a capacity "
+                    "provider that is not associated with the cluster. Associate the capacity "
+                    "provider with the cluster or specify a valid capacity provider and try "
+                    "again."
+                )
         with store() as s:
             cluster = operations.put_cluster_capacity_providers(
                 s, _required(params, "cluster"), names
@@ -425,7 +473,10 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         attributes = [
             (str(a["name"]), str(a.get("value", ""))) for a in _list(params, "attributes")
         ]
-        zone = dict(attributes).pop("ecs.availability-zone", "az-a")
+        identity = _identity(params)
+        zone = dict(attributes).get(
+            "ecs.availability-zone", str(identity.get("availabilityZone") or "az-a")
+        )
         attributes = [a for a in attributes if a[0] != "ecs.availability-zone"]
         with store() as s:
             instance = operations.register_container_instance(
@@ -435,7 +486,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 memory=resources.get("MEMORY", 0),
                 availability_zone=zone,
                 attributes=attributes,
-                ec2_instance_id=_text(params, "ec2InstanceId"),
+                ec2_instance_id=str(identity["instanceId"]) if identity.get("instanceId") else None,
                 now=now(),
             )
             return {"containerInstance": _instance_doc(s, instance)}
@@ -444,7 +495,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         reference = _required(params, "containerInstance")
         instance_id = reference.rsplit("/", 1)[-1]
         with store() as s:
-            found = [i for i in s.container_instances() if i.instance_id == instance_id]
+            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            found = [i for i in s.container_instances(cluster.name) if i.instance_id == instance_id]
             if not found:
                 raise InvalidParameterException("Container instance not found.")
             s.delete_container_instance(instance_id)
@@ -453,7 +505,12 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def list_container_instances(params: Params) -> Mapping[str, Any]:
         with store() as s:
             cluster = operations.find_cluster(s, _text(params, "cluster"))
-            return {"containerInstanceArns": [i.arn for i in s.container_instances(cluster.name)]}
+            status = _text(params, "status") or "ACTIVE"
+            return {
+                "containerInstanceArns": [
+                    i.arn for i in s.container_instances(cluster.name) if i.status == status
+                ]
+            }
 
     def describe_container_instances(params: Params) -> Mapping[str, Any]:
         wanted = {r.rsplit("/", 1)[-1] for r in _list(params, "containerInstances")}
@@ -469,6 +526,11 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def run_task(params: Params) -> Mapping[str, Any]:
         reference = _required(params, "taskDefinition")
         with store() as s:
+            operations.find_cluster(s, _text(params, "cluster"))
+            operations.check_network_configuration(
+                operations.resolve_task_definition(s, reference),
+                params.get("networkConfiguration"),
+            )
             tasks = operations.run_task(
                 s,
                 _text(params, "cluster"),
@@ -508,6 +570,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         desired = _text(params, "desiredStatus") or "RUNNING"
         service = _text(params, "serviceName")
         family = _text(params, "family")
+        instance = _text(params, "containerInstance")
+        started_by = _text(params, "startedBy")
+        launch_type = _text(params, "launchType")
         with store() as s:
             cluster = operations.find_cluster(s, _text(params, "cluster"))
             tasks = [
@@ -516,6 +581,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 if t.desired_status.value == desired
                 and (service is None or t.service == service)
                 and (family is None or t.task_definition.rpartition(":")[0] == family)
+                and (instance is None or t.container_instance == instance.rsplit("/", 1)[-1])
+                and (started_by is None or t.started_by == started_by)
+                and (launch_type is None or t.launch_type.value == launch_type)
             ]
         return {"taskArns": [t.arn for t in tasks]}
 
@@ -527,6 +595,11 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             for b in _list(params, "loadBalancers")
         ]
         with store() as s:
+            operations.find_cluster(s, _text(params, "cluster"))
+            operations.check_network_configuration(
+                operations.resolve_task_definition(s, reference),
+                params.get("networkConfiguration"),
+            )
             service = operations.create_service(
                 s,
                 _text(params, "cluster"),
@@ -574,7 +647,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         references = [str(r) for r in _list(params, "services")]
         found, missing = [], []
         with store() as s:
-            cluster = cluster_name(_text(params, "cluster"))
+            cluster = operations.find_cluster(s, _text(params, "cluster")).name
             for reference in references:
                 service = s.service(cluster, reference.rsplit("/", 1)[-1])
                 if service is None:
@@ -586,8 +659,14 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def list_services(params: Params) -> Mapping[str, Any]:
         with store() as s:
             cluster = operations.find_cluster(s, _text(params, "cluster"))
+            launch_type = _text(params, "launchType")
             return {
-                "serviceArns": [x.arn for x in s.services(cluster.name) if x.status == "ACTIVE"]
+                "serviceArns": [
+                    x.arn
+                    for x in s.services(cluster.name)
+                    if x.status == "ACTIVE"
+                    and (launch_type is None or x.launch_type.value == launch_type)
+                ]
             }
 
     def delete_service(params: Params) -> Mapping[str, Any]:
@@ -598,8 +677,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             )
             return {"service": _service_doc(s, service)}
 
-    return {
-        "RegisterTaskDefinition": register_task_definition,
+    handlers: dict[str, Action] = {
         "DescribeTaskDefinition": describe_task_definition,
         "ListTaskDefinitions": list_task_definitions,
         "ListTaskDefinitionFamilies": list_task_definition_families,
@@ -624,4 +702,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DescribeServices": describe_services,
         "ListServices": list_services,
         "DeleteService": delete_service,
+    }
+    # RegisterTaskDefinition checks its members once it has unwrapped describe's output.
+    return {
+        "RegisterTaskDefinition": register_task_definition,
+        **{name: _checked(name, handler) for name, handler in handlers.items()},
     }

@@ -78,7 +78,7 @@ VERBS = (
         (
             Param("cluster", required=True),
             Param("capacityProviders", "strings", required=True),
-            Param("defaultCapacityProviderStrategy", "structures", help="accepted; first wins"),
+            Param("defaultCapacityProviderStrategy", "structures", help="accepted and ignored"),
         ),
         "Attach capacity providers: their groups' instances become container instances.",
     ),
@@ -93,7 +93,11 @@ VERBS = (
                 help="name=CPU,type=INTEGER,integerValue=2048 name=MEMORY,…",
             ),
             Param("attributes", "structures", help="name=ecs.availability-zone,value=az-b …"),
-            Param("ec2InstanceId"),
+            Param(
+                "instanceIdentityDocument",
+                help='the instance\'s identity document: {"instanceId": "i-…", '
+                '"availabilityZone": "az-a"}',
+            ),
         ),
         "Add EC2-style capacity: CPU units and MiB that tasks may reserve.",
     ),
@@ -117,6 +121,11 @@ VERBS = (
             Param("launchType", help="FARGATE or EC2"),
             Param("startedBy"),
             Param("group"),
+            Param(
+                "networkConfiguration",
+                "structure",
+                help="awsvpcConfiguration={subnets=[subnet-az-a]} (awsvpc task definitions)",
+            ),
         ),
         "Start tasks; EC2 tasks are placed on container instances.",
     ),
@@ -152,6 +161,11 @@ VERBS = (
             Param("placementStrategy", "structures", help="type=binpack,field=memory …"),
             Param("placementConstraints", "structures", help="type=distinctInstance …"),
             Param("healthCheckGracePeriodSeconds", "integer"),
+            Param(
+                "networkConfiguration",
+                "structure",
+                help="awsvpcConfiguration={subnets=[subnet-az-a]} (awsvpc task definitions)",
+            ),
         ),
         "Create a service that keeps desiredCount tasks running.",
     ),
@@ -165,6 +179,11 @@ VERBS = (
             DEPLOYMENT_CONFIGURATION,
             Param("forceNewDeployment", "boolean"),
             Param("healthCheckGracePeriodSeconds", "integer"),
+            Param(
+                "networkConfiguration",
+                "structure",
+                help="awsvpcConfiguration={subnets=[subnet-az-a]} (awsvpc task definitions)",
+            ),
         ),
         "Change the desired count or start a deployment.",
     ),

@@ -14,6 +14,13 @@ from typing import Any
 
 from orchestrator.ecs.controller import new_deployment_id, new_task_id
 from orchestrator.ecs.deployment import new_deployment, update_deployments
+from orchestrator.ecs.errors import (
+    ClientException,
+    ClusterNotFoundException,
+    InvalidParameterException,
+    ServiceNotActiveException,
+    ServiceNotFoundException,
+)
 from orchestrator.ecs.model import (
     DEFAULT_CLUSTER,
     CapacityProvider,
@@ -32,19 +39,13 @@ from orchestrator.ecs.model import (
 )
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import (
-    ClientException,
     TaskDefinition,
+    check_fargate,
     parse_task_definition,
     task_definition_arn,
 )
-from orchestrator.errors import AwsError
 
-__all__ = ["AwsError", "ClientException"]
-
-
-class InvalidParameterException(AwsError):
-    def __init__(self, message: str) -> None:
-        super().__init__("InvalidParameterException", message)
+__all__ = ["ClientException", "InvalidParameterException"]
 
 
 def cluster_name(reference: str | None) -> str:
@@ -58,8 +59,27 @@ def find_cluster(store: EcsStore, reference: str | None) -> Cluster:
     name = cluster_name(reference)
     cluster = store.clusters().get(name)
     if cluster is None or cluster.status != "ACTIVE":
-        raise AwsError("ClusterNotFoundException", "Cluster not found.")
+        raise ClusterNotFoundException()
     return cluster
+
+
+def check_network_configuration(
+    definition: TaskDefinition, network_configuration: Mapping[str, Any] | None
+) -> None:
+    """awsvpc tasks need subnets to get their network interface; other modes take none.
+
+    Barista's tasks join the controller's network whatever the subnets, but a request that
+    AWS would refuse is refused here too, so it does not first fail on AWS.
+    """
+    given = bool(network_configuration and network_configuration.get("awsvpcConfiguration"))
+    if definition.network_mode == "awsvpc" and not given:
+        raise InvalidParameterException(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+        )
+    if definition.network_mode != "awsvpc" and given:
+        raise InvalidParameterException(
+            "Network Configuration is not valid for the given networkMode of this task definition."
+        )
 
 
 def resolve_task_definition(store: EcsStore, reference: str) -> TaskDefinition:
@@ -127,11 +147,15 @@ def _launch_type(definition: TaskDefinition, requested: str | None) -> LaunchTyp
         launch_type = LaunchType(requested)
     except ValueError:
         raise InvalidParameterException(f"Invalid launchType {requested!r}.") from None
-    if launch_type is LaunchType.FARGATE and (definition.cpu is None or definition.memory is None):
-        raise ClientException(
-            "Task definition does not support launch_type FARGATE: 'cpu' and 'memory' must be "
-            "set at the task level."
-        )
+    if launch_type is LaunchType.FARGATE:
+        if definition.cpu is None or definition.memory is None:
+            raise ClientException(
+                "Task definition does not support launch_type FARGATE: 'cpu' and 'memory' must "
+                "be set at the task level."
+            )
+        if definition.network_mode != "awsvpc":
+            raise ClientException("Fargate only supports network mode 'awsvpc'.")
+        check_fargate(definition.cpu, definition.memory, definition.container_definitions)
     return launch_type
 
 
@@ -169,9 +193,10 @@ def run_task(
 
 
 def find_task(store: EcsStore, cluster: str | None, reference: str) -> Task:
+    found = find_cluster(store, cluster)
     task_id = reference.rsplit("/", 1)[-1]
     task = store.task(task_id)
-    if task is None or task.cluster != cluster_name(cluster):
+    if task is None or task.cluster != found.name:
         raise InvalidParameterException("The referenced task was not found.")
     return task
 
@@ -254,12 +279,12 @@ def _check_percentages(config: DeploymentConfiguration) -> None:
 
 
 def find_service(store: EcsStore, cluster: str | None, reference: str) -> Service:
-    name = reference.rsplit("/", 1)[-1]
-    service = store.service(cluster_name(cluster), name)
+    found = find_cluster(store, cluster)
+    service = store.service(found.name, reference.rsplit("/", 1)[-1])
     if service is None:
-        raise AwsError("ServiceNotFoundException", "Service not found.")
+        raise ServiceNotFoundException()
     if service.status != "ACTIVE":
-        raise AwsError("ServiceNotActiveException", "Service was not ACTIVE.")
+        raise ServiceNotActiveException()
     return service
 
 

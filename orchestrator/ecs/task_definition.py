@@ -5,23 +5,27 @@
 [...]}`` or the inner object): the read-only members AWS adds (``taskDefinitionArn``,
 ``revision``, ``status``, ``requiresAttributes``, ``compatibilities``, ``registeredAt``,
 ``registeredBy``, ``deregisteredAt``) are set aside, so a copied definition registers as it is.
-Members Barista does not act on (``taskRoleArn``, ``volumes``, a container's ``mountPoints``,
-``logConfiguration``, …) are kept in the stored document and returned by describe, and are
-reported by name in ``unsupported``: never silently dropped. Empty values (``[]``, ``{}``)
-ask for nothing and are not reported.
+The rest is held to ECS's model by ``orchestrator.ecs.members``: unknown members and members
+Barista does not honour (``secrets``, ``volumes``, ``linuxParameters``, …) are refused; the few
+it may safely ignore (``taskRoleArn``, ``logConfiguration``, …) are kept in the stored document,
+returned by describe and named in ``unsupported``. Empty values (``[]``, ``{}``) ask for nothing.
 
 Units are AWS's: cpu in CPU units (1024 = one vCPU), memory in MiB, health check durations and
-stopTimeout in seconds.
+stopTimeout in seconds. A definition that requires FARGATE is held to Fargate's task sizes
+(``FARGATE_MEMORY``) and its 120 s stopTimeout maximum, as ECS holds it at registration.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.errors import AwsError
+from orchestrator.ecs.errors import ClientException
+from orchestrator.ecs.members import check_request
+
+__all__ = ["ClientException"]
 
 READ_ONLY_MEMBERS = frozenset(
     {
@@ -35,47 +39,24 @@ READ_ONLY_MEMBERS = frozenset(
         "deregisteredAt",
     }
 )
-TASK_MEMBERS = frozenset(
-    {
-        "family",
-        "containerDefinitions",
-        "cpu",
-        "memory",
-        "networkMode",
-        "requiresCompatibilities",
-        "placementConstraints",
-        "tags",
-    }
-)
-CONTAINER_MEMBERS = frozenset(
-    {
-        "name",
-        "image",
-        "command",
-        "entryPoint",
-        "environment",
-        "portMappings",
-        "cpu",
-        "memory",
-        "memoryReservation",
-        "essential",
-        "healthCheck",
-        "stopTimeout",
-        "dependsOn",
-        "workingDir",
-        "user",
-    }
-)
-PORT_MAPPING_MEMBERS = frozenset({"containerPort", "hostPort", "protocol"})
 NETWORK_MODES = ("awsvpc", "bridge", "host", "none")
 COMPATIBILITIES = ("EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES")
 DEPENDENCY_CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
 _FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
-class ClientException(AwsError):
-    def __init__(self, message: str) -> None:
-        super().__init__("ClientException", message)
+# Fargate's task sizes: memory (MiB) allowed for each task cpu (CPU units), from "Task CPU and
+# memory" in the ECS developer guide (8 and 16 vCPU need Linux platform 1.4.0, Barista's).
+FARGATE_MEMORY: Mapping[int, Sequence[int]] = {
+    256: (512, 1024, 2048),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+FARGATE_MAX_STOP_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -178,10 +159,6 @@ def unwrap(document: Mapping[str, Any]) -> dict[str, Any]:
     return dict(document)
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value in ([], {})
-
-
 def _int(value: Any, member: str) -> int:
     if isinstance(value, bool):
         raise ClientException(f"{member} must be an integer.")
@@ -244,7 +221,7 @@ def _health_check(value: Mapping[str, Any], where: str) -> HealthCheck:
     return check
 
 
-def _container(value: Any, index: int, unsupported: list[str]) -> ContainerDefinition:
+def _container(value: Any, index: int) -> ContainerDefinition:
     if not isinstance(value, Mapping):
         raise ClientException(f"containerDefinitions[{index}] must be an object.")
     name = value.get("name")
@@ -253,15 +230,6 @@ def _container(value: Any, index: int, unsupported: list[str]) -> ContainerDefin
         raise ClientException("Container.name should not be null or empty.")
     if not isinstance(image, str) or not image:
         raise ClientException("Container.image should not be null or empty.")
-    for member, item in value.items():
-        if member not in CONTAINER_MEMBERS and not _empty(item):
-            unsupported.append(f"containerDefinitions[{name}].{member}")
-    for position, mapping in enumerate(value.get("portMappings") or []):
-        for member, item in mapping.items():
-            if member not in PORT_MAPPING_MEMBERS and not _empty(item):
-                unsupported.append(
-                    f"containerDefinitions[{name}].portMappings[{position}].{member}"
-                )
     environment = tuple(
         (str(pair["name"]), str(pair.get("value", ""))) for pair in value.get("environment") or []
     )
@@ -303,7 +271,7 @@ def _container(value: Any, index: int, unsupported: list[str]) -> ContainerDefin
         if stop_timeout is not None
         else None,
         depends_on=tuple(depends_on),
-        working_dir=value.get("workingDir"),
+        working_dir=value.get("workingDirectory"),
         user=value.get("user"),
     )
 
@@ -328,6 +296,7 @@ def _task_level(
             )
         if network_mode != "awsvpc":
             raise ClientException("Fargate only supports network mode 'awsvpc'.")
+        check_fargate(cpu, memory, containers)
     for container in containers:
         if memory is None and container.memory is None and container.memory_reservation is None:
             raise ClientException(
@@ -337,19 +306,31 @@ def _task_level(
     return network_mode, compatibilities, cpu, memory
 
 
+def check_fargate(
+    cpu: int | None, memory: int | None, containers: tuple[ContainerDefinition, ...]
+) -> None:
+    """Refuse what Fargate cannot run: a task size not in its table, a stopTimeout over 120 s."""
+    if cpu is None or memory is None or memory not in FARGATE_MEMORY.get(cpu, ()):
+        raise ClientException(
+            f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
+            "See the Amazon ECS documentation for the valid values."
+        )
+    for container in containers:
+        if (container.stop_timeout or 0) > FARGATE_MAX_STOP_TIMEOUT:
+            raise ClientException(
+                f"Invalid 'stopTimeout' setting for container '{container.name}': "
+                f"{container.stop_timeout} seconds; the maximum on Fargate is "
+                f"{FARGATE_MAX_STOP_TIMEOUT} seconds."
+            )
+
+
 def parse_task_definition(
     document: Mapping[str, Any], revision: int = 0, registered_at: float = 0.0
 ) -> TaskDefinition:
     """A ``TaskDefinition`` from AWS's JSON; raises ``ClientException`` with AWS's wording."""
     body = unwrap(document)
-    unsupported: list[str] = []
-    kept: dict[str, Any] = {}
-    for member, value in body.items():
-        if member in READ_ONLY_MEMBERS:
-            continue
-        kept[member] = value
-        if member not in TASK_MEMBERS and not _empty(value):
-            unsupported.append(member)
+    kept = {m: v for m, v in body.items() if m not in READ_ONLY_MEMBERS}
+    unsupported = check_request("RegisterTaskDefinition", kept)
     family = kept.get("family")
     if not isinstance(family, str) or not _FAMILY.match(family):
         raise ClientException(
@@ -359,7 +340,7 @@ def parse_task_definition(
     raw_containers = kept.get("containerDefinitions")
     if not isinstance(raw_containers, list) or not raw_containers:
         raise ClientException("Container list cannot be empty.")
-    containers = tuple(_container(c, i, unsupported) for i, c in enumerate(raw_containers))
+    containers = tuple(_container(c, i) for i, c in enumerate(raw_containers))
     names = [c.name for c in containers]
     if len(set(names)) != len(names):
         raise ClientException("Container names must be unique within a task definition.")

@@ -39,7 +39,7 @@ def definition(revision_note: str) -> dict[str, object]:
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
         "cpu": "256",
-        "memory": "256",
+        "memory": "512",
         "containerDefinitions": [
             {
                 "name": "app",

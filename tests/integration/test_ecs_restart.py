@@ -50,7 +50,7 @@ def sleeper(note: str) -> dict[str, object]:
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
         "cpu": "256",
-        "memory": "64",
+        "memory": "512",
         "containerDefinitions": [
             {
                 "name": "app",

@@ -66,7 +66,7 @@ def test_backlog_per_task_scales_a_service_out_and_back_in(world):
             "requiresCompatibilities": ["FARGATE"],
             "networkMode": "awsvpc",
             "cpu": "256",
-            "memory": "128",
+            "memory": "512",
             "containerDefinitions": [
                 {
                     "name": "app",

@@ -37,7 +37,7 @@ def health_definition(family: str = "web") -> dict[str, object]:
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
         "cpu": "256",
-        "memory": "256",
+        "memory": "512",
         "containerDefinitions": [
             {
                 "name": "app",
@@ -63,7 +63,7 @@ def broken_definition() -> dict[str, object]:
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
         "cpu": "256",
-        "memory": "128",
+        "memory": "512",
         "containerDefinitions": [
             {
                 "name": "app",

@@ -22,13 +22,21 @@ def ok(result) -> dict:
     return json.loads(result.out)
 
 
-def test_the_real_aws_describe_output_registers_with_cli_input_json(barista: Barista):  # noqa: F811
+def test_the_real_aws_describe_output_registers_with_cli_input_json(
+    barista: Barista,  # noqa: F811
+    tmp_path: Path,
+):
+    # Less its secrets, which Barista refuses rather than start the container without them.
+    document = json.loads(FIXTURE.read_text())
+    del document["taskDefinition"]["containerDefinitions"][0]["secrets"]
+    copied = tmp_path / "describe-task-definition.json"
+    copied.write_text(json.dumps(document))
     registered = ok(
         barista(
             "ecs",
             "register-task-definition",
             "--cli-input-json",
-            f"file://{FIXTURE}",
+            f"file://{copied}",
             "--output",
             "json",
         )
@@ -38,7 +46,7 @@ def test_the_real_aws_describe_output_registers_with_cli_input_json(barista: Bar
     assert definition["revision"] == 1
     assert definition["cpu"] == "512"
     assert definition["containerDefinitions"][0]["logConfiguration"]["logDriver"] == "awslogs"
-    assert "containerDefinitions[order-api].logConfiguration" in registered["unsupportedFields"]
+    assert "containerDefinitions[0].logConfiguration" in registered["unsupportedFields"]
     assert "taskRoleArn" in registered["unsupportedFields"]
     described = ok(
         barista(
@@ -51,7 +59,7 @@ def test_the_real_aws_describe_output_registers_with_cli_input_json(barista: Bar
             "ecs",
             "register-task-definition",
             "--cli-input-json",
-            f"file://{FIXTURE}",
+            f"file://{copied}",
             "--output",
             "json",
         )

@@ -65,7 +65,7 @@ def shop(
             "requiresCompatibilities": ["FARGATE"],
             "networkMode": "awsvpc",
             "cpu": "512",
-            "memory": "512",
+            "memory": "1024",
             "containerDefinitions": [{"name": "app", "image": "x"}],
         },
         clock(),
