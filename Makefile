@@ -28,11 +28,11 @@ engine: ## make sure a Docker engine answers (installs and starts one on a Debia
 images: engine $(VENV)/.installed ## pull or build every image (BARISTA_IMAGE_SOURCE=auto|official|local)
 	$(VENV_PY) images/build.py
 
-.env:
-	$(PYTHON) -c 'import secrets, pathlib; text = pathlib.Path(".env.example").read_text(); \
-	lines = [l.replace("change-me", secrets.token_urlsafe(18)) for l in text.splitlines()]; \
-	pathlib.Path(".env").write_text("\n".join(lines) + "\n")'
-	@echo "made .env with fresh random passwords"
+# A new .env from .env.example with fresh random secrets; an older .env gains only the API
+# access key lines it lacks (images/make-env.py).
+.env: .env.example
+	@$(PYTHON) images/make-env.py .env.example .env
+	@touch .env
 
 # BACKEND=kafka|rabbitmq|redis picks the broker the baristas use (default: .env's, else
 # rabbitmq); images/compose.sh turns it into the compose profile, so only that broker starts.

@@ -8,15 +8,25 @@ version without being updated itself.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.errors import AwsError
 
 LATEST = "$Latest"
 DEFAULT = "$Default"
+MASK = "****"
+# An environment variable whose name contains one of these holds a secret.
+SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+# The password of a URL's userinfo: scheme://user:password@host
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^@/\s]*@")
 
 
 class LaunchTemplateError(AwsError):
@@ -108,3 +118,70 @@ def find(templates: Mapping[str, LaunchTemplate], name: str) -> LaunchTemplate:
         return templates[name]
     except KeyError:
         raise not_found(name) from None
+
+
+def find_template(
+    templates: Mapping[str, LaunchTemplate], name: str | None, template_id: str | None
+) -> LaunchTemplate:
+    """A template by LaunchTemplateName or LaunchTemplateId (exactly one), as EC2 asks."""
+    if (name is None) == (template_id is None):
+        raise LaunchTemplateError(
+            "MissingParameter" if name is None else "InvalidParameterCombination",
+            "The request must contain exactly one of the parameters LaunchTemplateName or "
+            "LaunchTemplateId.",
+        )
+    if name is not None:
+        return find(templates, name)
+    for template in templates.values():
+        if template.launch_template_id == template_id:
+            return template
+    raise LaunchTemplateError(
+        "InvalidLaunchTemplateId.NotFound",
+        f"The specified launch template, with template ID {template_id}, does not exist.",
+    )
+
+
+def redact(text: str) -> str:
+    """``amqp://barista:s3cret@rabbitmq:5672`` → ``amqp://barista:****@rabbitmq:5672``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}@", text)
+
+
+def redacted_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """A variable named like a secret (PASSWORD, SECRET, TOKEN, KEY) masked whole; a URL's
+    password masked in every other one."""
+    return {
+        name: MASK if any(part in name.upper() for part in SECRET_NAME_PARTS) else redact(value)
+        for name, value in environment.items()
+    }
+
+
+def redacted(data: LaunchTemplateData) -> LaunchTemplateData:
+    """The version as describe calls print it: secrets masked in the environment
+    (:func:`redacted_environment`) and URL passwords in the command's arguments. The store
+    keeps the real values, which launches need."""
+    return replace(
+        data,
+        environment=redacted_environment(data.environment),
+        command=tuple(redact(arg) for arg in data.command),
+    )
+
+
+def encode_user_data(container: Mapping[str, Any]) -> str:
+    """The container document as EC2 UserData: base64 of its JSON."""
+    return base64.b64encode(json.dumps(container, sort_keys=True).encode()).decode()
+
+
+def decode_user_data(text: str) -> dict[str, Any]:
+    """UserData back to the container document; EC2's ``InvalidUserData.Malformed`` if it is
+    not base64 of a JSON object."""
+    try:
+        document = json.loads(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        document = None
+    if not isinstance(document, dict):
+        raise AwsError(
+            "InvalidUserData.Malformed",
+            "LaunchTemplateData.UserData must be base64 of a JSON object with the container's "
+            "Command, Environment, Network, StopTimeout, Cpus, MemoryMiB.",
+        )
+    return document

@@ -195,8 +195,7 @@ def main(environ: Mapping[str, str]) -> int:
     runtime = DockerRuntime(labels=settings.labels(), clock=clock)
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
     context = ApiContext(settings.state_path, runtime, dict(environ), credentials)
-    app = create_app(context)
-    app.router.routes.extend(dashboard.routes(context, settings))
+    app = create_app(context, dashboard.routes(context, settings))
     api = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -5,6 +5,14 @@ same document ``aws … --cli-input-json`` takes); a response is the action's re
 shape. A refused request answers 400 with ``{"Error": {"Code", "Message", "Type"}}``, the code
 and message AWS would give, so a client branches on the code and a person reads the message.
 
+Every request must be signed with AWS Signature Version 4 by one of the orchestrator's access
+keys (``orchestrator.api.sigv4``), as the ``barista`` CLI and boto3 sign: the API starts and
+kills containers. The scope's service is the signer's choice (the CLI signs with AWS's signing
+name, ``monitoring`` for CloudWatch); only the signature decides. An unsigned or badly signed
+request is refused before the action is looked up, 403 with AWS's code
+(``MissingAuthenticationToken``, ``InvalidClientTokenId``, ``SignatureDoesNotMatch``; a
+malformed signature ``IncompleteSignature``, 400).
+
 Services are discovered: every public module in this package that defines ``SERVICE`` (the
 path segment, ``"autoscaling"``) and ``actions(context)`` (Action name → handler) is mounted.
 A new AWS service is a new module; services never edit each other's code.
@@ -15,8 +23,9 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +34,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from orchestrator.api import sigv4
 from orchestrator.api.credentials import Credentials
 from orchestrator.errors import AwsError
 from orchestrator.runtime import Runtime
@@ -65,15 +75,34 @@ def error_response(error: AwsError, status_code: int = 400) -> JSONResponse:
     )
 
 
-def _endpoint(service: str, actions: Mapping[str, Action]) -> Callable[[Request], Any]:
+def signed_request(request: Request, body: bytes) -> sigv4.SignedRequest:
+    """The request as it arrived on the wire, for :func:`sigv4.verify`: the raw (still
+    percent-encoded) path and query, since the signature covers those bytes."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    return sigv4.SignedRequest(
+        method=request.method,
+        path=raw_path.decode("latin-1"),
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=request.headers,
+        body=body,
+    )
+
+
+def _endpoint(
+    service: str, actions: Mapping[str, Action], credentials: Credentials
+) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            sigv4.verify(signed_request(request, body), credentials, time.time())
+        except AwsError as refused:
+            return error_response(refused, refused.status)
         name = request.path_params["action"]
         action = actions.get(name)
         if action is None:
             return error_response(
                 AwsError("InvalidAction", f"The action {name} is not valid for this web service.")
             )
-        body = await request.body()
         try:
             params = json.loads(body) if body.strip() else {}
         except json.JSONDecodeError as error:
@@ -95,23 +124,42 @@ def _endpoint(service: str, actions: Mapping[str, Action]) -> Callable[[Request]
     return endpoint
 
 
-def api_routes(context: ApiContext) -> list[Route]:
-    """One route per discovered service; the dashboard adds its own routes beside these."""
-    routes = []
+def service_actions(context: ApiContext) -> dict[str, Mapping[str, Action]]:
+    """Every discovered service's actions, by its name (botocore's: ``elbv2``)."""
+    services: dict[str, Mapping[str, Action]] = {}
     for name in service_modules():
         module = importlib.import_module(name)
-        if not hasattr(module, "SERVICE"):
-            continue
-        service: str = module.SERVICE
-        routes.append(
-            Route(
-                f"/api/{service}/{{action}}",
-                _endpoint(service, module.actions(context)),
-                methods=["POST"],
-            )
+        if hasattr(module, "SERVICE"):
+            services[module.SERVICE] = module.actions(context)
+    return services
+
+
+def api_routes(
+    context: ApiContext, services: Mapping[str, Mapping[str, Action]] | None = None
+) -> list[Route]:
+    """One JSON route per discovered service; the dashboard adds its own routes beside these."""
+    services = service_actions(context) if services is None else services
+    return [
+        Route(
+            f"/api/{service}/{{action}}",
+            _endpoint(service, actions, context.credentials),
+            methods=["POST"],
         )
-    return routes
+        for service, actions in services.items()
+    ]
 
 
-def create_app(context: ApiContext) -> Starlette:
-    return Starlette(routes=api_routes(context))
+def create_app(context: ApiContext, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The JSON routes, then ``extra_routes`` (the dashboard's), then the AWS front door, which
+    answers the paths AWS's SDKs post to: ``/`` (Query and JSON), the CBOR path, and an SQS
+    queue URL (``/{account}/{queue}``, where Query clients send queue actions)."""
+    from orchestrator.api.front_door import FrontDoor  # noqa: PLC0415 - it imports this package
+
+    services = service_actions(context)
+    door = FrontDoor(services, context.credentials)
+    front_door = [
+        Route("/", door.endpoint, methods=["POST"], name="aws"),
+        Route("/service/{service}/operation/{operation}", door.endpoint, methods=["POST"]),
+        Route("/{account}/{queue}", door.endpoint, methods=["POST"]),
+    ]
+    return Starlette(routes=[*api_routes(context, services), *extra_routes, *front_door])

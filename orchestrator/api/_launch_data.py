@@ -6,11 +6,14 @@ AWS's keys are kept where EC2 has one for the idea:
 * ``InstanceType``: a real EC2 size, turned into Docker CPU and memory limits by
   :data:`INSTANCE_TYPES`.
 
-What a container needs and EC2 has no field for lives under one extension key,
-``BaristaContainer`` (:class:`BaristaContainer`): ``Command``, ``Environment``, ``Network``,
-``StopTimeout``, and ``Cpus``/``MemoryMiB`` for limits that match no instance type.
-``UserData`` is refused by name (a container's entry point is its ``Command``), and any other
-key is refused by name too: a silently dropped key would launch something other than asked.
+What a container needs and EC2 has no field for (:class:`BaristaContainer`: ``Command``,
+``Environment``, ``Network``, ``StopTimeout``, and ``Cpus``/``MemoryMiB`` for limits that match
+no instance type) travels the way EC2 hands an instance its boot configuration: ``UserData``,
+base64 of a JSON document with those keys. That is what the ``aws`` CLI and boto3 can send,
+since AWS's model has no other place for it. Barista's own JSON route and CLI also take the
+same document readable, as the extension key ``BaristaContainer``; describe calls answer both.
+Any other key is refused by name: a silently dropped key would launch something other than
+asked.
 
 Instance types: the t3 family, whose sizes have distinct (vCPU, memory) pairs so a stored
 template reads back as the type it was created with. One EC2 vCPU is a quarter of a host core
@@ -29,7 +32,7 @@ from pydantic import Field
 from orchestrator.api._requests import Request, parse
 from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.errors import AwsError
-from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateError, find
+from orchestrator.launch_templates import decode_user_data, encode_user_data
 
 HOST_CORES_PER_VCPU = 0.25
 
@@ -45,7 +48,8 @@ INSTANCE_TYPES: Mapping[str, tuple[int, float]] = {
 }
 
 EXTENSION = "BaristaContainer"
-SUPPORTED_KEYS = ("ImageId", "InstanceType", EXTENSION)
+USER_DATA = "UserData"
+SUPPORTED_KEYS = ("ImageId", "InstanceType", USER_DATA, EXTENSION)
 
 
 class BaristaContainer(Request):
@@ -80,14 +84,21 @@ def instance_type_of(data: LaunchTemplateData) -> str | None:
     return None
 
 
+def _container_document(raw: Mapping[str, Any]) -> dict[str, Any]:
+    readable = raw.get(EXTENSION)
+    encoded = raw.get(USER_DATA)
+    decoded = decode_user_data(str(encoded)) if encoded is not None else None
+    if readable is not None and decoded is not None and readable != decoded:
+        raise AwsError(
+            "InvalidParameterCombination",
+            f"LaunchTemplateData.{USER_DATA} and LaunchTemplateData.{EXTENSION} say different "
+            "things; give one.",
+        )
+    return dict(readable if readable is not None else decoded or {})
+
+
 def data_from_aws(raw: Mapping[str, Any]) -> LaunchTemplateData:
     """Validate EC2-shaped LaunchTemplateData and build Barista's; refuse unknown keys by name."""
-    if "UserData" in raw:
-        raise AwsError(
-            "UnsupportedOperation",
-            "LaunchTemplateData.UserData is not supported: a Barista instance is a container; "
-            f"give its entry point as {EXTENSION}.Command.",
-        )
     unknown = sorted(set(raw) - set(SUPPORTED_KEYS))
     if unknown:
         raise AwsError(
@@ -103,9 +114,8 @@ def data_from_aws(raw: Mapping[str, Any]) -> LaunchTemplateData:
             "The request must contain the parameter LaunchTemplateData.ImageId "
             "(the Docker image to run).",
         )
-    container = parse(
-        BaristaContainer, raw.get(EXTENSION) or {}, at=f"LaunchTemplateData.{EXTENSION}"
-    )
+    where = EXTENSION if EXTENSION in raw else USER_DATA
+    container = parse(BaristaContainer, _container_document(raw), at=f"LaunchTemplateData.{where}")
     cpus, memory = container.cpus, container.memory_mi_b
     instance_type = raw.get("InstanceType")
     if instance_type is not None:
@@ -144,26 +154,6 @@ def data_to_aws(data: LaunchTemplateData) -> dict[str, Any]:
             container["Cpus"] = data.cpus
         if data.memory_mib is not None:
             container["MemoryMiB"] = data.memory_mib
+    document[USER_DATA] = encode_user_data(container)
     document[EXTENSION] = container
     return document
-
-
-def find_template(
-    templates: Mapping[str, LaunchTemplate], name: str | None, template_id: str | None
-) -> LaunchTemplate:
-    """A template by LaunchTemplateName or LaunchTemplateId (exactly one), as EC2 asks."""
-    if (name is None) == (template_id is None):
-        raise AwsError(
-            "MissingParameter" if name is None else "InvalidParameterCombination",
-            "The request must contain exactly one of the parameters LaunchTemplateName or "
-            "LaunchTemplateId.",
-        )
-    if name is not None:
-        return find(templates, name)
-    for template in templates.values():
-        if template.launch_template_id == template_id:
-            return template
-    raise LaunchTemplateError(
-        "InvalidLaunchTemplateId.NotFound",
-        f"The specified launch template, with template ID {template_id}, does not exist.",
-    )

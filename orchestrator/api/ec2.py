@@ -4,7 +4,12 @@ Versions are immutable (``orchestrator.launch_templates``): CreateLaunchTemplate
 one, ModifyLaunchTemplate only moves ``$Default``. LaunchTemplateData keeps EC2's keys where
 they exist and puts Barista's container fields under ``BaristaContainer``
 (``orchestrator.api._launch_data``). Not stored, hence refused as unknown parameters:
-VersionDescription, TagSpecifications, ClientToken, DryRun.
+VersionDescription, TagSpecifications, DryRun. ``ClientToken`` is accepted and not used (the
+SDKs send one with every create; a repeated create is refused by name anyway).
+
+Describe answers mask secrets in a version's environment (variables named like a password,
+secret, token or key, and the password in any URL): the store keeps the real values, which
+launches need, but no API answer prints them.
 
 One deliberate difference from EC2: DeleteLaunchTemplate refuses a template that an Auto
 Scaling group still launches from (``DependencyViolation``), because Barista's groups resolve
@@ -19,7 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
-from orchestrator.api._launch_data import data_from_aws, data_to_aws, find_template
+from orchestrator.api._launch_data import EXTENSION, USER_DATA, data_from_aws, data_to_aws
 from orchestrator.api._requests import Request, parse
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
@@ -30,6 +35,8 @@ from orchestrator.launch_templates import (
     LaunchTemplateError,
     already_exists,
     create_launch_template,
+    find_template,
+    redacted,
 )
 
 SERVICE = "ec2"
@@ -43,6 +50,7 @@ class CreateLaunchTemplate(Request):
         min_length=3, max_length=128, pattern=r"^[a-zA-Z0-9().\-/_]+$"
     )
     launch_template_data: dict[str, Any]
+    client_token: str | None = Field(default=None, max_length=255)
 
 
 class TemplateRef(Request):
@@ -53,6 +61,7 @@ class TemplateRef(Request):
 class CreateLaunchTemplateVersion(TemplateRef):
     launch_template_data: dict[str, Any]
     source_version: str | None = None
+    client_token: str | None = Field(default=None, max_length=255)
 
 
 class ModifyLaunchTemplate(TemplateRef):
@@ -92,7 +101,8 @@ def version_summary(template: LaunchTemplate, number: int) -> dict[str, Any]:
         "VersionNumber": number,
         "CreatedBy": CREATED_BY,
         "DefaultVersion": number == template.default_version_number,
-        "LaunchTemplateData": data_to_aws(template.versions[number]),
+        # Secrets in the environment are launched with but never printed.
+        "LaunchTemplateData": data_to_aws(redacted(template.versions[number])),
     }
 
 
@@ -133,7 +143,12 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             if request.source_version is not None:
                 # EC2: the new version inherits the source's parameters except those given.
                 _, source = template.resolve(request.source_version)
-                raw = {**data_to_aws(source), **raw}
+                inherited = data_to_aws(source)
+                if USER_DATA in raw or EXTENSION in raw:
+                    # A new container document replaces the source's, in either spelling.
+                    inherited.pop(USER_DATA)
+                    inherited.pop(EXTENSION)
+                raw = {**inherited, **raw}
             updated = template.create_version(data_from_aws(raw))
             store.put_launch_template(updated)
         return {"LaunchTemplateVersion": version_summary(updated, updated.latest_version_number)}

@@ -4,8 +4,9 @@ Requests are AWS's PascalCase documents (``CreateTargetGroup`` with ``HealthChec
 ``Matcher.HttpCode``…; actions with ``ForwardConfig``, conditions with ``PathPatternConfig``
 or the older ``Values``), validated by ``orchestrator.elb.operations`` with ELBv2's error codes.
 Only ``DescribeTargetHealth`` talks to HAProxy (through the runtime API named by
-``BARISTA_HAPROXY_RUNTIME_API``); every other action reads or writes the store, and the ELB
-controller carries changes to HAProxy on its next pass.
+``BARISTA_HAPROXY_RUNTIME_API``), and answers ``ServiceUnavailable`` (503) when HAProxy does
+not; every other action reads or writes the store, and the ELB controller carries changes to
+HAProxy on its next pass.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import Field
 from orchestrator.api import Action as Handler
 from orchestrator.api import ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
+from orchestrator.elb.haproxy_runtime import HaproxyCommandError
 from orchestrator.elb.model import (
     ATTRIBUTE_KEYS,
     Action,
@@ -42,7 +44,7 @@ from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
 from orchestrator.elb.topology import ElbTopology
-from orchestrator.errors import AwsError, ValidationError
+from orchestrator.errors import AwsError, ServiceUnavailable, ValidationError
 
 SERVICE = "elbv2"
 T = TypeVar("T")
@@ -452,13 +454,17 @@ def _default_rule_doc(item: Listener) -> dict[str, Any]:
     }
 
 
-def _health_doc(item: TargetHealthDescription) -> dict[str, Any]:
+def _health_doc(item: TargetHealthDescription, zone: str | None = None) -> dict[str, Any]:
+    """``zone``: the instance target's Availability Zone, which AWS names in the Target."""
     health: dict[str, Any] = {"State": str(item.target_health.state)}
     if item.target_health.reason is not None:
         health["Reason"] = str(item.target_health.reason)
         health["Description"] = item.target_health.description
+    target: dict[str, Any] = {"Id": item.target.id, "Port": item.target.port}
+    if zone:
+        target["AvailabilityZone"] = zone
     return {
-        "Target": {"Id": item.target.id, "Port": item.target.port},
+        "Target": target,
         "HealthCheckPort": item.health_check_port,
         "TargetHealth": health,
     }
@@ -695,13 +701,17 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
         asked = None if not request.targets else [Target(t.id, t.port) for t in request.targets]
         try:
             descriptions = controller.describe_target_health(request.target_group_arn, asked)
-        except OSError as error:
-            raise AwsError(
-                "ServiceUnavailable", f"HAProxy's runtime API does not answer: {error}"
-            ) from None
+        except (OSError, HaproxyCommandError) as error:
+            # Barista's side is down, not the request wrong: 503, which the SDKs retry.
+            raise ServiceUnavailable(f"HAProxy's runtime API does not answer: {error}") from None
         finally:
             controller.close()
-        return {"TargetHealthDescriptions": [_health_doc(d) for d in descriptions]}
+        zones = {i.instance_id: i.availability_zone for i in runtime.instances()}
+        return {
+            "TargetHealthDescriptions": [
+                _health_doc(d, zones.get(d.target.id)) for d in descriptions
+            ]
+        }
 
     return {
         "CreateLoadBalancer": create_load_balancer,

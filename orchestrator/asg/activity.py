@@ -37,6 +37,9 @@ class Activity:
     end_time: float | None = None
     status_message: str = ""
     progress: int = 0
+    # The instance's zone, for the Details AWS answers ({"Subnet ID", "Availability Zone"});
+    # None for activities that concern no instance, and for ones recorded before it was kept.
+    availability_zone: str | None = None
 
 
 def timestamp(now: float) -> str:

@@ -19,8 +19,11 @@ from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, 
 from orchestrator.asg.activity import ActivityStatusCode
 from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
+from orchestrator.asg.terminator import BeforeTerminate, Terminator
 from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
+
+__all__ = ["AutoScalingController", "BeforeTerminate", "ElbUnhealthy", "PassResult"]
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,6 @@ class PassResult:
         return any(not p.is_empty for p in self.plans.values())
 
 
-# (group name, instance id) -> returns once the instance may be stopped: the load balancer
-# has deregistered it and its connections have drained (deregistration delay).
-BeforeTerminate = Callable[[str, str], None]
 # group name -> ids of its instances some attached target group reports unhealthy.
 ElbUnhealthy = Callable[[str], Set[str]]
 
@@ -61,6 +61,7 @@ class AutoScalingController:
         self.runtime = runtime
         self.before_terminate = before_terminate
         self.elb_unhealthy = elb_unhealthy
+        self.terminate = Terminator(runtime, before_terminate)
 
     def reconcile_once(self) -> PassResult:
         """One pass over every group; safe to repeat and to interrupt."""
@@ -101,9 +102,7 @@ class AutoScalingController:
         controller killed mid-plan leaves a history that matches what Docker has."""
         for termination in decided.terminations:
             group = termination.activity.auto_scaling_group_name
-            if self.before_terminate is not None:
-                self.before_terminate(group, termination.instance_id)
-            self.runtime.terminate(termination.instance_id)
+            self.terminate(group, termination.instance_id)
             self.store.record_activities([_finished(termination.activity, self.runtime.now())])
             log.info("terminated", extra={"instance_id": termination.instance_id})
         for launch in decided.launches:

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from orchestrator.asg.activity import timestamp
-from orchestrator.errors import ValidationError
+from orchestrator.errors import AwsError, ValidationError
 from orchestrator.launch_templates import DEFAULT
 
 MAX_PROTECTION_IDS_PER_CALL = 50  # SetInstanceProtection's documented limit
 DEFAULT_COOLDOWN = 300  # seconds; AWS's default, used only by simple scaling policies
+MAX_DEFAULT_INSTANCE_WARMUP = 3600  # seconds; AWS's documented range is 0-3600
+MAX_TAGS = 50  # tags per Auto Scaling group, AWS's quota
 
 
 class HealthCheckType(StrEnum):
@@ -51,6 +53,16 @@ class ScalingProcess(StrEnum):
 
 
 @dataclass(frozen=True)
+class Tag:
+    """A group's tag; ``propagate_at_launch`` is kept and answered (Barista's instances are
+    containers, which carry no tags)."""
+
+    key: str
+    value: str = ""
+    propagate_at_launch: bool = False
+
+
+@dataclass(frozen=True)
 class AutoScalingGroup:
     """What CreateAutoScalingGroup stores, plus per-instance scale-in protection.
 
@@ -78,6 +90,11 @@ class AutoScalingGroup:
     # When CreateAutoScalingGroup stored it (seconds since the epoch); None for groups stored
     # before this field existed. DescribeAutoScalingGroups answers it as CreatedTime.
     created_time: float | None = None
+    capacity_rebalance: bool = False
+    # DefaultInstanceWarmup: None means not enabled (AWS's default); policies without their
+    # own EstimatedInstanceWarmup fall back to it, then to DefaultCooldown.
+    default_instance_warmup: int | None = None
+    tags: tuple[Tag, ...] = ()
 
     def is_suspended(self, process: ScalingProcess) -> bool:
         return process in self.suspended_processes
@@ -131,7 +148,32 @@ def validate(group: AutoScalingGroup) -> AutoScalingGroup:
         )
     if group.health_check_grace_period < 0 or group.default_cooldown < 0:
         raise ValidationError("HealthCheckGracePeriod and DefaultCooldown must be non-negative.")
+    warmup = group.default_instance_warmup
+    if warmup is not None and not 0 <= warmup <= MAX_DEFAULT_INSTANCE_WARMUP:
+        raise ValidationError(
+            f"DefaultInstanceWarmup must be between 0 and {MAX_DEFAULT_INSTANCE_WARMUP} seconds."
+        )
     return group
+
+
+def with_tags(group: AutoScalingGroup, tags: Iterable[Tag]) -> AutoScalingGroup:
+    """CreateOrUpdateTags: a tag with an existing key replaces it; at most 50 per group."""
+    by_key = {tag.key: tag for tag in group.tags}
+    for tag in tags:
+        by_key[tag.key] = tag
+    if len(by_key) > MAX_TAGS:
+        raise AwsError(
+            "LimitExceeded",
+            f"The number of tags for Auto Scaling group {group.auto_scaling_group_name} "
+            f"would exceed the limit of {MAX_TAGS}.",
+        )
+    return replace(group, tags=tuple(sorted(by_key.values(), key=lambda t: t.key)))
+
+
+def without_tags(group: AutoScalingGroup, keys: Iterable[str]) -> AutoScalingGroup:
+    """DeleteTags: removing a key the group does not have is not an error, as in AWS."""
+    gone = set(keys)
+    return replace(group, tags=tuple(t for t in group.tags if t.key not in gone))
 
 
 def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup's parameters
@@ -148,9 +190,12 @@ def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup
     default_cooldown: int = DEFAULT_COOLDOWN,
     termination_policies: Iterable[str] = ("Default",),
     new_instances_protected_from_scale_in: bool = False,
+    capacity_rebalance: bool = False,
+    default_instance_warmup: int | None = None,
+    tags: Iterable[Tag] = (),
 ) -> AutoScalingGroup:
     """CreateAutoScalingGroup: desired defaults to min, as in AWS."""
-    return validate(
+    group = validate(
         AutoScalingGroup(
             auto_scaling_group_name=auto_scaling_group_name,
             launch_template_name=launch_template_name,
@@ -164,8 +209,11 @@ def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup
             default_cooldown=default_cooldown,
             termination_policies=_termination_policies(termination_policies),
             new_instances_protected_from_scale_in=new_instances_protected_from_scale_in,
+            capacity_rebalance=capacity_rebalance,
+            default_instance_warmup=default_instance_warmup,
         )
     )
+    return with_tags(group, tags)
 
 
 def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup's parameters
@@ -180,32 +228,39 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
     health_check_grace_period: int | None = None,
     termination_policies: Iterable[str] | None = None,
     new_instances_protected_from_scale_in: bool | None = None,
+    default_cooldown: int | None = None,
+    capacity_rebalance: bool | None = None,
+    default_instance_warmup: int | None = None,
 ) -> AutoScalingGroup:
     """UpdateAutoScalingGroup: only the given fields change, and the whole result is validated.
 
     Unlike SetDesiredCapacity, AWS checks the *new* min, max and desired together, so raising
     min and desired in one call is fine; new bounds without a desired capacity pull the
-    current one inside them.
+    current one inside them. A DefaultInstanceWarmup of -1 turns the warm-up off, as in AWS.
     """
-    changes: dict[str, object] = {}
-    if min_size is not None:
-        changes["min_size"] = min_size
-    if max_size is not None:
-        changes["max_size"] = max_size
-    if desired_capacity is not None:
-        changes["desired_capacity"] = desired_capacity
-    if availability_zones is not None:
-        changes["availability_zones"] = tuple(dict.fromkeys(availability_zones))
-    if launch_template_version is not None:
-        changes["launch_template_version"] = launch_template_version
-    if health_check_type is not None:
-        changes["health_check_type"] = _health_check_type(health_check_type)
-    if health_check_grace_period is not None:
-        changes["health_check_grace_period"] = health_check_grace_period
-    if termination_policies is not None:
-        changes["termination_policies"] = _termination_policies(termination_policies)
-    if new_instances_protected_from_scale_in is not None:
-        changes["new_instances_protected_from_scale_in"] = new_instances_protected_from_scale_in
+    given: dict[str, object | None] = {
+        "min_size": min_size,
+        "max_size": max_size,
+        "desired_capacity": desired_capacity,
+        "availability_zones": (
+            None if availability_zones is None else tuple(dict.fromkeys(availability_zones))
+        ),
+        "launch_template_version": launch_template_version,
+        "health_check_type": (
+            None if health_check_type is None else _health_check_type(health_check_type)
+        ),
+        "health_check_grace_period": health_check_grace_period,
+        "termination_policies": (
+            None if termination_policies is None else _termination_policies(termination_policies)
+        ),
+        "new_instances_protected_from_scale_in": new_instances_protected_from_scale_in,
+        "default_cooldown": default_cooldown,
+        "capacity_rebalance": capacity_rebalance,
+        "default_instance_warmup": default_instance_warmup,
+    }
+    changes = {name: value for name, value in given.items() if value is not None}
+    if default_instance_warmup == -1:
+        changes["default_instance_warmup"] = None
     if desired_capacity is None:
         # AWS: a new MinSize above the group's size raises DesiredCapacity to it, and a new
         # MaxSize below it lowers DesiredCapacity to it.

@@ -129,7 +129,7 @@ class _Pass:
                 data=self.data,
                 lifecycle=Lifecycle.ON_DEMAND,
                 protected=self.group.new_instances_protected_from_scale_in,
-                activity=self.activity(f"Launching a new EC2 instance: {instance_id}", cause),
+                activity=self.activity(f"Launching a new EC2 instance: {instance_id}", cause, zone),
             )
         )
 
@@ -144,11 +144,12 @@ class _Pass:
                     f"Terminating EC2 instance: {instance.instance_id}",
                     f"{reason} At {self.at} instance {instance.instance_id} was selected for "
                     "termination.",
+                    instance.availability_zone,
                 ),
             )
         )
 
-    def activity(self, description: str, cause: str) -> Activity:
+    def activity(self, description: str, cause: str, zone: str) -> Activity:
         return Activity(
             activity_id=activity_id(self.group.auto_scaling_group_name, self.now, description),
             auto_scaling_group_name=self.group.auto_scaling_group_name,
@@ -156,6 +157,7 @@ class _Pass:
             cause=cause,
             start_time=self.now,
             status_code=ActivityStatusCode.IN_PROGRESS,
+            availability_zone=zone,
         )
 
     def busiest_zone_candidates(self) -> tuple[str, list[Instance]] | None:

@@ -161,7 +161,11 @@ class ScalingController:
         instances: Sequence[Instance],
         now: float,
     ) -> list[Proposal]:
-        snapshot = GroupSnapshot.of(group, in_service_since=_in_service_since(instances))
+        snapshot = GroupSnapshot.of(
+            group,
+            in_service_since=_in_service_since(instances),
+            default_instance_warmup=group.default_instance_warmup,
+        )
         proposals = []
         for policy in policies:
             definition = policy.definition

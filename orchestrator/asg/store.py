@@ -18,6 +18,7 @@ from orchestrator.asg.group import (
     AutoScalingGroup,
     HealthCheckType,
     ScalingProcess,
+    Tag,
     TerminationPolicy,
 )
 from orchestrator.asg.instance import LaunchTemplateData
@@ -127,6 +128,7 @@ def _group_from_json(document: str) -> AutoScalingGroup:
     raw["termination_policies"] = tuple(TerminationPolicy(p) for p in raw["termination_policies"])
     raw["suspended_processes"] = frozenset(ScalingProcess(p) for p in raw["suspended_processes"])
     raw["protected_instance_ids"] = frozenset(raw["protected_instance_ids"])
+    raw["tags"] = tuple(Tag(**tag) for tag in raw.get("tags", ()))
     return AutoScalingGroup(**raw)
 
 
@@ -205,13 +207,28 @@ class Store(SqliteStore):
                 ],
             )
 
-    def activities(self, group: str | None = None, max_records: int = 100) -> list[Activity]:
-        """DescribeScalingActivities: newest first, at most ``max_records`` (AWS's default 100)."""
+    def activities(
+        self,
+        group: str | None = None,
+        max_records: int = 100,
+        after: tuple[float, str] | None = None,
+    ) -> list[Activity]:
+        """DescribeScalingActivities: newest first, at most ``max_records`` (AWS's default 100).
+
+        ``after`` is the (start time, id) of the last activity of the previous page: the page
+        starts right after it, so activities recorded meanwhile do not shift it.
+        """
         query = "SELECT document FROM scaling_activities"
-        params: tuple[object, ...] = ()
+        conditions: list[str] = []
+        params: list[object] = []
         if group is not None:
-            query += " WHERE auto_scaling_group_name = ?"
-            params = (group,)
+            conditions.append("auto_scaling_group_name = ?")
+            params.append(group)
+        if after is not None:
+            conditions.append("(start_time < ? OR (start_time = ? AND activity_id > ?))")
+            params += [after[0], after[0], after[1]]
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
         query += " ORDER BY start_time DESC, activity_id LIMIT ?"
         rows = self._connection.execute(query, (*params, max_records))
         return [_activity_from_json(document) for (document,) in rows]

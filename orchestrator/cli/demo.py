@@ -4,12 +4,16 @@
   ``orchestrator/demo/stack.json``) through the orchestrator's API, then (``--wait``) waits
   until its groups are InService and its target groups have a healthy target. Applying again
   changes nothing. Exit status 0 when applied (and ready), 1 when the wait ran out, 254 when
-  the API refused a step, 255 when no orchestrator answers.
+  the API refused a step, 255 when no orchestrator answers or there is no access key to sign
+  with (``BARISTA_ACCESS_KEY_ID``/``BARISTA_SECRET_ACCESS_KEY`` in ``.env``).
 * ``barista demo orchestrator`` is ``barista serve orchestrator`` for the compose stack: it
   sets ``BARISTA_BROKER_URL`` from ``BACKEND`` and that broker's credentials (unless given)
   and waits until the broker answers, since a broker behind a compose profile cannot be a
   ``depends_on``.
-* ``barista demo urls`` prints where everything is, for the chosen backend and ports.
+* ``barista demo urls`` prints where everything is, for the chosen backend and ports, and
+  writes ``.aws-barista/config`` (beside ``.env``) with a ``barista`` profile (region, endpoint,
+  the orchestrator's access key) so the ``aws`` CLI and boto3 reach Barista with
+  ``AWS_CONFIG_FILE`` and ``AWS_PROFILE`` set as it prints them.
 
 Settings come from the environment over ``--env-file`` (``.env``), as Compose reads them.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,12 +34,16 @@ from orchestrator.cli._client import (
     EXIT_OTHER,
     EXIT_SERVICE,
     EndpointUnreachable,
+    NoCredentials,
     ServiceError,
+    UsageError,
 )
 
 log = logging.getLogger(__name__)
 
 BROKER_WAIT_SECONDS = 180.0
+AWS_PROFILE = "barista"
+AWS_CONFIG_DIRECTORY = ".aws-barista"  # beside .env, and gitignored like it
 
 
 def register(commands: Any) -> None:
@@ -97,7 +106,8 @@ def _endpoint(args: argparse.Namespace, environ: dict[str, str]) -> str:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from orchestrator.cli._client import Client  # noqa: PLC0415
+    from orchestrator.cli._client import access_key  # noqa: PLC0415
+    from orchestrator.cli.aws_sdk import AwsSdkCaller  # noqa: PLC0415
     from orchestrator.demo import STACK_FILE  # noqa: PLC0415
     from orchestrator.demo.environment import DemoSettingError, variables  # noqa: PLC0415
     from orchestrator.demo.stack import Outcome, StackError, apply, load  # noqa: PLC0415
@@ -109,7 +119,8 @@ def run_apply(args: argparse.Namespace) -> int:
     except (DemoSettingError, StackError) as error:
         print(f"barista demo apply: {error}", file=sys.stderr)
         return 2
-    client = Client(_endpoint(args, environ), timeout=60.0)
+    # Through botocore and the AWS front door, as a user's own boto3 script would build it.
+    client = AwsSdkCaller(_endpoint(args, environ), access_key(environ), timeout=60.0)
 
     def report(outcome: Outcome) -> None:
         print(f"  {outcome.result:<8} {outcome.step.name}", flush=True)
@@ -124,13 +135,13 @@ def run_apply(args: argparse.Namespace) -> int:
     print(f"applying {path} to {client.endpoint}", flush=True)
     try:
         outcomes = apply(client, steps, report)
-    except StackError as error:
+    except (StackError, UsageError) as error:
         print(f"barista demo apply: {error}", file=sys.stderr)
         return 2
     except ServiceError as error:
         print(f"barista demo apply: {error}", file=sys.stderr)
         return EXIT_SERVICE
-    except EndpointUnreachable as error:
+    except (EndpointUnreachable, NoCredentials) as error:
         print(f"barista demo apply: {error}", file=sys.stderr)
         return EXIT_OTHER
     if args.wait <= 0:
@@ -248,4 +259,48 @@ def run_urls(args: argparse.Namespace) -> int:
     for name, url in rows:
         print(f"  {name:<{width}}  {url}")
     print("Credentials are in .env; `make down` stops everything.")
+    _print_aws_profile(
+        args.env_file, environ, f"http://127.0.0.1:{port('ORCHESTRATOR_PORT', 8500)}"
+    )
     return 0
+
+
+def write_aws_profile(path: Path, endpoint: str, key_id: str, secret: str) -> Path:
+    """An AWS config file holding one profile, ``barista``: region, ``endpoint_url`` (honoured
+    by botocore and the AWS CLI since they read endpoints from profiles) and the access key, so
+    ``AWS_CONFIG_FILE=path AWS_PROFILE=barista aws …`` needs nothing else. Readable by its owner
+    only, since it holds the secret."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = (
+        f"[profile {AWS_PROFILE}]\n"
+        "region = us-east-1\n"
+        f"endpoint_url = {endpoint}\n"
+        f"aws_access_key_id = {key_id}\n"
+        f"aws_secret_access_key = {secret}\n"
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    path.chmod(0o600)
+    return path
+
+
+def _print_aws_profile(env_file: Path, environ: dict[str, str], endpoint: str) -> None:
+    from orchestrator.api.credentials import (  # noqa: PLC0415
+        ACCESS_KEY_VARIABLE,
+        SECRET_KEY_VARIABLE,
+    )
+
+    key_id = environ.get(ACCESS_KEY_VARIABLE, "").strip()
+    secret = environ.get(SECRET_KEY_VARIABLE, "").strip()
+    if not key_id or not secret:
+        print(
+            f"No {ACCESS_KEY_VARIABLE}/{SECRET_KEY_VARIABLE} in {env_file}: the API refuses "
+            "every request; `make up` adds a pair to .env."
+        )
+        return
+    config = env_file.resolve().parent / AWS_CONFIG_DIRECTORY / "config"
+    write_aws_profile(config, endpoint, key_id, secret)
+    print(f"The aws CLI and boto3 reach Barista with the profile {AWS_PROFILE} ({config}):")
+    print(f"  export AWS_CONFIG_FILE={shlex.quote(str(config))}")
+    print(f"  export AWS_PROFILE={AWS_PROFILE}")

@@ -6,7 +6,13 @@
   nothing fetched from the internet, so the demo runs offline);
 - ``GET /dashboard/state``: the snapshot the page polls every second (``snapshot.py``);
 - ``POST /dashboard/controls/{name}``: the buttons (``controls.py``); a refusal answers 4xx (or
-  502/503 when what it drives does not answer) with ``{"error": reason}``.
+  502/503 when what it drives does not answer) with ``{"error": reason}``;
+- ``POST``/``GET``/``DELETE /dashboard/session`` and ``GET /dashboard/login?token=``: log in
+  with an access key pair or a login link (``session.py``; ``dashboard_login_url`` makes
+  the link ``make up`` prints), see who is logged in, log out.
+
+The page and its static files are public; the state needs a session, and every control and
+the logout a session, a same-origin request and a JSON body (``access.py`` says why).
 
 Settings, from ``BARISTA_*`` variables through the orchestrator's settings: ``LOADGEN_URL``,
 ``LEDGER_URL``, ``LEDGER_NAMESPACE``, ``BROKER_URL``, ``ORDERS_QUEUE``, ``DEAD_LETTER_QUEUE``,
@@ -16,7 +22,6 @@ Settings, from ``BARISTA_*`` variables through the orchestrator's settings: ``LO
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -26,8 +31,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from orchestrator.api import ApiContext
+from orchestrator.dashboard.access import (
+    Refusal,
+    check_change,
+    check_session,
+    json_object,
+    session_routes,
+)
 from orchestrator.dashboard.config import DashboardSettings
 from orchestrator.dashboard.controls import ControlError, controls
+from orchestrator.dashboard.session import dashboard_login_url as dashboard_login_url
 from orchestrator.dashboard.snapshot import Dashboard
 
 STATIC = Path(__file__).parent / "static"
@@ -40,26 +53,29 @@ def routes(context: ApiContext, settings: DashboardSettings) -> list[BaseRoute]:
 
 def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     handlers = controls(dashboard)
+    credentials = dashboard.context.credentials
 
     async def page(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=NO_STORE)
 
-    async def state(_request: Request) -> JSONResponse:
+    async def state(request: Request) -> JSONResponse:
+        try:
+            check_session(request, credentials, dashboard.wall())
+        except Refusal as refusal:
+            return refusal.response()
         return JSONResponse(await run_in_threadpool(dashboard.snapshot), headers=NO_STORE)
 
     async def control(request: Request) -> JSONResponse:
+        try:
+            check_change(request, credentials, dashboard.wall())
+            body = await json_object(request)
+        except Refusal as refusal:
+            return refusal.response()
         name = request.path_params["name"]
         handler = handlers.get(name)
         if handler is None:
             known = ", ".join(sorted(handlers))
             return JSONResponse({"error": f"no control {name!r}; known: {known}"}, 404)
-        raw = await request.body()
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError as error:
-            return JSONResponse({"error": f"the body is not JSON: {error}"}, 400)
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "the body must be a JSON object"}, 400)
         try:
             result = await run_in_threadpool(handler, body)
         except ControlError as error:
@@ -74,5 +90,6 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         Route("/", page, methods=["GET"]),
         Route("/dashboard/state", state, methods=["GET"]),
         Route("/dashboard/controls/{name}", control, methods=["POST"]),
+        *session_routes(credentials, dashboard.wall),
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

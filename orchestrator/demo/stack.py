@@ -2,7 +2,10 @@
 
 The file (JSON) is ``{"Description": …, "Steps": [step, …]}``; a step is
 ``{"Id": "alb", "Service": "elbv2", "Action": "CreateLoadBalancer", "Params": {…}}`` — the
-``Params`` exactly what ``POST /api/{Service}/{Action}`` (or ``aws … --cli-input-json``) takes.
+``Params`` exactly what ``aws … --cli-input-json`` (and boto3, and ``POST /api/{Service}/
+{Action}``) takes, with one convenience: a launch template's ``UserData`` may be written as the
+JSON object it carries (the container's ``Command``, ``Environment``, …), and is base64-encoded
+on loading, as EC2 wants it on the wire.
 In any string, ``${NAME}`` is a variable (:func:`orchestrator.demo.environment.variables`),
 replaced when the file is loaded, and ``${id.Field}`` is a field of the resource an earlier
 step with that ``Id`` created or found (``${alb.LoadBalancerArn}``), replaced when the step runs.
@@ -24,6 +27,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator.cli._client import ServiceError
+from orchestrator.launch_templates import (
+    decode_user_data,
+    encode_user_data,
+    redact,
+    redacted_environment,
+)
 
 Document = dict[str, Any]
 
@@ -112,7 +121,7 @@ def load(path: Path, variables: Mapping[str, str]) -> list[Step]:
             Step(
                 str(raw["Service"]),
                 str(raw["Action"]),
-                _substitute(params, variable),
+                _encode_user_data(_substitute(params, variable)),
                 str(raw["Id"]) if "Id" in raw else None,
             )
         )
@@ -120,6 +129,22 @@ def load(path: Path, variables: Mapping[str, str]) -> list[Step]:
     if len(ids) != len(set(ids)):
         raise StackError(f"{path}: step Ids must be unique")
     return steps
+
+
+def _encode_user_data(params: Document) -> Document:
+    data = params.get("LaunchTemplateData")
+    if isinstance(data, dict) and isinstance(data.get("UserData"), dict):
+        encoded = {**data, "UserData": encode_user_data(data["UserData"])}
+        return {**params, "LaunchTemplateData": encoded}
+    return params
+
+
+def _container(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A launch template's container document, from UserData or Barista's readable key."""
+    if isinstance(data.get("UserData"), str):
+        return decode_user_data(data["UserData"])
+    container = data.get("BaristaContainer", {})
+    return container if isinstance(container, Mapping) else {}
 
 
 # Existing resources.
@@ -241,11 +266,21 @@ def _drift(client: Caller, step: Step, params: Document) -> tuple[str, ...]:
         for key in ("ImageId", "InstanceType")
         if key in wanted and current.get(key) != wanted[key]
     ]
-    have = current.get("BaristaContainer", {})
-    for key, value in wanted.get("BaristaContainer", {}).items():
-        if key in _CONTAINER_FIELDS and have.get(key) != value:
-            differences.append(f"BaristaContainer.{key}")
+    have = _container(current)
+    for key, value in _container(wanted).items():
+        if key in _CONTAINER_FIELDS and have.get(key) != _as_described(key, value):
+            differences.append(f"UserData.{key}")
     return tuple(differences)
+
+
+def _as_described(key: str, value: Any) -> Any:
+    """A wanted value as a describe call prints it: secrets masked, so that a password alone
+    never reads as drift (and is never compared in the clear)."""
+    if key == "Environment" and isinstance(value, Mapping):
+        return redacted_environment(value)
+    if key == "Command" and isinstance(value, list):
+        return [redact(str(arg)) for arg in value]
+    return value
 
 
 def _resource(response: Document, key: str | None) -> Document | None:

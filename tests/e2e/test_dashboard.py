@@ -2,25 +2,37 @@
 ``executable_path``: no browser download), served by ``barista serve orchestrator`` over a
 small group of real containers.
 
-The page loads, its charts update on their own, and the controls work: setting the desired
-capacity from 1 to 2 on the page brings a second instance into service in the page's table, a
-refused value shows AWS's reason, a killed instance shows as terminating, and the broker
-restart restarts the container Compose's labels name.
+The page asks for the access key pair and logs in through its form; another site's page (on
+another port, so same-site but not same-origin) posting a form at a control changes nothing,
+though the browser sends the session cookie with it. Then the page's charts update on their
+own, and the controls work: setting the desired capacity from 1 to 2 on the page brings a
+second instance into service in the page's table, a refused value shows AWS's reason, a killed
+instance shows as terminating, and the broker restart restarts the container Compose's labels
+name. Logging out brings the login form back.
 ``BARISTA_DASHBOARD_SCREENSHOT=path`` saves what the browser saw at the end (the README's
 screenshot is made this way)."""
 
 from __future__ import annotations
 
+import html
 import os
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 import pytest
 
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
 from orchestrator.asg.instance import LABEL_INSTANCE_ID
 from orchestrator.cli._client import Client
+from tests.support.aws_auth import KEY_ID, SECRET
 from tests.support.containers import (
+    LOOPBACK,
     SESSION_ID,
     SESSION_LABEL,
     free_loopback_port,
@@ -110,18 +122,121 @@ def orchestrator(
             container.remove(force=True)
 
 
+def forged_form(action: str, body: str) -> bytes:
+    """A page that posts ``body`` to ``action`` as an ``enctype=text/plain`` form the moment it
+    loads: the one cross-site POST a browser makes without asking the target (no preflight)."""
+    # text/plain sends "name=value": splitting the JSON at a string that may hold "=" makes the
+    # body valid JSON (its last "group" wins), so only the dashboard's checks stop it.
+    name, _, value = body.partition("=")
+    return (
+        f'<!doctype html><form method="post" enctype="text/plain" action="{html.escape(action)}">'
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}"></form>'
+        "<script>document.forms[0].submit()</script>"
+    ).encode()
+
+
+@pytest.fixture
+def cross_site_page(orchestrator: Client) -> Iterator[str]:
+    """Another site's page, served from another loopback port, aimed at a dashboard control."""
+    page = forged_form(
+        f"{orchestrator.endpoint}/dashboard/controls/desired-capacity",
+        f'{{"group":"x=","group":"{GROUP}","desired_capacity":3}}',
+    )
+
+    class Forged(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((LOOPBACK, 0), Forged)
+    thread = threading.Thread(target=server.serve_forever, name="cross-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def desired_capacity(api: Client) -> int:
+    (group,) = api.call(
+        "autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroupNames": [GROUP]}
+    )["AutoScalingGroups"]
+    return int(group["DesiredCapacity"])
+
+
+def log_in(page: Page) -> None:
+    """Not logged in, the page asks for the access key pair the aws CLI uses; a wrong secret
+    is refused in the header, the right one logs in."""
+    from playwright.sync_api import expect  # noqa: PLC0415 - dev extra only
+
+    login = page.locator("#login")
+    expect(login).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("#status")).to_contain_text("not logged in")
+    login.locator('input[name="access_key_id"]').fill(KEY_ID)
+    login.locator('input[name="secret_access_key"]').fill("not-the-secret")
+    login.get_by_role("button", name="log in").click()
+    expect(page.locator("#status")).to_contain_text("wrong access key id or secret")
+    login.locator('input[name="secret_access_key"]').fill(SECRET)
+    login.get_by_role("button", name="log in").click()
+    expect(page.locator("#who")).to_have_text(f"logged in as {KEY_ID}")
+    expect(login).to_be_hidden()
+
+
+def log_out(page: Page) -> None:
+    """Logging out brings the login form back in place of the dashboard."""
+    from playwright.sync_api import expect  # noqa: PLC0415 - dev extra only
+
+    page.get_by_role("button", name="log out").click()
+    expect(page.locator("#login")).to_be_visible()
+    expect(page.locator("#groups")).to_be_hidden()
+
+
+def submit_forged_form(context: BrowserContext, forged_page: str, endpoint: str) -> None:
+    """Open ``forged_page`` in a tab of ``context``: the dashboard refuses its form for its
+    origin (Chromium sends ``Origin`` with a form POST, and the session cookie too)."""
+    tab = context.new_page()
+    try:
+        with tab.expect_navigation(url=f"{endpoint}/dashboard/**", timeout=TIMEOUT_MS):
+            tab.goto(forged_page)
+        answer = tab.locator("body").inner_text()
+    finally:
+        tab.close()
+    assert "refused: a request from http://" in answer, answer
+
+
 def test_the_page_updates_live_and_its_controls_act_on_the_group_and_the_broker(
-    orchestrator: Client, chromium: str, broker_stand_in: docker.models.containers.Container
+    orchestrator: Client,
+    chromium: str,
+    broker_stand_in: docker.models.containers.Container,
+    cross_site_page: str,
 ):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - dev extra only
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            context = browser.new_context(viewport={"width": 1400, "height": 1500})
+            page = context.new_page()
             page.goto(orchestrator.endpoint + "/")
+
+            log_in(page)
             group = page.locator(f'section.group[data-group="{GROUP}"]')
             expect(group).to_be_visible(timeout=TIMEOUT_MS)
+            expect(group.locator(".desired")).to_have_text("1")
+
+            # Another site's page in the same browser (so with the session cookie: another port
+            # of the same host is the same site) posts a form at a control: refused, no change.
+            submit_forged_form(context, cross_site_page, orchestrator.endpoint)
+            assert desired_capacity(orchestrator) == 1
+
             expect(page.locator("#clock")).to_contain_text("1 wall second = 60 AWS seconds")
             rows = group.locator("tbody tr[data-instance]")
             expect(rows.filter(has_text="in service")).to_have_count(1, timeout=TIMEOUT_MS)
@@ -175,6 +290,8 @@ def test_the_page_updates_live_and_its_controls_act_on_the_group_and_the_broker(
             screenshot = os.environ.get("BARISTA_DASHBOARD_SCREENSHOT")
             if screenshot:
                 page.screenshot(path=screenshot, full_page=True)
+
+            log_out(page)
         finally:
             browser.close()
     killed = [c for c in group_containers(GROUP) if c.labels[LABEL_INSTANCE_ID] == victim]

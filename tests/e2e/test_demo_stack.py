@@ -23,6 +23,8 @@ import pytest
 
 from orchestrator.cli._client import Client
 from services.ledger import Ledger, LedgerSummary
+from tests.support.aws_auth import ACCESS_KEY
+from tests.support.aws_auth import ENVIRON as ACCESS_KEY_ENVIRON
 from tests.support.brokers import http_get
 from tests.support.containers import REPO_DIR, SESSION_ID, Credentials, free_loopback_port
 from tests.support.tools import run_tool
@@ -60,7 +62,8 @@ class Demo:
 
     @property
     def api(self) -> Client:
-        return Client(f"http://127.0.0.1:{self.port('ORCHESTRATOR_PORT')}", timeout=30)
+        url = f"http://127.0.0.1:{self.port('ORCHESTRATOR_PORT')}"
+        return Client(url, timeout=30, credentials=ACCESS_KEY)
 
     def group(self, name: str) -> dict[str, Any]:
         found = self.api.call(
@@ -159,6 +162,7 @@ def demo() -> Iterator[Demo]:
     }
     env.pop("COMPOSE_PROFILES", None)
     env.pop("BARISTA_ENDPOINT_URL", None)
+    env |= ACCESS_KEY_ENVIRON  # over .env's, as the brokers' credentials are
     credentials = {
         name: Credentials.generate(name) for name in ("KAFKA", "RABBITMQ", "REDIS", "HAPROXY_STATS")
     }

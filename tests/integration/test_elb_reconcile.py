@@ -23,6 +23,7 @@ from orchestrator.elb.model import (
     Target,
 )
 from orchestrator.scaling.time_scale import TimeScale
+from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.support.containers import LOOPBACK
 from tests.support.load_balancing import (
     MASTER_CLI_PORT,
@@ -183,8 +184,11 @@ def test_describe_target_health_over_the_api_reads_haproxy(stack: ElbStack):
         "BARISTA_ELB_CONFIG_DIR": str(stack.haproxy.config_dir),
         "BARISTA_TIME_SCALE": "10",
     }
-    context = ApiContext(store_path=stack.store_path, runtime=stack.runtime, environ=environ)
+    context = ApiContext(
+        store_path=stack.store_path, runtime=stack.runtime, environ=environ, credentials=CREDENTIALS
+    )
     with TestClient(create_app(context)) as client:
+        client.auth = SIGV4
         response = client.post(
             "/api/elbv2/DescribeTargetHealth", json={"TargetGroupArn": target_group_arn}
         )

@@ -15,6 +15,7 @@ from docker.models.containers import Container
 
 from orchestrator.asg.instance import LABEL_GROUP
 from orchestrator.cli._client import Client, EndpointUnreachable
+from tests.support.aws_auth import ACCESS_KEY, ENVIRON
 from tests.support.containers import LOOPBACK, SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 
@@ -28,9 +29,10 @@ class OrchestratorProcess:
             "BARISTA_STATE_PATH": str(state),
             "BARISTA_API_PORT": str(port),
             "BARISTA_INSTANCE_LABELS": f"{SESSION_LABEL}={SESSION_ID}",
+            **ENVIRON,
             **{f"BARISTA_{key.upper()}": value for key, value in settings.items()},
         }
-        self.client = Client(f"http://{LOOPBACK}:{port}", timeout=30)
+        self.client = Client(f"http://{LOOPBACK}:{port}", timeout=30, credentials=ACCESS_KEY)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

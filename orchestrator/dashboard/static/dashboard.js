@@ -1,5 +1,7 @@
 // The dashboard page: polls /dashboard/state every second and redraws; buttons POST to
 // /dashboard/controls/{name} and show the answer (or the reason for a refusal) in the header.
+// Both need the session cookie a login sets (HttpOnly: this script never sees it, the browser
+// sends it); a 401 shows the login form and stops polling until the login succeeds.
 "use strict";
 
 const POLL_MS = 1000;
@@ -51,14 +53,51 @@ function describeAnswer(name, answer) {
   }
 }
 
+// Every change is a same-origin JSON POST (or DELETE) with the session cookie: the server
+// refuses any other kind, which is what keeps other web pages from pressing these buttons.
+function send(path, method, body) {
+  return fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body || {}),
+  });
+}
+
+function loggedOut() {
+  return !document.getElementById("login").hidden;
+}
+
+function showLogin(reason) {
+  document.getElementById("login").hidden = false;
+  document.getElementById("account").hidden = true;
+  document.body.dataset.session = "out";
+  say(reason, true);
+  document.getElementById("login").elements.access_key_id.focus();
+}
+
+function showAccount(accessKeyId) {
+  document.getElementById("login").hidden = true;
+  document.getElementById("who").textContent = `logged in as ${accessKeyId}`;
+  document.getElementById("account").hidden = false;
+  document.body.dataset.session = "in";
+}
+
+async function whoAmI() {
+  const response = await fetch("/dashboard/session", { credentials: "same-origin", cache: "no-store" });
+  const answer = await response.json().catch(() => ({}));
+  if (response.ok) showAccount(answer.access_key_id);
+  else if (response.status === 401) showLogin(answer.error || "log in");
+}
+
 async function control(name, body) {
   try {
-    const response = await fetch(`/dashboard/controls/${name}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body || {}),
-    });
+    const response = await send(`/dashboard/controls/${name}`, "POST", body);
     const answer = await response.json().catch(() => ({}));
+    if (response.status === 401) {
+      showLogin(`${name}: ${answer.error || response.statusText}`);
+      return null;
+    }
     if (!response.ok) {
       say(`${name}: ${answer.error || response.statusText}`, true);
       return null;
@@ -288,8 +327,14 @@ function render(state) {
 }
 
 async function refresh() {
+  if (loggedOut()) return;
   try {
-    const response = await fetch("/dashboard/state", { cache: "no-store" });
+    const response = await fetch("/dashboard/state", { credentials: "same-origin", cache: "no-store" });
+    if (response.status === 401) {
+      const answer = await response.json().catch(() => ({}));
+      showLogin(answer.error || "log in");
+      return;
+    }
     if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
     render(await response.json());
     if (document.getElementById("status").textContent.startsWith("orchestrator")) say("");
@@ -312,5 +357,40 @@ document.getElementById("restart-broker").addEventListener("click", () => {
   if (window.confirm("Restart the broker container? Orders wait (or get 503) until it is back.")) control("restart-broker");
 });
 
-refresh();
+document.getElementById("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target.elements;
+  try {
+    const response = await send("/dashboard/session", "POST", {
+      access_key_id: form.access_key_id.value.trim(),
+      secret_access_key: form.secret_access_key.value.trim(),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      say(`log in: ${answer.error || response.statusText}`, true);
+      return;
+    }
+    form.secret_access_key.value = "";
+    showAccount(answer.access_key_id);
+    say(`logged in as ${answer.access_key_id}`);
+    refresh();
+  } catch (error) {
+    say(`log in: ${error}`, true);
+  }
+});
+document.getElementById("logout").addEventListener("click", async () => {
+  try {
+    const response = await send("/dashboard/session", "DELETE");
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok && response.status !== 401) {
+      say(`log out: ${answer.error || response.statusText}`, true);
+      return;
+    }
+    showLogin("logged out");
+  } catch (error) {
+    say(`log out: ${error}`, true);
+  }
+});
+
+whoAmI().then(refresh, refresh);
 setInterval(refresh, POLL_MS);

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from orchestrator.api import ApiContext, create_app
 from orchestrator.runtime.fake import FakeRuntime
+from tests.support.aws_auth import CREDENTIALS, SIGV4
 
 START = datetime(2026, 11, 28, tzinfo=UTC).timestamp()
 
@@ -30,7 +31,9 @@ def store_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(store_path: Path, runtime: FakeRuntime) -> Iterator[TestClient]:
-    with TestClient(create_app(ApiContext(store_path=store_path, runtime=runtime))) as opened:
+    context = ApiContext(store_path=store_path, runtime=runtime, credentials=CREDENTIALS)
+    with TestClient(create_app(context)) as opened:
+        opened.auth = SIGV4
         yield opened
 
 

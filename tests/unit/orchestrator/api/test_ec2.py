@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.asg.store import Store
+from orchestrator.launch_templates import decode_user_data, encode_user_data
 from tests.unit.orchestrator.api.conftest import Call, error_of
 
 DATA = {
@@ -80,16 +81,31 @@ def test_duplicate_name_is_refused(ec2: Call):
     )
 
 
-def test_user_data_and_unknown_keys_are_refused_by_name(ec2: Call):
+def test_user_data_carries_the_container_document_and_a_shell_script_is_refused(ec2: Call):
+    container = {"Command": ["serve", "barista"], "Environment": {"A": "1"}, "StopTimeout": 5}
+    ec2(
+        "CreateLaunchTemplate",
+        LaunchTemplateName="tpl",
+        LaunchTemplateData={"ImageId": "x", "UserData": encode_user_data(container)},
+    )
+    (version,) = ec2("DescribeLaunchTemplateVersions", LaunchTemplateName="tpl")[
+        "LaunchTemplateVersions"
+    ]
+    data = version["LaunchTemplateData"]
+    assert data["BaristaContainer"]["Command"] == ["serve", "barista"]
+    assert decode_user_data(data["UserData"])["Environment"] == {"A": "1"}
     body = ec2(
         "CreateLaunchTemplate",
         expect=400,
-        LaunchTemplateName="tpl",
-        LaunchTemplateData={"ImageId": "x", "UserData": "IyEvYmluL3No"},
+        LaunchTemplateName="script",
+        LaunchTemplateData={"ImageId": "x", "UserData": "IyEvYmluL3No"},  # "#!/bin/sh"
     )
     code, message = error_of(body)
-    assert code == "UnsupportedOperation"
-    assert "UserData is not supported" in message
+    assert code == "InvalidUserData.Malformed"
+    assert "base64 of a JSON object" in message
+
+
+def test_unknown_keys_are_refused_by_name(ec2: Call):
     body = ec2(
         "CreateLaunchTemplate",
         expect=400,

@@ -16,6 +16,7 @@ import uvicorn
 from orchestrator.api import ApiContext, create_app
 from orchestrator.cli import main
 from orchestrator.runtime.fake import FakeRuntime
+from tests.support.aws_auth import CREDENTIALS, ENVIRON
 
 START = datetime(2026, 11, 28, tzinfo=UTC).timestamp()
 
@@ -45,7 +46,7 @@ def free_port() -> int:
 def server(tmp_path: Path) -> Iterator[Server]:
     runtime = FakeRuntime(start=START)
     store_path = tmp_path / "barista.db"
-    app = create_app(ApiContext(store_path=store_path, runtime=runtime))
+    app = create_app(ApiContext(store_path=store_path, runtime=runtime, credentials=CREDENTIALS))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     instance = uvicorn.Server(config)
@@ -68,6 +69,8 @@ def barista(server: Server, capsys: pytest.CaptureFixture[str], monkeypatch) -> 
     """Run ``barista ARGS…`` against the live server; usage errors' SystemExit becomes a code."""
     monkeypatch.setenv("BARISTA_ENDPOINT_URL", server.url)
     monkeypatch.setenv("COLUMNS", "160")
+    for name, value in ENVIRON.items():
+        monkeypatch.setenv(name, value)
 
     def run(*argv: str) -> Result:
         capsys.readouterr()

@@ -18,6 +18,7 @@ from orchestrator.dashboard.snapshot import Dashboard, Sources
 from orchestrator.dashboard.sources import OrdersQueue, SourceError
 from orchestrator.runtime.fake import FakeRuntime
 from services.ledger import LedgerSummary
+from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.unit.orchestrator.api.conftest import START
 
 Call = Callable[..., Any]
@@ -115,7 +116,7 @@ def make_dashboard(
     settings: Settings | None = None,
 ) -> Dashboard:
     return Dashboard(
-        ApiContext(store_path=store_path, runtime=runtime),
+        ApiContext(store_path=store_path, runtime=runtime, credentials=CREDENTIALS),
         settings or Settings(broker_url="amqp://rabbitmq:5672/"),
         sources=sources,
         wall=wall,
@@ -142,6 +143,7 @@ def dashboard(
 def client(dashboard: Dashboard) -> Iterator[TestClient]:
     app = Starlette(routes=[*api_routes(dashboard.context), *dashboard_routes(dashboard)])
     with TestClient(app) as opened:
+        opened.auth = SIGV4
         yield opened
 
 
@@ -152,6 +154,17 @@ def caller(client: TestClient, service: str) -> Call:
         return response.json()
 
     return call
+
+
+def log_in(client: TestClient) -> None:
+    """Log ``client`` in as the page does: a same-origin JSON POST of the key pair; the
+    client keeps the session cookie and sends the page's Origin from then on."""
+    client.headers["Origin"] = str(client.base_url).rstrip("/")
+    ((key_id, secret),) = CREDENTIALS.keys.items()
+    answer = client.post(
+        "/dashboard/session", json={"access_key_id": key_id, "secret_access_key": secret}
+    )
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture

@@ -13,7 +13,14 @@ from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.runtime.fake import FakeRuntime
-from tests.unit.orchestrator.dashboard.conftest import FakeBroker, FakeLoadgen
+from tests.unit.orchestrator.dashboard.conftest import FakeBroker, FakeLoadgen, log_in
+
+
+@pytest.fixture
+def client(client: TestClient) -> TestClient:
+    """The conftest's client, logged in: every control needs a session."""
+    log_in(client)
+    return client
 
 
 def converge(store_path: Path, runtime: FakeRuntime) -> None:
@@ -62,10 +69,11 @@ def test_invalid_bodies_are_refused_naming_the_field(
 
 
 def test_bodies_that_are_not_json_objects_and_unknown_controls(client: TestClient):
-    not_json = client.post("/dashboard/controls/poison", content=b"{nope")
+    declared = {"Content-Type": "application/json"}
+    not_json = client.post("/dashboard/controls/poison", content=b"{nope", headers=declared)
     assert not_json.status_code == 400
     assert "not JSON" in not_json.json()["error"]
-    a_list = client.post("/dashboard/controls/poison", content=b"[1]")
+    a_list = client.post("/dashboard/controls/poison", content=b"[1]", headers=declared)
     assert a_list.json() == {"error": "the body must be a JSON object"}
     unknown = press(client, "reboot-everything", 404)
     assert "known: desired-capacity, kill" in unknown["error"]

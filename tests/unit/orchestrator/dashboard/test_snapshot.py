@@ -20,14 +20,23 @@ from orchestrator.dashboard.sources import Buckets, merge, parse_latency
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.metrics import QueueBacklogMetric
 from services.ledger import LedgerSummary
+from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.unit.orchestrator.dashboard.conftest import (
     FakeBroker,
     FakeLedger,
     Settings,
     Wall,
     caller,
+    log_in,
     make_dashboard,
 )
+
+
+@pytest.fixture
+def client(client: TestClient) -> TestClient:
+    """The conftest's client, logged in: the state needs a session."""
+    log_in(client)
+    return client
 
 
 def converge(store_path: Path, runtime: FakeRuntime) -> None:
@@ -327,8 +336,10 @@ def test_target_groups_show_and_haproxy_not_answering_is_said_per_group(
         store_path=store_path,
         runtime=runtime,
         environ={"BARISTA_HAPROXY_RUNTIME_API": "127.0.0.1:1"},  # nothing listens on port 1
+        credentials=CREDENTIALS,
     )
     with TestClient(Starlette(routes=api_routes(context))) as api:
+        api.auth = SIGV4
         created = api.post("/api/elbv2/CreateTargetGroup", json={"Name": "counters", "Port": 8080})
         assert created.status_code == 200, created.text
     dashboard = Dashboard(context, Settings(), sources=Sources(), wall=wall)

@@ -12,14 +12,20 @@ from starlette.testclient import TestClient
 from orchestrator.api import ApiContext, create_app
 from orchestrator.elb.state import ElbStore
 from orchestrator.runtime.fake import FakeRuntime
+from tests.support.aws_auth import CREDENTIALS, SIGV4
 
 Call = Callable[..., Any]
 
 
 @pytest.fixture
 def elbv2(tmp_path: Path) -> Iterator[Call]:
-    context = ApiContext(store_path=tmp_path / "barista.db", runtime=FakeRuntime(start=1.8e9))
+    context = ApiContext(
+        store_path=tmp_path / "barista.db",
+        runtime=FakeRuntime(start=1.8e9),
+        credentials=CREDENTIALS,
+    )
     with TestClient(create_app(context)) as client:
+        client.auth = SIGV4
 
         def call(action: str, expect: int = 200, **params: Any) -> Any:
             response = client.post(f"/api/elbv2/{action}", json=params)
