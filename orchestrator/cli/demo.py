@@ -106,8 +106,8 @@ def _endpoint(args: argparse.Namespace, environ: dict[str, str]) -> str:
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    from orchestrator.cli._aws_sdk import AwsSdkCaller  # noqa: PLC0415
     from orchestrator.cli._client import access_key  # noqa: PLC0415
-    from orchestrator.cli.aws_sdk import AwsSdkCaller  # noqa: PLC0415
     from orchestrator.demo import STACK_FILE  # noqa: PLC0415
     from orchestrator.demo.environment import DemoSettingError, variables  # noqa: PLC0415
     from orchestrator.demo.stack import Outcome, StackError, apply, load  # noqa: PLC0415

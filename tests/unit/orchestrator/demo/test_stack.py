@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.api import ApiContext
+from orchestrator.cli._aws_sdk import AwsSdkCaller
 from orchestrator.cli._client import ServiceError, UsageError
-from orchestrator.cli.aws_sdk import AwsSdkCaller
 from orchestrator.demo import STACK_FILE
 from orchestrator.demo.environment import (
     DemoSettingError,
