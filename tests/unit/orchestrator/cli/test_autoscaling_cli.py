@@ -329,8 +329,8 @@ def test_launch_template_versions_table(barista: Barista):
     )
     assert refused.code == 254
     assert (
-        "An error occurred (UnsupportedOperation) when calling the CreateLaunchTemplate operation"
-        in refused.err
+        "An error occurred (InvalidUserData.Malformed) when calling the CreateLaunchTemplate "
+        "operation" in refused.err
     )
 
 
