@@ -117,6 +117,7 @@ def test_elbv2_target_in_service_waiter(endpoint: Endpoint, stack: ElbStack) -> 
         TargetType="instance",
         HealthCheckPath="/healthz",
         HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
         HealthyThresholdCount=2,
     )["TargetGroups"][0]
     elbv2.create_listener(
