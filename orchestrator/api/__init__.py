@@ -65,13 +65,15 @@ def service_modules() -> list[str]:
     )
 
 
-def error_response(error: AwsError, status_code: int = 400) -> JSONResponse:
+def error_response(error: AwsError) -> JSONResponse:
+    """AWS's error, with its status: 4xx "Sender" for a refusal, 5xx "Receiver" for a fault."""
+    fault = "Sender" if error.sender_fault else "Receiver"
     return JSONResponse(
         {
-            "Error": {"Code": error.code, "Message": error.message, "Type": "Sender"},
+            "Error": {"Code": error.code, "Message": error.message, "Type": fault},
             "RequestId": str(uuid.uuid4()),
         },
-        status_code=status_code,
+        status_code=error.status,
     )
 
 
@@ -96,7 +98,7 @@ def _endpoint(
         try:
             sigv4.verify(signed_request(request, body), credentials, time.time())
         except AwsError as refused:
-            return error_response(refused, refused.status)
+            return error_response(refused)
         name = request.path_params["action"]
         action = actions.get(name)
         if action is None:
@@ -130,8 +132,29 @@ def service_actions(context: ApiContext) -> dict[str, Mapping[str, Action]]:
     for name in service_modules():
         module = importlib.import_module(name)
         if hasattr(module, "SERVICE"):
-            services[module.SERVICE] = module.actions(context)
+            actions = module.actions(context)
+            codes: Mapping[str, str] = getattr(module, "ERROR_CODES", {})
+            services[module.SERVICE] = (
+                {name: _translated(action, codes) for name, action in actions.items()}
+                if codes
+                else actions
+            )
     return services
+
+
+def _translated(action: Action, codes: Mapping[str, str]) -> Action:
+    """``action`` with Barista's shared error codes renamed to the service's own (a module's
+    ``ERROR_CODES``), so shared validation speaks each service's dialect."""
+
+    def translated(params: Params) -> Mapping[str, Any]:
+        try:
+            return action(params)
+        except AwsError as error:
+            if error.code not in codes:
+                raise
+            raise AwsError(codes[error.code], error.message, error.status) from error
+
+    return translated
 
 
 def api_routes(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-# Docker labels (DESIGN.md): the only place instance metadata lives.
+# Docker labels (docs/architecture.md): the only place instance metadata lives.
 LABEL_MANAGED = "barista.managed"  # "true" on every container the orchestrator started
 LABEL_GROUP = "barista.group"
 LABEL_INSTANCE_ID = "barista.instance-id"

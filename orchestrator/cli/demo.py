@@ -234,9 +234,10 @@ def run_urls(args: argparse.Namespace) -> int:
     def port(name: str, default: int) -> str:
         return environ.get(name) or str(default)
 
+    orchestrator = f"http://127.0.0.1:{port('ORCHESTRATOR_PORT', 8500)}"
     rows = [
-        ("Dashboard", f"http://127.0.0.1:{port('ORCHESTRATOR_PORT', 8500)}/"),
-        ("Orchestrator API", f"http://127.0.0.1:{port('ORCHESTRATOR_PORT', 8500)}/api/"),
+        ("Dashboard", _dashboard_link(orchestrator, environ)),
+        ("AWS API (aws CLI, boto3)", orchestrator),
         ("ALB (order counters)", f"http://127.0.0.1:{port('ALB_PORT', 8080)}/menu"),
         ("Load generator", f"http://127.0.0.1:{port('LOADGEN_PORT', 8501)}/pattern"),
         ("HAProxy stats", f"http://127.0.0.1:{port('HAPROXY_STATS_PORT', 8404)}/stats"),
@@ -259,10 +260,20 @@ def run_urls(args: argparse.Namespace) -> int:
     for name, url in rows:
         print(f"  {name:<{width}}  {url}")
     print("Credentials are in .env; `make down` stops everything.")
-    _print_aws_profile(
-        args.env_file, environ, f"http://127.0.0.1:{port('ORCHESTRATOR_PORT', 8500)}"
-    )
+    _print_aws_profile(args.env_file, environ, orchestrator)
     return 0
+
+
+def _dashboard_link(orchestrator: str, environ: dict[str, str]) -> str:
+    """The dashboard's one-click login link (valid a day), or its plain address when there is
+    no access key to sign one with (the page then asks for the keys)."""
+    from orchestrator.api.credentials import Credentials  # noqa: PLC0415
+    from orchestrator.dashboard.session import dashboard_login_url  # noqa: PLC0415
+
+    try:
+        return dashboard_login_url(orchestrator, Credentials.from_environ(environ))
+    except ValueError:
+        return f"{orchestrator}/"
 
 
 def write_aws_profile(path: Path, endpoint: str, key_id: str, secret: str) -> Path:

@@ -2,7 +2,7 @@
 
 One entry per measure key of ``rows.MEASURES`` (a unit test keeps the two in step). Each
 fact is short enough for a table cell and names the AWS documentation it comes from
-(see also AWS_DEFAULTS.md). "standard" and "FIFO" are given apart where they differ.
+(see also docs/aws-defaults.md). "standard" and "FIFO" are given apart where they differ.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 
 GROUP_ATTRIBUTE = "barista:auto-scaling-group"
 FARGATE_ZONES = ("az-a", "az-b", "az-c")
-# AWS_DEFAULTS.md: a task with no essential-container health check (and no load balancer)
+# docs/aws-defaults.md: a task with no essential-container health check (and no load balancer)
 # counts healthy 40 s after RUNNING.
 NO_HEALTH_CHECK_HEALTHY_AFTER = 40.0
 STOPPED_TASK_RETENTION = 3600.0  # ECS shows a stopped task for about an hour

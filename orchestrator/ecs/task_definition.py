@@ -61,7 +61,7 @@ FARGATE_MAX_STOP_TIMEOUT = 120
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """A container health check; AWS's defaults and bounds (AWS_DEFAULTS.md)."""
+    """A container health check; AWS's defaults and bounds (docs/aws-defaults.md)."""
 
     command: tuple[str, ...]
     interval: int = 30

@@ -1,6 +1,6 @@
 """Elastic Load Balancing v2 as data: load balancers, listeners, rules, target groups, health.
 
-Names, units and defaults are AWS's (AWS_DEFAULTS.md): durations are AWS seconds, never
+Names, units and defaults are AWS's (docs/aws-defaults.md): durations are AWS seconds, never
 compressed here; only the code that hands a duration to HAProxy or waits on it applies a
 ``TimeScale``. Values are frozen dataclasses so a desired state read from the store cannot be
 changed behind the reconciler's back; ``dataclasses.replace`` makes the next version.
