@@ -185,4 +185,11 @@ def create_app(context: ApiContext, extra_routes: Sequence[BaseRoute] = ()) -> S
         Route("/service/{service}/operation/{operation}", door.endpoint, methods=["POST"]),
         Route("/{account}/{queue}", door.endpoint, methods=["POST"]),
     ]
-    return Starlette(routes=[*api_routes(context, services), *extra_routes, *front_door])
+    health = Route("/healthz", _healthz, methods=["GET"])
+    return Starlette(routes=[health, *api_routes(context, services), *extra_routes, *front_door])
+
+
+async def _healthz(_: Request) -> JSONResponse:
+    """Liveness for Compose and probes: answers without a signature, and says nothing else
+    (every route that reads or changes state needs one)."""
+    return JSONResponse({"status": "ok"})

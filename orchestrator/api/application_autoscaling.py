@@ -8,6 +8,11 @@ predefined metrics ``ECSServiceAverageCPUUtilization`` and ``ALBRequestCountPerT
 math, as AWS's backlog-per-task recipe writes it): Barista divides that backlog by the running
 tasks. StepScaling policies run while a CloudWatch alarm (``barista cloudwatch
 put-metric-alarm``) names their PolicyARN in AlarmActions and is in ALARM.
+
+The three describes page as AWS's do (``orchestrator.paging``): ``MaxResults`` 1-50 (1-10 for
+DescribeScalingPolicies), AWS's default when not given, refused outside that with
+``ValidationException``; a ``NextToken`` Barista did not give out is
+``InvalidNextTokenException``.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ACCOUNT, REGION
 from orchestrator.errors import AwsError, ValidationError
+from orchestrator.paging import Page, paginate
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 
 SERVICE = "application-autoscaling"
+# Barista's shared request validation says ValidationError (EC2 Auto Scaling's code); this
+# service's model calls the same refusal ValidationException.
+ERROR_CODES = {"ValidationError": "ValidationException"}
 DIMENSION = "ecs:service:DesiredCount"
 
 
@@ -54,12 +63,44 @@ class Target(Request):
     scalable_dimension: str
 
 
-class DescribeScalableTargets(Request):
+class Paged(Request):
+    max_results: int | None = None
+    next_token: str | None = None
+
+    def page_size(self, most: int) -> int:
+        """``MaxResults``, 1 to ``most`` (also its default), as AWS takes it."""
+        if self.max_results is None:
+            return most
+        if not 1 <= self.max_results <= most:
+            bound = (
+                "greater than or equal to 1"
+                if self.max_results < 1
+                else f"less than or equal to {most}"
+            )
+            raise AwsError(
+                "ValidationException",
+                f"1 validation error detected: Value '{self.max_results}' at 'maxResults' failed "
+                f"to satisfy constraint: Member must have value {bound}",
+            )
+        return self.max_results
+
+
+def invalid_next_token() -> AwsError:
+    return AwsError("InvalidNextTokenException", "The next token supplied was invalid.")
+
+
+def _paged(member: str, documents: list[dict[str, Any]], page: Page[Any]) -> dict[str, Any]:
+    """A describe's answer: ``member``, and ``NextToken`` unless it was the last page."""
+    answer: dict[str, Any] = {member: documents}
+    if page.next_token is not None:
+        answer["NextToken"] = page.next_token
+    return answer
+
+
+class DescribeScalableTargets(Paged):
     service_namespace: str
     resource_ids: list[str] | None = None
     scalable_dimension: str | None = None
-    max_results: int | None = None
-    next_token: str | None = None
 
 
 class PutScalingPolicy(Request):
@@ -79,21 +120,17 @@ class DeleteScalingPolicy(Request):
     scalable_dimension: str
 
 
-class DescribeScalingPolicies(Request):
+class DescribeScalingPolicies(Paged):
     service_namespace: str
     resource_id: str | None = None
     scalable_dimension: str | None = None
     policy_names: list[str] | None = None
-    max_results: int | None = None
-    next_token: str | None = None
 
 
-class DescribeScalingActivities(Request):
+class DescribeScalingActivities(Paged):
     service_namespace: str
     resource_id: str | None = None
     scalable_dimension: str | None = None
-    max_results: int | None = None
-    next_token: str | None = None
     include_not_scaled_activities: bool | None = None
 
 
@@ -300,24 +337,32 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def describe_scalable_targets(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeScalableTargets, params)
+        size = request.page_size(50)
         with EcsStore(context.store_path) as store:
             targets = [
                 t
                 for t in store.scalable_targets()
                 if not request.resource_ids or t.resource_id in request.resource_ids
             ]
-        return {
-            "ScalableTargets": [
-                {
-                    "ServiceNamespace": "ecs",
-                    "ResourceId": t.resource_id,
-                    "ScalableDimension": DIMENSION,
-                    "MinCapacity": t.min_capacity,
-                    "MaxCapacity": t.max_capacity,
-                }
-                for t in targets
-            ]
-        }
+        page = paginate(
+            "scalable-targets",
+            targets,
+            lambda t: [t.resource_id],
+            size,
+            request.next_token,
+            invalid_next_token,
+        )
+        documents = [
+            {
+                "ServiceNamespace": "ecs",
+                "ResourceId": t.resource_id,
+                "ScalableDimension": DIMENSION,
+                "MinCapacity": t.min_capacity,
+                "MaxCapacity": t.max_capacity,
+            }
+            for t in page.items
+        ]
+        return _paged("ScalableTargets", documents, page)
 
     def deregister_scalable_target(params: Params) -> Mapping[str, Any]:
         request = parse(Target, params)
@@ -361,6 +406,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def describe_scaling_policies(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeScalingPolicies, params)
+        size = request.page_size(10)
         with EcsStore(context.store_path) as store:
             policies: list[TargetTrackingPolicy | StepPolicy] = [
                 *store.scaling_policies(),
@@ -372,11 +418,18 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             if (request.resource_id is None or p.resource_id == request.resource_id)
             and (not request.policy_names or p.policy_name in request.policy_names)
         ]
-        return {
-            "ScalingPolicies": [
-                _step_doc(p) if isinstance(p, StepPolicy) else _policy_doc(p) for p in chosen
-            ]
-        }
+        page = paginate(
+            "scaling-policies",
+            chosen,
+            lambda p: [p.resource_id, p.policy_name, type(p).__name__],
+            size,
+            request.next_token,
+            invalid_next_token,
+        )
+        documents = [
+            _step_doc(p) if isinstance(p, StepPolicy) else _policy_doc(p) for p in page.items
+        ]
+        return _paged("ScalingPolicies", documents, page)
 
     def delete_scaling_policy(params: Params) -> Mapping[str, Any]:
         request = parse(DeleteScalingPolicy, params)
@@ -387,24 +440,33 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def describe_scaling_activities(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeScalingActivities, params)
+        size = request.page_size(50)
         with EcsStore(context.store_path) as store:
             activities = store.scaling_activities(request.resource_id)
-        return {
-            "ScalingActivities": [
-                {
-                    "ActivityId": a.activity_id,
-                    "ServiceNamespace": "ecs",
-                    "ResourceId": a.resource_id,
-                    "ScalableDimension": DIMENSION,
-                    "Description": a.description,
-                    "Cause": a.cause,
-                    "StartTime": iso(a.start_time),
-                    "EndTime": iso(a.start_time),
-                    "StatusCode": a.status_code,
-                }
-                for a in activities[: request.max_results or 50]
-            ]
-        }
+        page = paginate(
+            "scaling-activities",
+            activities,
+            # Newest first, as AWS lists them.
+            lambda a: [-a.start_time, a.activity_id],
+            size,
+            request.next_token,
+            invalid_next_token,
+        )
+        documents = [
+            {
+                "ActivityId": a.activity_id,
+                "ServiceNamespace": "ecs",
+                "ResourceId": a.resource_id,
+                "ScalableDimension": DIMENSION,
+                "Description": a.description,
+                "Cause": a.cause,
+                "StartTime": iso(a.start_time),
+                "EndTime": iso(a.start_time),
+                "StatusCode": a.status_code,
+            }
+            for a in page.items
+        ]
+        return _paged("ScalingActivities", documents, page)
 
     return {
         "RegisterScalableTarget": register_scalable_target,

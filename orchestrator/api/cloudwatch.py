@@ -7,6 +7,10 @@ otherwise invoke nothing. An alarm's state is not stored: DescribeAlarms evaluat
 stored datapoints each time (``orchestrator.scaling.alarms.evaluate``), so it is always the
 state the controller would see.
 
+DescribeAlarms pages by alarm name: ``MaxRecords`` 1-100 (50 when not given) and a
+``NextToken`` for the rest, refused with CloudWatch's ``InvalidNextToken`` when Barista did not
+give it out (``orchestrator.paging``).
+
 GetMetricStatistics reads the same datapoints, one per period as the controller records them,
 so Average, Minimum, Maximum and Sum of a period agree unless a caller asks for a longer one.
 """
@@ -26,9 +30,11 @@ from orchestrator.asg.store import Store
 from orchestrator.ecs.model import scaling_policy_arn
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
+from orchestrator.paging import paginate
 from orchestrator.scaling.alarms import AlarmState, ComparisonOperator, MetricAlarm, evaluate
 
 SERVICE = "cloudwatch"
+HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 HISTORY = 1440  # datapoints a describe or a statistics query reads back: one day of minutes
@@ -59,6 +65,7 @@ class DescribeAlarms(Request):
     state_value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"] | None = None
     action_prefix: str | None = None
     max_records: int = Field(default=50, ge=1, le=100)
+    next_token: str | None = None
 
 
 class DeleteAlarms(Request):
@@ -135,11 +142,24 @@ def _statistic(name: str, values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def actions(context: ApiContext) -> dict[str, Action]:
+def _check_period(period: int) -> None:
+    """CloudWatch's rule for alarm periods, in AWS's words."""
+    if period not in HIGH_RESOLUTION_PERIODS and period % 60:
+        raise ValidationError(
+            f"The parameter Period must be 10, 20, 30, or a multiple of 60 (got {period})."
+        )
+
+
+def invalid_next_token() -> AwsError:
+    return AwsError("InvalidNextToken", "The NextToken value is not valid.")
+
+
+def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one closure per action
     """CloudWatch's alarm and statistics actions over the store."""
 
     def put_alarm(params: Params) -> Mapping[str, Any]:
         request = parse(PutMetricAlarm, params)
+        _check_period(request.period)
         metric = metric_spec(request.namespace, request.metric_name, request.dimensions)
         with Store(context.store_path) as store:
             policies = store.policies()
@@ -190,7 +210,18 @@ def actions(context: ApiContext) -> dict[str, Action]:
                 if request.state_value and entry["StateValue"] != request.state_value:
                     continue
                 described.append(entry)
-        return {"MetricAlarms": described[: request.max_records], "CompositeAlarms": []}
+        page = paginate(
+            "alarms",
+            described,
+            lambda a: [a["AlarmName"]],
+            request.max_records,
+            request.next_token,
+            invalid_next_token,
+        )
+        answer: dict[str, Any] = {"MetricAlarms": page.items, "CompositeAlarms": []}
+        if page.next_token is not None:
+            answer["NextToken"] = page.next_token
+        return answer
 
     def delete_alarms(params: Params) -> Mapping[str, Any]:
         request = parse(DeleteAlarms, params)

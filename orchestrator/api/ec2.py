@@ -11,6 +11,10 @@ Describe answers mask secrets in a version's environment (variables named like a
 secret, token or key, and the password in any URL): the store keeps the real values, which
 launches need, but no API answer prints them.
 
+The two describes page as EC2 does: ``MaxResults`` 1-200 (200 when not given), refused
+outside that with ``InvalidParameterValue``, and a ``NextToken`` for the rest, refused with
+``InvalidNextToken`` when Barista did not give it out (``orchestrator.paging``).
+
 One deliberate difference from EC2: DeleteLaunchTemplate refuses a template that an Auto
 Scaling group still launches from (``DependencyViolation``), because Barista's groups resolve
 their template on every launch and would otherwise fail on the next one.
@@ -38,8 +42,10 @@ from orchestrator.launch_templates import (
     find_template,
     redacted,
 )
+from orchestrator.paging import Page, paginate
 
 SERVICE = "ec2"
+MAX_RESULTS = 200
 CREATED_BY = "arn:aws:iam::000000000000:root"
 
 TemplateName = Field(default=None, min_length=3, max_length=128, pattern=r"^[a-zA-Z0-9().\-/_]+$")
@@ -68,19 +74,37 @@ class ModifyLaunchTemplate(TemplateRef):
     default_version: str
 
 
-class DescribeLaunchTemplates(Request):
+class Paged(Request):
+    max_results: int | None = None
+    next_token: str | None = None
+
+    def page_size(self) -> int:
+        """``MaxResults`` as EC2 takes it, or EC2's error in EC2's words."""
+        if self.max_results is None:
+            return MAX_RESULTS
+        if not 1 <= self.max_results <= MAX_RESULTS:
+            raise AwsError(
+                "InvalidParameterValue",
+                f"Value ( {self.max_results} ) for parameter maxResults is invalid. Expecting a "
+                f"value between 1 and {MAX_RESULTS}.",
+            )
+        return self.max_results
+
+    def refuse_token(self) -> AwsError:
+        return AwsError("InvalidNextToken", f"The token '{self.next_token}' is invalid.")
+
+
+class DescribeLaunchTemplates(Paged):
     launch_template_names: list[str] = Field(default_factory=list)
     launch_template_ids: list[str] = Field(default_factory=list)
-    max_results: int | None = Field(default=None, ge=1, le=200)
 
 
-class DescribeLaunchTemplateVersions(Request):
+class DescribeLaunchTemplateVersions(Paged):
     launch_template_name: str | None = None
     launch_template_id: str | None = None
     versions: list[str] = Field(default_factory=list)
     min_version: int | None = None
     max_version: int | None = None
-    max_results: int | None = Field(default=None, ge=1, le=200)
 
 
 def template_summary(template: LaunchTemplate) -> dict[str, Any]:
@@ -118,6 +142,14 @@ def _selected_versions(
         request.max_version if request.max_version is not None else template.latest_version_number
     )
     return sorted((n for n in numbers if low <= n <= high), reverse=True)
+
+
+def _paged(member: str, documents: list[dict[str, Any]], page: Page[Any]) -> dict[str, Any]:
+    """A describe's answer: ``member``, and ``NextToken`` unless it was the last page."""
+    answer: dict[str, Any] = {member: documents}
+    if page.next_token is not None:
+        answer["NextToken"] = page.next_token
+    return answer
 
 
 def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one closure per action
@@ -170,18 +202,28 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def describe_templates(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeLaunchTemplates, params)
+        size = request.page_size()
         with Store(context.store_path) as store:
             templates = store.launch_templates()
         if request.launch_template_names or request.launch_template_ids:
-            chosen = [find_template(templates, n, None) for n in request.launch_template_names]
-            chosen += [find_template(templates, None, i) for i in request.launch_template_ids]
+            named = [find_template(templates, n, None) for n in request.launch_template_names]
+            named += [find_template(templates, None, i) for i in request.launch_template_ids]
+            chosen = list({t.launch_template_name: t for t in named}.values())
         else:
             chosen = list(templates.values())
-        summaries = [template_summary(t) for t in chosen]
-        return {"LaunchTemplates": summaries[: request.max_results]}
+        page = paginate(
+            "launch-templates",
+            chosen,
+            lambda t: [t.launch_template_name],
+            size,
+            request.next_token,
+            request.refuse_token,
+        )
+        return _paged("LaunchTemplates", [template_summary(t) for t in page.items], page)
 
     def describe_versions(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeLaunchTemplateVersions, params)
+        size = request.page_size()
         with Store(context.store_path) as store:
             templates = store.launch_templates()
         if request.launch_template_name is None and request.launch_template_id is None:
@@ -191,11 +233,22 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 find_template(templates, request.launch_template_name, request.launch_template_id)
             ]
         versions = [
-            version_summary(template, number)
+            (template, number)
             for template in chosen
             for number in _selected_versions(template, request)
         ]
-        return {"LaunchTemplateVersions": versions[: request.max_results]}
+        page = paginate(
+            "launch-template-versions",
+            versions,
+            # Template by template, newest version first.
+            lambda v: [v[0].launch_template_name, -v[1]],
+            size,
+            request.next_token,
+            request.refuse_token,
+        )
+        return _paged(
+            "LaunchTemplateVersions", [version_summary(t, n) for t, n in page.items], page
+        )
 
     def delete_template(params: Params) -> Mapping[str, Any]:
         request = parse(TemplateRef, params)

@@ -20,6 +20,9 @@ Every action's members are held to botocore's ECS model before the handler runs
 (``orchestrator.ecs.members``): unknown members and members Barista does not honour are
 refused with InvalidParameterException, the harmless rest is accepted. Refusals use only the
 error codes of ECS's model (``orchestrator.ecs.errors``), so SDKs raise them by name.
+
+The ``List*`` actions page with ``maxResults`` and ``nextToken`` as ECS does
+(``orchestrator.ecs.operations.list_*``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from orchestrator.ecs.model import (
 from orchestrator.ecs.operations import cluster_name
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import TaskDefinition
+from orchestrator.paging import Page
 
 SERVICE = "ecs"
 
@@ -332,6 +336,19 @@ def _checked(action: str, handler: Action) -> Action:
     return checked
 
 
+def _page(params: Params) -> tuple[int | None, str | None]:
+    """A list action's ``maxResults`` and ``nextToken``."""
+    return _number(params, "maxResults"), _text(params, "nextToken")
+
+
+def _listed(member: str, items: Sequence[Any], page: Page[Any]) -> dict[str, Any]:
+    """A list action's answer: ``member``, and ``nextToken`` unless it was the last page."""
+    answer: dict[str, Any] = {member: list(items)}
+    if page.next_token is not None:
+        answer["nextToken"] = page.next_token
+    return answer
+
+
 def _failures(references: Sequence[str], reason: str = "MISSING") -> list[dict[str, str]]:
     return [{"arn": r, "reason": reason} for r in references]
 
@@ -358,30 +375,25 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"taskDefinition": _task_definition_doc(definition), "tags": []}
 
     def list_task_definitions(params: Params) -> Mapping[str, Any]:
-        family = _text(params, "familyPrefix")
-        status = _text(params, "status") or "ACTIVE"
         with store() as s:
-            found = [
-                d
-                for d in s.task_definitions()
-                if (family is None or d.family.startswith(family)) and d.status == status
-            ]
-        if _text(params, "sort") == "DESC":
-            found.reverse()
-        return {"taskDefinitionArns": [d.arn for d in found]}
+            page = operations.list_task_definitions(
+                s,
+                _text(params, "familyPrefix"),
+                _text(params, "status") or "ACTIVE",
+                _text(params, "sort"),
+                *_page(params),
+            )
+        return _listed("taskDefinitionArns", [d.arn for d in page.items], page)
 
     def list_task_definition_families(params: Params) -> Mapping[str, Any]:
-        prefix = _text(params, "familyPrefix") or ""
-        status = _text(params, "status") or "ACTIVE"
         with store() as s:
-            families = sorted(
-                {
-                    d.family
-                    for d in s.task_definitions()
-                    if d.family.startswith(prefix) and status in ("ALL", d.status)
-                }
+            page = operations.list_task_definition_families(
+                s,
+                _text(params, "familyPrefix"),
+                _text(params, "status") or "ACTIVE",
+                *_page(params),
             )
-        return {"families": families}
+        return _listed("families", page.items, page)
 
     def deregister_task_definition(params: Params) -> Mapping[str, Any]:
         reference = _required(params, "taskDefinition")
@@ -406,7 +418,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def list_clusters(params: Params) -> Mapping[str, Any]:
         with store() as s:
-            return {"clusterArns": [c.arn for c in s.clusters().values() if c.status == "ACTIVE"]}
+            page = operations.list_clusters(s, *_page(params))
+        return _listed("clusterArns", [c.arn for c in page.items], page)
 
     def delete_cluster(params: Params) -> Mapping[str, Any]:
         with store() as s:
@@ -504,13 +517,10 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def list_container_instances(params: Params) -> Mapping[str, Any]:
         with store() as s:
-            cluster = operations.find_cluster(s, _text(params, "cluster"))
-            status = _text(params, "status") or "ACTIVE"
-            return {
-                "containerInstanceArns": [
-                    i.arn for i in s.container_instances(cluster.name) if i.status == status
-                ]
-            }
+            page = operations.list_container_instances(
+                s, _text(params, "cluster"), _text(params, "status") or "ACTIVE", *_page(params)
+            )
+        return _listed("containerInstanceArns", [i.arn for i in page.items], page)
 
     def describe_container_instances(params: Params) -> Mapping[str, Any]:
         wanted = {r.rsplit("/", 1)[-1] for r in _list(params, "containerInstances")}
@@ -567,25 +577,17 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"tasks": found, "failures": _failures(missing)}
 
     def list_tasks(params: Params) -> Mapping[str, Any]:
-        desired = _text(params, "desiredStatus") or "RUNNING"
-        service = _text(params, "serviceName")
-        family = _text(params, "family")
-        instance = _text(params, "containerInstance")
-        started_by = _text(params, "startedBy")
-        launch_type = _text(params, "launchType")
+        wanted = operations.TaskFilter(
+            desired_status=_text(params, "desiredStatus") or "RUNNING",
+            service=_text(params, "serviceName"),
+            family=_text(params, "family"),
+            container_instance=_text(params, "containerInstance"),
+            started_by=_text(params, "startedBy"),
+            launch_type=_text(params, "launchType"),
+        )
         with store() as s:
-            cluster = operations.find_cluster(s, _text(params, "cluster"))
-            tasks = [
-                t
-                for t in s.tasks(cluster=cluster.name)
-                if t.desired_status.value == desired
-                and (service is None or t.service == service)
-                and (family is None or t.task_definition.rpartition(":")[0] == family)
-                and (instance is None or t.container_instance == instance.rsplit("/", 1)[-1])
-                and (started_by is None or t.started_by == started_by)
-                and (launch_type is None or t.launch_type.value == launch_type)
-            ]
-        return {"taskArns": [t.arn for t in tasks]}
+            page = operations.list_tasks(s, _text(params, "cluster"), wanted, *_page(params))
+        return _listed("taskArns", [t.arn for t in page.items], page)
 
     def create_service(params: Params) -> Mapping[str, Any]:
         name = _required(params, "serviceName")
@@ -658,16 +660,10 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def list_services(params: Params) -> Mapping[str, Any]:
         with store() as s:
-            cluster = operations.find_cluster(s, _text(params, "cluster"))
-            launch_type = _text(params, "launchType")
-            return {
-                "serviceArns": [
-                    x.arn
-                    for x in s.services(cluster.name)
-                    if x.status == "ACTIVE"
-                    and (launch_type is None or x.launch_type.value == launch_type)
-                ]
-            }
+            page = operations.list_services(
+                s, _text(params, "cluster"), _text(params, "launchType"), *_page(params)
+            )
+        return _listed("serviceArns", [x.arn for x in page.items], page)
 
     def delete_service(params: Params) -> Mapping[str, Any]:
         reference = _required(params, "service")

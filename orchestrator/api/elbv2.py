@@ -3,10 +3,11 @@
 Requests are AWS's PascalCase documents (``CreateTargetGroup`` with ``HealthCheckPath``,
 ``Matcher.HttpCode``…; actions with ``ForwardConfig``, conditions with ``PathPatternConfig``
 or the older ``Values``), validated by ``orchestrator.elb.operations`` with ELBv2's error codes.
-Only ``DescribeTargetHealth`` talks to HAProxy (through the runtime API named by
-``BARISTA_HAPROXY_RUNTIME_API``), and answers ``ServiceUnavailable`` (503) when HAProxy does
-not; every other action reads or writes the store, and the ELB controller carries changes to
-HAProxy on its next pass.
+The describe actions page with ``PageSize`` and ``Marker``/``NextMarker`` as ELB does
+(``Elbv2.describe_*``). Only ``DescribeTargetHealth`` talks to HAProxy (through the runtime API
+named by ``BARISTA_HAPROXY_RUNTIME_API``), and answers ``ServiceUnavailable`` (503) when HAProxy
+does not; every other action reads or writes the store, and the ELB controller carries changes
+to HAProxy on its next pass.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ from orchestrator.elb.model import (
     TargetHealthDescription,
     TargetType,
 )
-from orchestrator.elb.operations import Elbv2
+from orchestrator.elb.operations import MAX_PAGE_SIZE, DefaultRule, Elbv2
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
 from orchestrator.elb.topology import ElbTopology
-from orchestrator.errors import AwsError, ServiceUnavailable, ValidationError
+from orchestrator.errors import ServiceUnavailable, ValidationError
+from orchestrator.paging import Page
 
 SERVICE = "elbv2"
 T = TypeVar("T")
@@ -132,9 +134,16 @@ class CreateLoadBalancer(Request):
     tags: list[dict[str, str]] | None = None
 
 
-class DescribeLoadBalancers(Request):
-    load_balancer_arns: list[str] | None = None
-    names: list[str] | None = None
+class Paged(Request):
+    """A describe's page: ``PageSize`` 1-400 (ELB's model), ``Marker`` from ``NextMarker``."""
+
+    page_size: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
+    marker: str | None = None
+
+
+class DescribeLoadBalancers(Paged):
+    load_balancer_arns: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
 
 
 class LoadBalancerArn(Request):
@@ -154,10 +163,10 @@ class ModifyTargetGroup(HealthCheckFields):
     target_group_arn: str
 
 
-class DescribeTargetGroups(Request):
+class DescribeTargetGroups(Paged):
     load_balancer_arn: str | None = None
-    target_group_arns: list[str] | None = None
-    names: list[str] | None = None
+    target_group_arns: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
 
 
 class TargetGroupArn(Request):
@@ -188,9 +197,9 @@ class ModifyListener(Request):
     default_actions: list[ActionRequest]
 
 
-class DescribeListeners(Request):
+class DescribeListeners(Paged):
     load_balancer_arn: str | None = None
-    listener_arns: list[str] | None = None
+    listener_arns: list[str] = Field(default_factory=list)
 
 
 class ListenerArn(Request):
@@ -204,9 +213,9 @@ class CreateRule(Request):
     actions: list[ActionRequest]
 
 
-class DescribeRules(Request):
+class DescribeRules(Paged):
     listener_arn: str | None = None
-    rule_arns: list[str] | None = None
+    rule_arns: list[str] = Field(default_factory=list)
 
 
 class RuleArn(Request):
@@ -480,17 +489,12 @@ def _attributes_doc(target_group: TargetGroup) -> list[dict[str, str]]:
     return documents
 
 
-def _select(
-    items: list[T], wanted: list[str] | None, key: Callable[[T], str], what: str
-) -> list[T]:
-    if not wanted:
-        return items
-    found = [item for item in items if key(item) in wanted]
-    missing = sorted(set(wanted) - {key(item) for item in found})
-    if missing:
-        code, label = what.split("|")
-        raise AwsError(code, f"{label} '{missing}' not found")
-    return found
+def _paged(member: str, documents: list[dict[str, Any]], page: Page[Any]) -> dict[str, Any]:
+    """A describe's answer: ``member``, and ``NextMarker`` unless it was the last page."""
+    answer: dict[str, Any] = {member: documents}
+    if page.next_token is not None:
+        answer["NextMarker"] = page.next_token
+    return answer
 
 
 def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one closure per action
@@ -508,20 +512,10 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
     def describe_load_balancers(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeLoadBalancers, params)
         with ElbStore(context.store_path) as store:
-            items = store.load_balancers()
-        items = _select(
-            items,
-            request.load_balancer_arns,
-            lambda i: i.load_balancer_arn,
-            "LoadBalancerNotFound|Load balancers",
-        )
-        items = _select(
-            items,
-            request.names,
-            lambda i: i.load_balancer_name,
-            "LoadBalancerNotFound|Load balancers",
-        )
-        return {"LoadBalancers": [_load_balancer_doc(i) for i in items]}
+            page = Elbv2(store).describe_load_balancers(
+                request.load_balancer_arns, request.names, request.page_size, request.marker
+            )
+        return _paged("LoadBalancers", [_load_balancer_doc(i) for i in page.items], page)
 
     def delete_load_balancer(params: Params) -> Mapping[str, Any]:
         request = parse(LoadBalancerArn, params)
@@ -563,24 +557,15 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
     def describe_target_groups(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeTargetGroups, params)
         with ElbStore(context.store_path) as store:
+            page = Elbv2(store).describe_target_groups(
+                request.load_balancer_arn,
+                request.target_group_arns,
+                request.names,
+                request.page_size,
+                request.marker,
+            )
             topology = ElbTopology.read(store)
-        items = list(topology.target_groups)
-        if request.load_balancer_arn is not None:
-            items = [
-                i
-                for i in items
-                if request.load_balancer_arn in topology.load_balancer_arns_of(i.target_group_arn)
-            ]
-        items = _select(
-            items,
-            request.target_group_arns,
-            lambda i: i.target_group_arn,
-            "TargetGroupNotFound|Target groups",
-        )
-        items = _select(
-            items, request.names, lambda i: i.target_group_name, "TargetGroupNotFound|Target groups"
-        )
-        return {"TargetGroups": [_target_group_doc(i, topology) for i in items]}
+        return _paged("TargetGroups", [_target_group_doc(i, topology) for i in page.items], page)
 
     def delete_target_group(params: Params) -> Mapping[str, Any]:
         request = parse(TargetGroupArn, params)
@@ -626,15 +611,10 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
     def describe_listeners(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeListeners, params)
         with ElbStore(context.store_path) as store:
-            if request.load_balancer_arn is not None:
-                Elbv2(store).load_balancer(request.load_balancer_arn)
-            items = store.listeners()
-        if request.load_balancer_arn is not None:
-            items = [i for i in items if i.load_balancer_arn == request.load_balancer_arn]
-        items = _select(
-            items, request.listener_arns, lambda i: i.listener_arn, "ListenerNotFound|Listeners"
-        )
-        return {"Listeners": [_listener_doc(i) for i in items]}
+            page = Elbv2(store).describe_listeners(
+                request.load_balancer_arn, request.listener_arns, request.page_size, request.marker
+            )
+        return _paged("Listeners", [_listener_doc(i) for i in page.items], page)
 
     def delete_listener(params: Params) -> Mapping[str, Any]:
         request = parse(ListenerArn, params)
@@ -656,19 +636,14 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
     def describe_rules(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeRules, params)
         with ElbStore(context.store_path) as store:
-            if request.listener_arn is not None:
-                listener = Elbv2(store).listener(request.listener_arn)
-                rules = sorted(
-                    (r for r in store.rules() if r.listener_arn == listener.listener_arn),
-                    key=lambda r: r.priority,
-                )
-                return {"Rules": [*map(_rule_doc, rules), _default_rule_doc(listener)]}
-            if not request.rule_arns:
-                raise ValidationError("Either ListenerArn or RuleArns must be specified")
-            items = _select(
-                store.rules(), request.rule_arns, lambda i: i.rule_arn, "RuleNotFound|Rules"
+            page = Elbv2(store).describe_rules(
+                request.listener_arn, request.rule_arns, request.page_size, request.marker
             )
-        return {"Rules": [_rule_doc(i) for i in items]}
+        documents = [
+            _default_rule_doc(i.listener) if isinstance(i, DefaultRule) else _rule_doc(i)
+            for i in page.items
+        ]
+        return _paged("Rules", documents, page)
 
     def delete_rule(params: Params) -> Mapping[str, Any]:
         request = parse(RuleArn, params)

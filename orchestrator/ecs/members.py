@@ -9,7 +9,8 @@ and boto3 serialise with), and each member falls in one of four kinds:
 - **honoured**: Barista acts on it (``HONOURED`` below, per shape);
 - **ignored**: in the model, accepted, and without effect because nothing Barista runs could
   tell the difference: tags (Barista tags nothing), ``clientToken`` (boto3 fills it in for
-  RunTask), ``include`` and pagination (every answer is one full page, with no ``nextToken``),
+  RunTask), ``include`` and DescribeCapacityProviders' pagination (one full page, no ``nextToken``;
+  the List actions do page),
   IAM roles (Barista has no IAM: any container may call it), ``logConfiguration`` and
   ``firelensConfiguration`` (logs stay in Docker's log, ``docker logs``), a port mapping's
   ``name``/``appProtocol`` (only Service Connect reads them), ``platformVersion``,
@@ -82,13 +83,13 @@ HONOURED: Mapping[str, Members] = {
     "ContainerDependency": _members("containerName condition"),
     "TaskDefinitionPlacementConstraint": _members("type expression"),
     "DescribeTaskDefinitionRequest": _members("taskDefinition", "include"),
-    "ListTaskDefinitionsRequest": _members("familyPrefix status sort", PAGES),
-    "ListTaskDefinitionFamiliesRequest": _members("familyPrefix status", PAGES),
+    "ListTaskDefinitionsRequest": _members("familyPrefix status sort " + PAGES),
+    "ListTaskDefinitionFamiliesRequest": _members("familyPrefix status " + PAGES),
     "DeregisterTaskDefinitionRequest": _members("taskDefinition"),
     # Clusters and capacity
     "CreateClusterRequest": _members("clusterName", "tags"),
     "DescribeClustersRequest": _members("clusters", "include"),
-    "ListClustersRequest": _members("", PAGES),
+    "ListClustersRequest": _members(PAGES),
     "DeleteClusterRequest": _members("cluster"),
     "CreateCapacityProviderRequest": _members("name autoScalingGroupProvider", "tags"),
     "AutoScalingGroupProvider": _members(
@@ -110,7 +111,7 @@ HONOURED: Mapping[str, Members] = {
     "Resource": _members("name integerValue", "type"),
     "Attribute": _members("name value", "targetType targetId"),
     "DeregisterContainerInstanceRequest": _members("cluster containerInstance", "force"),
-    "ListContainerInstancesRequest": _members("cluster status", PAGES),
+    "ListContainerInstancesRequest": _members("cluster status " + PAGES),
     "DescribeContainerInstancesRequest": _members("cluster containerInstances", "include"),
     # Tasks
     "RunTaskRequest": _members(
@@ -122,7 +123,7 @@ HONOURED: Mapping[str, Members] = {
     "StopTaskRequest": _members("cluster task reason"),
     "DescribeTasksRequest": _members("cluster tasks", "include"),
     "ListTasksRequest": _members(
-        "cluster family serviceName desiredStatus containerInstance startedBy launchType", PAGES
+        "cluster family serviceName desiredStatus containerInstance startedBy launchType " + PAGES
     ),
     # Services
     "CreateServiceRequest": _members(
@@ -146,7 +147,7 @@ HONOURED: Mapping[str, Members] = {
     "PlacementStrategy": _members("type field"),
     "PlacementConstraint": _members("type expression"),
     "DescribeServicesRequest": _members("cluster services", "include"),
-    "ListServicesRequest": _members("cluster launchType", PAGES, schedulingStrategy="REPLICA"),
+    "ListServicesRequest": _members("cluster launchType " + PAGES, schedulingStrategy="REPLICA"),
     "DeleteServiceRequest": _members("cluster service force"),
 }
 

@@ -3,6 +3,10 @@
 They only change desired state: a run task is recorded PROVISIONING, a stop request sets the
 desired status to STOPPED with the reason, a service update starts a deployment. The
 controller's next pass does the work, so an action answers at once, as ECS does.
+
+The ``list_*`` functions answer one page (``maxResults`` 1-100; ECS's default page is 100,
+10 for ListServices) and a ``nextToken`` for the rest (``orchestrator.paging``); ECS refuses a
+bad token or size with InvalidParameterException, and so do they.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from orchestrator.ecs.task_definition import (
     parse_task_definition,
     task_definition_arn,
 )
+from orchestrator.paging import Page, paginate
 
 __all__ = ["ClientException", "InvalidParameterException"]
 
@@ -392,3 +397,174 @@ def put_cluster_capacity_providers(
     updated = dataclasses.replace(found, capacity_providers=tuple(names))
     store.put_cluster(updated)
     return updated
+
+
+# Lists: one page each, in a fixed order, with ECS's nextToken.
+
+MAX_RESULTS = 100
+
+
+def invalid_next_token() -> InvalidParameterException:
+    return InvalidParameterException("The nextToken value is not valid.")
+
+
+def page_size(max_results: int | None, default: int = MAX_RESULTS) -> int:
+    """``maxResults`` as ECS takes it: 1 to 100, ``default`` when not given."""
+    if max_results is None:
+        return default
+    if not 1 <= max_results <= MAX_RESULTS:
+        raise InvalidParameterException(
+            f"maxResults must be between 1 and {MAX_RESULTS}; got {max_results}."
+        )
+    return max_results
+
+
+def list_clusters(
+    store: EcsStore, max_results: int | None, next_token: str | None
+) -> Page[Cluster]:
+    active = [c for c in store.clusters().values() if c.status == "ACTIVE"]
+    return paginate(
+        "clusters",
+        active,
+        lambda c: [c.name],
+        page_size(max_results),
+        next_token,
+        invalid_next_token,
+    )
+
+
+def list_services(
+    store: EcsStore,
+    cluster: str | None,
+    launch_type: str | None,
+    max_results: int | None,
+    next_token: str | None,
+) -> Page[Service]:
+    """ACTIVE services, by name; ECS's page is 10 unless ``maxResults`` says otherwise."""
+    found = find_cluster(store, cluster)
+    services = [
+        s
+        for s in store.services(found.name)
+        if s.status == "ACTIVE" and (launch_type is None or s.launch_type.value == launch_type)
+    ]
+    return paginate(
+        f"services:{found.name}",
+        services,
+        lambda s: [s.name],
+        page_size(max_results, default=10),
+        next_token,
+        invalid_next_token,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskFilter:
+    """ListTasks' filters; each one given must match."""
+
+    desired_status: str = "RUNNING"
+    service: str | None = None
+    family: str | None = None
+    container_instance: str | None = None  # an id or an ARN
+    started_by: str | None = None
+    launch_type: str | None = None
+
+    def matches(self, task: Task) -> bool:
+        instance = self.container_instance
+        return (
+            task.desired_status.value == self.desired_status
+            and (self.service is None or task.service == self.service)
+            and (self.family is None or task.task_definition.rpartition(":")[0] == self.family)
+            and (instance is None or task.container_instance == instance.rsplit("/", 1)[-1])
+            and (self.started_by is None or task.started_by == self.started_by)
+            and (self.launch_type is None or task.launch_type.value == self.launch_type)
+        )
+
+
+def list_tasks(
+    store: EcsStore,
+    cluster: str | None,
+    wanted: TaskFilter,
+    max_results: int | None,
+    next_token: str | None,
+) -> Page[Task]:
+    """Oldest first: a task keeps its place while newer ones start."""
+    found = find_cluster(store, cluster)
+    tasks = [t for t in store.tasks(cluster=found.name) if wanted.matches(t)]
+    return paginate(
+        f"tasks:{found.name}",
+        tasks,
+        lambda t: [t.created_at, t.task_id],
+        page_size(max_results),
+        next_token,
+        invalid_next_token,
+    )
+
+
+def list_task_definitions(
+    store: EcsStore,
+    family_prefix: str | None,
+    status: str,
+    sort: str | None,
+    max_results: int | None,
+    next_token: str | None,
+) -> Page[TaskDefinition]:
+    """By family, then revision; ``sort`` DESC lists them last to first, as ECS does."""
+    if sort not in (None, "ASC", "DESC"):
+        raise InvalidParameterException(f"sort must be ASC or DESC; got {sort}.")
+    descending = sort == "DESC"
+    found = [
+        d
+        for d in store.task_definitions()
+        if (family_prefix is None or d.family.startswith(family_prefix)) and d.status == status
+    ]
+    return paginate(
+        f"task-definitions:{'DESC' if descending else 'ASC'}",
+        found,
+        lambda d: [d.family, d.revision],
+        page_size(max_results),
+        next_token,
+        invalid_next_token,
+        descending=descending,
+    )
+
+
+def list_task_definition_families(
+    store: EcsStore,
+    family_prefix: str | None,
+    status: str,
+    max_results: int | None,
+    next_token: str | None,
+) -> Page[str]:
+    """Families with a revision in ``status`` (ALL: any), by name."""
+    families = {
+        d.family
+        for d in store.task_definitions()
+        if d.family.startswith(family_prefix or "") and status in ("ALL", d.status)
+    }
+    return paginate(
+        "task-definition-families",
+        sorted(families),
+        lambda f: [f],
+        page_size(max_results),
+        next_token,
+        invalid_next_token,
+    )
+
+
+def list_container_instances(
+    store: EcsStore,
+    cluster: str | None,
+    status: str,
+    max_results: int | None,
+    next_token: str | None,
+) -> Page[ContainerInstance]:
+    found = find_cluster(store, cluster)
+    instances = [i for i in store.container_instances(found.name) if i.status == status]
+    return paginate(
+        f"container-instances:{found.name}",
+        instances,
+        lambda i: [i.instance_id],
+        page_size(max_results),
+        next_token,
+        invalid_next_token,
+    )

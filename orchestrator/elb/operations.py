@@ -3,6 +3,10 @@
 Nothing here touches HAProxy: the controller notices the new desired state on its next pass.
 Arguments are the model's types with AWS's names; the HTTP API translates AWS's PascalCase
 documents into them.
+
+The describe actions answer one page (``PageSize``, 1-400, the most when not given) and a
+``NextMarker`` for the rest (``orchestrator.paging``); a marker Barista did not give out is
+refused with ELB's ``ValidationError``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 from orchestrator.elb import validation
 from orchestrator.elb.model import (
@@ -29,7 +35,60 @@ from orchestrator.elb.model import (
     arn,
 )
 from orchestrator.elb.state import ElbStore
+from orchestrator.elb.topology import ElbTopology
+from orchestrator.elb.validation import MAX_PRIORITY
 from orchestrator.errors import AwsError, ValidationError
+from orchestrator.paging import Key, Page, paginate
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 400
+
+
+def invalid_marker() -> AwsError:
+    return ValidationError("The marker is not valid; use the NextMarker of a previous call.")
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    """A listener's default actions, which DescribeRules lists as its last rule (priority
+    ``default``)."""
+
+    listener: Listener
+
+
+_NOT_FOUND = {
+    "LoadBalancerNotFound": "Load balancers",
+    "TargetGroupNotFound": "Target groups",
+    "ListenerNotFound": "Listeners",
+    "RuleNotFound": "Rules",
+}
+
+
+def _only(items: list[T], wanted: Sequence[str], key: Callable[[T], str], code: str) -> list[T]:
+    """The items named in ``wanted`` (all when it is empty); naming a missing one is ``code``."""
+    if not wanted:
+        return items
+    found = [item for item in items if key(item) in wanted]
+    missing = sorted(set(wanted) - {key(item) for item in found})
+    if missing:
+        raise AwsError(code, f"{_NOT_FOUND[code]} '{missing}' not found")
+    return found
+
+
+def _page(
+    listing: str,
+    items: Sequence[T],
+    key: Callable[[T], Key],
+    page_size: int | None,
+    marker: str | None,
+) -> Page[T]:
+    return paginate(listing, items, key, page_size or MAX_PAGE_SIZE, marker, invalid_marker)
+
+
+def _rule_key(item: Rule | DefaultRule) -> Key:
+    if isinstance(item, DefaultRule):  # after every numbered rule of its listener
+        return [item.listener.listener_arn, MAX_PRIORITY + 1]
+    return [item.listener_arn, item.priority]
 
 
 def _suffix() -> str:
@@ -71,6 +130,82 @@ class Elbv2:
 
     def _target_groups(self) -> dict[str, TargetGroup]:
         return {tg.target_group_arn: tg for tg in self.store.target_groups()}
+
+    # Describes: one page each, in a fixed order.
+
+    def describe_load_balancers(
+        self,
+        load_balancer_arns: Sequence[str],
+        names: Sequence[str],
+        page_size: int | None,
+        marker: str | None,
+    ) -> Page[LoadBalancer]:
+        """By name."""
+        items = _only(
+            self.store.load_balancers(),
+            load_balancer_arns,
+            lambda i: i.load_balancer_arn,
+            "LoadBalancerNotFound",
+        )
+        items = _only(items, names, lambda i: i.load_balancer_name, "LoadBalancerNotFound")
+        return _page("load-balancers", items, lambda i: [i.load_balancer_name], page_size, marker)
+
+    def describe_target_groups(
+        self,
+        load_balancer_arn: str | None,
+        target_group_arns: Sequence[str],
+        names: Sequence[str],
+        page_size: int | None,
+        marker: str | None,
+    ) -> Page[TargetGroup]:
+        """By name; ``load_balancer_arn``: only the groups its listeners or rules forward to."""
+        topology = ElbTopology.read(self.store)
+        items = list(topology.target_groups)
+        if load_balancer_arn is not None:
+            self.load_balancer(load_balancer_arn)
+            items = [
+                i
+                for i in items
+                if load_balancer_arn in topology.load_balancer_arns_of(i.target_group_arn)
+            ]
+        items = _only(items, target_group_arns, lambda i: i.target_group_arn, "TargetGroupNotFound")
+        items = _only(items, names, lambda i: i.target_group_name, "TargetGroupNotFound")
+        return _page("target-groups", items, lambda i: [i.target_group_name], page_size, marker)
+
+    def describe_listeners(
+        self,
+        load_balancer_arn: str | None,
+        listener_arns: Sequence[str],
+        page_size: int | None,
+        marker: str | None,
+    ) -> Page[Listener]:
+        """By port (one HAProxy serves every load balancer, so a port is one listener's)."""
+        items = self.store.listeners()
+        if load_balancer_arn is not None:
+            self.load_balancer(load_balancer_arn)
+            items = [i for i in items if i.load_balancer_arn == load_balancer_arn]
+        items = _only(items, listener_arns, lambda i: i.listener_arn, "ListenerNotFound")
+        return _page("listeners", items, lambda i: [i.port, i.listener_arn], page_size, marker)
+
+    def describe_rules(
+        self,
+        listener_arn: str | None,
+        rule_arns: Sequence[str],
+        page_size: int | None,
+        marker: str | None,
+    ) -> Page[Rule | DefaultRule]:
+        """A listener's rules by priority, its default rule last; or the rules named."""
+        items: list[Rule | DefaultRule]
+        if listener_arn is not None:
+            listener = self.listener(listener_arn)
+            items = [r for r in self.store.rules() if r.listener_arn == listener.listener_arn]
+            items.append(DefaultRule(listener))
+        elif rule_arns:
+            named = _only(self.store.rules(), rule_arns, lambda i: i.rule_arn, "RuleNotFound")
+            items = list(named)
+        else:
+            raise ValidationError("Either ListenerArn or RuleArns must be specified")
+        return _page("rules", items, _rule_key, page_size, marker)
 
     # Load balancers.
 

@@ -232,3 +232,9 @@ def test_the_aws_cli_reads_answers_and_refusals(endpoint: Endpoint) -> None:
     )  # fmt: skip
     assert refused.returncode == 255  # AWS CLI v1's exit code for a service error
     assert "(ValidationError)" in refused.stderr
+
+
+def test_health_answers_unsigned_and_says_nothing_else(context: ApiContext) -> None:
+    with TestClient(create_app(context)) as client:
+        answer = client.get("/healthz")
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
