@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
-# AWS's defaults and ranges (AWS_DEFAULTS.md), in seconds.
+# AWS's defaults and ranges (docs/aws-defaults.md), in seconds.
 DEFAULT_VISIBILITY_TIMEOUT = 30.0
 MAX_VISIBILITY_TIMEOUT = 12 * 3600.0
 MAX_DELAY = 15 * 60.0
@@ -209,6 +209,26 @@ class Delivery(ABC):
             self._outcome = self._settle_nack(requeue, delay, reason or "nacked by the consumer")
             return True
 
+    def change_visibility(self, timeout: float) -> bool:
+        """Keep the message in flight for ``timeout`` more seconds from now (SQS's
+        ChangeMessageVisibility), without settling the delivery.
+
+        True when the broker moved the deadline; False when the delivery is settled or stale
+        (its visibility ran out and another receive took the message). Backends whose
+        ``Features.visibility_timeout`` is false raise ``UnsupportedSemantic``.
+        """
+        if not 0 <= timeout <= MAX_VISIBILITY_TIMEOUT:
+            raise ValueError(f"timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, got {timeout}")
+        with self._lock:
+            if self._outcome is not Outcome.PENDING:
+                return False
+            return self._change_visibility(timeout)
+
+    def _change_visibility(self, timeout: float) -> bool:
+        raise UnsupportedSemantic(
+            "this backend keeps no visibility deadline: Features.visibility_timeout=False",
+        )
+
     @abstractmethod
     def _settle_ack(self) -> None:
         """Tell the broker the message is done."""
@@ -352,6 +372,25 @@ class Broker(_Closing):
 
         Each is in flight for ``visibility_timeout`` seconds (the queue's default when None)
         on backends whose ``Features.visibility_timeout`` is true.
+        """
+
+    def describe_queue(self, queue: str) -> QueueConfig | None:
+        """The config the queue was declared with, as far as the broker keeps it; None when
+        the queue does not exist on the broker. Needs no ``declare_queue`` in this process
+        (it is how another process adopts a queue its workers declared). A broker that keeps
+        no redrive policy (Kafka) answers the defaults for a queue that exists.
+        """
+        raise UnsupportedSemantic(f"{self.features.name} cannot describe its queues")
+
+    def release_queue(self, queue: str) -> None:
+        """Stop consuming ``queue`` in this process until the next ``receive``.
+
+        Deliveries of the queue not yet settled go back as when the connection closes (their
+        later ack or nack does nothing), and the broker stops counting this process as one of
+        the queue's consumers: on Kafka it leaves the queue's consumer group, so the other
+        members take its partitions (a member that holds partitions but does not poll stalls
+        the group's rebalances). The queue stays declared. Idempotent. A backend that keeps
+        no per-consumer state has nothing to do.
         """
 
     @abstractmethod

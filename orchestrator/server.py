@@ -18,6 +18,9 @@ Settings (``BARISTA_*`` environment variables):
 - ``HAPROXY_RUNTIME_API``: ``host:port`` of HAProxy's runtime API; set, it turns the load
   balancer controller on (its other settings: ``orchestrator.elb.settings``);
 - ``TASK_NETWORK``: the Docker network ECS task containers join by default;
+- ``KAFKA_URL``, ``RABBITMQ_URL``, ``REDIS_URL``: more brokers SQS queues and SNS topics may
+  live on (tag ``barista:backend``); ``API_ENDPOINT``: the address subscribers reach the API
+  at, for SNS's SubscribeURL; ``SNS_TOPICS``: the demo's topics to adopt (``order-events``);
 - the dashboard's sources (``LOADGEN_URL``, ``LEDGER_URL``, …): see ``orchestrator.dashboard``.
 """
 
@@ -35,6 +38,7 @@ from pydantic import Field
 from broker_adapters import Broker
 from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
+from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
 from orchestrator.asg.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
 from orchestrator.asg.scaling_controller import ScalingController
@@ -47,6 +51,10 @@ from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.sns.delivery import DeliveryController, sqs_sender
+from orchestrator.sns.routes import routes as sns_routes
+from orchestrator.sns.service import shutdown as sns_shutdown
+from orchestrator.sqs.brokers import urls_from_environ
 from services import logs
 from services.lifecycle import Lifecycle
 from services.messaging import open_broker
@@ -81,6 +89,14 @@ class OrchestratorSettings(Settings):
     haproxy_runtime_api: str | None = None
     # ECS: the Docker network task containers join unless their task definition names one.
     task_network: str | None = None
+    # SQS and SNS: the other backends' brokers (BARISTA_BROKER_URL's is the default one), the
+    # address subscribers reach the orchestrator at (for SNS's SubscribeURL and queue URLs),
+    # and the demo's topics to adopt at start (orchestrator/sqs, orchestrator/sns).
+    kafka_url: str | None = None
+    rabbitmq_url: str | None = None
+    redis_url: str | None = None
+    api_endpoint: str | None = None
+    sns_topics: str | None = None
 
     def labels(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
@@ -195,7 +211,7 @@ def main(environ: Mapping[str, str]) -> int:
     runtime = DockerRuntime(labels=settings.labels(), clock=clock)
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
     context = ApiContext(settings.state_path, runtime, dict(environ), credentials)
-    app = create_app(context, dashboard.routes(context, settings))
+    app = create_app(context, [*sns_routes(context), *dashboard.routes(context, settings)])
     api = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -231,9 +247,18 @@ def main(environ: Mapping[str, str]) -> int:
         backlog=backlog,
         network=settings.task_network,
     )
+    brokers, _ = urls_from_environ(environ)
+    sns_delivery = DeliveryController(
+        settings.state_path,
+        brokers,
+        settings.api_endpoint or f"http://127.0.0.1:{settings.api_port}",
+        sqs_sender(sqs_api.service_for(context)),
+        time_scale=TimeScale(settings.time_scale),
+    )
     threads = [
         _start("ecs", ecs, lifecycle.stopping, interval),
         _start("ecs-scaling", service_scaling, lifecycle.stopping, interval),
+        _start("sns-delivery", sns_delivery, lifecycle.stopping, interval),
     ]
     if elb is not None:
         threads.append(_start("elb", elb, lifecycle.stopping, interval))
@@ -250,6 +275,9 @@ def main(environ: Mapping[str, str]) -> int:
             thread.join(timeout=30)
         api.should_exit = True
         api_thread.join(timeout=5)
+        # Messages the SQS API holds go back to their brokers; connections close.
+        sqs_api.shutdown()
+        sns_shutdown()
         if broker is not None:
             broker.close()
     return 0

@@ -370,6 +370,21 @@ class KafkaBroker(Broker):
         member = self._queue_member(queue)
         return [member.delivery(*taken) for taken in member.receive(max_messages, wait)]
 
+    def describe_queue(self, queue: str) -> QueueConfig | None:
+        """Kafka keeps no redrive policy (the adapter applies it per process): the defaults,
+        for a topic that exists; None for one that does not."""
+        if queue in self._queues:
+            return self._queues[queue]
+        listed = self._admin.list_topics(timeout=self.config.confirm_timeout)
+        return QueueConfig() if queue in listed.topics else None
+
+    def release_queue(self, queue: str) -> None:
+        """Leave the queue's group: acked offsets are committed on the way out, unsettled
+        messages are read again by whichever member owns their partition next."""
+        member = self._members.pop(queue, None)
+        if member is not None:
+            member.close()
+
     def _queue_member(self, queue: str) -> GroupMember:
         config = self._declared(queue)
         member = self._members.get(queue)

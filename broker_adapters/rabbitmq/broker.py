@@ -15,6 +15,7 @@ from broker_adapters.core import (
     DEAD_LETTER_SOURCE,
     Backlog,
     Broker,
+    BrokerUnavailable,
     Delivery,
     Features,
     Outcome,
@@ -33,7 +34,7 @@ from broker_adapters.rabbitmq import codec, topology
 from broker_adapters.rabbitmq.config import RabbitMQConfig
 from broker_adapters.rabbitmq.connection import NOT_FOUND, Connection, Retry
 from broker_adapters.rabbitmq.delivery import RabbitMQDelivery, Target
-from broker_adapters.rabbitmq.management import ManagementClient
+from broker_adapters.rabbitmq.management import ManagementClient, ManagementError, QueueNotFound
 from broker_adapters.rabbitmq.session import Publication, Session
 from broker_adapters.rabbitmq.topics import RabbitMQSubscription, durable_queue_name
 
@@ -232,6 +233,30 @@ class RabbitMQBroker(Broker):
         config = self._config_of(queue)
         target = Target(queue, f"queue:{queue}", config.redrive_policy)
         return self.poll(target, max_messages, wait)
+
+    def describe_queue(self, queue: str) -> QueueConfig | None:
+        """From the queue's arguments (management API): the delivery limit and dead-letter
+        routing key are the redrive policy (``topology.queue_arguments``). RabbitMQ keeps no
+        visibility timeout, so that is the default."""
+        try:
+            stats = self._management.queue(queue)
+        except QueueNotFound:
+            return None
+        except (OSError, ManagementError) as error:
+            raise BrokerUnavailable(f"RabbitMQ's management API: {error}") from error
+        arguments = stats.get("arguments") or {}
+        limit = arguments.get("x-delivery-limit")
+        dead_letter = arguments.get("x-dead-letter-routing-key")
+        if dead_letter and isinstance(limit, int) and limit >= 0:
+            return QueueConfig(redrive_policy=RedrivePolicy(str(dead_letter), limit + 1))
+        return QueueConfig()
+
+    def release_queue(self, queue: str) -> None:
+        """Close the queue's consumer channel: RabbitMQ puts its unacked messages back."""
+        if self._connection.closed or not self._connection.has_session:
+            return
+        key = f"queue:{queue}"
+        self._connection.call(lambda session, _deadline: session.close_consumer(key))
 
     def backlog(self, queue: str) -> Backlog:
         """Visible from AMQP (exact, now); in flight and delayed from the management API.

@@ -135,6 +135,17 @@ class RedisBroker(Broker):
         with self._call(f"receive from queue {queue!r}"):
             return self._queues.receive(queue, max_messages, wait, visibility_timeout)
 
+    def describe_queue(self, queue: str) -> QueueConfig | None:
+        """From the queue's config hash (the last declaration's)."""
+        with self._call(f"describe queue {queue!r}"):
+            return self._queues.describe(queue)
+
+    def release_queue(self, queue: str) -> None:
+        """Unsettled deliveries of the queue become receivable at once (Redis has no group
+        membership to leave: a consumer only exists while it reads)."""
+        with self._call(f"release queue {queue!r}"):
+            self._queues.release(queue)
+
     def backlog(self, queue: str) -> Backlog:
         with self._call(f"read the backlog of queue {queue!r}"):
             return self._queues.backlog(queue)

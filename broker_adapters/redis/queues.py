@@ -22,6 +22,7 @@ from broker_adapters.core import (
     OutgoingMessage,
     QueueConfig,
     QueueNotDeclared,
+    RedrivePolicy,
     check_receive_arguments,
     check_send_arguments,
     new_message_id,
@@ -242,11 +243,42 @@ class Queues:
             visible=max(0, int(length) - in_flight), in_flight=in_flight, delayed=delayed
         )
 
+    def describe(self, queue: str) -> QueueConfig | None:
+        keys = queue_keys(queue)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.stream)
+            pipe.hgetall(keys.config)
+            exists, stored = pipe.execute()
+        if not exists:
+            return None
+        fields = {_decode(k): _decode(v) for k, v in stored.items()}
+        policy = None
+        if fields.get("dead_letter_queue") and fields.get("max_receive_count"):
+            policy = RedrivePolicy(fields["dead_letter_queue"], int(fields["max_receive_count"]))
+        defaults = QueueConfig()
+        return QueueConfig(
+            visibility_timeout=float(fields.get("visibility_timeout", defaults.visibility_timeout)),
+            redrive_policy=policy,
+            deduplication_window=float(
+                fields.get("deduplication_window", defaults.deduplication_window)
+            ),
+        )
+
+    def release(self, queue: str) -> None:
+        with self._lock:
+            declared = self._declared.get(queue)
+        if declared is not None:
+            declared.receiver.release()
+
     def release_all(self) -> None:
         with self._lock:
             declared = list(self._declared.values())
         for queue in declared:
             queue.receiver.release()
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _attributes(config: QueueConfig) -> dict[FieldT, EncodableT]:

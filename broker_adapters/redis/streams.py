@@ -209,6 +209,17 @@ class RedisDelivery(Delivery):
             )
         receiver.settled(self.entry_id)
 
+    def _change_visibility(self, timeout: float) -> bool:
+        """The requeue script without settling: the entry's deadline moves to now + timeout,
+        unless the entry has been received again since (its delivery count is the receipt)."""
+        receiver = self._receiver
+        with receiver.guarded("change visibility"):
+            moved = receiver.scripts.requeue(
+                keys=[receiver.keys.stream, receiver.keys.inflight, receiver.keys.wakeup],
+                args=[receiver.keys.group, self.entry_id, self._receives, round(timeout * 1000)],
+            )
+        return bool(moved)
+
     def _settle_nack(self, requeue: bool, delay: float, reason: str) -> Outcome:
         receiver = self._receiver
         target = receiver.spec.dead_letter

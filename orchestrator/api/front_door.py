@@ -31,7 +31,7 @@ from starlette.responses import Response
 
 from orchestrator.api import sigv4
 from orchestrator.api.credentials import Credentials
-from orchestrator.api.wire import WireProtocol, WireRequest, WireResponse
+from orchestrator.api.wire import REQUEST_ENDPOINT, WireProtocol, WireRequest, WireResponse
 from orchestrator.api.wire.json_rpc import CBOR_PATH, CborProtocol, JsonProtocol
 from orchestrator.api.wire.query import QueryProtocol
 from orchestrator.errors import AwsError
@@ -130,7 +130,11 @@ class FrontDoor:
                 )
             params = _without_idempotency_tokens(operation, protocol.parse(operation, request))
             # Handlers block (SQLite, Docker, brokers): keep them off the event loop.
-            result = await run_in_threadpool(handler, params)
+            token = REQUEST_ENDPOINT.set(_endpoint_of(request))
+            try:
+                result = await run_in_threadpool(handler, params)
+            finally:
+                REQUEST_ENDPOINT.reset(token)
             return protocol.render(operation, result, request_id)
         except AwsError as error:
             model = service.model if service is not None else None
@@ -170,6 +174,13 @@ class FrontDoor:
         if protocol in ("query", "ec2"):
             raise AwsError("InvalidAction", f"The action {name} is not valid for this web service.")
         raise AwsError("UnknownOperationException", f"{service.name} has no operation {name}.")
+
+
+def _endpoint_of(request: WireRequest) -> str | None:
+    """``http://host:port`` as the caller addressed it (its Host header)."""
+    host = request.headers.get("host")
+    scheme = request.headers.get("x-forwarded-proto", "http")
+    return f"{scheme}://{host}" if host else None
 
 
 def _without_idempotency_tokens(operation: Any, params: dict[str, Any]) -> dict[str, Any]:

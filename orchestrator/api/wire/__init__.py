@@ -24,10 +24,17 @@ cannot leak a field AWS does not define.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.model import OperationModel, ServiceModel
+
+# The address the caller reached Barista at (``http://127.0.0.1:8500``), for the few answers
+# that contain a URL of Barista's own, as AWS's do (an SQS QueueUrl, an SNS SubscribeURL):
+# set by the front door around each action, so a client on another host or port gets URLs it
+# can use. Actions run on a worker thread; the variable travels with the copied context.
+REQUEST_ENDPOINT: ContextVar[str | None] = ContextVar("barista_request_endpoint", default=None)
 
 
 @dataclass(frozen=True)
