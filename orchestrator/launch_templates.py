@@ -17,8 +17,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.errors import AwsError
+
+
+@dataclass(frozen=True)
+class LaunchTemplateData:
+    """One version of a launch template: how to start an instance (EC2's RunInstances data)."""
+
+    image: str
+    command: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    cpus: float | None = None  # Docker --cpus
+    memory_mib: int | None = None  # Docker --memory
+    network: str | None = None
+    stop_timeout: float = 30.0  # ECS stopTimeout default: SIGTERM, then SIGKILL after this
+
 
 LATEST = "$Latest"
 DEFAULT = "$Default"

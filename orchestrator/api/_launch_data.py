@@ -30,9 +30,8 @@ from typing import Any
 from pydantic import Field
 
 from orchestrator.api._requests import Request, parse
-from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.errors import AwsError
-from orchestrator.launch_templates import decode_user_data, encode_user_data
+from orchestrator.launch_templates import LaunchTemplateData, decode_user_data, encode_user_data
 
 HOST_CORES_PER_VCPU = 0.25
 

@@ -8,8 +8,7 @@ in-memory truth.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 # Docker labels (docs/architecture.md): the only place instance metadata lives.
@@ -36,19 +35,6 @@ class Health(StrEnum):
     HEALTHY = "healthy"
     UNHEALTHY = "unhealthy"
     STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class LaunchTemplateData:
-    """One version of a launch template: how to start an instance (EC2's RunInstances data)."""
-
-    image: str
-    command: tuple[str, ...] = ()
-    environment: Mapping[str, str] = field(default_factory=dict)
-    cpus: float | None = None  # Docker --cpus
-    memory_mib: int | None = None  # Docker --memory
-    network: str | None = None
-    stop_timeout: float = 30.0  # ECS stopTimeout default: SIGTERM, then SIGKILL after this
 
 
 @dataclass(frozen=True)

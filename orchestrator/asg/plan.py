@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.asg.group import AutoScalingGroup, HealthCheckType, ScalingProcess
-from orchestrator.asg.instance import Health, Instance, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.asg.termination import select_for_termination
-from orchestrator.launch_templates import LaunchTemplate, find
+from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData, find
 
 
 @dataclass(frozen=True)

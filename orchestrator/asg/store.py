@@ -21,8 +21,7 @@ from orchestrator.asg.group import (
     Tag,
     TerminationPolicy,
 )
-from orchestrator.asg.instance import LaunchTemplateData
-from orchestrator.launch_templates import LaunchTemplate
+from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import metric_from_document, metric_to_document
 from orchestrator.scaling.policy import ScalingPolicy, policy_from_document, policy_to_document

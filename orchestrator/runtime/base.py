@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from orchestrator.asg.instance import Instance, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Instance, Lifecycle
+from orchestrator.launch_templates import LaunchTemplateData
 
 
 class InstanceIdInUse(Exception):

@@ -38,9 +38,9 @@ from orchestrator.asg.instance import (
     LABEL_TEMPLATE_VERSION,
     Health,
     Instance,
-    LaunchTemplateData,
     Lifecycle,
 )
+from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.base import InstanceIdInUse
 
 _CONFLICT = 409

@@ -36,10 +36,10 @@ import docker
 from broker_adapters import connect
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.runtime.fake import FakeRuntime

@@ -13,10 +13,10 @@ import pytest
 
 from broker_adapters import connect
 from orchestrator.asg import create_auto_scaling_group
-from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling import TargetTrackingConfiguration
 from orchestrator.scaling.metrics import QueueBacklogMetric

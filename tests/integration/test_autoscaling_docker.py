@@ -16,10 +16,10 @@ from orchestrator.asg import (
     set_instance_protection,
 )
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image

@@ -16,7 +16,8 @@ import docker
 import pytest
 from docker.errors import NotFound
 
-from orchestrator.asg.instance import Health, Instance, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Health, Instance, Lifecycle
+from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image

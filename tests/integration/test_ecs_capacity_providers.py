@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
@@ -20,7 +20,7 @@ from orchestrator.ecs.capacity import StoreAsgCapacity
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import TaskStatus
 from orchestrator.ecs.state import EcsStore
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.scaling.time_scale import TimeScale

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.launch_templates import (
+    LaunchTemplateData,
     LaunchTemplateError,
     create_launch_template,
     find,

@@ -12,9 +12,9 @@ from orchestrator.asg import (
     set_instance_protection,
 )
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health, LaunchTemplateData
+from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.fake import FakeRuntime
 
 

@@ -6,11 +6,10 @@ from pathlib import Path
 
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.asg.operations import AutoScaling
 from orchestrator.asg.store import Store
 from orchestrator.elb.state import ElbStore
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.fake import FakeRuntime
 
 

@@ -15,10 +15,14 @@ from orchestrator.asg import (
     suspend_processes,
     update_auto_scaling_group,
 )
-from orchestrator.asg.instance import Health, Instance, LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.asg.termination import seconds_to_next_instance_hour
 from orchestrator.errors import ValidationError
-from orchestrator.launch_templates import LaunchTemplateError, create_launch_template
+from orchestrator.launch_templates import (
+    LaunchTemplateData,
+    LaunchTemplateError,
+    create_launch_template,
+)
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 V1 = LaunchTemplateData(image="barista:1")

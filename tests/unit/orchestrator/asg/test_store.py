@@ -11,9 +11,8 @@ from orchestrator.asg import (
     set_instance_protection,
     suspend_processes,
 )
-from orchestrator.asg.instance import LaunchTemplateData
 from orchestrator.asg.store import SCHEMA_VERSION, SchemaVersionError, Store
-from orchestrator.launch_templates import create_launch_template
+from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.scaling import (
     AdjustmentType,
     StepAdjustment,

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.api import ApiContext, elbv2
-from orchestrator.asg.instance import LaunchTemplateData, Lifecycle
+from orchestrator.asg.instance import Lifecycle
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.errors import ServiceUnavailable
+from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.fake import FakeRuntime
 
 
