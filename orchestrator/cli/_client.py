@@ -45,7 +45,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, Protocol
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8500"
 ENDPOINT_VARIABLE = "BARISTA_ENDPOINT_URL"
@@ -449,6 +449,41 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog.split()[0]}: error: {message}\n")
 
 
+# A response's page token → the request member that asks for the next page, as AWS's
+# paginators pair them (EC2 Auto Scaling, EC2, CloudWatch: NextToken; ECS: nextToken; ELB:
+# NextMarker → Marker).
+PAGE_TOKENS = {"NextToken": "NextToken", "nextToken": "nextToken", "NextMarker": "Marker"}
+
+
+class _Calls(Protocol):
+    def call(self, service: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+def call_all_pages(
+    client: _Calls, service: str, action: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Every page of a paginated answer as one, lists joined, as the AWS CLI prints it; one
+    call when the caller asked for a page themselves (a token in ``params``)."""
+    response = client.call(service, action, params)
+    if any(member in params for member in PAGE_TOKENS.values()):
+        return response
+    seen: set[str] = set()
+    while (key := next((k for k in PAGE_TOKENS if response.get(k)), None)) is not None:
+        token = str(response[key])
+        if token in seen:  # a server repeating itself must not loop the CLI forever
+            break
+        seen.add(token)
+        page = client.call(service, action, {**params, PAGE_TOKENS[key]: token})
+        joined = {k: v for k, v in response.items() if k not in PAGE_TOKENS}
+        for name, value in page.items():
+            earlier = joined.get(name)
+            joined[name] = (
+                earlier + value if isinstance(earlier, list) and isinstance(value, list) else value
+            )
+        response = joined
+    return response
+
+
 def _run(service: str, verb: Verb) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from orchestrator.cli._output import render  # noqa: PLC0415 - rich loads only to print
@@ -459,7 +494,7 @@ def _run(service: str, verb: Verb) -> Callable[[argparse.Namespace], int]:
         try:
             params = build_request(verb, args)
             client = Client(endpoint_url(args.endpoint_url))
-            response = client.call(service, verb.action, params)
+            response = call_all_pages(client, service, verb.action, params)
         except UsageError as error:
             print(f"\nbarista: error: {error}", file=sys.stderr)
             return EXIT_USAGE
