@@ -13,6 +13,12 @@ request is refused before the action is looked up, 403 with AWS's code
 (``MissingAuthenticationToken``, ``InvalidClientTokenId``, ``SignatureDoesNotMatch``; a
 malformed signature ``IncompleteSignature``, 400).
 
+A body larger than :data:`MAX_REQUEST_BYTES` (1 MiB) is refused unread, 413
+``RequestEntityTooLarge`` as AWS answers it: the largest AWS request Barista serves is an SQS
+message of 256 KiB, which even percent-encoded three times over in a Query form fits, with its
+envelope; nothing else comes close. :class:`BodyLimit` enforces it for every route of the app
+(the front door and the JSON routes answer in their protocol, the dashboard's routes in JSON).
+
 Services are discovered: every public module in this package that defines ``SERVICE`` (the
 path segment, ``"autoscaling"``) and ``actions(context)`` (Action name → handler) is mounted.
 A new AWS service is a new module; services never edit each other's code.
@@ -32,9 +38,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.api import sigv4
 from orchestrator.api.credentials import Credentials
@@ -43,6 +51,62 @@ from orchestrator.runtime import Runtime
 
 Params = Mapping[str, Any]
 Action = Callable[[Params], Mapping[str, Any]]
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+class RequestTooLarge(AwsError):
+    """A body over the limit: AWS's own code and status for an oversized request."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "RequestEntityTooLarge",
+            f"The request body is larger than the {limit} bytes Barista accepts.",
+            status=413,
+        )
+
+
+class BodyLimit:
+    """ASGI middleware: reading more than ``limit`` body bytes raises :class:`RequestTooLarge`
+    in the endpoint (at once when ``Content-Length`` declares more), so an endpoint can answer
+    in its own protocol; one that does not is answered here, 413 in the JSON route's shape.
+    Nothing past the limit is read or buffered."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        over = declared.isdigit() and int(declared) > self.limit
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if over:
+                raise RequestTooLarge(self.limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise RequestTooLarge(self.limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except RequestTooLarge as error:
+            if started:
+                raise
+            await error_response(error)(scope, receive, send)
 
 
 @dataclass(frozen=True)
@@ -94,8 +158,8 @@ def _endpoint(
     service: str, actions: Mapping[str, Action], credentials: Credentials
 ) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> JSONResponse:
-        body = await request.body()
         try:
+            body = await request.body()  # RequestTooLarge past MAX_REQUEST_BYTES
             sigv4.verify(signed_request(request, body), credentials, time.time())
         except AwsError as refused:
             return error_response(refused)
@@ -186,7 +250,10 @@ def create_app(context: ApiContext, extra_routes: Sequence[BaseRoute] = ()) -> S
         Route("/{account}/{queue}", door.endpoint, methods=["POST"]),
     ]
     health = Route("/healthz", _healthz, methods=["GET"])
-    return Starlette(routes=[health, *api_routes(context, services), *extra_routes, *front_door])
+    return Starlette(
+        routes=[health, *api_routes(context, services), *extra_routes, *front_door],
+        middleware=[Middleware(BodyLimit)],
+    )
 
 
 async def _healthz(_: Request) -> JSONResponse:

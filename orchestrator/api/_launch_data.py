@@ -51,15 +51,27 @@ USER_DATA = "UserData"
 SUPPORTED_KEYS = ("ImageId", "InstanceType", USER_DATA, EXTENSION)
 
 
+# Bounds: ECS's stopTimeout maximum; the largest instance type's limits, with headroom.
+MAX_STOP_TIMEOUT = 120
+MAX_CPUS = 16
+MAX_MEMORY_MIB = 64 * 1024
+MAX_COMMAND_ARGUMENTS = 256
+MAX_ENVIRONMENT_VARIABLES = 256
+# A user-defined Docker network's name; Docker's own modes would hand an instance the host's
+# network stack (host), another container's (container:…) or none.
+NETWORK_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+NETWORK_MODES = frozenset({"host", "none", "bridge", "default"})
+
+
 class BaristaContainer(Request):
     """Barista's container fields that EC2's LaunchTemplateData has no key for."""
 
-    command: list[str] = Field(default_factory=list)
-    environment: dict[str, str] = Field(default_factory=dict)
-    network: str | None = None
-    stop_timeout: float = Field(default=30.0, ge=0)
-    cpus: float | None = Field(default=None, gt=0)
-    memory_mi_b: int | None = Field(default=None, gt=0, alias="MemoryMiB")
+    command: list[str] = Field(default_factory=list, max_length=MAX_COMMAND_ARGUMENTS)
+    environment: dict[str, str] = Field(default_factory=dict, max_length=MAX_ENVIRONMENT_VARIABLES)
+    network: str | None = Field(default=None, pattern=NETWORK_NAME)
+    stop_timeout: float = Field(default=30.0, ge=0, le=MAX_STOP_TIMEOUT, allow_inf_nan=False)
+    cpus: float | None = Field(default=None, gt=0, le=MAX_CPUS, allow_inf_nan=False)
+    memory_mi_b: int | None = Field(default=None, gt=0, le=MAX_MEMORY_MIB, alias="MemoryMiB")
 
 
 def limits(instance_type: str) -> tuple[float, int]:
@@ -115,6 +127,13 @@ def data_from_aws(raw: Mapping[str, Any]) -> LaunchTemplateData:
         )
     where = EXTENSION if EXTENSION in raw else USER_DATA
     container = parse(BaristaContainer, _container_document(raw), at=f"LaunchTemplateData.{where}")
+    if container.network is not None and container.network.lower() in NETWORK_MODES:
+        raise AwsError(
+            "InvalidParameterValue",
+            f"Invalid value '{container.network}' for LaunchTemplateData.{where}.Network: "
+            "give a network of the project, not one of Docker's network modes "
+            f"({', '.join(sorted(NETWORK_MODES))}).",
+        )
     cpus, memory = container.cpus, container.memory_mi_b
     instance_type = raw.get("InstanceType")
     if instance_type is not None:

@@ -15,6 +15,7 @@ caller can tell "Barista lacks this" from "AWS would refuse this".
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrator.api import sigv4
+from orchestrator.api import RequestTooLarge, sigv4
 from orchestrator.api.credentials import Credentials
 from orchestrator.api.wire import REQUEST_ENDPOINT, WireProtocol, WireRequest, WireResponse
 from orchestrator.api.wire.json_rpc import CBOR_PATH, CborProtocol, JsonProtocol
@@ -96,11 +97,25 @@ class FrontDoor:
             path=request.url.path,
             query=request.url.query,
             headers={key.lower(): value for key, value in request.headers.items()},
-            body=await request.body(),
+            body=b"",
         )
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        answer = await self.handle(wire, raw_path.decode("latin-1"))
+        try:
+            wire = dataclasses.replace(wire, body=await request.body())
+        except RequestTooLarge as refused:
+            answer = self.refuse(wire, refused)
+        else:
+            raw_path = request.scope.get("raw_path") or request.url.path.encode()
+            answer = await self.handle(wire, raw_path.decode("latin-1"))
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+    def refuse(self, request: WireRequest, error: AwsError) -> WireResponse:
+        """``error`` in the protocol ``request`` speaks, before its body was read."""
+        service, protocol_name = self._route(request)
+        protocol = PROTOCOLS[protocol_name]
+        model = service.model if service is not None else None
+        return protocol.render_error(
+            model, error.code, error.message, error.status, str(uuid.uuid4())
+        )
 
     async def handle(self, request: WireRequest, raw_path: str | None = None) -> WireResponse:
         request_id = str(uuid.uuid4())

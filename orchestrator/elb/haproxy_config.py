@@ -49,6 +49,8 @@ BALANCE = {
 RANDOM_RANGE = 10000  # weighted forwards draw from [0, RANDOM_RANGE)
 STICKY_COOKIE = "AWSALB"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# RFC 9110's token characters; a header name is one token.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,29 @@ def wildcard_regex(pattern: str) -> str:
 
 
 def quote(text: str) -> str:
-    """One config word, single-quoted so spaces, ``#`` and ``$`` stay literal."""
-    return "'" + text.replace("'", "'\\''") + "'"
+    """One config word whatever ``text`` holds: single-quoted so spaces, ``#``, ``$`` and ``\\``
+    stay literal, and every character a quote cannot carry written as ``\\xNN`` escapes of its
+    UTF-8 bytes outside the quotes (HAProxy joins adjacent parts into one word, as a shell does).
+
+    A quote cannot carry a newline (HAProxy reads its file line by line) or any other control
+    character, so none of them ever reaches the file: a value can add no config line.
+    """
+    parts = ["'"]
+    for char in text:
+        if char == "'":
+            parts.append("'\\''")
+        elif char.isprintable():
+            parts.append(char)
+        else:
+            escaped = "".join(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))
+            parts.append(f"'{escaped}'")
+    parts.append("'")
+    return "".join(parts)
+
+
+def is_header_name(name: str) -> bool:
+    """An HTTP field name: one RFC 9110 token, the only names ``req.hdr()`` can carry."""
+    return bool(HEADER_NAME.fullmatch(name))
 
 
 def _log_format_literal(text: str) -> str:
@@ -183,7 +206,12 @@ def _condition_acl(name: str, condition: RuleCondition) -> str:
     if condition.field is ConditionField.HTTP_HEADER:
         patterns = " ".join(quote(wildcard_regex(v)) for v in values)
         header = condition.http_header_name or ""
-        return f"acl {name} req.hdr({header}) -m reg -i {patterns}"
+        if not is_header_name(header) or "'" in header:
+            # Validation refuses such a name; one stored before it did matches nothing rather
+            # than write an expression HAProxy would read differently. Quoted, since a token
+            # may hold ``#`` (a comment outside quotes) and ``$``.
+            return f"acl {name} always_false"
+        return f"acl {name} req.hdr({quote(header)}) -m reg -i {patterns}"
     methods = " ".join(quote(v) for v in values)
     return f"acl {name} method -m str {methods}"
 

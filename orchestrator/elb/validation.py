@@ -18,11 +18,13 @@ from orchestrator.elb.model import (
     Action,
     ActionType,
     ConditionField,
+    FixedResponseConfig,
     HealthCheck,
     LoadBalancer,
     LoadBalancerType,
     LoadBalancingAlgorithm,
     Protocol,
+    RedirectConfig,
     RuleCondition,
     TargetGroup,
     TargetGroupAttributes,
@@ -30,6 +32,20 @@ from orchestrator.elb.model import (
 from orchestrator.errors import AwsError, ValidationError
 
 MAX_NAME_LENGTH = 32
+MAX_HEADER_NAME_LENGTH = 40
+MAX_CONDITION_VALUE_LENGTH = 128
+MAX_MESSAGE_BODY_LENGTH = 1024
+MAX_REDIRECT_PART_LENGTH = 128
+# RFC 9110's token: what AWS allows in HttpHeaderName (and all an HTTP field name can be).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_METHOD = re.compile(r"[A-Za-z_-]{1,40}")
+CONTENT_TYPES = (
+    "text/plain",
+    "text/css",
+    "text/html",
+    "application/javascript",
+    "application/json",
+)
 _NAME = re.compile(r"^[A-Za-z0-9-]+$")
 MAX_PRIORITY = 50000
 MAX_WEIGHT = 999
@@ -39,6 +55,39 @@ _SINGLE_CONDITIONS = (
     ConditionField.HOST_HEADER,
     ConditionField.HTTP_REQUEST_METHOD,
 )
+
+
+def _control_characters(text: str) -> bool:
+    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+
+
+def header_name(name: str) -> None:
+    """``HttpHeaderName``: an RFC 9110 token of at most 40 characters, as on AWS."""
+    if len(name) > MAX_HEADER_NAME_LENGTH:
+        raise ValidationError(
+            f"HTTP header name '{name[:64]}' cannot be longer than "
+            f"{MAX_HEADER_NAME_LENGTH} characters"
+        )
+    if not _HEADER_NAME.fullmatch(name):
+        raise ValidationError(
+            f"HTTP header name {name!r} is not valid: a header name is letters, digits and "
+            "!#$%&'*+.^_`|~- only (an RFC 9110 token)"
+        )
+
+
+def condition_value(field: ConditionField, value: str) -> None:
+    """A condition value: at most 128 characters and no control characters."""
+    if len(value) > MAX_CONDITION_VALUE_LENGTH:
+        raise ValidationError(
+            f"A '{field}' condition value cannot be longer than "
+            f"{MAX_CONDITION_VALUE_LENGTH} characters"
+        )
+    if _control_characters(value):
+        raise ValidationError(f"A '{field}' condition value cannot contain control characters")
+    if field is ConditionField.HTTP_REQUEST_METHOD and not _METHOD.fullmatch(value):
+        raise ValidationError(
+            f"HTTP request method '{value}' can only contain A-Z, hyphens (-) and underscores (_)"
+        )
 
 
 def constraint(value: object, member: str, low: int, high: int) -> None:
@@ -198,8 +247,51 @@ def actions(
         response = action.fixed_response
         if response is None or not re.fullmatch(r"[245]\d\d", response.status_code):
             raise ValidationError("Fixed response status code must match '^(2|4|5)\\d\\d$'")
+        fixed_response(response)
     elif action.redirect is None or action.redirect.status_code not in ("HTTP_301", "HTTP_302"):
         raise ValidationError("Redirect status code must be one of 'HTTP_301, HTTP_302'")
+    else:
+        redirect(action.redirect)
+
+
+def fixed_response(response: FixedResponseConfig) -> None:
+    """AWS's content types; a body of at most 1024 characters, text but for NUL."""
+    if response.content_type not in CONTENT_TYPES:
+        raise ValidationError(
+            f"Fixed response content type '{response.content_type}' must be one of "
+            f"'{', '.join(CONTENT_TYPES)}'"
+        )
+    if len(response.message_body) > MAX_MESSAGE_BODY_LENGTH:
+        raise ValidationError(
+            f"Fixed response message body cannot be longer than {MAX_MESSAGE_BODY_LENGTH} "
+            "characters"
+        )
+    if "\x00" in response.message_body:
+        raise ValidationError("Fixed response message body cannot contain NUL characters")
+
+
+def redirect(config: RedirectConfig) -> None:
+    """Each part at most 128 characters, no control characters; the path starts with '/'."""
+    parts = {
+        "Protocol": config.protocol,
+        "Host": config.host,
+        "Port": config.port,
+        "Path": config.path,
+        "Query": config.query,
+    }
+    for name, value in parts.items():
+        if len(value) > MAX_REDIRECT_PART_LENGTH:
+            raise ValidationError(
+                f"Redirect {name} cannot be longer than {MAX_REDIRECT_PART_LENGTH} characters"
+            )
+        if _control_characters(value):
+            raise ValidationError(f"Redirect {name} cannot contain control characters")
+    if config.protocol not in ("HTTP", "HTTPS", "#{protocol}"):
+        raise ValidationError("Redirect protocol must be one of 'HTTP, HTTPS, #{protocol}'")
+    if config.port != "#{port}" and not (config.port.isdigit() and 1 <= int(config.port) <= 65535):
+        raise ValidationError("Redirect port must be '#{port}' or a number within 1-65535")
+    if not config.path.startswith("/"):
+        raise ValidationError("Redirect path must begin with a '/' character")
 
 
 def forward(
@@ -238,14 +330,16 @@ def rule(
     for condition in conditions:
         if not condition.values:
             raise ValidationError(f"A '{condition.field}' condition must have at least one value")
-        if condition.field is ConditionField.HTTP_HEADER and not condition.http_header_name:
-            raise ValidationError("An 'http-header' condition must specify 'HttpHeaderName'")
-        if condition.field is ConditionField.PATH_PATTERN:
-            for value in condition.values:
-                if len(value) > 128:
-                    raise ValidationError(
-                        f"Path pattern '{value}' cannot be longer than 128 characters"
-                    )
+        if condition.field is ConditionField.HTTP_HEADER:
+            if not condition.http_header_name:
+                raise ValidationError("An 'http-header' condition must specify 'HttpHeaderName'")
+            header_name(condition.http_header_name)
+        elif condition.http_header_name is not None:
+            raise ValidationError(
+                f"A '{condition.field}' condition cannot specify 'HttpHeaderName'"
+            )
+        for value in condition.values:
+            condition_value(condition.field, value)
 
 
 def ip_target(address: str) -> None:

@@ -6,7 +6,7 @@ pattern's rate (``patterns.py``), and counts what came back in
 ``BARISTA_REPORT_INTERVAL`` seconds. The side door adds ``GET /pattern`` (the pattern and the
 rate it asks for now) and ``POST /pattern`` with any of the pattern fields as JSON, e.g.
 ``{"pattern": "spike", "rate": 5}``: unnamed fields keep their values and the pattern's clock
-restarts at 0.
+restarts at 0. A body over :data:`MAX_PATTERN_BYTES` is refused with 413 unread.
 
 Environment (``BARISTA_`` + the field name in capitals): ``TARGET_URL`` (required),
 ``PATTERN`` (steady|spike|ramp|daily), ``RATE``, ``PEAK_RATE``, ``PERIOD``, ``SPIKE_AT``,
@@ -35,6 +35,22 @@ from services.settings import Settings, SettingsError, load
 
 log = logging.getLogger(__name__)
 
+# A pattern is a handful of fields; anything near this is not one.
+MAX_PATTERN_BYTES = 16 * 1024
+
+
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is longer than ``limit`` (declared or sent)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
 
 class LoadgenSettings(Settings, Pattern):
     """The pattern's fields (``Pattern``) plus how to send."""
@@ -58,8 +74,14 @@ def pattern_routes(generator: LoadGenerator) -> list[BaseRoute]:
         return JSONResponse(generator.status())
 
     async def change(request: Request) -> JSONResponse:
+        raw = await _capped_body(request, MAX_PATTERN_BYTES)
+        if raw is None:
+            return JSONResponse(
+                {"error": f"body too large: the limit is {MAX_PATTERN_BYTES} bytes"},
+                status_code=413,
+            )
         try:
-            update = json.loads(await request.body())
+            update = json.loads(raw)
         except ValueError:
             return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
         if not isinstance(update, dict):
