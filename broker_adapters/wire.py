@@ -3,11 +3,17 @@
 Other clients interoperate by following these names (see broker_adapters/README.md). Every
 header is optional on receive: a message from a plain client (kcat, redis-cli, amqp-publish)
 gets an id and timestamp from the broker's own metadata and counts as a first attempt.
+
+Decoding never raises on what a plain client wrote: a timestamp that is not a finite number
+is replaced by the broker's, and an attempt count that is not a whole number ≥ 0 counts as 0.
+Each such repair is written, in words, in the ``barista-malformed-headers`` header of the
+decoded message, so a consumer can dead-letter the message with that reason.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 
 from broker_adapters.core import Message
@@ -20,6 +26,10 @@ PRIOR_ATTEMPTS = "barista-prior-attempts"
 GROUP_ID = "barista-group-id"
 TRACE_ID = "barista-trace-id"
 DEDUP_ID = "barista-dedup-id"
+# Set on receive (never sent by the adapters): what decode had to repair, in words.
+MALFORMED = "barista-malformed-headers"
+# Wire headers a decoded message keeps among its user headers.
+KEPT_PREFIXES = ("barista-dead-letter-", MALFORMED)
 
 
 def encode_headers(
@@ -71,20 +81,61 @@ def decode(
     default_timestamp: float,
     receives: int = 1,
 ) -> Message:
-    """A Message from received bytes and headers; ``receives`` counts this copy's receives."""
-    prior = int(headers.get(PRIOR_ATTEMPTS, "0") or 0)
-    timestamp = headers.get(TIMESTAMP)
+    """A Message from received bytes and headers; ``receives`` counts this copy's receives.
+
+    Never raises on header values: garbage is repaired and described under ``MALFORMED``.
+    """
+    problems: list[str] = []
+    prior = _prior_attempts(headers.get(PRIOR_ATTEMPTS), problems)
+    timestamp = _timestamp(headers.get(TIMESTAMP), problems)
+    kept = {
+        name: value
+        for name, value in headers.items()
+        if not name.startswith(PREFIX) or name.startswith(KEPT_PREFIXES)
+    }
+    if problems:
+        earlier = kept.get(MALFORMED)
+        kept[MALFORMED] = "; ".join([earlier, *problems] if earlier else problems)
     return Message(
         body=body,
         id=headers.get(ID) or default_id,
-        timestamp=float(timestamp) if timestamp else default_timestamp,
+        timestamp=default_timestamp if timestamp is None else timestamp,
         attempt=prior + max(receives, 1),
         group_id=headers.get(GROUP_ID),
         trace_id=headers.get(TRACE_ID),
         dedup_id=headers.get(DEDUP_ID),
-        headers={
-            name: value
-            for name, value in headers.items()
-            if not name.startswith(PREFIX) or name.startswith("barista-dead-letter-")
-        },
+        headers=kept,
     )
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def _prior_attempts(value: str | None, problems: list[str]) -> int:
+    """The prior receive count: a whole number ≥ 0, else 0 (and a problem noted)."""
+    if not value:
+        return 0
+    try:
+        prior = int(value.strip())
+    except ValueError:
+        problems.append(f"{PRIOR_ATTEMPTS}: {_shown(value)} is not a whole number")
+        return 0
+    if prior < 0:
+        problems.append(f"{PRIOR_ATTEMPTS}: {_shown(value)} is negative")
+        return 0
+    return prior
+
+
+def _timestamp(value: str | None, problems: list[str]) -> float | None:
+    """Seconds since the epoch, finite and ≥ 0; None (use the broker's) otherwise."""
+    if not value:
+        return None
+    try:
+        timestamp = float(value)
+    except ValueError:
+        timestamp = math.nan
+    if not math.isfinite(timestamp) or timestamp < 0:
+        problems.append(f"{TIMESTAMP}: {_shown(value)} is not a time in seconds")
+        return None
+    return timestamp

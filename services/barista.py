@@ -2,8 +2,19 @@
 
 At least once, made idempotent: the ledger records each brew, and an order the ledger already
 calls brewed is acked without brewing it again (a redelivery after a crash between "brewed"
-and "acked"). A message that is not a valid order is nacked with the reason, so the queue's
-redrive policy moves it to the dead-letter queue after ``max_receive_count`` receives.
+and "acked").
+
+No message can crash the barista or hold it in a loop. A message whose headers the adapter
+had to repair (``wire.MALFORMED``), whose body is not a valid order, or whose handling raises
+anything else, is dead-lettered at once with the reason: a message that failed for what it
+holds fails the same way next time. Only a broker error (the ready event not confirmed)
+hands the order back for another try, which the redrive policy bounds by
+``max_receive_count``. The ledger is the checker, not the system of record: when it does not
+answer, the order is still brewed and acked, and the failure is logged.
+
+While brewing, the barista extends the message's visibility every third of the visibility
+timeout, where the broker keeps one (``Features.visibility_timeout``), so an order that
+takes longer than the timeout is not handed to a second barista.
 
 SIGTERM mid-brew: the cup is finished when that fits in ``stop_grace`` seconds, else the order
 is handed back (nacked for redelivery) at once; either way the process exits 0 well inside
@@ -12,8 +23,8 @@ the container's stop timeout.
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import socket
 import sys
 import threading
@@ -21,9 +32,9 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from broker_adapters import Broker, BrokerError, Delivery, Outcome
+from broker_adapters import Broker, BrokerError, Delivery, Outcome, wire
 from services import logs
 from services.ledger import Ledger, OrderState
 from services.lifecycle import Lifecycle, serve_side_door
@@ -33,6 +44,12 @@ from services.orders import EventKind, Order, OrderEvent
 from services.settings import Settings, SettingsError, load
 
 log = logging.getLogger("services.barista")
+
+# Visibility is extended this many times per visibility timeout while a cup is brewing.
+HEARTBEATS_PER_TIMEOUT = 3
+# The longest reason a dead letter carries (an exception's text can be any length).
+MAX_REASON = 500
+_ORDER_ID = re.compile(rb'"order_id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"')
 
 
 class BaristaSettings(Settings):
@@ -70,7 +87,11 @@ class Barista:
         self.current: str | None = None
 
     def run(self) -> None:
-        """Take orders until asked to stop; returns with nothing held."""
+        """Take orders until asked to stop; returns with nothing held.
+
+        Raises BrokerError only when the broker cannot be reached (receive, or settling a
+        message); nothing a message holds ends the shift.
+        """
         while not self.stopping.is_set():
             for delivery in self.broker.receive(
                 self.settings.orders_queue,
@@ -81,12 +102,31 @@ class Barista:
                 self.handle(delivery)
 
     def handle(self, delivery: Delivery) -> None:
+        """Brew and ack, or dead-letter with the reason; see the module docstring."""
+        try:
+            self._handle(delivery)
+        except BrokerError as error:
+            if delivery.outcome is Outcome.PENDING:
+                self._reject(delivery, f"broker error: {_described(error)}", requeue=True)
+            else:
+                log.warning("broker error after settling", extra={"error": _described(error)})
+        except Exception as error:
+            if delivery.outcome is Outcome.PENDING:
+                self._reject(delivery, f"barista failed on it: {_described(error)}")
+            else:
+                log.exception("failed after settling the order")
+
+    def _handle(self, delivery: Delivery) -> None:
+        malformed = delivery.message.headers.get(wire.MALFORMED)
+        if malformed is not None:
+            self._reject(delivery, f"malformed headers: {malformed}")
+            return
         try:
             order = Order.model_validate_json(delivery.message.body)
         except ValidationError as error:
             self._reject(delivery, f"invalid order: {_first_problem(error)}")
             return
-        if self.ledger.state(order.order_id) is OrderState.BREWED:
+        if self._already_brewed(order.order_id):
             log.info("already brewed; acking the redelivery", extra={"order_id": order.order_id})
             DUPLICATES_SKIPPED.inc()
             delivery.ack()
@@ -99,7 +139,7 @@ class Barista:
             group_id=order.customer.id,
             trace_id=order.order_id,
         )
-        brews = self.ledger.brewed(order.order_id)
+        brews = self._record_brew(order.order_id)
         delivery.ack()
         ORDERS_PROCESSED.inc()
         latency = (datetime.now(UTC) - order.accepted_at).total_seconds()
@@ -109,10 +149,34 @@ class Barista:
             extra={"order_id": order.order_id, "latency": round(latency, 3), "brews": brews},
         )
 
+    def _already_brewed(self, order_id: str) -> bool:
+        """The idempotency check; a ledger that does not answer means "brew it" (at least
+        once allows a duplicate cup, never a lost one)."""
+        try:
+            return self.ledger.state(order_id) is OrderState.BREWED
+        except Exception as error:
+            log.warning(
+                "ledger unavailable; brewing without the duplicate check",
+                extra={"order_id": order_id, "error": _described(error)},
+            )
+            return False
+
+    def _record_brew(self, order_id: str) -> int | None:
+        try:
+            return self.ledger.brewed(order_id)
+        except Exception as error:
+            log.warning(
+                "ledger unavailable; brew not recorded",
+                extra={"order_id": order_id, "error": _described(error)},
+            )
+            return None
+
     def _brew(self, order: Order, delivery: Delivery) -> bool:
-        """Brew; False when a stop request made us hand the order back instead."""
+        """Brew, keeping the message invisible meanwhile; False when a stop request made us
+        hand the order back instead."""
         seconds = order.brew_seconds(self.settings.brew_seconds_per_unit)
         finish_at = time.monotonic() + seconds
+        heartbeat = self._heartbeat_interval()
         self.current = order.order_id
         log.info(
             "brewing",
@@ -123,24 +187,57 @@ class Barista:
             },
         )
         try:
-            if self.stopping.wait(seconds):
-                remaining = finish_at - time.monotonic()
-                if remaining > self.settings.stop_grace:
-                    delivery.nack(requeue=True, reason="barista stopping; order handed back")
-                    log.info("handed back", extra={"order_id": order.order_id})
-                    return False
-                time.sleep(max(remaining, 0.0))  # the cup is nearly done: finish it
+            while (remaining := finish_at - time.monotonic()) > 0:
+                if self.stopping.wait(min(remaining, heartbeat or remaining)):
+                    remaining = finish_at - time.monotonic()
+                    if remaining > self.settings.stop_grace:
+                        delivery.nack(requeue=True, reason="barista stopping; order handed back")
+                        log.info("handed back", extra={"order_id": order.order_id})
+                        return False
+                    time.sleep(max(remaining, 0.0))  # the cup is nearly done: finish it
+                    return True
+                if heartbeat is not None and finish_at - time.monotonic() > 0:
+                    self._extend_visibility(order.order_id, delivery)
             return True
         finally:
             self.current = None
 
-    def _reject(self, delivery: Delivery, reason: str) -> None:
-        delivery.nack(requeue=True, reason=reason)
+    def _heartbeat_interval(self) -> float | None:
+        """Seconds between visibility extensions; None where the broker keeps no deadline."""
+        timeout = self.settings.visibility_timeout
+        if not self.broker.features.visibility_timeout or timeout <= 0:
+            return None
+        return timeout / HEARTBEATS_PER_TIMEOUT
+
+    def _extend_visibility(self, order_id: str, delivery: Delivery) -> None:
+        try:
+            extended = delivery.change_visibility(self.settings.visibility_timeout)
+        except BrokerError as error:
+            log.warning(
+                "visibility not extended", extra={"order_id": order_id, "error": str(error)}
+            )
+            return
+        if not extended:
+            log.warning(
+                "visibility ran out before the heartbeat; another barista may brew it too",
+                extra={"order_id": order_id},
+            )
+
+    def _reject(self, delivery: Delivery, reason: str, *, requeue: bool = False) -> None:
+        """Dead-letter (or, for a broker error, hand back) and record it in the ledger."""
+        reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+        delivery.nack(requeue=requeue, reason=reason)
         outcome = delivery.outcome
         ORDERS_FAILED.labels(outcome=outcome.value).inc()
         order_id = _order_id_of(delivery.message.body)
         if outcome is Outcome.DEAD_LETTERED and order_id is not None:
-            self.ledger.dead_lettered(order_id)
+            try:
+                self.ledger.dead_lettered(order_id)
+            except Exception as error:
+                log.warning(
+                    "ledger unavailable; dead letter not recorded",
+                    extra={"order_id": order_id, "error": _described(error)},
+                )
         log.warning(
             "order rejected",
             extra={"order_id": order_id, "reason": reason, "outcome": outcome.value},
@@ -158,18 +255,33 @@ class Barista:
         )
 
 
+class _Identified(BaseModel):
+    """Just the order id of a body that may be no valid order (pydantic's parser bounds
+    nesting depth, where ``json.loads`` would raise RecursionError)."""
+
+    order_id: str = Field(min_length=1, max_length=128)
+
+
 def _first_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
+    first = error.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
     return f"{where}: {first['msg']}"
 
 
+def _described(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _order_id_of(body: bytes) -> str | None:
+    """The order id, so the ledger can record a dead letter; from a body that is not JSON
+    the parser accepts (nested too deep, say), only when the body names exactly one."""
     try:
-        value = json.loads(body).get("order_id")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+        return _Identified.model_validate_json(body).order_id
+    except ValidationError:
+        pass
+    found = _ORDER_ID.findall(body)
+    return found[0].decode() if len(found) == 1 else None
 
 
 def main(environ: Mapping[str, str]) -> int:

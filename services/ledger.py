@@ -1,9 +1,10 @@
 """The guarantee ledger: every accepted order id and what became of it, in Redis.
 
-Every service writes here (order-api: accepted; barista: brewed, with a count per order;
-dead-letter handling: dead-lettered), so a test or the dashboard can prove that nothing
-confirmed was lost and count duplicate brews. It also serves the barista's idempotency check:
-an order the ledger says is brewed is acked without brewing it again.
+Every service writes here (order-api: accepted, before it sends, so no order is confirmed
+that the ledger does not hold, and withdrawn again when the send is not confirmed; barista:
+brewed, with a count per order, and dead-lettered), so a test or the dashboard can prove that
+nothing confirmed was lost and count duplicate brews. It also serves the barista's
+idempotency check: an order the ledger says is brewed is acked without brewing it again.
 
 Keys (``{ns}`` defaults to ``barista:ledger``): ``{ns}:state`` hash order id → state;
 ``{ns}:brews`` hash order id → number of times it was brewed.
@@ -15,6 +16,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import redis
+
+# Delete the state only while it is still the given one (compare and delete, atomically).
+_WITHDRAW = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
 
 
 def _text(value: bytes | str) -> str:
@@ -47,8 +56,18 @@ class Ledger:
         return cls(redis.Redis.from_url(url, socket_timeout=5, health_check_interval=10), namespace)
 
     def accepted(self, order_id: str) -> None:
-        """Record a confirmed order; a later state (a fast barista) is never overwritten."""
+        """Record an order before it is sent (order-api answers 202 only once this and the
+        send both succeeded); a later state (a fast barista, a redelivery) is never
+        overwritten."""
         self._client.hsetnx(self._state, order_id, OrderState.ACCEPTED.value)
+
+    def withdrawn(self, order_id: str) -> bool:
+        """Forget an order recorded as accepted whose send was not confirmed (order-api
+        records before it sends). A later state (a late confirm, brewed) is kept. True when
+        the record was removed."""
+        return bool(
+            self._client.eval(_WITHDRAW, 1, self._state, order_id, OrderState.ACCEPTED.value)
+        )
 
     def brewed(self, order_id: str) -> int:
         """Record a brew; returns how many times this order has now been brewed."""

@@ -38,7 +38,7 @@ LOADGEN_TARGET_RATE = Gauge(
 )
 ORDER_FOLLOW_UP_FAILURES = Counter(
     "barista_order_follow_up_failures_total",
-    "Orders the broker confirmed whose ledger record or order-placed event failed (still 202)",
+    "Orders the broker confirmed whose order-placed event failed (still 202)",
     ["step"],
 )
 # order-api's answer time: a broker confirm is milliseconds; 503s wait up to broker_timeout.

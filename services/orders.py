@@ -1,7 +1,9 @@
 """The coffee shop's data: the menu, an order as the counter takes it, and order events.
 
 Validated with pydantic at every boundary (HTTP body, queue message), so a bad order is
-refused with a reason per field and never reaches a barista as a surprise.
+refused with a reason per field and never reaches a barista as a surprise. Times are aware
+(with a UTC offset): a naive one cannot be compared with the barista's clock, so it is refused
+like any other invalid field.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 # Seconds of brewing per cup, before BARISTA_BREW_SECONDS_PER_ITEM scales it.
 MENU: dict[str, float] = {
@@ -63,8 +65,8 @@ class OrderRequest(Strict):
 class Order(OrderRequest):
     """An accepted order, as it travels on the orders queue."""
 
-    order_id: str
-    accepted_at: datetime
+    order_id: str = Field(min_length=1, max_length=128)
+    accepted_at: AwareDatetime
 
     @classmethod
     def accept(cls, request: OrderRequest) -> Order:
@@ -95,6 +97,6 @@ class OrderEvent(Strict):
     order_id: str
     customer_id: str
     cups: int
-    at: datetime
-    accepted_at: datetime
+    at: AwareDatetime
+    accepted_at: AwareDatetime
     barista: str | None = None

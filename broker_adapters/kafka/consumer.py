@@ -197,7 +197,9 @@ class GroupMember:
             state.receives[offset] = receives
             generation = self._generation
         pairs = cast("list[tuple[str, bytes | None]]", raw.headers() or [])
-        headers = {key: (value or b"").decode() for key, value in pairs}
+        # A plain client (kcat -H) may write any bytes; the offset is already outstanding,
+        # so nothing here may raise or the partition would stall on it.
+        headers = {key: (value or b"").decode("utf-8", errors="replace") for key, value in pairs}
         _, timestamp_ms = raw.timestamp()
         message = wire.decode(
             raw.value() or b"",

@@ -68,8 +68,9 @@ def receives(raw_headers: Mapping[str, Any], redelivered: bool) -> int:
     one (reads 1); from its first return in the DLQ on, the DLQ's own count takes over.
     """
     count = raw_headers.get("x-delivery-count")
-    if count is not None:
-        return int(count) + 1
+    if isinstance(count, int) and count >= 0:
+        return count + 1
+    # Absent, or not the broker's (a plain client may publish any header): the flag decides.
     return 2 if redelivered else 1
 
 

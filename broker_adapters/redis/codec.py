@@ -86,7 +86,7 @@ def _user_headers(value: bytes) -> dict[str, str]:
     """The JSON ``headers`` field; a plain client's non-JSON value is kept as one header."""
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         parsed = None
     if not isinstance(parsed, dict):
         return {HEADERS: _text(value)}
@@ -108,7 +108,7 @@ def decode_payload(payload: bytes) -> Message:
         header_line, _, body = payload[len(PAYLOAD_MAGIC) :].partition(b"\n")
         try:
             headers = json.loads(header_line)
-        except ValueError:
+        except (ValueError, RecursionError):
             headers = None
         if isinstance(headers, dict):
             return wire.decode(

@@ -157,7 +157,10 @@ while #taken < count do
     else
       local fields = claimed[1][2]
       local receives = delivery_count(stream, group, id)
+      -- As wire.decode reads it: garbage or a negative count is 0, so a forged header
+      -- cannot keep a crash-looping message out of the dead-letter stream.
       local prior = tonumber(field(fields, 'barista-prior-attempts') or '0') or 0
+      prior = math.max(0, math.floor(prior))
       if max_receives > 0 and prior + receives > max_receives then
         dead_letter(id, fields, prior + receives - 1)
       else

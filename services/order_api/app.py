@@ -1,25 +1,28 @@
 """The counter's routes, over an injected broker and ledger (``create_app``).
 
-The one promise: a 2xx means the broker confirmed the order on the orders queue. Everything
-before that confirm may refuse: 4xx for the customer's mistakes (nothing is sent), 503 with
-``Retry-After`` when the broker raises or does not confirm within ``broker_timeout``.
+The one promise: a 2xx means the broker confirmed the order on the orders queue *and* the
+ledger holds it. Everything before that may refuse: 4xx for the customer's mistakes (nothing
+is sent), 503 with ``Retry-After`` when the ledger or the broker raises or does not answer in
+time (``LEDGER_TIMEOUT``, ``broker_timeout``).
 
-Nothing after the confirm may refuse. The steps are: send (the confirm), record the order in
-the ledger, publish ``order-placed``, answer 202. If the ledger write or the publish fails,
-the answer is still 202; the failure is written on the order's log line and counted in
-``barista_order_follow_up_failures_total{step}``. Why:
+The steps are: record the order in the ledger as accepted, send (the confirm), publish
+``order-placed``, answer 202. Why the ledger comes first:
 
-- The order is on the queue and a barista will brew it. A 5xx would tell the customer (or the
-  load generator, or a retrying proxy) to order again, and the retry is a *new* order with a
-  new id: two coffees for one. A missing notification or ledger line is the smaller harm.
-- The event is a notification: subscribers still learn of the order from ``order-ready``,
-  which the barista publishes. The adapters already ride out a broker restart inside the
-  publish for ``broker_timeout``; a durable outbox would need a store and a relay of its own.
-- The ledger is the record that *checks* the system, not the system of record (the queue
-  is). It heals: the barista's ``brewed``/``dead_lettered`` set the order's state
-  unconditionally, so an order missing its ``accepted`` line reappears once it is brewed.
-- Ledger before event: when both work, an announced order is already in the ledger, and a
-  slow publish does not delay the record of a confirmed order.
+- The ledger exists to prove that nothing confirmed was lost, so it must hold every order a
+  202 was given for. Written after the confirm, a failed write could only be logged (a 5xx
+  after the confirm would make the customer order again: two coffees for one), and the order
+  would be missing from the proof. Written first, a failed write refuses the order before
+  anything is on the queue.
+- A send that is not confirmed withdraws the record (``Ledger.withdrawn``), which removes it
+  only while it still says "accepted": a send abandoned at its deadline and confirmed later
+  is brewed all the same, and the barista's ``brewed`` brings the record back.
+- A barista cannot see the order before the ledger holds it, so its duplicate check always
+  finds the record.
+
+Nothing after the confirm may refuse: if the publish fails the answer is still 202, the
+failure is written on the order's log line and counted in
+``barista_order_follow_up_failures_total{step="event"}``. The event is a notification:
+subscribers still learn of the order from ``order-ready``, which the barista publishes.
 
 A 503 means "not confirmed", not "not enqueued": a send still running at the deadline may be
 confirmed afterwards (see ``calls``), so a client's retry can make a duplicate order.
@@ -87,6 +90,8 @@ class OrderLedger(Protocol):
     """The part of ``services.ledger.Ledger`` the counter uses (tests pass a fake)."""
 
     def accepted(self, order_id: str) -> None: ...
+
+    def withdrawn(self, order_id: str) -> bool: ...
 
     def state(self, order_id: str) -> OrderState | None: ...
 
@@ -210,6 +215,20 @@ class OrderCounter:
         return await self._accept(Order.accept(order_request))
 
     async def _accept(self, order: Order) -> Response:
+        try:
+            await self.calls.run(LEDGER_TIMEOUT, partial(self.ledger.accepted, order.order_id))
+        except Exception as error:
+            if isinstance(error, TimeoutError):
+                # A write that timed out may still land: take it back, as for a failed send.
+                await self._withdraw(order)
+            return reject(
+                503,
+                "unavailable",
+                {"error": "ledger unavailable"},
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                order_id=order.order_id,
+                detail=describe(error, LEDGER_TIMEOUT),
+            )
         timeout = self.settings.broker_timeout
         send = partial(
             self.broker.send,
@@ -222,6 +241,7 @@ class OrderCounter:
         try:
             await self.calls.run(timeout, send)
         except (BrokerError, TimeoutError, Saturated) as error:
+            await self._withdraw(order)
             return reject(
                 503,
                 "unavailable",
@@ -232,19 +252,14 @@ class OrderCounter:
             )
         except Exception as error:
             # Not a BrokerError: a bug, not an outage. Still unconfirmed, so still no 2xx.
+            await self._withdraw(order)
             return reject(
                 500, "error", {"error": "internal error"}, error=error, order_id=order.order_id
             )
-        follow_ups = {
-            "ledger": await self._follow_up(
-                "ledger", LEDGER_TIMEOUT, partial(self.ledger.accepted, order.order_id)
-            ),
-            "event": await self._follow_up("event", timeout, partial(self._announce, order)),
-        }
+        event = await self._follow_up("event", timeout, partial(self._announce, order))
         ORDERS_ACCEPTED.inc()
-        degraded = any(outcome != "ok" for outcome in follow_ups.values())
         log.log(
-            logging.WARNING if degraded else logging.INFO,
+            logging.WARNING if event != "ok" else logging.INFO,
             "order accepted",
             extra={
                 "outcome": "accepted",
@@ -252,7 +267,8 @@ class OrderCounter:
                 "order_id": order.order_id,
                 "customer_id": order.customer.id,
                 "cups": order.cups(),
-                **follow_ups,
+                "ledger": "ok",
+                "event": event,
             },
         )
         return JSONResponse(
@@ -260,6 +276,17 @@ class OrderCounter:
             status_code=202,
             headers={"Location": f"/orders/{order.order_id}"},
         )
+
+    async def _withdraw(self, order: Order) -> None:
+        """Take back the ledger record of an order that was not confirmed (best effort: a
+        record left behind reads "accepted" until someone looks at the queue)."""
+        try:
+            await self.calls.run(LEDGER_TIMEOUT, partial(self.ledger.withdrawn, order.order_id))
+        except Exception as error:
+            log.warning(
+                "ledger record of an unconfirmed order not withdrawn",
+                extra={"order_id": order.order_id, "detail": describe(error, LEDGER_TIMEOUT)},
+            )
 
     def _announce(self, order: Order) -> None:
         self.broker.publish(
@@ -294,7 +321,6 @@ class OrderCounter:
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         if state is None:
-            # Also an accepted order whose ledger write failed, until a barista brews it.
             return JSONResponse({"error": "unknown order", "order_id": order_id}, status_code=404)
         return JSONResponse({"order_id": order_id, "state": state.value})
 

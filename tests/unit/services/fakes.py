@@ -350,6 +350,13 @@ class FakeLedger:
         self.faults.check("accepted")
         self.states.setdefault(order_id, OrderState.ACCEPTED)
 
+    def withdrawn(self, order_id: str) -> bool:
+        self.faults.check("withdrawn")
+        if self.states.get(order_id) is not OrderState.ACCEPTED:
+            return False
+        del self.states[order_id]
+        return True
+
     def brewed(self, order_id: str) -> int:
         self.faults.check("brewed")
         self.brew_counts[order_id] = self.brew_counts.get(order_id, 0) + 1

@@ -348,15 +348,50 @@ def test_a_failed_event_publish_still_answers_202_and_records_the_order(
     assert line.ledger == "ok"
 
 
-def test_a_failed_ledger_write_still_answers_202_and_announces_the_order(client, broker, ledger):
-    before = follow_up_failures("ledger")
+def test_a_failed_ledger_write_is_503_and_nothing_is_sent(client, broker, ledger):
+    before = rejected("unavailable")
     ledger.fail("accepted")
 
     response = client.post("/orders", json=ORDER)
 
+    assert response.status_code == 503
+    assert response.json() == {"error": "ledger unavailable"}
+    assert int(response.headers["retry-after"]) > 0
+    assert broker.sent == broker.published == []
+    assert rejected("unavailable") == before + 1
+
+
+def test_a_hung_ledger_write_is_503_within_its_timeout_and_nothing_is_sent(client, broker, ledger):
+    ledger.block("accepted")
+    started = time.monotonic()
+    response = client.post("/orders", json=ORDER)
+    assert response.status_code == 503
+    assert time.monotonic() - started < order_api.app.LEDGER_TIMEOUT + 1.0
+    assert broker.sent == []
+
+
+def test_the_ledger_holds_the_order_before_the_broker_confirms_it(client, broker, ledger):
+    seen: list[dict[str, OrderState]] = []
+    send = broker.send_batch
+
+    def send_and_look(queue, messages):
+        seen.append(dict(ledger.states))
+        return send(queue, messages)
+
+    broker.send_batch = send_and_look
+    response = client.post("/orders", json=ORDER)
     assert response.status_code == 202
-    assert len(broker.sent) == len(broker.published) == 1
-    assert follow_up_failures("ledger") == before + 1
+    assert seen == [{response.json()["order_id"]: OrderState.ACCEPTED}]
+
+
+def test_a_ledger_that_cannot_withdraw_still_gets_a_503_for_an_unconfirmed_send(
+    client, broker, ledger
+):
+    broker.fail("send")
+    ledger.fail("withdrawn")
+    response = client.post("/orders", json=ORDER)
+    assert response.status_code == 503
+    assert list(ledger.states.values()) == [OrderState.ACCEPTED]
 
 
 def test_a_hung_publish_delays_the_202_by_at_most_broker_timeout(client, broker, settings):
