@@ -93,7 +93,7 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 	COMPOSE_PROFILES=all-brokers images/wait-healthy.sh
 	$(VENV)/bin/barista compare --backend all
 
-bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs ## every benchmark; tables go to BENCHMARKS.md
+bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
 
 bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
@@ -112,6 +112,10 @@ bench-elb: images ## wrk straight to order-api replicas vs through the ALB (need
 .PHONY: bench-ecs
 bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy p50/p95
 	$(VENV_PY) -m tests.bench.ecs $(BENCH_ARGS)
+
+.PHONY: bench-sqs
+bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
+	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
 
 clean-test-containers: ## remove containers a killed test run left behind (by their label)
 	docker ps -aq --filter label=barista.test-session | xargs -r docker rm -f
