@@ -117,6 +117,10 @@ bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy 
 bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
 	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
 
+.PHONY: faults
+faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md
+	$(VENV_PY) -m tests.faults.report $(PYTEST_ARGS)
+
 clean-test-containers: ## remove containers a killed test run left behind (by their label)
 	docker ps -aq --filter label=barista.test-session | xargs -r docker rm -f
 
