@@ -30,6 +30,7 @@ from broker_adapters.core import (
     RedrivePolicy,
     Subscription,
     UnsupportedSemantic,
+    ack_batch,
 )
 
 # scheme -> "module:class"; one table, so an unknown scheme can name the known ones.
@@ -83,6 +84,7 @@ __all__ = [
     "Subscription",
     "UnknownScheme",
     "UnsupportedSemantic",
+    "ack_batch",
     "backend_class",
     "connect",
 ]

@@ -233,9 +233,44 @@ class Delivery(ABC):
     def _settle_ack(self) -> None:
         """Tell the broker the message is done."""
 
+    @classmethod
+    def _settle_acks(cls, deliveries: Sequence[Delivery]) -> None:
+        """Tell the broker several messages are done. One at a time here; a backend whose
+        broker takes a batch in one round trip overrides this (see ``ack_batch``)."""
+        for delivery in deliveries:
+            delivery._settle_ack()
+
     @abstractmethod
     def _settle_nack(self, requeue: bool, delay: float, reason: str) -> Outcome:
         """Requeue or dead-letter the message; return which happened."""
+
+
+def ack_batch(deliveries: Sequence[Delivery]) -> list[bool]:
+    """Ack several deliveries at once, as SQS's DeleteMessageBatch does: in one round trip
+    per backend where its broker allows it. Each result is what ``ack`` would have returned
+    for that delivery (False: it was already settled)."""
+    # Locks in one global order, so two overlapping batches cannot deadlock each other.
+    ordered = sorted({id(delivery): delivery for delivery in deliveries}.values(), key=id)
+    for delivery in ordered:
+        delivery._lock.acquire()
+    try:
+        pending = [d for d in ordered if d._outcome is Outcome.PENDING]
+        by_class: dict[type[Delivery], list[Delivery]] = {}
+        for delivery in pending:
+            by_class.setdefault(type(delivery), []).append(delivery)
+        for cls, group in by_class.items():
+            cls._settle_acks(group)
+            for delivery in group:
+                delivery._outcome = Outcome.ACKED
+        acked = {id(delivery) for delivery in pending}
+    finally:
+        for delivery in ordered:
+            delivery._lock.release()
+    results = []
+    for delivery in deliveries:
+        results.append(id(delivery) in acked)
+        acked.discard(id(delivery))  # the same delivery twice: the second ack finds it settled
+    return results
 
 
 class _Closing(ABC):

@@ -233,6 +233,22 @@ redis.call('ZREM', KEYS[2], ARGV[2])
 return acked
 """
 
+# ack_many: ack for a batch (SQS's DeleteMessageBatch), one round trip instead of one each.
+# KEYS: stream, in-flight zset.  ARGV: group, delete (1/0), entry id, ...
+# Returns how many entries were still pending.
+ACK_MANY = """
+local ids = {}
+for i = 3, #ARGV do
+  ids[#ids + 1] = ARGV[i]
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+if ARGV[2] == '1' then
+  redis.call('XDEL', KEYS[1], unpack(ids))
+end
+redis.call('ZREM', KEYS[2], unpack(ids))
+return acked
+"""
+
 # requeue: SQS's ChangeMessageVisibility. The entry stays pending; its deadline moves to
 # now + delay, and the next receive after that claims it (counting one more delivery).
 # The delivery count is the receipt: a stale delivery (its visibility ran out and someone else
@@ -323,6 +339,7 @@ class Scripts:
     send: Script
     take: Script
     ack: Script
+    ack_many: Script
     requeue: Script
     dead_letter: Script
     release: Script
@@ -334,6 +351,7 @@ class Scripts:
             send=client.register_script(SEND),
             take=client.register_script(TAKE),
             ack=client.register_script(ACK),
+            ack_many=client.register_script(ACK_MANY),
             requeue=client.register_script(REQUEUE),
             dead_letter=client.register_script(DEAD_LETTER),
             release=client.register_script(RELEASE),

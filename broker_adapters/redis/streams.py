@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -208,6 +208,24 @@ class RedisDelivery(Delivery):
                 args=[receiver.keys.group, self.entry_id, int(receiver.spec.delete_on_ack)],
             )
         receiver.settled(self.entry_id)
+
+    @classmethod
+    def _settle_acks(cls, deliveries: Sequence[Delivery]) -> None:
+        """One script call per stream for the whole batch."""
+        by_receiver: dict[int, tuple[StreamReceiver, list[str]]] = {}
+        for delivery in deliveries:
+            if not isinstance(delivery, RedisDelivery):
+                raise TypeError(f"not a Redis queue delivery: {delivery!r}")
+            receiver = delivery._receiver
+            by_receiver.setdefault(id(receiver), (receiver, []))[1].append(delivery.entry_id)
+        for receiver, entry_ids in by_receiver.values():
+            with receiver.guarded("ack"):
+                receiver.scripts.ack_many(
+                    keys=[receiver.keys.stream, receiver.keys.inflight],
+                    args=[receiver.keys.group, int(receiver.spec.delete_on_ack), *entry_ids],
+                )
+            for entry_id in entry_ids:
+                receiver.settled(entry_id)
 
     def _change_visibility(self, timeout: float) -> bool:
         """The requeue script without settling: the entry's deadline moves to now + timeout,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from broker_adapters import Delivery, OutgoingMessage
+from broker_adapters import Delivery, OutgoingMessage, ack_batch
 from broker_adapters.core import DEAD_LETTER_SOURCE, MAX_RECEIVE_BATCH
 from orchestrator.errors import AwsError
 from orchestrator.sqs import checksums, messages
@@ -24,7 +24,7 @@ from orchestrator.sqs.errors import (
     receipt_handle_is_invalid,
 )
 from orchestrator.sqs.model import ACCOUNT_ID, Queue, queue_arn
-from orchestrator.sqs.receipts import decode
+from orchestrator.sqs.receipts import Held, decode
 from orchestrator.sqs.service import SqsService
 
 LONG_POLL_SLICE = 0.1
@@ -357,15 +357,26 @@ def change_message_visibility(
 def delete_message_batch(
     service: SqsService, queue: Queue, entries: object
 ) -> dict[str, list[dict[str, Any]]]:
+    """Every live handle's message acked in one broker call (``ack_batch``), so a batch of
+    ten costs one round trip on brokers that take a batch, not ten."""
     successful: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
+    held: list[Held] = []
     for entry in check_batch(entries):
         try:
-            delete_message(service, queue, entry.get("ReceiptHandle"))
+            checked = _checked_handle(queue, entry.get("ReceiptHandle"))
         except AwsError as error:
             failed.append(failure(entry["Id"], error))
-        else:
-            successful.append({"Id": entry["Id"]})
+            continue
+        released = service.receipts.release(checked)
+        if released is not None:
+            held.append(released)
+        successful.append({"Id": entry["Id"]})
+    if held:
+        with service.broker(queue, declare=False):
+            ack_batch([one.delivery for one in held])
+        for one in held:
+            service.first_receives.forget(one.delivery.message.id)
     return {"Successful": successful, "Failed": failed}
 
 
