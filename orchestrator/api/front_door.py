@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -35,9 +36,13 @@ from orchestrator.api.credentials import Credentials
 from orchestrator.api.wire import REQUEST_ENDPOINT, WireProtocol, WireRequest, WireResponse
 from orchestrator.api.wire.json_rpc import CBOR_PATH, CborProtocol, JsonProtocol
 from orchestrator.api.wire.query import QueryProtocol
+from orchestrator.api.wire.query_traits import query_edition, with_query_errors
 from orchestrator.errors import AwsError
 
 log = logging.getLogger(__name__)
+
+# A queue's URL path, ``/<account id>/<queue name>``.
+QUEUE_PATH = re.compile(r"/\d{12}/[\w.-]{1,80}")
 
 Handler = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
@@ -52,7 +57,14 @@ PROTOCOLS: Mapping[str, WireProtocol] = {
 @cache
 def service_model(name: str) -> ServiceModel:
     """botocore's model of a service (``autoscaling``, ``elbv2``, …), loaded once."""
-    return botocore.session.get_session().get_service_model(name)
+    # SQS's lost its Query error codes in the move to JSON; AWS still sends them.
+    return with_query_errors(botocore.session.get_session().get_service_model(name))
+
+
+@cache
+def query_model(name: str) -> ServiceModel | None:
+    """The Query edition of a JSON service AWS still serves over Query (SQS), loaded once."""
+    return query_edition(service_model(name))
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,14 @@ class Service:
     name: str  # botocore's name: "elbv2"
     model: ServiceModel
     actions: Mapping[str, Handler]
+    # The Query edition of a JSON service that AWS still serves over Query (SQS), else None.
+    query_model: ServiceModel | None = None
+
+    def model_for(self, protocol: str) -> ServiceModel:
+        """The model that describes requests in ``protocol``."""
+        if protocol == "query" and self.query_model is not None:
+            return self.query_model
+        return self.model
 
     @property
     def signing_name(self) -> str:
@@ -85,7 +105,8 @@ class FrontDoor:
         self.credentials = credentials
         self.clock = clock
         self.services = [
-            Service(name, service_model(name), actions) for name, actions in services.items()
+            Service(name, service_model(name), actions, query_model(name))
+            for name, actions in services.items()
         ]
         self._by_prefix = {s.target_prefix: s for s in self.services if s.target_prefix}
         self._by_signing_name = {s.signing_name: s for s in self.services}
@@ -112,7 +133,7 @@ class FrontDoor:
         """``error`` in the protocol ``request`` speaks, before its body was read."""
         service, protocol_name = self._route(request)
         protocol = PROTOCOLS[protocol_name]
-        model = service.model if service is not None else None
+        model = service.model_for(protocol_name) if service is not None else None
         return protocol.render_error(
             model, error.code, error.message, error.status, str(uuid.uuid4())
         )
@@ -144,6 +165,7 @@ class FrontDoor:
                     status=501,
                 )
             params = _without_idempotency_tokens(operation, protocol.parse(operation, request))
+            params = _queue_url_from_path(operation, params, request)
             # Handlers block (SQLite, Docker, brokers): keep them off the event loop.
             token = REQUEST_ENDPOINT.set(_endpoint_of(request))
             try:
@@ -152,11 +174,11 @@ class FrontDoor:
                 REQUEST_ENDPOINT.reset(token)
             return protocol.render(operation, result, request_id)
         except AwsError as error:
-            model = service.model if service is not None else None
+            model = service.model_for(protocol_name) if service is not None else None
             return protocol.render_error(model, error.code, error.message, error.status, request_id)
         except Exception:
             log.exception("front door: %s failed", request.headers.get("x-amz-target", "action"))
-            model = service.model if service is not None else None
+            model = service.model_for(protocol_name) if service is not None else None
             return protocol.render_error(
                 model, "InternalFailure", "Barista failed to handle the request.", 500, request_id
             )
@@ -184,11 +206,25 @@ class FrontDoor:
 
     @staticmethod
     def _operation(service: Service, name: str | None, protocol: str) -> Any:
-        if name and name in service.model.operation_names:
-            return service.model.operation_model(name)
+        model = service.model_for(protocol)
+        if name and name in model.operation_names:
+            return model.operation_model(name)
         if protocol in ("query", "ec2"):
             raise AwsError("InvalidAction", f"The action {name} is not valid for this web service.")
         raise AwsError("UnknownOperationException", f"{service.name} has no operation {name}.")
+
+
+def _queue_url_from_path(
+    operation: Any, params: dict[str, Any], request: WireRequest
+) -> dict[str, Any]:
+    """SQS's older clients post a queue's actions to the queue's URL and leave ``QueueUrl``
+    out of the form; AWS takes the queue from the path then, and so does Barista."""
+    shape = operation.input_shape
+    if shape is None or "QueueUrl" not in shape.members or "QueueUrl" in params:
+        return params
+    if QUEUE_PATH.fullmatch(request.path) is None:
+        return params
+    return {**params, "QueueUrl": f"{_endpoint_of(request) or ''}{request.path}"}
 
 
 def _endpoint_of(request: WireRequest) -> str | None:

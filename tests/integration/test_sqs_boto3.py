@@ -57,8 +57,14 @@ def test_boto3_sends_receives_and_deletes(api: Endpoint, unique_name: str):
     assert message["MessageAttributes"]["table"] == {"DataType": "Number", "StringValue": "4"}
     assert message["Attributes"] == {"ApproximateReceiveCount": "1"}
     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist) as missing:
         sqs.get_queue_url(QueueName=f"{unique_name}-nowhere")
+    # AWS's JSON answer repeats the Query code in x-amzn-query-error; botocore reports both.
+    error = missing.value.response["Error"]
+    assert (error["Code"], error["QueryErrorCode"]) == (
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    )
 
 
 def test_the_aws_cli_creates_a_queue_a_barista_reads(
