@@ -17,14 +17,16 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from orchestrator.cli._client import Client
-from services.ledger import Ledger, LedgerSummary
+from services.ledger import Ledger, LedgerSummary, OrderState
 from tests.support.aws_auth import ACCESS_KEY
 from tests.support.aws_auth import ENVIRON as ACCESS_KEY_ENVIRON
+from tests.support.aws_endpoint import Endpoint as AwsEndpoint
 from tests.support.brokers import http_get
 from tests.support.containers import REPO_DIR, SESSION_ID, Credentials, free_loopback_port
 from tests.support.tools import run_tool
@@ -219,6 +221,66 @@ def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
     causes = [a["Cause"] for a in demo.activities("baristas")]
     assert any("AlarmHigh" in c and "backlog-per-barista" in c for c in causes), causes
     assert any("AlarmLow" in c and "backlog-per-barista" in c for c in causes), causes
+
+
+def test_an_order_sent_with_the_aws_cli_is_brewed_and_the_events_topic_fans_out(demo: Demo):
+    """What a user does with the AWS CLI on the live demo: subscribe a queue of their own to
+    the demo's events topic, put an order straight on the orders queue, publish a note."""
+    api = AwsEndpoint(f"http://127.0.0.1:{demo.port('ORCHESTRATOR_PORT')}")
+
+    def aws(*arguments: str) -> dict[str, Any]:
+        # awscli 1.x sends SQS to AWS's own host unless the URL is given outright.
+        done = api.aws(*arguments, "--endpoint-url", api.url)
+        assert done.returncode == 0, f"aws {' '.join(arguments)}: {done.stderr}"
+        answer: dict[str, Any] = json.loads(done.stdout) if done.stdout.strip() else {}
+        return answer
+
+    [topic] = [
+        t["TopicArn"]
+        for t in aws("sns", "list-topics")["Topics"]
+        if t["TopicArn"].endswith(":order-events")
+    ]
+    mine = aws("sqs", "create-queue", "--queue-name", f"my-order-events-{SESSION_ID}")["QueueUrl"]
+    mine_arn = aws(
+        "sqs", "get-queue-attributes", "--queue-url", mine, "--attribute-names", "QueueArn"
+    )["Attributes"]["QueueArn"]
+    aws(
+        "sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs",
+        "--notification-endpoint", mine_arn, "--attributes", "RawMessageDelivery=true",
+    )  # fmt: skip
+
+    order_id = f"aws-cli-{SESSION_ID}"
+    order = {
+        "customer": {"id": "cli-user", "name": "A user of the AWS CLI"},
+        "items": [{"item": "espresso", "size": "small", "quantity": 1}],
+        "order_id": order_id,
+        "accepted_at": datetime.now(UTC).isoformat(),
+    }
+    orders = aws("sqs", "get-queue-url", "--queue-name", "orders")["QueueUrl"]
+    aws("sqs", "send-message", "--queue-url", orders, "--message-body", json.dumps(order))
+    ledger = demo.ledger()
+    assert wait_until(lambda: ledger.state(order_id) == OrderState.BREWED, timeout=120), (
+        ledger.state(order_id)
+    )
+    assert ledger.brews(order_id) == 1
+    aws("sns", "publish", "--topic-arn", topic, "--message", '{"note": "closing at six"}')
+
+    seen: list[dict[str, Any]] = []
+
+    def both_arrived() -> bool:
+        answer = aws(
+            "sqs", "receive-message", "--queue-url", mine,
+            "--max-number-of-messages", "10", "--wait-time-seconds", "5",
+        )  # fmt: skip
+        for message in answer.get("Messages", []):
+            seen.append(json.loads(message["Body"]))
+        ready = any(e.get("kind") == "order-ready" and e.get("order_id") == order_id for e in seen)
+        return ready and {"note": "closing at six"} in seen
+
+    assert wait_until(both_arrived, timeout=120, interval=0), (
+        "the subscribed queue should get the barista's order-ready event and the published note",
+        seen[-5:],
+    )
 
 
 def test_every_accepted_order_is_brewed_once(demo: Demo):
