@@ -41,6 +41,7 @@ from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns import attributes, envelope
 from orchestrator.sns.messages import Published, published
 from orchestrator.sns.model import CONFIRMED_BY_ENDPOINT, Subscription, Topic
+from orchestrator.sns.signing import signer_for
 from orchestrator.sns.store import SnsStore
 from orchestrator.sqs import messaging
 from orchestrator.sqs.model import name_from_arn as queue_name_from_arn
@@ -131,6 +132,8 @@ class DeliveryController:
         opener: Callable[[str], Broker] = connect,
     ) -> None:
         self.store_path = Path(store_path)
+        # Signs every envelope; the key lives beside the store (signing.py).
+        self.signer = signer_for(store_path)
         self.broker_urls = dict(broker_urls)
         self.api_endpoint = api_endpoint.rstrip("/")
         self.send_to_queue = send_to_queue
@@ -193,7 +196,7 @@ class DeliveryController:
             return
         self._confirmation_attempts[subscription.id] = now
         document = envelope.subscription_confirmation(
-            subscription, topic, self.api_endpoint, self.clock()
+            subscription, topic, self.api_endpoint, self.clock(), self.signer
         )
         headers = envelope.http_headers(
             "SubscriptionConfirmation", document["MessageId"], subscription
@@ -231,7 +234,9 @@ class DeliveryController:
             body = message.text_for(subscription.protocol).encode()
         else:
             body = envelope.encode(
-                envelope.notification(message, delivering.topic, subscription, self.api_endpoint)
+                envelope.notification(
+                    message, delivering.topic, subscription, self.api_endpoint, self.signer
+                )
             )
         headers = envelope.http_headers(
             "Notification", message.message_id, subscription, raw=subscription.raw
@@ -247,7 +252,7 @@ class DeliveryController:
                 entry["MessageAttributes"] = dict(message.attributes)
         else:
             document = envelope.notification(
-                message, delivering.topic, subscription, self.api_endpoint
+                message, delivering.topic, subscription, self.api_endpoint, self.signer
             )
             entry = {"MessageBody": envelope.encode(document).decode()}
         if message.group_id:

@@ -1,9 +1,8 @@
 """SNS's JSON envelope: what an HTTP/S endpoint (and, without raw delivery, an SQS queue)
 receives, and the headers an HTTP/S POST carries.
 
-Barista does not sign messages: ``SignatureVersion`` is the topic's (``1`` by default),
-``Signature`` and ``SigningCertURL`` are empty strings. A subscriber that verifies SNS
-signatures must skip verification for Barista (docs/sns.md).
+Every envelope is signed as SNS signs its own (``signing.py``): ``SignatureVersion`` is the
+topic's (``1`` by default), ``SigningCertURL`` a certificate on the orchestrator's address.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from urllib.parse import urlencode
 
 from orchestrator.sns.messages import Published
 from orchestrator.sns.model import Subscription, Topic, topic_arn
+from orchestrator.sns.signing import Signer
 
 
 def timestamp(seconds: float) -> str:
@@ -26,6 +26,7 @@ def timestamp(seconds: float) -> str:
 
 
 def _signature_fields(topic: Topic | None) -> dict[str, str]:
+    """Placeholders in SNS's place in the document; ``Signer.sign`` fills them."""
     version = topic.attributes.get("SignatureVersion", "1") if topic else "1"
     return {"SignatureVersion": version, "Signature": "", "SigningCertURL": ""}
 
@@ -63,6 +64,7 @@ def notification(
     topic: Topic | None,
     subscription: Subscription,
     endpoint: str,
+    signer: Signer,
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "Type": "Notification",
@@ -79,14 +81,14 @@ def notification(
     }
     if message.attributes:
         document["MessageAttributes"] = envelope_attributes(message.attributes)
-    return document
+    return signer.sign(document, endpoint)
 
 
 def subscription_confirmation(
-    subscription: Subscription, topic: Topic | None, endpoint: str, now: float
+    subscription: Subscription, topic: Topic | None, endpoint: str, now: float, signer: Signer
 ) -> dict[str, Any]:
     arn = topic_arn(subscription.topic)
-    return {
+    document = {
         "Type": "SubscriptionConfirmation",
         "MessageId": str(uuid.uuid4()),
         "Token": subscription.token,
@@ -99,6 +101,7 @@ def subscription_confirmation(
         "Timestamp": timestamp(now),
         **_signature_fields(topic),
     }
+    return signer.sign(document, endpoint)
 
 
 def http_headers(

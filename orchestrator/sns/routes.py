@@ -4,7 +4,9 @@
 and ``GET /sns/?Action=Unsubscribe&SubscriptionArn=…`` deletes one, answering with SNS's XML
 (``ConfirmSubscriptionResponse``, ``UnsubscribeResponse``). As with SNS these links are not
 signed with SigV4: the token (or, for Unsubscribe, the subscription ARN with its random id)
-is the secret. Mount with ``create_app(context, [*sns_routes(context), …])``.
+is the secret. ``GET /sns/SimpleNotificationService-<fingerprint>.pem`` is the certificate
+that verifies the envelopes' signatures. Mount with
+``create_app(context, [*sns_routes(context), …])``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from orchestrator.api import ApiContext
 from orchestrator.errors import AwsError
 from orchestrator.sns import subscriptions
 from orchestrator.sns.service import SnsService, shared
+from orchestrator.sns.signing import CERT_PATH_PREFIX, signer_for
 
 NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 
@@ -68,4 +71,16 @@ def routes(context: ApiContext, service: SnsService | None = None) -> list[Route
         except AwsError as error:
             return _error(error)
 
-    return [Route("/sns/", endpoint, methods=["GET"], name="sns-links")]
+    async def certificate(request: Request) -> Response:
+        """The certificate ``SigningCertURL`` names (unsigned, as AWS serves its own)."""
+        signer = await run_in_threadpool(signer_for, context.store_path)
+        if request.path_params["name"] != signer.certificate_name:
+            return Response("no such certificate", status_code=404, media_type="text/plain")
+        return Response(signer.certificate_pem, media_type="application/x-pem-file")
+
+    return [
+        Route("/sns/", endpoint, methods=["GET"], name="sns-links"),
+        Route(
+            CERT_PATH_PREFIX + "{name}.pem", certificate, methods=["GET"], name="sns-certificate"
+        ),
+    ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from broker_adapters import Message
 from orchestrator.sns import envelope
 from orchestrator.sns.messages import outgoing, published
 from orchestrator.sns.model import Subscription, Topic
+from orchestrator.sns.signing import Signer
 
 TOPIC = Topic("orders", "redis", 0.0)
 SUBSCRIPTION = Subscription(
@@ -20,6 +23,7 @@ SUBSCRIPTION = Subscription(
     confirmed=True,
 )
 ENDPOINT = "http://127.0.0.1:8500"
+SIGNER = Signer.load_or_create(Path(tempfile.mkdtemp(prefix="barista-sns-signing-")))
 
 
 def _received(**kwargs: object) -> Message:
@@ -44,7 +48,7 @@ def test_a_notification_has_snss_fields_in_snss_order() -> None:
             },
         )
     )
-    document = envelope.notification(message, TOPIC, SUBSCRIPTION, ENDPOINT)
+    document = envelope.notification(message, TOPIC, SUBSCRIPTION, ENDPOINT, SIGNER)
     assert list(document) == [
         "Type",
         "MessageId",
@@ -65,11 +69,15 @@ def test_a_notification_has_snss_fields_in_snss_order() -> None:
         "size": {"Type": "String", "Value": "large"},
     }
     assert document["UnsubscribeURL"].startswith(f"{ENDPOINT}/sns/?Action=Unsubscribe")
-    assert (document["Signature"], document["SigningCertURL"]) == ("", "")
+    assert document["SignatureVersion"] == "1"
+    assert document["Signature"]
+    assert document["SigningCertURL"] == (
+        f"{ENDPOINT}/sns/SimpleNotificationService-{SIGNER.certificate_name}.pem"
+    )
 
 
 def test_a_notification_without_subject_or_attributes_leaves_them_out() -> None:
-    document = envelope.notification(published(_received()), TOPIC, SUBSCRIPTION, ENDPOINT)
+    document = envelope.notification(published(_received()), TOPIC, SUBSCRIPTION, ENDPOINT, SIGNER)
     assert "Subject" not in document
     assert "MessageAttributes" not in document
 
@@ -77,7 +85,8 @@ def test_a_notification_without_subject_or_attributes_leaves_them_out() -> None:
 def test_the_per_protocol_text_of_a_structured_message() -> None:
     message = published(_received(per_protocol={"http": "for web hooks"}))
     assert (
-        envelope.notification(message, TOPIC, SUBSCRIPTION, ENDPOINT)["Message"] == "for web hooks"
+        envelope.notification(message, TOPIC, SUBSCRIPTION, ENDPOINT, SIGNER)["Message"]
+        == "for web hooks"
     )
     assert message.text_for("sqs") == "one flat white"
 
@@ -95,7 +104,7 @@ def test_a_plain_broker_message_is_a_plain_notification() -> None:
 
 
 def test_the_subscription_confirmation() -> None:
-    document = envelope.subscription_confirmation(SUBSCRIPTION, TOPIC, ENDPOINT, 0.0)
+    document = envelope.subscription_confirmation(SUBSCRIPTION, TOPIC, ENDPOINT, 0.0, SIGNER)
     assert document["Type"] == "SubscriptionConfirmation"
     assert document["Token"] == "t0k"
     assert document["SubscribeURL"] == (
