@@ -86,12 +86,13 @@ lock: $(VENV)/.installed ## re-resolve the service image's dependencies for its 
 	  --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
 	  -o images/service/requirements.lock
 
-compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the three brokers, runs `barista compare`
+compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the three brokers, runs `barista compare` through the adapters, then through the SQS/SNS APIs
 	@docker image inspect barista/kafka:latest barista/rabbitmq:latest barista/redis:latest \
 	  >/dev/null 2>&1 || $(MAKE) images
 	COMPOSE_PROFILES=all-brokers $(COMPOSE) up -d kafka rabbitmq redis
 	COMPOSE_PROFILES=all-brokers images/wait-healthy.sh
 	$(VENV)/bin/barista compare --backend all
+	$(VENV)/bin/barista compare --backend all --through aws-api
 
 bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
 

@@ -36,6 +36,16 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--output", choices=("table", "json"), default="table", help="table (default) or json"
     )
+    parser.add_argument(
+        "--through",
+        choices=("adapters", "aws-api"),
+        default="adapters",
+        help=(
+            "adapters (default): each broker through broker_adapters; aws-api: the same "
+            "experiments through Barista's SQS and SNS APIs with boto3, served in this process "
+            "in front of the same brokers"
+        ),
+    )
     for backend, variable in (
         ("kafka", "BARISTA_KAFKA_URL"),
         ("rabbitmq", "BARISTA_RABBITMQ_URL"),
@@ -85,13 +95,19 @@ def run(args: argparse.Namespace) -> int:
         outcome = {Unsupported: "not supported", Failed: "failed"}.get(type(result), "observed")
         errors.print(f"[dim]{backend}: {experiment} {outcome} in {seconds:g} s[/dim]")
 
-    reports = run_all(urls, progress=progress)
+    if args.through == "aws-api":
+        from orchestrator.compare.through_api import served_api  # noqa: PLC0415
+
+        with served_api(urls) as api_urls:
+            reports = run_all(api_urls, progress=progress)
+    else:
+        reports = run_all(urls, progress=progress)
     for report in reports:
         failures = [r.error for r in report.results.values() if isinstance(r, Failed)]
         for problem in filter(None, [report.error, *failures[:1]]):
             errors.print(f"[red]{report.backend}:[/red] {escape(problem)}")
     if args.output == "json":
-        sys.stdout.write(render.dumps(reports) + "\n")
+        sys.stdout.write(render.dumps(reports, args.through) + "\n")
     else:
-        render.print_table(reports, Console())
+        render.print_table(reports, Console(), args.through)
     return 0 if all(report.ok for report in reports) else 1

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from broker_adapters import Broker, Delivery, connect
+from broker_adapters import Broker, Delivery
+from orchestrator.compare.opening import open_broker
 
 # How long "nothing more arrives" is listened for after the expected messages came.
 QUIET_WINDOW = 1.0
@@ -76,7 +77,7 @@ class CompetingConsumers:
     def start(self, declare: Callable[[Broker], None], timeout: float = ARRIVAL_TIMEOUT) -> None:
         """Connect, declare the queue on each connection, and start receiving."""
         for _ in range(self._count):
-            broker = connect(self._url)
+            broker = open_broker(self._url)
             self._brokers.append(broker)
             declare(broker)
         for index in range(self._count):

@@ -15,11 +15,12 @@ import sys
 import threading
 import time
 
-from broker_adapters import Broker, OutgoingMessage, QueueConfig, connect
+from broker_adapters import Broker, OutgoingMessage, QueueConfig
 from orchestrator.compare.consumers import ARRIVAL_TIMEOUT
 from orchestrator.compare.crash_consumer import URL_VARIABLE
 from orchestrator.compare.names import fresh
 from orchestrator.compare.observations import CrashRedelivery
+from orchestrator.compare.opening import open_broker
 
 HELD = 3
 # Short, so the backends that honour it (Features.visibility_timeout) redeliver quickly.
@@ -40,7 +41,7 @@ def run(url: str, broker: Broker) -> CrashRedelivery:
         if sorted(held) != sorted(sent):
             raise RuntimeError(f"the crashing consumer held {len(held)} of {len(sent)} messages")
         arrivals: dict[str, tuple[float, int]] = {}
-        with connect(url) as consumer:
+        with open_broker(url) as consumer:
             consumer.declare_queue(queue, config)
             deadline = killed_at + REDELIVERY_TIMEOUT
             while len(arrivals) < len(sent) and time.monotonic() < deadline:

@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 
-from broker_adapters import Delivery, QueueConfig, connect
+from broker_adapters import Delivery, QueueConfig
+from orchestrator.compare.opening import open_broker
 
 URL_VARIABLE = "BARISTA_COMPARE_URL"
 HOLD_TIMEOUT = 30.0
@@ -25,7 +26,7 @@ HOLD_TIMEOUT = 30.0
 def main(argv: list[str]) -> int:
     """Hold ``COUNT`` messages of ``QUEUE`` unacked, report their ids, wait to be killed."""
     queue, count, visibility = argv[0], int(argv[1]), float(argv[2])
-    broker = connect(os.environ[URL_VARIABLE])
+    broker = open_broker(os.environ[URL_VARIABLE])
     broker.declare_queue(queue, QueueConfig(visibility_timeout=visibility))
     held: list[Delivery] = []
     deadline = time.monotonic() + HOLD_TIMEOUT

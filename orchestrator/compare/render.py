@@ -16,6 +16,11 @@ from orchestrator.compare.observations import BackendReport, Failed, Unsupported
 from orchestrator.compare.rows import Cell, Row, build_rows
 
 REFERENCE_COLUMNS = {"aws-sns": "AWS SNS", "aws-sqs": "AWS SQS"}
+# How the experiments reached each broker (``barista compare --through``).
+THROUGH = {
+    "adapters": "through broker_adapters",
+    "aws-api": "through Barista's SQS and SNS APIs, with boto3",
+}
 STYLES = {"unsupported": "yellow", "error": "red", "not-run": "dim", "reference": "cyan"}
 
 
@@ -29,11 +34,11 @@ def _cell_markup(cell: Cell) -> str:
     return text
 
 
-def table(reports: Sequence[BackendReport]) -> Table:
+def table(reports: Sequence[BackendReport], through: str = "adapters") -> Table:
     """Rows = measures grouped by experiment; columns = backends, then AWS SNS and SQS."""
     rows = build_rows(reports)
     result = Table(
-        title="SNS vs SQS, observed on each broker (through broker_adapters)",
+        title=f"SNS vs SQS, observed on each broker ({THROUGH[through]})",
         show_lines=True,
         expand=False,
     )
@@ -77,9 +82,11 @@ def notes(reports: Sequence[BackendReport]) -> list[str]:
     return lines
 
 
-def print_table(reports: Sequence[BackendReport], console: Console) -> None:
+def print_table(
+    reports: Sequence[BackendReport], console: Console, through: str = "adapters"
+) -> None:
     """The table and its notes, as ``barista compare`` prints them."""
-    console.print(table(reports))
+    console.print(table(reports, through))
     for line in notes(reports):
         console.print(escape(line), style="dim", highlight=False)
 
@@ -111,9 +118,10 @@ def _row_json(row: Row) -> dict[str, Any]:
     }
 
 
-def to_json(reports: Sequence[BackendReport]) -> dict[str, Any]:
+def to_json(reports: Sequence[BackendReport], through: str = "adapters") -> dict[str, Any]:
     """Everything the table shows, plus each backend's raw observations and features."""
     return {
+        "through": through,
         "backends": [
             {
                 "backend": report.backend,
@@ -136,6 +144,6 @@ def to_json(reports: Sequence[BackendReport]) -> dict[str, Any]:
     }
 
 
-def dumps(reports: Sequence[BackendReport]) -> str:
+def dumps(reports: Sequence[BackendReport], through: str = "adapters") -> str:
     """``to_json`` as indented text."""
-    return json.dumps(to_json(reports), indent=2)
+    return json.dumps(to_json(reports, through), indent=2)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from broker_adapters import Broker, BrokerUnavailable, UnsupportedSemantic, connect
+from broker_adapters import Broker, BrokerUnavailable, UnsupportedSemantic
 from orchestrator.compare import crash, duplicates, fanout, ordering, poison, subscribers
 from orchestrator.compare.observations import (
     EXPERIMENTS,
@@ -25,6 +25,7 @@ from orchestrator.compare.observations import (
     Result,
     Unsupported,
 )
+from orchestrator.compare.opening import open_broker
 from orchestrator.compare.urls import BackendUnreachable, check_reachable, redact, redact_text
 
 Experiment = Callable[[str, Broker], Observation]
@@ -50,7 +51,7 @@ def run_backend(
     report = BackendReport(backend=backend, url=redact(url))
     try:
         check_reachable(url)
-        broker = connect(url)
+        broker = open_broker(url)
     except BackendUnreachable as error:
         report.error = str(error)
         return report

@@ -113,7 +113,8 @@ def test_the_table_prints_every_column_and_the_adapters_reason():
 def test_json_has_the_same_rows_as_the_table_and_the_raw_observations():
     reports = [kafka_like_report(), sqs_like_report(), unreachable_report()]
     data = json.loads(render.dumps(reports))
-    assert set(data) == {"backends", "rows", "aws_sources", "windows"}
+    assert set(data) == {"through", "backends", "rows", "aws_sources", "windows"}
+    assert data["through"] == "adapters"
     assert [row["key"] for row in data["rows"]] == [measure.key for measure in MEASURES]
     kafka, redis, rabbitmq = data["backends"]
     assert (kafka["ok"], redis["ok"], rabbitmq["ok"]) == (False, True, False)

@@ -49,7 +49,7 @@ def test_refusals_and_errors_are_recorded_and_an_unavailable_broker_stops_the_ru
         raise AssertionError("must not run after the broker stopped answering")
 
     monkeypatch.setattr(runner, "check_reachable", lambda url: None)
-    monkeypatch.setattr(runner, "connect", lambda url: FakeBroker())
+    monkeypatch.setattr(runner, "open_broker", lambda url: FakeBroker())
     monkeypatch.setattr(
         runner,
         "RUNS",
@@ -88,7 +88,7 @@ def test_a_connect_failure_is_reported_with_the_password_hidden(monkeypatch):
         raise RuntimeError(f"auth failed for {url}")
 
     monkeypatch.setattr(runner, "check_reachable", lambda url: None)
-    monkeypatch.setattr(runner, "connect", refuse)
+    monkeypatch.setattr(runner, "open_broker", refuse)
     report = runner.run_backend("redis", "redis://u:s3cr3t@127.0.0.1:1")
     assert report.error is not None
     assert "s3cr3t" not in report.error

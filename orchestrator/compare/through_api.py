@@ -1,0 +1,107 @@
+"""The SQS and SNS APIs of Barista on the comparison's brokers, for ``--through aws-api``.
+
+``barista compare --through aws-api`` needs no running orchestrator: it serves Barista's own
+SQS and SNS (the same front door, actions and SNS delivery controller ``barista serve
+orchestrator`` runs) on an ephemeral loopback port, over a throwaway store, with a one-off key
+pair, in front of the brokers being compared. Each backend is then reached as
+``barista-api://KEY:SECRET@127.0.0.1:PORT/<backend>`` (``api_broker``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from orchestrator.api import ApiContext
+from orchestrator.api import sns as sns_api
+from orchestrator.api import sqs as sqs_api
+from orchestrator.api.credentials import Credentials
+from orchestrator.api.front_door import FrontDoor
+from orchestrator.compare.api_broker import api_url
+from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.sns import routes as sns_routes
+from orchestrator.sns.delivery import DeliveryController, sqs_sender
+
+START_TIMEOUT = 10.0
+URL_VARIABLES = {
+    "kafka": "BARISTA_KAFKA_URL",
+    "rabbitmq": "BARISTA_RABBITMQ_URL",
+    "redis": "BARISTA_REDIS_URL",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served_api(broker_urls: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """While the block runs, the APIs answer; yields a ``barista-api://`` URL per backend."""
+    key_id, secret = f"AKIACOMPARE{secrets.token_hex(4).upper()}", secrets.token_urlsafe(30)
+    with tempfile.TemporaryDirectory(prefix="barista-compare-") as folder:
+        first = next(iter(broker_urls.values()))
+        environ = {
+            "BARISTA_BROKER_URL": first,
+            "BARISTA_SNS_TOPICS": "",  # no demo topic to adopt
+            **{URL_VARIABLES[backend]: url for backend, url in broker_urls.items()},
+        }
+        # Only SQS and SNS are served; neither starts or stops instances, so no Docker runtime.
+        context = ApiContext(
+            Path(folder) / "barista.db", FakeRuntime(), environ, Credentials({key_id: secret})
+        )
+        door = FrontDoor(
+            {"sqs": sqs_api.actions(context), "sns": sns_api.actions(context)},
+            context.credentials,
+        )
+        app = Starlette(
+            routes=[
+                *sns_routes.routes(context),
+                Route("/", door.endpoint, methods=["POST"]),
+                Route("/{account}/{queue}", door.endpoint, methods=["POST"]),
+            ]
+        )
+        port = _free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        )
+        serving = threading.Thread(target=server.run, name="compare-api", daemon=True)
+        serving.start()
+        stopping = threading.Event()
+        delivery = DeliveryController(
+            context.store_path,
+            dict(broker_urls),
+            endpoint,
+            sqs_sender(sqs_api.service_for(context)),
+        )
+        delivering = threading.Thread(
+            target=delivery.run, args=(stopping, 0.2), name="compare-sns", daemon=True
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not server.started:
+                if time.monotonic() > deadline or not serving.is_alive():
+                    raise RuntimeError(f"the comparison's API did not start on {endpoint}")
+                time.sleep(0.05)
+            delivering.start()
+            yield {backend: api_url(endpoint, key_id, secret, backend) for backend in broker_urls}
+        finally:
+            stopping.set()
+            if delivering.is_alive():
+                delivering.join(timeout=30)
+            server.should_exit = True
+            serving.join(timeout=10)
+            sns_api.shutdown()
+            sqs_api.shutdown()
