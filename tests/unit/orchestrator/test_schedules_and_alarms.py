@@ -114,3 +114,26 @@ def test_alarm_parameters_are_validated():
 )
 def test_comparison_operators(operator, value, breaches):
     assert operator.breaches(value, 100) is breaches
+
+
+def test_a_day_field_starting_with_a_star_is_not_a_restriction_as_in_vixie_cron():
+    # Odd days of the month AND Mondays: Monday 30 November is even, Monday 7 December is odd.
+    after = parse_recurrence("0 0 */2 * MON").next_after(SAT_0710, "Etc/UTC")
+    assert iso8601(after) == "2026-12-07T00:00:00Z"
+
+
+def test_a_time_the_spring_change_skips_runs_once_right_after_the_gap():
+    # 02:30 does not exist in Paris on 2027-03-28 (02:00 CET -> 03:00 CEST).
+    recurrence = parse_recurrence("30 2 * * *")
+    first = recurrence.next_after(calendar.timegm((2027, 3, 27, 12, 0, 0)), "Europe/Paris")
+    assert iso8601(first) == "2027-03-28T01:00:00Z"  # 03:00 CEST
+    assert first is not None
+    assert iso8601(recurrence.next_after(first, "Europe/Paris")) == "2027-03-29T00:30:00Z"
+
+
+@pytest.mark.parametrize(
+    "expression", ["0 0 L * *", "0 0 1W * *", "0 0 * * 5#2", "0 0 ? * *", "H * * * *"]
+)
+def test_extensions_aws_does_not_take_are_refused(expression):
+    with pytest.raises(ValidationError, match="Invalid"):
+        parse_recurrence(expression)
