@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from orchestrator.env_file import read_env_file
+
 BACKENDS = ("kafka", "rabbitmq", "redis")
 URL_VARIABLES = {
     "kafka": "BARISTA_KAFKA_URL",
@@ -23,23 +25,6 @@ LOOPBACK = "127.0.0.1"
 
 class BackendUnreachable(Exception):
     """Nothing answers at the backend's address; the message names the (redacted) URL."""
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a Compose-style .env file (comments and blanks skipped)."""
-    if not path.is_file():
-        return {}
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
 
 
 def _credentials(settings: Mapping[str, str], prefix: str) -> str:

@@ -12,30 +12,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from orchestrator.env_file import read_env_file
+
 BACKENDS = ("kafka", "rabbitmq", "redis")
 DEFAULT_BACKEND = "rabbitmq"
 DEFAULT_PROJECT = "barista"  # images/compose.sh's default COMPOSE_PROJECT_NAME
 
 
+__all__ = ["DemoSettingError", "demo_environ", "read_env_file", "variables"]
+
+
 class DemoSettingError(ValueError):
     """A setting the demo needs is missing or wrong; the message names it."""
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines as Compose reads them; comments and blank lines skipped."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for line in path.read_text().splitlines():
-        text = line.strip()
-        if not text or text.startswith("#") or "=" not in text:
-            continue
-        key, _, value = text.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
 
 
 def demo_environ(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
