@@ -91,8 +91,8 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 	  >/dev/null 2>&1 || $(MAKE) images
 	COMPOSE_PROFILES=all-brokers $(COMPOSE) up -d kafka rabbitmq redis
 	COMPOSE_PROFILES=all-brokers images/wait-healthy.sh
-	$(VENV)/bin/barista compare --backend all
-	$(VENV)/bin/barista compare --backend all --through aws-api
+	$(VENV)/bin/barista compare --backend all --update docs/compare.md
+	$(VENV)/bin/barista compare --backend all --through aws-api --update docs/compare.md
 
 bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
 

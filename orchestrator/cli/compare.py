@@ -57,6 +57,15 @@ def register(commands: Any) -> None:
             help=f"the {backend} broker (default: ${variable}, else the compose stack in .env)",
         )
     parser.add_argument(
+        "--update",
+        type=Path,
+        metavar="FILE",
+        help=(
+            "also write the table, as Markdown with the machine and date, between this run's "
+            "markers in FILE (make compare: docs/compare.md)"
+        ),
+    )
+    parser.add_argument(
         "--env-file",
         type=Path,
         default=Path(".env"),
@@ -72,6 +81,24 @@ def selected_urls(args: argparse.Namespace, environ: dict[str, str]) -> dict[str
     defaults = default_urls(environ, args.env_file)
     chosen = BACKENDS if args.backend == "all" else (args.backend,)
     return {backend: getattr(args, f"{backend}_url") or defaults[backend] for backend in chosen}
+
+
+def _section(reports: Any, args: argparse.Namespace) -> list[str]:
+    """What ``--update`` writes: when, where and how it was measured, then the table."""
+    import platform  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from orchestrator.compare import render  # noqa: PLC0415
+
+    command = "barista compare --backend " + args.backend
+    if args.through != "adapters":
+        command += f" --through {args.through}"
+    return [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, by `{command}` (`make compare`).",
+        "",
+        *render.markdown(reports, args.through),
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         failures = [r.error for r in report.results.values() if isinstance(r, Failed)]
         for problem in filter(None, [report.error, *failures[:1]]):
             errors.print(f"[red]{report.backend}:[/red] {escape(problem)}")
+    if args.update is not None:
+        render.replace_section(args.update, f"compare-{args.through}", _section(reports, args))
     if args.output == "json":
         sys.stdout.write(render.dumps(reports, args.through) + "\n")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -89,6 +90,48 @@ def print_table(
     console.print(table(reports, through))
     for line in notes(reports):
         console.print(escape(line), style="dim", highlight=False)
+
+
+def _markdown_cell(cell: Cell) -> str:
+    text = cell.text if cell.status != "unsupported" else f"*{cell.text}*"
+    if cell.like:
+        text += f" ({cell.like})"
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(reports: Sequence[BackendReport], through: str = "adapters") -> list[str]:
+    """The table as Markdown (for docs/compare.md), then its notes as a list."""
+    columns = _columns(reports)
+    titles = [report.backend for report in reports] + list(REFERENCE_COLUMNS.values())
+    lines = [
+        f"SNS vs SQS, observed on each broker ({THROUGH[through]}).",
+        "",
+        "| experiment | measure | " + " | ".join(titles) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in titles) + " |",
+    ]
+    experiment = None
+    for row in build_rows(reports):
+        shown = row.experiment if row.experiment != experiment else ""
+        experiment = row.experiment
+        cells = " | ".join(_markdown_cell(row.cells[name]) for name in columns)
+        lines.append(f"| {shown} | {row.measure} | {cells} |")
+    lines.append("")
+    lines.extend(f"- {line.strip()}" for line in notes(reports) if line.strip() != "AWS sources:")
+    return lines
+
+
+def replace_section(path: Path, name: str, lines: Sequence[str]) -> None:
+    """Rewrite the ``name`` section of ``path`` (between its markers), or append it, as the
+    benchmarks rewrite BENCHMARKS.md."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = "\n".join([start, *lines, end])
+    text = path.read_text() if path.exists() else ""
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
 
 
 def _result_json(result: object) -> dict[str, Any]:

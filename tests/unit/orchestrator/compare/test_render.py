@@ -145,3 +145,28 @@ def test_experiments_skipped_after_the_broker_stopped_answering_say_so_briefly()
     cell = cells([report], "duplicates.slow")["redis"]
     assert (cell.status, cell.text) == ("error", "not run: the broker stopped answering")
     assert "kafka: …" in cell.value
+
+
+def test_markdown_has_one_line_per_measure_and_every_column(tmp_path):
+    reports = [kafka_like_report(), sqs_like_report()]
+    lines = render.markdown(reports, "aws-api")
+    assert "through Barista's SQS and SNS APIs" in lines[0]
+    header = lines[2]
+    assert header == "| experiment | measure | kafka | redis | AWS SNS | AWS SQS |"
+    table = [line for line in lines[4:] if line.startswith("| ")]
+    assert len(table) == len(MEASURES)
+    assert all(line.count(" | ") == header.count(" | ") for line in table), table
+    assert any(f"*not supported: {REFUSAL}*" in line for line in table), "refusals in italics"
+
+
+def test_a_section_is_replaced_between_its_markers_and_the_rest_is_kept(tmp_path):
+    page = tmp_path / "compare.md"
+    page.write_text(
+        "# Intro\n\n<!-- compare-adapters:start -->\nold\n<!-- compare-adapters:end -->\nend\n"
+    )
+    render.replace_section(page, "compare-adapters", ["new", "table"])
+    render.replace_section(page, "compare-aws-api", ["second"])
+    assert page.read_text() == (
+        "# Intro\n\n<!-- compare-adapters:start -->\nnew\ntable\n<!-- compare-adapters:end -->\n"
+        "end\n\n<!-- compare-aws-api:start -->\nsecond\n<!-- compare-aws-api:end -->\n"
+    )
