@@ -201,6 +201,28 @@ def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
     )
 
 
+def test_the_orchestrator_runs_unprivileged_and_reaches_docker_only_through_the_proxy(
+    demo: Demo,
+):
+    [container] = run_tool(
+        [
+            "docker", "ps", "-q",
+            "--filter", f"label=com.docker.compose.project={demo.project}",
+            "--filter", "label=com.docker.compose.service=orchestrator",
+        ]
+    ).split()  # fmt: skip
+    processes = run_tool(["docker", "top", container, "-eo", "pid,uid,args"]).splitlines()[1:]
+    serving = [line.split(None, 2) for line in processes if "orchestrator" in line]
+    assert serving, processes
+    assert {uid for _, uid, _ in serving} == {"10001"}, "it runs as barista, not as root"
+    mounts = run_tool(
+        ["docker", "inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", container]
+    )
+    assert "docker.sock" not in mounts
+    # The workers it launched are there, so every Docker call it made went through the proxy.
+    assert running(demo.group("baristas")) >= 1
+
+
 def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
     demo.set_pattern(SPIKE)
     peak = 0

@@ -21,6 +21,7 @@ from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
+from tests.support.docker_proxy import docker_proxy
 
 pytestmark = pytest.mark.docker
 
@@ -67,9 +68,21 @@ def client() -> Iterator[docker.DockerClient]:
     docker_client.close()
 
 
-@pytest.fixture
-def runtime(client: docker.DockerClient) -> Iterator[DockerRuntime]:
-    docker_runtime = DockerRuntime(client, labels={SESSION_LABEL: SESSION_ID})
+@pytest.fixture(scope="module")
+def proxied_client() -> Iterator[docker.DockerClient]:
+    """The engine through the Docker socket proxy, as the orchestrator reaches it in compose."""
+    with docker_proxy() as base_url:
+        docker_client = docker.DockerClient(base_url=base_url, timeout=60)
+        yield docker_client
+        docker_client.close()
+
+
+@pytest.fixture(params=["engine", "docker-proxy"])
+def runtime(request: pytest.FixtureRequest, client: docker.DockerClient) -> Iterator[DockerRuntime]:
+    """The runtime on the engine's socket, and through the proxy (every call it makes must
+    pass the proxy's rules); the tests' own checks always read the engine directly."""
+    through = client if request.param == "engine" else request.getfixturevalue("proxied_client")
+    docker_runtime = DockerRuntime(through, labels={SESSION_LABEL: SESSION_ID})
     yield docker_runtime
     for instance in docker_runtime.instances():
         docker_runtime.terminate(instance.instance_id, stop_timeout=0)

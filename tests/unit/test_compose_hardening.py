@@ -62,3 +62,32 @@ def test_redis_refuses_writes_when_full_rather_than_evicting_queue_data() -> Non
     config = (REPO / "images" / "redis" / "redis.conf").read_text().split("\n")
     assert "maxmemory-policy noeviction" in config
     assert any(line.startswith("maxmemory ") for line in config)
+
+
+def test_only_the_docker_proxy_holds_the_docker_socket() -> None:
+    services = _compose()["services"]
+    holders = {
+        name
+        for name, service in services.items()
+        if any("docker.sock" in str(volume) for volume in service.get("volumes", []))
+    }
+    assert holders == {"docker-proxy"}
+    assert services["orchestrator"]["environment"]["DOCKER_HOST"] == "tcp://docker-proxy:2375"
+
+
+def test_the_docker_proxy_is_reached_by_the_orchestrator_alone_and_never_published() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert compose["networks"]["docker-api"]["internal"] is True
+    members = {name for name, s in services.items() if "docker-api" in (s.get("networks") or {})}
+    assert members == {"docker-proxy", "orchestrator"}
+    assert list(services["docker-proxy"]["networks"]) == ["docker-api"]
+    assert not services["docker-proxy"].get("ports")
+    assert "docker-proxy" in services["orchestrator"]["depends_on"]
+
+
+def test_the_orchestrator_drops_root_before_it_runs() -> None:
+    orchestrator = _compose()["services"]["orchestrator"]
+    script = " ".join(orchestrator["entrypoint"])
+    assert "exec setpriv --reuid=barista --regid=barista --init-groups barista" in script
+    assert orchestrator["command"] == ["demo", "orchestrator"]
