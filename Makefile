@@ -11,7 +11,7 @@ COMPOSE := images/compose.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers
+.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers e2e-all
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -121,6 +121,11 @@ bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs
 .PHONY: faults
 faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md
 	$(VENV_PY) -m tests.faults.report $(PYTEST_ARGS)
+
+e2e-all: images ## the live-demo e2e test on each backend in turn (make test runs it on RabbitMQ)
+	for backend in kafka rabbitmq redis; do \
+	  BARISTA_E2E_BACKEND=$$backend $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS) || exit 1; \
+	done
 
 clean-test-containers: ## remove containers a killed test run left behind (by their label)
 	docker ps -aq --filter label=barista.test-session | xargs -r docker rm -f

@@ -97,6 +97,16 @@ def pattern_routes(generator: LoadGenerator) -> list[BaseRoute]:
     return [Route("/pattern", show, methods=["GET"]), Route("/pattern", change, methods=["POST"])]
 
 
+def accepted_routes(poster: OrderPoster) -> list[BaseRoute]:
+    """``GET /accepted``: the ids of the orders the API accepted, so a test can check by id,
+    not by count, that each one was brewed."""
+
+    async def accepted(_request: Request) -> JSONResponse:
+        return JSONResponse({"order_ids": poster.accepted_orders()})
+
+    return [Route("/accepted", accepted, methods=["GET"])]
+
+
 def main(environ: Mapping[str, str]) -> int:
     logs.configure("loadgen")
     try:
@@ -114,7 +124,9 @@ def main(environ: Mapping[str, str]) -> int:
         report_interval=settings.report_interval,
         seed=settings.seed,
     )
-    side_door = serve_side_door(settings.port, lambda: True, pattern_routes(generator))
+    side_door = serve_side_door(
+        settings.port, lambda: True, [*pattern_routes(generator), *accepted_routes(poster)]
+    )
     log.info(
         "offering orders",
         extra={"target": poster.url, "pattern": generator.status(), "duration": settings.duration},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import random
 import threading
+from collections import deque
 from enum import StrEnum
 from typing import get_args
 from urllib.parse import urlsplit
@@ -65,6 +66,11 @@ def classify(status: int) -> Result:
     return Result.ERROR
 
 
+# order-api answers 202 with ``Location: /orders/{order_id}``.
+ORDER_PATH = "/orders/"
+# Accepted order ids kept for GET /accepted (a few MB at most).
+ACCEPTED_KEPT = 100_000
+
 # Errors on a reused connection that mean the server closed it while idle, before reading
 # the request; sending again on a fresh connection cannot duplicate the order.
 STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -91,6 +97,8 @@ class OrderPoster:
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        # deque.append is atomic: the posting threads share it without a lock.
+        self._accepted: deque[str] = deque(maxlen=ACCEPTED_KEPT)
 
     @property
     def url(self) -> str:
@@ -121,7 +129,16 @@ class OrderPoster:
         response.read()
         if response.will_close:
             self._discard()
-        return classify(response.status)
+        result = classify(response.status)
+        location = response.getheader("Location") or ""
+        if result is Result.ACCEPTED and location.startswith(ORDER_PATH):
+            self._accepted.append(location.removeprefix(ORDER_PATH))
+        return result
+
+    def accepted_orders(self) -> list[str]:
+        """The ids of the orders the API accepted (202), oldest first; the last
+        ``ACCEPTED_KEPT`` of them. How a test checks by id that every one was brewed."""
+        return list(self._accepted)
 
     def _connection(self) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)

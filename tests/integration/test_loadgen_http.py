@@ -38,6 +38,7 @@ class CountingApi(ThreadingHTTPServer):
         self.invalid = 0
         self.connections = 0
         self.paths: set[str] = set()
+        self.accepted: list[str] = []
 
     @property
     def url(self) -> str:
@@ -68,7 +69,11 @@ class OrdersHandler(BaseHTTPRequestHandler):
             self.server.invalid += not valid
             status = 400 if self.server.posts % 4 == 0 or not valid else 202
             self.server.statuses[status] = self.server.statuses.get(status, 0) + 1
+            order_id = f"order-{self.server.posts}"
+            if status == 202:
+                self.server.accepted.append(order_id)
         self.send_response(status)
+        self.send_header("Location", f"/orders/{order_id}")
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"{}")
@@ -109,6 +114,8 @@ def test_steady_20_per_second_for_2_seconds_posts_about_40_valid_orders(api: Cou
     assert tally.rejected == api.statuses.get(400, 0) == api.posts // 4
     assert tally.dropped == tally.error == tally.unavailable == 0
     assert api.connections <= 4  # keep-alive: one connection per sender thread
+    # The ids of the accepted orders, from order-api's Location header, and only those.
+    assert sorted(poster.accepted_orders()) == sorted(api.accepted)
 
 
 def test_a_server_that_closes_idle_connections_does_not_cost_orders(impatient_api: CountingApi):
@@ -160,6 +167,10 @@ def test_barista_serve_loadgen_changes_pattern_at_runtime_and_exits_on_sigterm(
             assert api.posts - before >= 30
         metrics = urllib.request.urlopen(f"{side_door}/metrics", timeout=5).read().decode()
         assert 'barista_loadgen_requests_total{result="accepted"}' in metrics
+        listed = get_json(f"{side_door}/accepted")["order_ids"]
+        with api.lock:
+            accepted = list(api.accepted)
+        assert listed and set(listed) <= set(accepted)  # orders may be accepted since
         stopped = stop_gracefully(process, timeout=10)
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.seconds < 5
