@@ -31,6 +31,7 @@ from orchestrator.sqs.brokers import BrokerPool
 from orchestrator.sqs.errors import invalid_attribute_value, queue_does_not_exist, unavailable
 from orchestrator.sqs.model import (
     BACKEND_TAG,
+    FIFO_SUFFIX,
     Queue,
     name_from_url,
     queue_arn,
@@ -126,7 +127,7 @@ class SqsService:
         ``orders``), with the redrive policy the broker keeps (its dead-letter queue is
         adopted too), so the API sees the queue a barista uses. None if there is none."""
         backend = self.default_backend
-        if backend is None or depth > 1 or not valid_name(name) or name.endswith(".fifo"):
+        if backend is None or depth > 1 or not valid_name(name):
             return None
         try:
             with self.brokers.use(backend) as broker:
@@ -134,9 +135,16 @@ class SqsService:
         except BrokerError as error:
             log.warning("looking for queue %s on %s: %s", name, backend, error)
             return None
-        if config is None:
+        if config is None or config.fifo != name.endswith(FIFO_SUFFIX):
             return None
         adopted = dict(attributes.DEFAULTS)
+        if config.fifo:
+            adopted |= {
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+                "DeduplicationScope": "queue",
+                "FifoThroughputLimit": "perQueue",
+            }
         low, high = attributes.RANGES["VisibilityTimeout"]
         adopted["VisibilityTimeout"] = str(min(high, max(low, round(config.visibility_timeout))))
         policy = config.redrive_policy
@@ -164,6 +172,7 @@ class SqsService:
     def queue_config(self, queue: Queue) -> QueueConfig:
         policy = attributes.redrive(queue.attributes)
         return QueueConfig(
+            fifo=queue.fifo,
             visibility_timeout=float(queue.attributes["VisibilityTimeout"]),
             redrive_policy=(
                 RedrivePolicy(policy.dead_letter_queue, policy.max_receive_count)
