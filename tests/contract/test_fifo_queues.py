@@ -17,11 +17,13 @@ import pytest
 from broker_adapters import (
     Broker,
     Delivery,
+    Outcome,
     OutgoingMessage,
     QueueConfig,
     QueueNotDeclared,
     RedrivePolicy,
     UnsupportedSemantic,
+    ack_batch,
 )
 from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE
 from tests.contract.conftest import require
@@ -99,30 +101,40 @@ def test_order_holds_per_group_and_a_group_is_never_in_two_hands(
     consumers = [connect_broker() for _ in range(2)]
     for consumer in consumers:
         consumer.declare_queue(unique_name, FIFO)
-    groups = [f"table-{n}" for n in range(4)]
+    groups = [f"table-{n}" for n in range(3)]
     sends = [(group, f"{group}:{n}") for n in range(8) for group in groups]
+    _send_groups(consumers[0], unique_name, sends)
     handled: dict[str, list[str]] = defaultdict(list)
     by_consumer: dict[int, int] = defaultdict(int)
-    in_hand: dict[str, int] = defaultdict(int)
+    holders: dict[str, set[int]] = defaultdict(set)
     overlaps: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
     errors: list[BaseException] = []
 
     def work(index: int) -> None:
+        # The first consumer takes one message at a time, the second up to three (one receive
+        # may hand out several messages of one group, and of several groups).
         try:
             while not stop.is_set():
-                for delivery in consumers[index].receive(unique_name, 1, wait=0.5):
-                    group = delivery.message.group_id or ""
-                    with lock:
-                        in_hand[group] += 1
-                        if in_hand[group] > 1:
+                batch = consumers[index].receive(unique_name, 1 + 2 * index, wait=0.5)
+                last_of_group = {d.message.group_id: d for d in batch}
+                with lock:
+                    for delivery in batch:
+                        group = delivery.message.group_id or ""
+                        if holders[group] - {index}:
                             overlaps.append(delivery.message.body.decode())
-                        handled[group].append(delivery.message.body.decode())
+                        holders[group].add(index)
                         by_consumer[index] += 1
-                    time.sleep(0.01)  # a little work, so the other consumer gets a turn
+                for delivery in batch:
+                    time.sleep(0.02)  # a little work, so the other consumer gets a turn
                     with lock:
-                        in_hand[group] -= 1
+                        handled[delivery.message.group_id or ""].append(
+                            delivery.message.body.decode()
+                        )
+                    if last_of_group[delivery.message.group_id] is delivery:
+                        with lock:
+                            holders[delivery.message.group_id or ""].discard(index)
                     delivery.ack()
         except BaseException as error:  # reported by the main thread
             errors.append(error)
@@ -130,9 +142,6 @@ def test_order_holds_per_group_and_a_group_is_never_in_two_hands(
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(2)]
     for thread in threads:
         thread.start()
-    producer = connect_broker()
-    producer.declare_queue(unique_name, FIFO)
-    _send_groups(producer, unique_name, sends)
     wait_for(lambda: sum(len(bodies) for bodies in handled.values()) >= len(sends), timeout=60)
     stop.set()
     for thread in threads:
@@ -212,6 +221,52 @@ def test_a_repeated_deduplication_id_is_dropped_within_the_window(broker: Broker
     assert _bodies(got) == [b"order 77", b"order 78"]
     assert got[0].message.dedup_id == "order-77"
     assert broker.receive(unique_name, 10, wait=0.5) == []
+
+
+def test_a_batch_ack_frees_the_group_in_one_call(broker: Broker, unique_name: str):
+    require(broker, "fifo_queues")
+    broker.declare_queue(unique_name, FIFO)
+    _send_groups(broker, unique_name, [("a", "a1"), ("a", "a2"), ("a", "a3")])
+    first = receive_count(lambda: broker.receive(unique_name, 2, wait=2), 2, ack=False)
+    assert _bodies(first) == [b"a1", b"a2"]
+    assert broker.receive(unique_name, 10, wait=0.3) == []
+    assert ack_batch([*first, first[0]]) == [True, True, False]
+    [a3] = receive_count(lambda: broker.receive(unique_name, 10, wait=1), 1, timeout=10)
+    assert a3.message.body == b"a3"
+    assert broker.backlog(unique_name).total == 0
+
+
+def test_a_delayed_message_holds_back_the_rest_of_its_group(broker: Broker, unique_name: str):
+    require(broker, "fifo_queues")
+    broker.declare_queue(unique_name, FIFO)
+    sent_at = time.monotonic()
+    broker.send(unique_name, b"a1", group_id="a", delay=1.5)
+    _send_groups(broker, unique_name, [("a", "a2"), ("b", "b1")])
+    [b1] = receive_count(lambda: broker.receive(unique_name, 10, wait=1), 1, ack=False)
+    assert b1.message.body == b"b1", "a2 waits behind the delayed a1"
+    got = receive_count(lambda: broker.receive(unique_name, 10, wait=1), 2, timeout=10)
+    assert _bodies(got) == [b"a1", b"a2"]
+    assert time.monotonic() - sent_at >= 1.4
+
+
+def test_nack_without_requeue_dead_letters_at_once_and_frees_the_group(
+    broker: Broker, unique_name: str
+):
+    require(broker, "fifo_queues")
+    dlq = f"{unique_name}-dlq"
+    broker.declare_queue(unique_name, QueueConfig(fifo=True, redrive_policy=RedrivePolicy(dlq, 5)))
+    _send_groups(broker, unique_name, [("a", "unknown item"), ("a", "a2")])
+    [first] = receive_count(lambda: broker.receive(unique_name, 1, wait=2), 1, ack=False)
+    assert first.nack(requeue=False, reason="unknown menu item") is True
+    assert first.outcome is Outcome.DEAD_LETTERED
+    [a2] = receive_count(lambda: broker.receive(unique_name, 1, wait=2), 1, timeout=10)
+    assert a2.message.body == b"a2"
+    described = broker.describe_queue(dlq)
+    assert described is not None
+    assert described.fifo, "a FIFO queue's dead-letter queue is made a FIFO queue"
+    [letter] = receive_count(lambda: broker.receive(dlq, 1, wait=1), 1, timeout=10)
+    assert (letter.message.body, letter.message.group_id) == (b"unknown item", "a")
+    assert letter.message.headers[DEAD_LETTER_REASON] == "unknown menu item"
 
 
 def test_a_message_past_its_receives_is_dead_lettered_and_its_group_moves_on(
