@@ -258,7 +258,18 @@ def receive_message(
     visibility: int | None,
     system_names: Sequence[str],
     attribute_names: Sequence[str],
+    attempt_id: object = None,
 ) -> list[dict[str, Any]]:
+    """Long-polls in slices. On a FIFO queue, ``attempt_id`` (ReceiveRequestAttemptId) makes a
+    retried receive answer what the first one got (``ReceiveAttempts``); standard queues
+    ignore it, as SQS does."""
+    attempt = _fifo_token({"ReceiveRequestAttemptId": attempt_id}, "ReceiveRequestAttemptId")
+    if attempt is not None and queue.fifo:
+        earlier = service.receive_attempts.answer(
+            service.receipts, queue.name, attempt, time.monotonic()
+        )
+        if earlier is not None:
+            return earlier
     count = 1 if max_messages is None else max_messages
     if not 1 <= count <= MAX_RECEIVE_BATCH:
         raise invalid_parameter(
@@ -300,10 +311,15 @@ def receive_message(
         if deliveries or deadline - time.monotonic() <= 0:
             break
         time.sleep(min(LONG_POLL_SLICE, max(0.0, deadline - time.monotonic())))
-    return [
+    answer = [
         _rendered(service, delivery, handle, system_names, attribute_names)
         for delivery, handle in zip(deliveries, handles, strict=True)
     ]
+    if attempt is not None and queue.fifo:
+        service.receive_attempts.remember(
+            service.receipts, queue.name, attempt, time.monotonic(), answer
+        )
+    return answer
 
 
 def _rendered(

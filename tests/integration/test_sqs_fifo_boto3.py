@@ -186,3 +186,21 @@ def test_boto3_dead_letters_to_a_fifo_queue_and_the_group_moves_on(
     assert letter["Body"] == "poison"
     assert letter["Attributes"]["MessageGroupId"] == "a"
     assert letter["Attributes"]["DeadLetterQueueSourceArn"].endswith(f":{unique_name}.fifo")
+
+
+def test_a_retried_receive_with_the_same_attempt_id_answers_the_same_messages(
+    api: Endpoint, fifo_backend: str, unique_name: str
+):
+    sqs: Any = api.client("sqs")
+    url = _create_fifo(sqs, f"{unique_name}.fifo", ContentBasedDeduplication="true")
+    for body in ("o1", "o2"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="a")
+    [first] = _receive(sqs, url, count=1, ReceiveRequestAttemptId="attempt-1")
+    [retried] = _receive(sqs, url, count=1, ReceiveRequestAttemptId="attempt-1")
+    assert (retried["MessageId"], retried["ReceiptHandle"]) == (
+        first["MessageId"],
+        first["ReceiptHandle"],
+    )
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    [after] = _receive(sqs, url, count=1, ReceiveRequestAttemptId="attempt-1")
+    assert after["Body"] == "o2", "a message of the first answer was deleted: a new receive"
