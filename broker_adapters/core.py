@@ -77,6 +77,10 @@ class Features:
     backlog_splits_in_flight: bool
     # In words: when a message held by a consumer that died becomes receivable again.
     redelivery_after_crash: str
+    # declare_queue takes QueueConfig(fifo=True): a queue that orders per message group across
+    # competing consumers and holds a group back while one of its messages is in flight (SQS
+    # FIFO), whatever ``ordering`` says of the backend's other queues.
+    fifo_queues: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Message:
     trace_id: str | None = None
     dedup_id: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # On a FIFO queue: the message's place in the queue's order (SQS's SequenceNumber).
+    sequence_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,15 @@ class OutgoingMessage:
     delay: float = 0.0
     trace_id: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A confirmed send (``send_batch_sequenced``): the message id and, on a FIFO queue, the
+    message's sequence number."""
+
+    message_id: str
+    sequence_number: str | None = None
 
 
 def new_message_id() -> str:
@@ -133,6 +148,9 @@ class QueueConfig:
 
     visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
     redrive_policy: RedrivePolicy | None = None
+    # SQS FIFO: every message needs a group_id; a group's messages come in send order, and
+    # none while one of them is in flight. Only where Features.fifo_queues.
+    fifo: bool = False
     deduplication_window: float = DEDUPLICATION_WINDOW
 
     def __post_init__(self) -> None:
@@ -395,6 +413,13 @@ class Broker(_Closing):
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Enqueue many; returns when all are confirmed, ids in the same order."""
 
+    def send_batch_sequenced(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[Sent]:
+        """``send_batch``, with each message's sequence number where the queue numbers its
+        messages (a FIFO queue: increasing in the queue's order, as SQS's SequenceNumber; a
+        duplicate dropped by deduplication answers the earlier message's id and number).
+        Queues that keep no order of their own answer None."""
+        return [Sent(message_id) for message_id in self.send_batch(queue, messages)]
+
     @abstractmethod
     def receive(
         self,
@@ -440,6 +465,16 @@ class Broker(_Closing):
     @abstractmethod
     def close(self) -> None:
         """Release connections; unacked deliveries go back to their queues."""
+
+
+def check_queue_config(features: Features, config: QueueConfig) -> None:
+    """Refuse a declaration the backend cannot honour (a FIFO queue without
+    ``Features.fifo_queues``), so no backend silently declares a standard queue instead."""
+    if config.fifo and not features.fifo_queues:
+        raise UnsupportedSemantic(
+            f"{features.name} declares Features.fifo_queues=False: it has no FIFO queues "
+            "(order per message group with the group held while a message is in flight)",
+        )
 
 
 def check_receive_arguments(max_messages: int, wait: float) -> None:

@@ -55,6 +55,7 @@ from broker_adapters.core import (
     QueueNotDeclared,
     Subscription,
     UnsupportedSemantic,
+    check_queue_config,
     check_receive_arguments,
     check_send_arguments,
     new_message_id,
@@ -336,6 +337,7 @@ class KafkaBroker(Broker):
 
     def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
         config = config or QueueConfig()
+        check_queue_config(self.features, config)
         self._ensure_topic(queue, self.config.partitions)
         if config.redrive_policy is not None:
             self._ensure_topic(config.redrive_policy.dead_letter_queue, self.config.partitions)

@@ -25,6 +25,7 @@ from broker_adapters.core import (
     RedrivePolicy,
     Subscription,
     UnsupportedSemantic,
+    check_queue_config,
     check_receive_arguments,
     check_send_arguments,
     new_message_id,
@@ -159,6 +160,7 @@ class RabbitMQBroker(Broker):
         """
         _check_name("queue", queue)
         config = config or QueueConfig()
+        check_queue_config(self.features, config)
         policy = config.redrive_policy
         if policy is not None:
             _check_name("queue", policy.dead_letter_queue)

@@ -18,8 +18,18 @@ Capabilities (``RedisBroker.features``), and how they are made:
   increase too) plus ``barista-prior-attempts``.
 - delay (send and nack) and deduplication (a ``SET NX PX`` key per dedup id, for the queue's
   deduplication window) are supported; the reply to the send script is the confirmation.
-- ordering: send order for one consumer; competing consumers each take the next entries, so
-  one message group can be processed concurrently (``ordering = "single-consumer"``).
+- ordering: on a standard queue, send order for one consumer; competing consumers each take
+  the next entries, so one message group can be processed concurrently
+  (``ordering = "single-consumer"``).
+- FIFO queues (``QueueConfig(fifo=True)``, ``fifo_queues`` is True): SQS FIFO's semantics.
+  Every message needs a group; a group's messages are received in send order, and none of
+  them while one is in flight (for anyone), while other groups flow to competing consumers in
+  parallel. Not a stream: per-group lists, a sorted set of ready groups and one of in-flight
+  entries, each operation one Lua script (``fifo.py``, ``fifo_scripts.py``). Visibility
+  timeouts, ``change_visibility``, receive counts that survive crashes, dead-lettering after
+  ``max_receive_count`` (to a FIFO dead-letter queue, which frees the group), deduplication,
+  release on close and backlog work as for standard queues. ``send_batch_sequenced`` answers
+  each message's sequence number (SQS's SequenceNumber); received messages carry it.
 - topics: each publish is one MULTI/EXEC of ``XADD`` (for durable subscriptions: one consumer
   group each, created at ``$``) and ``PUBLISH`` (for fire-and-forget ones: Pub/Sub, which
   keeps nothing for an absent subscriber). Topic streams are trimmed with ``MAXLEN ~``
@@ -58,6 +68,11 @@ Keys (``{queue}``, ``{topic}``, ``{subscription}`` are names of letters, digits,
 ``barista:topic:{topic}:subscription:{subscription}:…``    ``inflight`` and ``wakeup``, as for
                                                            a queue
 ========================================================  ====================================
+
+A FIFO queue has no stream: its keys are ``barista:queue:{queue}:fifo:…`` (described in
+``fifo_scripts.py``) beside the same ``config`` (with ``fifo`` = ``true``), ``wakeup`` and
+``dedup`` keys; plain clients read it with ``HGETALL`` and ``LRANGE`` but write it only through
+the scripts, which keep the groups' bookkeeping.
 
 A dead-letter queue is an ordinary queue; its entries carry ``barista-dead-letter-reason``
 and ``barista-dead-letter-source``. Entry fields and the Pub/Sub payload are described in

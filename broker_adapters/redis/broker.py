@@ -22,6 +22,7 @@ from broker_adapters.core import (
     Features,
     OutgoingMessage,
     QueueConfig,
+    Sent,
     Subscription,
 )
 from broker_adapters.redis.config import RedisConfig
@@ -55,6 +56,7 @@ class RedisBroker(Broker):
         native_dead_letter=False,
         backlog_splits_in_flight=True,
         redelivery_after_crash="after the visibility timeout (reclaimed by the next receive)",
+        fifo_queues=True,
     )
 
     def __init__(self, client: redis.Redis, config: RedisConfig, location: str) -> None:
@@ -124,6 +126,11 @@ class RedisBroker(Broker):
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         with self._call(f"send to queue {queue!r}"):
             return self._queues.send_batch(queue, messages)
+
+    def send_batch_sequenced(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[Sent]:
+        """On a FIFO queue, each message's sequence number: the queue's counter, 20 digits."""
+        with self._call(f"send to queue {queue!r}"):
+            return self._queues.send_batch_sequenced(queue, messages)
 
     def receive(
         self,

@@ -63,6 +63,18 @@ def entry_ms(entry_id: str) -> int:
 
 def decode_entry(entry_id: str, raw: Mapping[bytes, bytes], receives: int) -> Message:
     """The Message in a stream entry; ``receives`` is its delivery count in the group."""
+    return decode_fields(
+        raw,
+        default_id=entry_id,
+        default_timestamp=entry_ms(entry_id) / 1000,
+        receives=receives,
+    )
+
+
+def decode_fields(
+    raw: Mapping[bytes, bytes], *, default_id: str, default_timestamp: float, receives: int
+) -> Message:
+    """The Message in entry fields (a stream entry's, or a FIFO queue entry's)."""
     headers: dict[str, str] = {}
     body = b""
     for raw_name, value in raw.items():
@@ -76,8 +88,8 @@ def decode_entry(entry_id: str, raw: Mapping[bytes, bytes], receives: int) -> Me
     return wire.decode(
         body,
         headers,
-        default_id=entry_id,
-        default_timestamp=entry_ms(entry_id) / 1000,
+        default_id=default_id,
+        default_timestamp=default_timestamp,
         receives=receives,
     )
 

@@ -77,6 +77,61 @@ def queue_keys(queue: str) -> QueueKeys:
     )
 
 
+@dataclass(frozen=True)
+class FifoKeys:
+    """A FIFO queue's keys (see ``fifo_scripts.py``). Entries are keyed by their sequence
+    number; each message group's list is ``group_prefix`` + the group id, a key the scripts
+    build themselves (a standalone server allows that; a group is known only to the data)."""
+
+    messages: str
+    groups: str
+    due: str
+    receives: str
+    inflight: str
+    ready: str
+    busy: str
+    sequence: str
+    wakeup: str
+    config: str
+    group_prefix: str
+    dedup_prefix: str
+
+    def dedup(self, dedup_id: str) -> str:
+        return self.dedup_prefix + dedup_id
+
+    def state(self) -> list[str]:
+        """The keys every FIFO script takes first, in this order."""
+        return [
+            self.messages,
+            self.groups,
+            self.due,
+            self.receives,
+            self.inflight,
+            self.ready,
+            self.busy,
+            self.sequence,
+            self.wakeup,
+        ]
+
+
+def fifo_keys(queue: str) -> FifoKeys:
+    base = f"{PREFIX}:queue:{check_name('queue', queue)}"
+    return FifoKeys(
+        messages=f"{base}:fifo:messages",
+        groups=f"{base}:fifo:groups",
+        due=f"{base}:fifo:due",
+        receives=f"{base}:fifo:receives",
+        inflight=f"{base}:fifo:inflight",
+        ready=f"{base}:fifo:ready",
+        busy=f"{base}:fifo:busy",
+        sequence=f"{base}:fifo:sequence",
+        wakeup=f"{base}:wakeup",
+        config=f"{base}:config",
+        group_prefix=f"{base}:fifo:group:",
+        dedup_prefix=f"{base}:dedup:",
+    )
+
+
 def topic_key(topic: str) -> str:
     """The topic's stream (durable subscriptions) and its Pub/Sub channel (fire-and-forget)."""
     return f"{PREFIX}:topic:{check_name('topic', topic)}"

@@ -1,7 +1,10 @@
-"""SQS-like queues on Redis streams: one stream, one consumer group, adapter-kept deadlines.
+"""SQS-like queues on Redis: standard queues on streams (one stream, one consumer group,
+adapter-kept deadlines) and FIFO queues (``fifo.py``), chosen at declaration.
 
-What each operation does on the server is described in ``scripts.py``; this module chooses
-the keys and arguments and keeps what this process declared (the redrive policy it applies).
+What each operation does on the server is described in ``scripts.py`` and
+``fifo_scripts.py``; this module chooses the keys and arguments and keeps what this process
+declared (the redrive policy it applies). A queue's kind is stored in its config hash
+(``fifo``: ``true``); declaring a queue as the other kind is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from broker_adapters.core import (
     QueueConfig,
     QueueNotDeclared,
     RedrivePolicy,
+    Sent,
     check_receive_arguments,
     check_send_arguments,
     new_message_id,
@@ -30,18 +34,21 @@ from broker_adapters.core import (
 )
 from broker_adapters.redis import codec
 from broker_adapters.redis.config import RedisConfig
-from broker_adapters.redis.keys import QueueKeys, queue_keys
+from broker_adapters.redis.fifo import FifoDeadLetter, FifoQueue, measure
+from broker_adapters.redis.fifo_scripts import FifoScripts
+from broker_adapters.redis.keys import QueueKeys, fifo_keys, queue_keys
 from broker_adapters.redis.scripts import Scripts
 from broker_adapters.redis.streams import DeadLetterTarget, StreamReceiver, StreamSpec
 
 BUSYGROUP = "BUSYGROUP"
+FIFO = "fifo"
 
 
 @dataclass(frozen=True)
 class DeclaredQueue:
     config: QueueConfig
     keys: QueueKeys
-    receiver: StreamReceiver
+    receiver: StreamReceiver | FifoQueue
 
 
 class Queues:
@@ -54,6 +61,7 @@ class Queues:
         self._scripts = scripts
         self._config = config
         self._consumer = consumer
+        self._fifo_scripts = FifoScripts.register(client)
         self._declared: dict[str, DeclaredQueue] = {}
         self._lock = threading.Lock()
 
@@ -66,13 +74,40 @@ class Queues:
             )
         return found
 
+    def kind(self, queue: str) -> str | None:
+        """``fifo``, ``standard``, or None when the queue does not exist on the server."""
+        keys = queue_keys(queue)
+        with self._client.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.config, FIFO)
+            pipe.exists(keys.stream)
+            fifo, stream = pipe.execute()
+        if fifo is not None and _decode(fifo) == "true":
+            return FIFO
+        return "standard" if stream else None
+
+    def _check_kind(self, queue: str, fifo: bool) -> None:
+        found = self.kind(queue)
+        wanted = FIFO if fifo else "standard"
+        if found is not None and found != wanted:
+            raise ValueError(
+                f"queue {queue!r} exists as a {found} queue; it cannot be declared {wanted} "
+                "(SQS fixes a queue's type at creation, and a dead-letter queue's type is its "
+                "source's)",
+            )
+
     def declare(self, queue: str, config: QueueConfig) -> None:
+        if config.redrive_policy is not None and config.redrive_policy.dead_letter_queue == queue:
+            raise ValueError(f"queue {queue!r} cannot be its own dead-letter queue")
+        self._check_kind(queue, config.fifo)
+        if config.redrive_policy is not None:
+            self._check_kind(config.redrive_policy.dead_letter_queue, config.fifo)
+        if config.fifo:
+            self._declare_fifo(queue, config)
+            return
         keys = queue_keys(queue)
         policy = config.redrive_policy
         dead_letter: DeadLetterTarget | None = None
         if policy is not None:
-            if policy.dead_letter_queue == queue:
-                raise ValueError(f"queue {queue!r} cannot be its own dead-letter queue")
             dlq_keys = queue_keys(policy.dead_letter_queue)
             self._create(dlq_keys)
             # The dead-letter queue's attributes belong to whoever declares it: defaults only
@@ -98,6 +133,47 @@ class Queues:
             args=[keys.group, round(self._config.prune_idle_consumers_after * 1000)],
         )
         self._remember(queue, config, keys, dead_letter)
+
+    def _declare_fifo(self, queue: str, config: QueueConfig) -> None:
+        """Nothing to create but the config hash: a FIFO queue's keys appear with its first
+        message. Its dead-letter queue is a FIFO queue, declared with defaults if missing."""
+        policy = config.redrive_policy
+        dead_letter: FifoDeadLetter | None = None
+        if policy is not None:
+            dlq = policy.dead_letter_queue
+            with self._client.pipeline(transaction=True) as pipe:
+                for name, value in _attributes(QueueConfig(fifo=True)).items():
+                    pipe.hsetnx(queue_keys(dlq).config, name, value)
+                pipe.execute()
+            with self._lock:
+                known = dlq in self._declared
+            if not known:
+                self._remember_fifo(dlq, QueueConfig(fifo=True), None)
+            dead_letter = FifoDeadLetter(fifo_keys(dlq), queue, policy)
+        keys = queue_keys(queue)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.config)
+            pipe.hset(keys.config, mapping=_attributes(config))
+            pipe.execute()
+        self._remember_fifo(queue, config, dead_letter)
+
+    def _remember_fifo(
+        self, queue: str, config: QueueConfig, dead_letter: FifoDeadLetter | None
+    ) -> None:
+        fifo = FifoQueue(
+            self._client,
+            self._fifo_scripts,
+            self._config,
+            queue,
+            keys=fifo_keys(queue),
+            queue_config=config,
+            dead_letter=dead_letter,
+        )
+        with self._lock:
+            previous = self._declared.get(queue)
+            self._declared[queue] = DeclaredQueue(config, queue_keys(queue), fifo)
+        if previous is not None:
+            previous.receiver.release()
 
     def _create(self, keys: QueueKeys) -> None:
         try:
@@ -134,11 +210,24 @@ class Queues:
             declared = self._declared.pop(queue, None)
         if declared is not None:
             declared.receiver.release()
-        dedup_keys = list(self._client.scan_iter(match=keys.dedup_prefix + "*", count=1000))
-        self._client.delete(*keys.all_fixed(), *dedup_keys)
+        fifo = fifo_keys(queue)
+        scanned = [
+            key
+            for prefix in (keys.dedup_prefix, fifo.group_prefix)
+            for key in self._client.scan_iter(match=prefix + "*", count=1000)
+        ]
+        self._client.delete(*keys.all_fixed(), *fifo.state(), *scanned)
+
+    def send_batch_sequenced(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[Sent]:
+        declared = self.declared(queue)
+        if isinstance(declared.receiver, FifoQueue):
+            return declared.receiver.send_batch(messages)
+        return [Sent(message_id) for message_id in self.send_batch(queue, messages)]
 
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         declared = self.declared(queue)
+        if isinstance(declared.receiver, FifoQueue):
+            return [sent.message_id for sent in declared.receiver.send_batch(messages)]
         for message in messages:
             check_send_arguments(message.body, message.delay)
         if not messages:
@@ -167,6 +256,7 @@ class Queues:
     def _send(
         self, declared: DeclaredQueue, message: OutgoingMessage, client: redis.client.Pipeline
     ) -> str | None:
+        # Only standard queues come here (send_batch sends FIFO queues' messages itself).
         """Queue the commands for one send on ``client``; the message id, when known already.
 
         Only a delayed or deduplicated send needs the atomic script; a plain one is a single
@@ -224,11 +314,15 @@ class Queues:
             declared = self._declared.get(queue)
         if declared is None:
             # Declared by another process (a monitor measures its workers' queues).
-            keys = queue_keys(queue)
-            if not self._client.exists(keys.stream):
+            kind = self.kind(queue)
+            if kind is None:
                 raise QueueNotDeclared(f"queue {queue!r} does not exist")
-            return self._measure(keys)
+            if kind == FIFO:
+                return measure(self._client, self._fifo_scripts, fifo_keys(queue))
+            return self._measure(queue_keys(queue))
         with declared.receiver.guarded("backlog"):
+            if isinstance(declared.receiver, FifoQueue):
+                return measure(self._client, self._fifo_scripts, declared.receiver.keys)
             return self._measure(declared.keys)
 
     def _measure(self, keys: QueueKeys) -> Backlog:
@@ -249,9 +343,10 @@ class Queues:
             pipe.exists(keys.stream)
             pipe.hgetall(keys.config)
             exists, stored = pipe.execute()
-        if not exists:
-            return None
         fields = {_decode(k): _decode(v) for k, v in stored.items()}
+        fifo = fields.get(FIFO) == "true"
+        if not exists and not fifo:
+            return None
         policy = None
         if fields.get("dead_letter_queue") and fields.get("max_receive_count"):
             policy = RedrivePolicy(fields["dead_letter_queue"], int(fields["max_receive_count"]))
@@ -259,6 +354,7 @@ class Queues:
         return QueueConfig(
             visibility_timeout=float(fields.get("visibility_timeout", defaults.visibility_timeout)),
             redrive_policy=policy,
+            fifo=fifo,
             deduplication_window=float(
                 fields.get("deduplication_window", defaults.deduplication_window)
             ),
@@ -290,4 +386,6 @@ def _attributes(config: QueueConfig) -> dict[FieldT, EncodableT]:
     if config.redrive_policy is not None:
         attributes["dead_letter_queue"] = config.redrive_policy.dead_letter_queue
         attributes["max_receive_count"] = str(config.redrive_policy.max_receive_count)
+    if config.fifo:
+        attributes[FIFO] = "true"
     return attributes

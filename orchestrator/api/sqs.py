@@ -168,6 +168,7 @@ def actions(context: ApiContext) -> dict[str, Action]:
                 *_names(params, "AttributeNames"),
             ],
             attribute_names=_names(params, "MessageAttributeNames"),
+            attempt_id=params.get("ReceiveRequestAttemptId"),
         )
         return {"Messages": found} if found else {}
 

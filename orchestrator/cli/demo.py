@@ -210,6 +210,8 @@ def run_orchestrator(args: argparse.Namespace) -> int:
     try:
         environ.setdefault("BARISTA_BROKER_URL", broker_url(environ))
         environ.setdefault("BARISTA_LEDGER_URL", ledger_url(environ))  # for the dashboard
+        # Redis runs whatever BACKEND is (it holds the ledger), and SQS FIFO queues live on it.
+        environ.setdefault("BARISTA_REDIS_URL", ledger_url(environ))
     except DemoSettingError as error:
         log.error(str(error))
         return 2

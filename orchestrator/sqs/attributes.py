@@ -5,7 +5,8 @@ delay 0..15 min; long poll up to 20 s; retention 60 s..14 days, default 4 days; 
 A value in range that the queue's backend cannot honour is refused with
 ``InvalidAttributeValue`` and the backend's ``Features`` declaration, never stored and ignored.
 What the orchestrator provides itself for every backend (the visibility timeout, long polling,
-the message size limit) is accepted everywhere.
+the message size limit) is accepted everywhere. FIFO queues need a backend that declares
+``Features.fifo_queues`` (Redis).
 """
 
 from __future__ import annotations
@@ -244,14 +245,15 @@ def check_backend(attributes: Mapping[str, str], features: Features) -> None:
             f"default {DEFAULTS['MessageRetentionPeriod']} is accepted."
         )
     if attributes.get("FifoQueue") == "true":
-        missing = []
-        if features.ordering != "group":
-            missing.append(f"Features.ordering={features.ordering!r} (FIFO needs 'group')")
-        if not features.deduplication:
-            missing.append("Features.deduplication=False")
-        if missing:
+        if not features.fifo_queues:
             raise invalid_attribute_value(
                 f"FifoQueue=true cannot be honoured on {name}: it declares "
-                + " and ".join(missing)
-                + "."
+                "Features.fifo_queues=False (no queue that keeps each message group in order "
+                "and holds the group while one of its messages is in flight)."
+            )
+        if attributes.get("DeduplicationScope") == "messageGroup":
+            raise invalid_attribute_value(
+                f"DeduplicationScope=messageGroup cannot be honoured on {name}: "
+                "broker_adapters deduplicates per queue (QueueConfig.deduplication_window), "
+                "so only DeduplicationScope=queue is accepted."
             )

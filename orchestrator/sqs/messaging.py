@@ -4,23 +4,31 @@ Visibility: every receive holds its deliveries in ``service.receipts`` until the
 on Redis the broker keeps the same deadline itself (``Features.visibility_timeout``), so a
 message also comes back if this orchestrator dies; on RabbitMQ and Kafka the orchestrator's
 reaper gives it back (a nack) when the deadline passes.
+
+FIFO queues (on backends with ``Features.fifo_queues``): every message needs a
+MessageGroupId, and a MessageDeduplicationId unless the queue has ContentBasedDeduplication
+(then the SHA-256 of the body, as SQS computes it); DelaySeconds per message is refused, as
+SQS refuses it (the queue's DelaySeconds applies). The broker keeps the order, the held
+groups and the deduplication window; sends answer its SequenceNumber.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from broker_adapters import Delivery, OutgoingMessage, ack_batch
+from broker_adapters import Delivery, OutgoingMessage, Sent, ack_batch
 from broker_adapters.core import DEAD_LETTER_SOURCE, MAX_RECEIVE_BATCH
 from orchestrator.errors import AwsError
 from orchestrator.sqs import checksums, messages
 from orchestrator.sqs.errors import (
     invalid_attribute_value,
     invalid_parameter,
+    missing_parameter,
     receipt_handle_is_invalid,
 )
 from orchestrator.sqs.model import ACCOUNT_ID, Queue, queue_arn
@@ -30,6 +38,8 @@ from orchestrator.sqs.service import SqsService
 LONG_POLL_SLICE = 0.1
 MAX_BATCH_BYTES = 262144
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# MessageGroupId and MessageDeduplicationId: 1..128 letters, digits and ASCII punctuation.
+_FIFO_TOKEN = re.compile(r"[!-~]{1,128}")
 # XML 1.0's characters: what SQS accepts in a body.
 _INVALID_BODY = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SYSTEM_ATTRIBUTES = (
@@ -90,20 +100,17 @@ def prepare(queue: Queue, entry: Mapping[str, Any], features_delay: bool) -> Pre
             f"Value {seconds} for parameter DelaySeconds is invalid. Reason: must be between 0 "
             "and 900, if provided."
         )
+    if queue.fifo and delay is not None and int(delay) != 0:
+        raise invalid_parameter(
+            f"Value {delay} for parameter DelaySeconds is invalid. Reason: The request include "
+            "parameter that is not valid for this queue type."
+        )
     if seconds and not features_delay:
         raise invalid_attribute_value(
             f"DelaySeconds={seconds} cannot be honoured on a {queue.backend} queue: "
             f"{queue.backend} declares Features.delivery_delay=False."
         )
-    dedup_id = entry.get("MessageDeduplicationId")
-    if dedup_id is not None and not queue.fifo:
-        raise invalid_parameter(
-            "The request includes a parameter that is not valid for this queue type: "
-            "MessageDeduplicationId applies to FIFO queues."
-        )
-    group_id = entry.get("MessageGroupId")
-    if group_id is not None and (not isinstance(group_id, str) or not group_id):
-        raise invalid_parameter("MessageGroupId must be a non-empty string.")
+    group_id, dedup_id = _group_and_deduplication(queue, entry, body)
     outgoing = OutgoingMessage(
         body.encode(),
         group_id=group_id,
@@ -115,16 +122,55 @@ def prepare(queue: Queue, entry: Mapping[str, Any], features_delay: bool) -> Pre
     return Prepared(outgoing, body, attributes, system_attributes)
 
 
+def _group_and_deduplication(
+    queue: Queue, entry: Mapping[str, Any], body: str
+) -> tuple[str | None, str | None]:
+    """MessageGroupId and MessageDeduplicationId as SQS requires them of the queue's type."""
+    group_id = _fifo_token(entry, "MessageGroupId")
+    if group_id is None and queue.fifo:
+        raise missing_parameter("MessageGroupId")
+    dedup_id = _fifo_token(entry, "MessageDeduplicationId")
+    if dedup_id is not None and not queue.fifo:
+        raise invalid_parameter(
+            "The request includes a parameter that is not valid for this queue type: "
+            "MessageDeduplicationId applies to FIFO queues."
+        )
+    if dedup_id is None and queue.fifo:
+        if queue.attributes.get("ContentBasedDeduplication") != "true":
+            raise invalid_parameter(
+                "The queue should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly"
+            )
+        # SQS's content-based deduplication: SHA-256 of the body, not of the attributes.
+        dedup_id = hashlib.sha256(body.encode()).hexdigest()
+    return group_id, dedup_id
+
+
+def _fifo_token(entry: Mapping[str, Any], member: str) -> str | None:
+    """MessageGroupId or MessageDeduplicationId, held to SQS's alphabet and length."""
+    value = entry.get(member)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _FIFO_TOKEN.fullmatch(value):
+        raise invalid_parameter(
+            f"Value {value} for parameter {member} is invalid. Reason: it must be 1 to 128 "
+            "alphanumeric or punctuation characters."
+        )
+    return value
+
+
 def _attribute_size(name: str, value: Mapping[str, Any]) -> int:
     data = value.get("BinaryValue") or str(value.get("StringValue", "")).encode()
     return len(name.encode()) + len(str(value["DataType"]).encode()) + len(data)
 
 
-def sent(prepared: Prepared, message_id: str) -> dict[str, Any]:
+def sent(prepared: Prepared, confirmed: Sent) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "MessageId": message_id,
+        "MessageId": confirmed.message_id,
         "MD5OfMessageBody": checksums.md5_of_body(prepared.body),
     }
+    if confirmed.sequence_number is not None:
+        result["SequenceNumber"] = confirmed.sequence_number
     if prepared.attributes:
         result["MD5OfMessageAttributes"] = checksums.md5_of_attributes(prepared.attributes)
     if prepared.system_attributes:
@@ -138,8 +184,8 @@ def send_message(service: SqsService, queue: Queue, entry: Mapping[str, Any]) ->
     features = service.brokers.features(queue.backend)
     prepared = prepare(queue, entry, features.delivery_delay)
     with service.broker(queue) as broker:
-        [message_id] = broker.send_batch(queue.name, [prepared.outgoing])
-    return sent(prepared, message_id)
+        [confirmed] = broker.send_batch_sequenced(queue.name, [prepared.outgoing])
+    return sent(prepared, confirmed)
 
 
 def check_batch(entries: object) -> list[Mapping[str, Any]]:
@@ -195,9 +241,11 @@ def send_message_batch(
     successful: list[dict[str, Any]] = []
     if ready:
         with service.broker(queue) as broker:
-            ids = broker.send_batch(queue.name, [prepared.outgoing for _, prepared in ready])
-        for (entry_id, prepared), message_id in zip(ready, ids, strict=True):
-            successful.append({"Id": entry_id, **sent(prepared, message_id)})
+            confirmed = broker.send_batch_sequenced(
+                queue.name, [prepared.outgoing for _, prepared in ready]
+            )
+        for (entry_id, prepared), one in zip(ready, confirmed, strict=True):
+            successful.append({"Id": entry_id, **sent(prepared, one)})
     return {"Successful": successful, "Failed": failed}
 
 
@@ -210,7 +258,18 @@ def receive_message(
     visibility: int | None,
     system_names: Sequence[str],
     attribute_names: Sequence[str],
+    attempt_id: object = None,
 ) -> list[dict[str, Any]]:
+    """Long-polls in slices. On a FIFO queue, ``attempt_id`` (ReceiveRequestAttemptId) makes a
+    retried receive answer what the first one got (``ReceiveAttempts``); standard queues
+    ignore it, as SQS does."""
+    attempt = _fifo_token({"ReceiveRequestAttemptId": attempt_id}, "ReceiveRequestAttemptId")
+    if attempt is not None and queue.fifo:
+        earlier = service.receive_attempts.answer(
+            service.receipts, queue.name, attempt, time.monotonic()
+        )
+        if earlier is not None:
+            return earlier
     count = 1 if max_messages is None else max_messages
     if not 1 <= count <= MAX_RECEIVE_BATCH:
         raise invalid_parameter(
@@ -252,10 +311,15 @@ def receive_message(
         if deliveries or deadline - time.monotonic() <= 0:
             break
         time.sleep(min(LONG_POLL_SLICE, max(0.0, deadline - time.monotonic())))
-    return [
+    answer = [
         _rendered(service, delivery, handle, system_names, attribute_names)
         for delivery, handle in zip(deliveries, handles, strict=True)
     ]
+    if attempt is not None and queue.fifo:
+        service.receive_attempts.remember(
+            service.receipts, queue.name, attempt, time.monotonic(), answer
+        )
+    return answer
 
 
 def _rendered(
@@ -283,6 +347,7 @@ def _rendered(
         "ApproximateFirstReceiveTimestamp": str(int(first * 1000)),
         "MessageGroupId": message.group_id,
         "MessageDeduplicationId": message.dedup_id,
+        "SequenceNumber": message.sequence_number,
         "AWSTraceHeader": message.trace_id,
         "DeadLetterQueueSourceArn": (
             queue_arn(message.headers[DEAD_LETTER_SOURCE])

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from broker_adapters import (
     Broker,
@@ -31,6 +32,7 @@ from orchestrator.sqs.brokers import BrokerPool
 from orchestrator.sqs.errors import invalid_attribute_value, queue_does_not_exist, unavailable
 from orchestrator.sqs.model import (
     BACKEND_TAG,
+    FIFO_SUFFIX,
     Queue,
     name_from_url,
     queue_arn,
@@ -70,6 +72,47 @@ class FirstReceives:
             self._seen.pop(message_id, None)
 
 
+@dataclass
+class ReceiveAttempts:
+    """FIFO queues' ReceiveRequestAttemptId, as SQS keeps it: a receive retried with the same
+    id within five minutes answers the messages the first one returned, as long as none of
+    them was deleted or had its visibility changed since (else it receives anew). In memory,
+    like the receipts it refers to."""
+
+    window: float = 5 * 60.0
+    _seen: dict[tuple[str, str], tuple[float, list[tuple[str, float]], list[Any]]] = field(
+        default_factory=dict
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, receipts: Receipts, queue: str, attempt: str, now: float) -> list[Any] | None:
+        """The earlier answer to this attempt, if it may be given again."""
+        with self._lock:
+            for key, (at, _, _) in list(self._seen.items()):
+                if now - at > self.window:
+                    del self._seen[key]
+            found = self._seen.get((queue, attempt))
+        if found is None:
+            return None
+        _, held, answer = found
+        for handle, deadline in held:
+            live = receipts.get(handle)
+            if live is None or live.deadline != deadline:
+                return None
+        return answer
+
+    def remember(
+        self, receipts: Receipts, queue: str, attempt: str, now: float, answer: list[Any]
+    ) -> None:
+        held = []
+        for message in answer:
+            live = receipts.get(message["ReceiptHandle"])
+            if live is not None:
+                held.append((live.handle, live.deadline))
+        with self._lock:
+            self._seen[(queue, attempt)] = (now, held, answer)
+
+
 class SqsService:
     def __init__(
         self,
@@ -87,6 +130,7 @@ class SqsService:
         self.receipts = Receipts()
         self.first_receives = FirstReceives()
         self.purges: dict[str, float] = {}
+        self.receive_attempts = ReceiveAttempts()
         self._receiving: dict[tuple[str, str], float] = {}
         self._receiving_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -126,7 +170,7 @@ class SqsService:
         ``orders``), with the redrive policy the broker keeps (its dead-letter queue is
         adopted too), so the API sees the queue a barista uses. None if there is none."""
         backend = self.default_backend
-        if backend is None or depth > 1 or not valid_name(name) or name.endswith(".fifo"):
+        if backend is None or depth > 1 or not valid_name(name):
             return None
         try:
             with self.brokers.use(backend) as broker:
@@ -134,9 +178,16 @@ class SqsService:
         except BrokerError as error:
             log.warning("looking for queue %s on %s: %s", name, backend, error)
             return None
-        if config is None:
+        if config is None or config.fifo != name.endswith(FIFO_SUFFIX):
             return None
         adopted = dict(attributes.DEFAULTS)
+        if config.fifo:
+            adopted |= {
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+                "DeduplicationScope": "queue",
+                "FifoThroughputLimit": "perQueue",
+            }
         low, high = attributes.RANGES["VisibilityTimeout"]
         adopted["VisibilityTimeout"] = str(min(high, max(low, round(config.visibility_timeout))))
         policy = config.redrive_policy
@@ -164,6 +215,7 @@ class SqsService:
     def queue_config(self, queue: Queue) -> QueueConfig:
         policy = attributes.redrive(queue.attributes)
         return QueueConfig(
+            fifo=queue.fifo,
             visibility_timeout=float(queue.attributes["VisibilityTimeout"]),
             redrive_policy=(
                 RedrivePolicy(policy.dead_letter_queue, policy.max_receive_count)

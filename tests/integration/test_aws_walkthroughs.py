@@ -31,15 +31,17 @@ def _block(section: str) -> str:
     return match.group(1)
 
 
-def test_the_sns_fan_out_to_sqs_tutorial(
-    tmp_path: Path, endpoint: BrokerEndpoint, backend: str
-) -> None:
+def _run(
+    section: str, tmp_path: Path, endpoint: BrokerEndpoint, backend: str
+) -> subprocess.CompletedProcess[str]:
+    """The README's commands under ``section`` with the real ``aws`` CLI, against the API on
+    the backend's broker, as a user runs them after ``make up`` (only the endpoint changed)."""
     with messaging_lab(tmp_path, endpoint, backend) as lab:
         write_aws_profile(tmp_path / AWS_CONFIG_DIRECTORY / "config", lab.api.url, KEY_ID, SECRET)
-        script = _block("## SNS and SQS with the aws CLI").replace(DEMO_ENDPOINT, lab.api.url)
+        script = _block(section).replace(DEMO_ENDPOINT, lab.api.url)
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BARISTA_"))}
         environ["PATH"] = f"{Path(sys.executable).parent}:{environ.get('PATH', '')}"
-        result = subprocess.run(
+        return subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=tmp_path,
             env=environ,
@@ -48,12 +50,45 @@ def test_the_sns_fan_out_to_sqs_tutorial(
             timeout=300,
             check=False,
         )
+
+
+def test_the_sns_fan_out_to_sqs_tutorial(
+    tmp_path: Path, endpoint: BrokerEndpoint, backend: str
+) -> None:
+    result = _run("## SNS and SQS with the aws CLI", tmp_path, endpoint, backend)
     assert result.returncode == 0, result.stderr
     # Each receive prints one body: SNS's envelope around the published message.
     envelopes = [d for d in _documents(result.stdout) if d.get("Type") == "Notification"]
     assert len(envelopes) == 2, result.stdout
     assert {json.loads(e["Message"])["drink"] for e in envelopes} == {"flat white"}
     assert all(e["TopicArn"].endswith(":order-news") for e in envelopes)
+
+
+# FIFO queues live on Redis (the only backend declaring Features.fifo_queues; the README's
+# commands tag the queue barista:backend=redis).
+@pytest.mark.parametrize("backend", ["redis"])
+def test_the_sqs_fifo_order_queue_walkthrough(
+    tmp_path: Path, endpoint: BrokerEndpoint, backend: str
+) -> None:
+    result = _run("AWS's FIFO walkthrough", tmp_path, endpoint, backend)
+    assert result.returncode == 0, result.stderr
+    documents = _documents(result.stdout)
+    sends = [d for d in documents if "SequenceNumber" in d]
+    assert len(sends) == 4, result.stdout
+    numbers = [int(str(d["SequenceNumber"])) for d in sends[:3]]
+    assert numbers == sorted(numbers), "sequence numbers increase in send order"
+    assert len(set(numbers)) == 3
+    duplicate, original = sends[3], sends[0]
+    assert (duplicate["MessageId"], duplicate["SequenceNumber"]) == (
+        original["MessageId"],
+        original["SequenceNumber"],
+    ), "the retried send is dropped and answered with the first one's id"
+    processed = [
+        (group, json.loads(body)["order"])
+        for group, body in re.findall(r"^processing (\S+) (.*)$", result.stdout, re.MULTILINE)
+    ]
+    assert processed == [("customer-1", "1001"), ("customer-1", "1002"), ("customer-2", "2001")]
+    assert {"Attributes": {"ApproximateNumberOfMessages": "0"}} in documents
 
 
 def _documents(text: str) -> list[dict[str, object]]:

@@ -61,10 +61,28 @@ def test_a_retention_other_than_the_default_is_refused_not_ignored():
     assert refused.value.code == "InvalidAttributeValue"
 
 
-@pytest.mark.parametrize("features", [KAFKA, RABBITMQ, REDIS], ids=lambda f: f.name)
-def test_fifo_is_refused_with_the_declarations_it_lacks(features):
-    with pytest.raises(AwsError, match=r"Features\.") as refused:
+@pytest.mark.parametrize("features", [KAFKA, RABBITMQ], ids=lambda f: f.name)
+def test_fifo_is_refused_where_the_backend_declares_no_fifo_queues(features):
+    with pytest.raises(AwsError, match=r"Features\.fifo_queues=False") as refused:
         validate({"FifoQueue": "true"}, features, queue_name="orders.fifo")
+    assert refused.value.code == "InvalidAttributeValue"
+
+
+def test_a_fifo_queue_on_redis_gets_aws_fifo_defaults():
+    stored = validate({"FifoQueue": "true"}, REDIS, queue_name="orders.fifo")
+    assert stored["FifoQueue"] == "true"
+    assert stored["ContentBasedDeduplication"] == "false"
+    assert stored["DeduplicationScope"] == "queue"
+    assert stored["FifoThroughputLimit"] == "perQueue"
+
+
+def test_deduplication_per_message_group_is_refused_with_the_reason():
+    with pytest.raises(AwsError, match="deduplicates per queue") as refused:
+        validate(
+            {"FifoQueue": "true", "DeduplicationScope": "messageGroup"},
+            REDIS,
+            queue_name="orders.fifo",
+        )
     assert refused.value.code == "InvalidAttributeValue"
 
 

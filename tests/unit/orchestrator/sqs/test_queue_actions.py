@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -151,3 +152,83 @@ def test_deleting_a_queue_deletes_it_on_its_broker(sqs: Sqs, brokers):
     sqs("DeleteQueue", QueueUrl=url)
     assert "orders" not in brokers["redis"].queues
     refused("QueueDoesNotExist", lambda: sqs("GetQueueUrl", QueueName="orders"))
+
+
+def test_a_fifo_queue_needs_a_group_and_a_deduplication_id_on_every_message(sqs: Sqs, brokers):
+    url = sqs("CreateQueue", QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    assert brokers["redis"].queues["orders.fifo"].fifo
+    message = refused("MissingParameter", lambda: sqs("SendMessage", QueueUrl=url, MessageBody="x"))
+    assert "MessageGroupId" in message
+    message = refused(
+        "InvalidParameterValue",
+        lambda: sqs("SendMessage", QueueUrl=url, MessageBody="x", MessageGroupId="table-4"),
+    )
+    assert "ContentBasedDeduplication" in message
+    refused(
+        "InvalidParameterValue",
+        lambda: sqs(
+            "SendMessage",
+            QueueUrl=url,
+            MessageBody="x",
+            MessageGroupId="table 4",  # a space is not in SQS's alphabet
+            MessageDeduplicationId="d-1",
+        ),
+    )
+    sqs(
+        "SendMessage",
+        QueueUrl=url,
+        MessageBody="x",
+        MessageGroupId="t4",
+        MessageDeduplicationId="d",
+    )
+    [sent] = brokers["redis"].sent
+    assert (sent.message.group_id, sent.message.dedup_id) == ("t4", "d")
+
+
+def test_a_fifo_queue_refuses_a_delay_per_message_but_not_zero(sqs: Sqs, brokers):
+    url = sqs(
+        "CreateQueue",
+        QueueName="orders.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    message = refused(
+        "InvalidParameterValue",
+        lambda: sqs(
+            "SendMessage", QueueUrl=url, MessageBody="x", MessageGroupId="a", DelaySeconds=5
+        ),
+    )
+    assert "not valid for this queue type" in message
+    sqs("SendMessage", QueueUrl=url, MessageBody="x", MessageGroupId="a", DelaySeconds=0)
+    assert len(brokers["redis"].sent) == 1
+
+
+def test_content_based_deduplication_is_the_sha256_of_the_body(sqs: Sqs, brokers):
+    url = sqs(
+        "CreateQueue",
+        QueueName="orders.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    sqs("SendMessage", QueueUrl=url, MessageBody="one flat white", MessageGroupId="a")
+    sqs(
+        "SendMessage",
+        QueueUrl=url,
+        MessageBody="x",
+        MessageGroupId="a",
+        MessageDeduplicationId="own",
+    )
+    first, second = brokers["redis"].sent
+    assert first.message.dedup_id == hashlib.sha256(b"one flat white").hexdigest()
+    assert second.message.dedup_id == "own", "an explicit id overrides the content's"
+
+
+def test_fifo_queues_are_refused_on_a_backend_without_them(sqs: Sqs):
+    message = refused(
+        "InvalidAttributeValue",
+        lambda: sqs(
+            "CreateQueue",
+            QueueName="orders.fifo",
+            Attributes={"FifoQueue": "true"},
+            tags={"barista:backend": "kafka"},
+        ),
+    )
+    assert "Features.fifo_queues=False" in message
