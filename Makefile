@@ -22,8 +22,9 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV_PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-engine: ## make sure a Docker engine answers (installs and starts one on a Debian host, as root)
+engine: ## make sure a Docker engine answers (installs and starts one on a Debian host, as root) and Compose v2+
 	images/ensure-engine.sh
+	images/ensure-compose.sh
 
 images: engine $(VENV)/.installed ## pull or build every image (BARISTA_IMAGE_SOURCE=auto|official|local)
 	$(VENV_PY) images/build.py
@@ -122,10 +123,11 @@ bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs
 faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md
 	$(VENV_PY) -m tests.faults.report $(PYTEST_ARGS)
 
-e2e-all: images ## the live-demo e2e test on each backend in turn (make test runs it on RabbitMQ)
+e2e-all: images ## the live-demo e2e test on each backend with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)
 	for backend in kafka rabbitmq redis; do \
 	  BARISTA_E2E_BACKEND=$$backend $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS) || exit 1; \
 	done
+	BARISTA_COMPOSE=v1 BARISTA_E2E_BACKEND=rabbitmq $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS)
 
 clean-test-containers: ## remove containers a killed test run left behind (by their label)
 	docker ps -aq --filter label=barista.test-session | xargs -r docker rm -f

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs Docker Compose with whichever flavour is installed: v2 (`docker compose`), which most
-# users have, or v1 (`docker-compose`, Debian's package; profiles need 1.28 or newer).
+# Runs Docker Compose with whichever flavour is installed: v2 or later (`docker compose`),
+# which most users have (images/ensure-compose.sh builds it where no package has it), or v1
+# (`docker-compose`, Debian's package; profiles need 1.28 or newer).
 # Arguments pass through unchanged.
 #
 # BACKEND (the environment, else .env, else rabbitmq) becomes COMPOSE_PROFILES unless that is
@@ -25,6 +26,16 @@ if [[ ${COMPOSE_PROFILES:-} == all-brokers ]]; then
   COMPOSE_PROFILES=kafka,rabbitmq,redis
 fi
 export COMPOSE_PROFILES=${COMPOSE_PROFILES:-$BACKEND}
+# BARISTA_COMPOSE=v1 or v2 insists on one flavour (the tests run the stack with each).
+case ${BARISTA_COMPOSE:-} in
+  v2) exec docker compose "$@" ;;
+  v1) exec docker-compose "$@" ;;
+  "") ;;
+  *)
+    echo "compose.sh: BARISTA_COMPOSE=$BARISTA_COMPOSE is not v1 or v2" >&2
+    exit 2
+    ;;
+esac
 if docker compose version >/dev/null 2>&1; then
   exec docker compose "$@"
 elif command -v docker-compose >/dev/null 2>&1; then

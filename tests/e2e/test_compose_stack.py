@@ -62,14 +62,38 @@ def _project_resources(project: str) -> dict[str, list[str]]:
     return {"containers": containers, "volumes": volumes}
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    project = f"barista-e2e-{SESSION_ID}"
+# The flavours users have: Compose v2 and later (`docker compose`, images/ensure-compose.sh
+# builds it where no package has it) and Debian's v1 (`docker-compose`).
+FLAVOURS = {"v2": ["docker", "compose", "version"], "v1": ["docker-compose", "version"]}
+
+
+def _flavour_available(flavour: str) -> bool:
+    try:
+        found = subprocess.run(FLAVOURS[flavour], capture_output=True, timeout=30, check=False)
+    except FileNotFoundError:
+        return False
+    return found.returncode == 0
+
+
+@pytest.fixture(scope="module", params=list(FLAVOURS))
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    flavour: str = request.param
+    if not _flavour_available(flavour):
+        message = f"Compose {flavour} is not installed (make engine installs both)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    project = f"barista-e2e-{flavour}-{SESSION_ID}"
     credentials = {
         name: Credentials.generate(name) for name in ("KAFKA", "RABBITMQ", "REDIS", "HAPROXY_STATS")
     }
     # Every broker's profile (images/compose.sh), so ps and down see them all.
-    env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PROFILES": "all-brokers"}
+    env = {
+        **os.environ,
+        "COMPOSE_PROJECT_NAME": project,
+        "COMPOSE_PROFILES": "all-brokers",
+        "BARISTA_COMPOSE": flavour,
+    }
     for name, creds in credentials.items():
         env[f"{name}_USER"] = creds.user
         env[f"{name}_PASSWORD"] = creds.password
@@ -93,6 +117,12 @@ def stack() -> Iterator[Stack]:
         yield stack
     finally:
         _compose(env, "down", "--volumes", "--remove-orphans")
+
+
+def test_the_stack_runs_on_the_compose_flavour_asked_for(stack: Stack):
+    version = _compose(stack.env, "version")
+    expected = "Docker Compose version v" if stack.env["BARISTA_COMPOSE"] == "v2" else "1."
+    assert expected in version, version
 
 
 def test_every_service_reports_healthy(stack: Stack):
