@@ -57,6 +57,9 @@ down: ## stop the demo; remove its containers (and the orchestrator's workers), 
 	$(COMPOSE) stop orchestrator
 	docker ps -aq --filter "$(WORKERS)" | xargs -r docker rm -f
 	COMPOSE_PROFILES=all-brokers $(COMPOSE) down --volumes --remove-orphans
+	@# Compose v2 does not recognise a network v1 made (it labels networks differently), so a
+	@# stack started with one flavour and stopped with the other would leave it: remove by label.
+	docker network ls -q --filter "label=com.docker.compose.project=$(PROJECT)" | xargs -r docker network rm
 
 ps: ## the demo stack's containers and their health, and the orchestrator's workers
 	$(COMPOSE) ps

@@ -75,6 +75,10 @@ def parse_recurrence(expression: str) -> Recurrence:
     try:
         CronSim(expression, datetime.now(UTC))
     except CronSimError as error:
+        # cronsim says "Bad minute", "Bad day-of-month", …: name the field as AWS does.
+        field = str(error).removeprefix("Bad ")
+        if field in _FIELD_NAMES:
+            raise ValidationError(f"Invalid {field} field in recurrence: {expression!r}.") from None
         raise ValidationError(f"Invalid recurrence {expression!r}: {error}.") from None
     return Recurrence(expression)
 
