@@ -40,9 +40,10 @@ from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
-from orchestrator.asg.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
+from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
 from orchestrator.asg.scaling_controller import ScalingController
 from orchestrator.asg.store import Store
+from orchestrator.asg.terminator import BackgroundStops, Drain
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
@@ -112,11 +113,12 @@ def control_plane_clock(store: Store, time_scale: float) -> ScaledClock:
 class ControlLoop:
     """The Auto Scaling controllers of one store, run pass after pass on the calling thread:
     first the scaling controller (datapoints, alarms, schedules → desired capacity), then the
-    group reconciler (desired capacity → containers).
+    group reconciler (desired capacity → containers, and each instance's lifecycle).
 
     It opens its own connection to the store there: SQLite connections belong to one thread,
-    and the API's threads open theirs. ``before_terminate`` and ``elb_unhealthy`` are the load
-    balancer's hooks (``AutoScalingController``).
+    and the API's threads open theirs. ``drain`` and ``elb_unhealthy`` are the load
+    balancer's side (``AutoScalingController``); ``notify`` sends lifecycle hook
+    notifications. Instances are stopped on threads of their own, so no pass waits.
     """
 
     def __init__(
@@ -125,25 +127,30 @@ class ControlLoop:
         runtime: Runtime,
         backlog: Callable[[str], int] | None = None,
         *,
-        before_terminate: BeforeTerminate | None = None,
+        drain: Drain | None = None,
         elb_unhealthy: ElbUnhealthy | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.store_path = store_path
         self.runtime = runtime
         self.backlog = backlog
-        self.before_terminate = before_terminate
+        self.drain = drain
         self.elb_unhealthy = elb_unhealthy
+        self.notify = notify
         self.passes = 0
 
     def run(self, stopping: threading.Event, interval: float) -> None:
         with Store(self.store_path) as store:
             sampler = MetricsSampler(store, self.runtime, self.backlog)
             scaling = ScalingController(store, self.runtime, sampler)
+            stops = BackgroundStops(self.runtime)
             auto_scaling = AutoScalingController(
                 store,
                 self.runtime,
-                before_terminate=self.before_terminate,
+                drain=self.drain,
                 elb_unhealthy=self.elb_unhealthy,
+                stops=stops,
+                notify=self.notify,
             )
 
             def one_pass() -> None:
@@ -155,6 +162,7 @@ class ControlLoop:
                 run_passes(one_pass, stopping, interval, "auto scaling control")
             finally:
                 sampler.close()
+                stops.shutdown()
 
 
 class _Reconciler(Protocol):
@@ -267,7 +275,7 @@ def main(environ: Mapping[str, str]) -> int:
             settings.state_path,
             runtime,
             backlog,
-            before_terminate=elb.before_terminate if elb is not None else None,
+            drain=elb,
             elb_unhealthy=elb.elb_unhealthy if elb is not None else None,
         ).run(lifecycle.stopping, interval)
     finally:

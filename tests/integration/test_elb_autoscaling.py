@@ -80,7 +80,7 @@ def autoscaling(stack: ElbStack, store: Store) -> AutoScalingController:
     return AutoScalingController(
         store,
         stack.runtime,
-        before_terminate=stack.controller.before_terminate,
+        drain=stack.controller,
         elb_unhealthy=stack.controller.elb_unhealthy,
     )
 
@@ -122,7 +122,15 @@ def test_scale_in_drains_the_target_so_a_request_in_flight_completes(stack: ElbS
             )
         )
         started = time.monotonic()
-        asg.reconcile_once()  # before_terminate drains the victim, then it is terminated
+
+        def victim_gone() -> bool:
+            # Neither pass waits: the load balancer drains on its passes, and the group
+            # stops the victim on the pass after draining is over.
+            stack.controller.reconcile_once()
+            asg.reconcile_once()
+            return victim not in running(stack)
+
+        assert wait_for(victim_gone, timeout=60)
         drained_after = time.monotonic() - started
         stopping.set()
         traffic.result()
@@ -164,8 +172,9 @@ def test_a_target_failing_its_health_check_is_taken_out_and_replaced_under_elb_h
     asg.reconcile_once()  # replaces the instance the target group finds unhealthy
 
     def back_to_two() -> bool:
+        stack.controller.reconcile_once()  # drains the victim, which the group then stops
         asg.reconcile_once()
-        return len(running(stack)) == 2
+        return len(running(stack)) == 2 and victim not in running(stack)
 
     assert wait_for(back_to_two, timeout=30)
     assert victim not in running(stack)
