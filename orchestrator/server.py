@@ -38,9 +38,11 @@ from pydantic import Field
 from broker_adapters import Broker
 from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
+from orchestrator.api import sns as sns_api
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
 from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
+from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.scaling_controller import ScalingController
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import BackgroundStops, Drain
@@ -53,6 +55,7 @@ from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
+from orchestrator.sns.publishing import publish
 from orchestrator.sns.routes import routes as sns_routes
 from orchestrator.sns.service import shutdown as sns_shutdown
 from orchestrator.sqs.brokers import urls_from_environ
@@ -263,6 +266,15 @@ def main(environ: Mapping[str, str]) -> int:
         sqs_sender(sqs_api.service_for(context)),
         time_scale=TimeScale(settings.time_scale),
     )
+    send_to_queue = sqs_sender(sqs_api.service_for(context))
+
+    def publish_to_topic(arn: str, body: str) -> None:
+        publish(sns_api.service_for(context), {"TopicArn": arn, "Message": body})
+
+    hook_notifier = Notifier(
+        send_to_queue=lambda arn, body: send_to_queue(arn, {"MessageBody": body}),
+        publish_to_topic=publish_to_topic,
+    )
     threads = [
         _start("ecs", ecs, lifecycle.stopping, interval),
         _start("ecs-scaling", service_scaling, lifecycle.stopping, interval),
@@ -277,6 +289,7 @@ def main(environ: Mapping[str, str]) -> int:
             backlog,
             drain=elb,
             elb_unhealthy=elb.elb_unhealthy if elb is not None else None,
+            notify=hook_notifier,
         ).run(lifecycle.stopping, interval)
     finally:
         for thread in threads:

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._launch_data import instance_type_of
+from orchestrator.api._lifecycle_hooks import hook_actions
 from orchestrator.api._policies import (
     PutScalingPolicy,
     describe_policy,
@@ -711,6 +712,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "CreateOrUpdateTags": create_or_update_tags,
         "DeleteTags": delete_tags,
         "DescribeTags": describe_tags,
+        **hook_actions(operations),
     }
 
 

@@ -424,3 +424,53 @@ def _elbv2(client) -> Call:
         return response.json()
 
     return call
+
+
+def test_lifecycle_hooks_are_refused_in_aws_words(autoscaling: Call, group: str):
+    body = autoscaling(
+        "PutLifecycleHook",
+        expect=400,
+        AutoScalingGroupName="nobody",
+        LifecycleHookName="h",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "AutoScalingGroup name not found - AutoScalingGroup nobody not found",
+    )
+    body = autoscaling(
+        "PutLifecycleHook",
+        expect=400,
+        AutoScalingGroupName=group,
+        LifecycleHookName="h",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_REBOOTING",
+    )
+    assert error_of(body)[1].startswith("Invalid Lifecycle Transition")
+    autoscaling(
+        "PutLifecycleHook",
+        AutoScalingGroupName=group,
+        LifecycleHookName="h",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+    )
+    # An update needs no transition and changes only what it names.
+    autoscaling(
+        "PutLifecycleHook", AutoScalingGroupName=group, LifecycleHookName="h", HeartbeatTimeout=30
+    )
+    (hook,) = autoscaling("DescribeLifecycleHooks", AutoScalingGroupName=group)["LifecycleHooks"]
+    assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
+    assert (hook["HeartbeatTimeout"], hook["GlobalTimeout"]) == (30, 3000)
+    body = autoscaling(
+        "DeleteLifecycleHook", expect=400, AutoScalingGroupName=group, LifecycleHookName="x"
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        f"No Lifecycle Hook named 'x' found for Auto Scaling group '{group}'",
+    )
+    body = autoscaling(
+        "CompleteLifecycleAction",
+        expect=400,
+        AutoScalingGroupName=group,
+        LifecycleHookName="h",
+        LifecycleActionResult="CONTINUE",
+    )
+    assert error_of(body)[1] == "Either LifecycleActionToken or InstanceId must be specified."

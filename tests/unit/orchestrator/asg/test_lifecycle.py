@@ -4,6 +4,7 @@ orchestrator restart that resumes each instance where it was."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from orchestrator.asg.lifecycle import (
     heartbeat,
     step,
 )
+from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.operations import AutoScaling
 from orchestrator.asg.store import Store
 from orchestrator.elb.state import ElbStore
@@ -363,3 +365,52 @@ def test_a_restarted_controller_resumes_an_instance_in_terminating_wait(
         runtime.advance(60)
         again.reconcile_once()
     assert runtime.terminated == [victim]
+
+
+def test_a_hook_with_a_queue_target_gets_aws_lifecycle_message_with_the_token(
+    store: Store, runtime: FakeRuntime, tmp_path: Path
+):
+    sent: list[tuple[str, str]] = []
+    queue = "arn:aws:sqs:us-east-1:123456789012:lifecycle"
+    store.put_lifecycle_hook(
+        put_lifecycle_hook(
+            None,
+            lifecycle_hook_name="drain-orders",
+            auto_scaling_group_name="baristas",
+            hooks_in_group=0,
+            lifecycle_transition=LifecycleTransition.TERMINATING.value,
+            notification_target_arn=queue,
+            notification_metadata="finish the cup",
+        )
+    )
+    store.put_lifecycle_hook(
+        put_lifecycle_hook(
+            None,
+            lifecycle_hook_name="elsewhere",
+            auto_scaling_group_name="baristas",
+            hooks_in_group=1,
+            lifecycle_transition=LifecycleTransition.TERMINATING.value,
+            notification_target_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+        )
+    )
+    notify = Notifier(send_to_queue=lambda arn, body: sent.append((arn, body)))
+    controller = AutoScalingController(store, runtime, notify=notify)
+    controller.reconcile_once()
+    victim = only(runtime)
+    ops(store, runtime, tmp_path).set_desired_capacity("baristas", 0)
+    controller.reconcile_once()
+    controller.reconcile_once()  # still waiting: no second notification
+    ((target, body),) = sent
+    assert target == queue
+    message = json.loads(body)
+    action = next(
+        a
+        for a in store.instance_lifecycles()[victim].actions
+        if a.lifecycle_hook_name == "drain-orders"
+    )
+    assert message["LifecycleActionToken"] == action.lifecycle_action_token
+    assert message["EC2InstanceId"] == victim
+    assert message["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
+    assert (message["Origin"], message["Destination"]) == ("AutoScalingGroup", "EC2")
+    assert message["NotificationMetadata"] == "finish the cup"
+    assert message["Time"].endswith("Z")
