@@ -27,6 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.lifecycle import LifecycleState
+from orchestrator.asg.store import Store
 from orchestrator.elb import health
 from orchestrator.elb.haproxy_config import (
     HaproxyPaths,
@@ -127,6 +129,8 @@ class ElbController:
         self.poll_interval = poll_interval
         self._lock = threading.RLock()
         self._stores = PerThread(lambda: ElbStore(self.store_path), ElbStore.close)
+        # The Auto Scaling groups' instance lifecycles, in the same file (launch hooks).
+        self._asg_stores = PerThread(lambda: Store(self.store_path), Store.close)
 
     @property
     def store(self) -> ElbStore:
@@ -135,6 +139,7 @@ class ElbController:
     def close(self) -> None:
         """Close the calling thread's store connection (others close with their threads)."""
         self._stores.close()
+        self._asg_stores.close()
 
     # Desired state.
 
@@ -147,13 +152,16 @@ class ElbController:
         for group, arns in store.attachments().items():
             for arn in arns:
                 attached.setdefault(arn, []).append(group)
+        held = self._held_by_launch_hooks()
         desired: list[DesiredTarget] = []
         for target_group in topology.target_groups:
             arn = target_group.target_group_arn
             from_groups = {
                 Target(i.instance_id, target_group.port)
                 for i in instances.values()
-                if i.group in attached.get(arn, ()) and i.health is not Health.STOPPED
+                if i.group in attached.get(arn, ())
+                and i.health is not Health.STOPPED
+                and i.instance_id not in held
             }
             registered = set(store.registered_targets(arn)) | from_groups
             leaving = {d.target: d for d in store.deregistrations(arn)}
@@ -170,6 +178,15 @@ class ElbController:
                     )
                 )
         return desired
+
+    def _held_by_launch_hooks(self) -> set[str]:
+        """Instances their group holds in Pending:Wait or Pending:Proceed: AWS registers an
+        instance with its target groups only once its launch hooks let it in service."""
+        return {
+            instance_id
+            for instance_id, record in self._asg_stores.get().instance_lifecycles().items()
+            if record.state in (LifecycleState.PENDING_WAIT, LifecycleState.PENDING_PROCEED)
+        }
 
     def _finished_tombstones(self) -> list[Deregistration]:
         """Drained deregistrations whose target is gone (instance terminated, or not an
