@@ -425,18 +425,19 @@ class AutoScaling:
         # The instance leaves capacity as it enters Terminating, so lowering desired now
         # cannot make a pass scale in a second instance.
         begin_termination(self.store, name, instance_id, activity)
+        current_group = self.group(name)
+        # A protected instance can be terminated by request; its protection goes with it.
+        changed = replace(
+            current_group,
+            protected_instance_ids=current_group.protected_instance_ids - {instance_id},
+        )
         if should_decrement:
-            current_group = self.group(name)
-            self.store.put_group(
-                replace(
-                    current_group,
-                    desired_capacity=max(
-                        current_group.desired_capacity - 1, current_group.min_size
-                    ),
-                    desired_capacity_cause=f"{cause}.",
-                    protected_instance_ids=current_group.protected_instance_ids - {instance_id},
-                )
+            changed = replace(
+                changed,
+                desired_capacity=max(current_group.desired_capacity - 1, current_group.min_size),
+                desired_capacity_cause=f"{cause}.",
             )
+        self.store.put_group(changed)
         return activity
 
     # Lifecycle hooks.

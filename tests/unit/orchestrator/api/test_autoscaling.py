@@ -474,3 +474,23 @@ def test_lifecycle_hooks_are_refused_in_aws_words(autoscaling: Call, group: str)
         LifecycleActionResult="CONTINUE",
     )
     assert error_of(body)[1] == "Either LifecycleActionToken or InstanceId must be specified."
+
+
+def test_terminating_a_protected_instance_by_request_drops_its_protection(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    victim = runtime.instances(group)[0].instance_id
+    autoscaling(
+        "SetInstanceProtection",
+        AutoScalingGroupName=group,
+        InstanceIds=[victim],
+        ProtectedFromScaleIn=True,
+    )
+    autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        InstanceId=victim,
+        ShouldDecrementDesiredCapacity=False,
+    )
+    with Store(store_path) as store:
+        assert victim not in store.groups()[group].protected_instance_ids
