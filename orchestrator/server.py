@@ -38,11 +38,14 @@ from pydantic import Field
 from broker_adapters import Broker
 from orchestrator import dashboard
 from orchestrator.api import ApiContext, create_app
+from orchestrator.api import sns as sns_api
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
-from orchestrator.asg.controller import AutoScalingController, BeforeTerminate, ElbUnhealthy
+from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
+from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.scaling_controller import ScalingController
 from orchestrator.asg.store import Store
+from orchestrator.asg.terminator import BackgroundStops, Drain
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
@@ -52,6 +55,7 @@ from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
+from orchestrator.sns.publishing import publish
 from orchestrator.sns.routes import routes as sns_routes
 from orchestrator.sns.service import shutdown as sns_shutdown
 from orchestrator.sqs.brokers import urls_from_environ
@@ -112,11 +116,12 @@ def control_plane_clock(store: Store, time_scale: float) -> ScaledClock:
 class ControlLoop:
     """The Auto Scaling controllers of one store, run pass after pass on the calling thread:
     first the scaling controller (datapoints, alarms, schedules → desired capacity), then the
-    group reconciler (desired capacity → containers).
+    group reconciler (desired capacity → containers, and each instance's lifecycle).
 
     It opens its own connection to the store there: SQLite connections belong to one thread,
-    and the API's threads open theirs. ``before_terminate`` and ``elb_unhealthy`` are the load
-    balancer's hooks (``AutoScalingController``).
+    and the API's threads open theirs. ``drain`` and ``elb_unhealthy`` are the load
+    balancer's side (``AutoScalingController``); ``notify`` sends lifecycle hook
+    notifications. Instances are stopped on threads of their own, so no pass waits.
     """
 
     def __init__(
@@ -125,25 +130,30 @@ class ControlLoop:
         runtime: Runtime,
         backlog: Callable[[str], int] | None = None,
         *,
-        before_terminate: BeforeTerminate | None = None,
+        drain: Drain | None = None,
         elb_unhealthy: ElbUnhealthy | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.store_path = store_path
         self.runtime = runtime
         self.backlog = backlog
-        self.before_terminate = before_terminate
+        self.drain = drain
         self.elb_unhealthy = elb_unhealthy
+        self.notify = notify
         self.passes = 0
 
     def run(self, stopping: threading.Event, interval: float) -> None:
         with Store(self.store_path) as store:
             sampler = MetricsSampler(store, self.runtime, self.backlog)
             scaling = ScalingController(store, self.runtime, sampler)
+            stops = BackgroundStops(self.runtime)
             auto_scaling = AutoScalingController(
                 store,
                 self.runtime,
-                before_terminate=self.before_terminate,
+                drain=self.drain,
                 elb_unhealthy=self.elb_unhealthy,
+                stops=stops,
+                notify=self.notify,
             )
 
             def one_pass() -> None:
@@ -155,6 +165,7 @@ class ControlLoop:
                 run_passes(one_pass, stopping, interval, "auto scaling control")
             finally:
                 sampler.close()
+                stops.shutdown()
 
 
 class _Reconciler(Protocol):
@@ -255,6 +266,15 @@ def main(environ: Mapping[str, str]) -> int:
         sqs_sender(sqs_api.service_for(context)),
         time_scale=TimeScale(settings.time_scale),
     )
+    send_to_queue = sqs_sender(sqs_api.service_for(context))
+
+    def publish_to_topic(arn: str, body: str) -> None:
+        publish(sns_api.service_for(context), {"TopicArn": arn, "Message": body})
+
+    hook_notifier = Notifier(
+        send_to_queue=lambda arn, body: send_to_queue(arn, {"MessageBody": body}),
+        publish_to_topic=publish_to_topic,
+    )
     threads = [
         _start("ecs", ecs, lifecycle.stopping, interval),
         _start("ecs-scaling", service_scaling, lifecycle.stopping, interval),
@@ -267,8 +287,9 @@ def main(environ: Mapping[str, str]) -> int:
             settings.state_path,
             runtime,
             backlog,
-            before_terminate=elb.before_terminate if elb is not None else None,
+            drain=elb,
             elb_unhealthy=elb.elb_unhealthy if elb is not None else None,
+            notify=hook_notifier,
         ).run(lifecycle.stopping, interval)
     finally:
         for thread in threads:

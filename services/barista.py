@@ -19,6 +19,11 @@ takes longer than the timeout is not handed to a second barista.
 SIGTERM mid-brew: the cup is finished when that fits in ``stop_grace`` seconds, else the order
 is handed back (nacked for redelivery) at once; either way the process exits 0 well inside
 the container's stop timeout.
+
+Scale-in with a terminate lifecycle hook (``BARISTA_LIFECYCLE_HOOK``, ``services.scale_in``):
+once its instance waits in ``Terminating:Wait``, the barista takes no new order, finishes the
+one in hand whatever it takes, completes the hook, and waits for the stop, so a scale-in never
+hands back or kills a cup in progress.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ from services.lifecycle import Lifecycle, serve_side_door
 from services.messaging import declare_orders, open_broker
 from services.metrics import DUPLICATES_SKIPPED, ORDER_LATENCY, ORDERS_FAILED, ORDERS_PROCESSED
 from services.orders import EventKind, Order, OrderEvent
+from services.scale_in import (
+    AutoScalingSelf,
+    BotocoreAutoScaling,
+    ScaleInWatcher,
+    complete_after_work,
+)
 from services.settings import Settings, SettingsError, load
 
 log = logging.getLogger("services.barista")
@@ -68,6 +79,13 @@ class BaristaSettings(Settings):
     ledger_namespace: str = "barista:ledger"
     name: str = Field(default_factory=socket.gethostname)
     port: int = Field(default=8080, ge=1, le=65535)
+    # Scale-in through a terminate lifecycle hook (services/scale_in.py); all optional.
+    lifecycle_hook: str | None = Field(default=None, min_length=1, max_length=255)
+    instance_id: str | None = None  # the orchestrator sets BARISTA_INSTANCE_ID at launch
+    aws_endpoint: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    lifecycle_poll: float = Field(default=1.0, gt=0)
 
 
 class Barista:
@@ -79,20 +97,23 @@ class Barista:
         broker: Broker,
         ledger: Ledger,
         stopping: threading.Event,
+        leaving: threading.Event | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.ledger = ledger
         self.stopping = stopping
+        # Set on scale-in (Terminating:Wait): no new order, but the one in hand is finished.
+        self.leaving = leaving if leaving is not None else threading.Event()
         self.current: str | None = None
 
     def run(self) -> None:
-        """Take orders until asked to stop; returns with nothing held.
+        """Take orders until asked to stop or to leave; returns with nothing held.
 
         Raises BrokerError only when the broker cannot be reached (receive, or settling a
         message); nothing a message holds ends the shift.
         """
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not self.leaving.is_set():
             for delivery in self.broker.receive(
                 self.settings.orders_queue,
                 max_messages=1,
@@ -302,11 +323,21 @@ def main(environ: Mapping[str, str]) -> int:
         settings.visibility_timeout,
     )
     ledger = Ledger.from_url(settings.ledger_url, settings.ledger_namespace)
-    barista = Barista(settings, broker, ledger, lifecycle.stopping)
-    side_door = serve_side_door(settings.port, ready=lambda: not lifecycle.stopping.is_set())
+    leaving = threading.Event()
+    scale_in = _scale_in(settings)
+    if scale_in is not None:
+        ScaleInWatcher(scale_in, leaving, lifecycle.stopping, settings.lifecycle_poll).start()
+    barista = Barista(settings, broker, ledger, lifecycle.stopping, leaving)
+    side_door = serve_side_door(
+        settings.port, ready=lambda: not (lifecycle.stopping.is_set() or leaving.is_set())
+    )
     log.info("barista on shift", extra={"queue": settings.orders_queue, "barista": settings.name})
     try:
         barista.run()
+        if scale_in is not None and leaving.is_set():
+            # The order in hand is done: let the group go on, then wait for its SIGTERM.
+            complete_after_work(scale_in, lifecycle.stopping)
+            lifecycle.stopping.wait()
     except BrokerError:
         log.exception("broker failed; leaving the shift")
         return 1
@@ -315,3 +346,29 @@ def main(environ: Mapping[str, str]) -> int:
         side_door.should_exit = True
     log.info("barista off shift")
     return 0
+
+
+def _scale_in(settings: BaristaSettings) -> AutoScalingSelf | None:
+    """The group's view of this instance when a terminate hook is configured, else None."""
+    if settings.lifecycle_hook is None:
+        return None
+    needed = {
+        "BARISTA_INSTANCE_ID": settings.instance_id,
+        "BARISTA_AWS_ENDPOINT": settings.aws_endpoint,
+        "BARISTA_ACCESS_KEY_ID": settings.access_key_id,
+        "BARISTA_SECRET_ACCESS_KEY": settings.secret_access_key,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        log.warning(
+            "BARISTA_LIFECYCLE_HOOK is set but %s is not: the hook will time out instead",
+            ", ".join(missing),
+        )
+        return None
+    return BotocoreAutoScaling.connect(
+        str(settings.aws_endpoint),
+        str(settings.access_key_id),
+        str(settings.secret_access_key),
+        str(settings.instance_id),
+        settings.lifecycle_hook,
+    )

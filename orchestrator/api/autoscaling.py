@@ -21,6 +21,7 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._launch_data import instance_type_of
+from orchestrator.api._lifecycle_hooks import hook_actions
 from orchestrator.api._policies import (
     PutScalingPolicy,
     describe_policy,
@@ -32,6 +33,7 @@ from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, Termina
 from orchestrator.asg.activity import activity_id
 from orchestrator.asg.group import Tag
 from orchestrator.asg.instance import Instance
+from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.operations import (
     AutoScaling,
     GroupDescription,
@@ -274,12 +276,13 @@ def describe_instance(
     instance: Instance,
     templates: Mapping[str, LaunchTemplate],
     now: float,
+    lifecycle: InstanceLifecycle | None = None,
 ) -> dict[str, Any]:
     """One entry of a group's ``Instances``, as DescribeAutoScalingGroups answers it."""
     described: dict[str, Any] = {
         "InstanceId": instance.instance_id,
         "AvailabilityZone": instance.availability_zone,
-        "LifecycleState": lifecycle_state(instance),
+        "LifecycleState": lifecycle_state(instance, lifecycle),
         "HealthStatus": "Healthy" if healthy(group, instance, now) else "Unhealthy",
         "LaunchTemplate": _instance_template(instance, templates),
         "ProtectedFromScaleIn": instance.instance_id in group.protected_instance_ids,
@@ -306,6 +309,7 @@ def describe_group(
     templates: Mapping[str, LaunchTemplate],
     now: float,
     target_group_arns: Sequence[str] = (),
+    lifecycles: Mapping[str, InstanceLifecycle] | None = None,
 ) -> dict[str, Any]:
     """One entry of DescribeAutoScalingGroups' ``AutoScalingGroups``."""
     template = templates.get(group.launch_template_name)
@@ -331,7 +335,7 @@ def describe_group(
         "HealthCheckType": group.health_check_type.value,
         "HealthCheckGracePeriod": group.health_check_grace_period,
         "Instances": [
-            describe_instance(group, i, templates, now)
+            describe_instance(group, i, templates, now, (lifecycles or {}).get(i.instance_id))
             for i in sorted(instances, key=lambda i: (i.launched_at, i.instance_id))
         ],
         "SuspendedProcesses": [
@@ -506,7 +510,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         now = runtime.now()
         found = []
         for item in page.items:
-            described = describe_instance(item.group, item.instance, templates, now)
+            described = describe_instance(item.group, item.instance, templates, now, item.lifecycle)
             # This action spells health in capitals, unlike DescribeAutoScalingGroups.
             described["HealthStatus"] = described["HealthStatus"].upper()
             found.append({"AutoScalingGroupName": item.group.auto_scaling_group_name, **described})
@@ -708,10 +712,13 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "CreateOrUpdateTags": create_or_update_tags,
         "DeleteTags": delete_tags,
         "DescribeTags": describe_tags,
+        **hook_actions(operations),
     }
 
 
 def _describe(
     item: GroupDescription, templates: Mapping[str, LaunchTemplate], now: float
 ) -> dict[str, Any]:
-    return describe_group(item.group, item.instances, templates, now, item.target_group_arns)
+    return describe_group(
+        item.group, item.instances, templates, now, item.target_group_arns, item.lifecycles
+    )

@@ -17,6 +17,7 @@ class ActivityStatusCode(StrEnum):
     PENDING_SPOT_BID_PLACEMENT = "PendingSpotBidPlacement"
     PRE_IN_SERVICE = "PreInService"
     IN_PROGRESS = "InProgress"
+    WAITING_FOR_ELB_CONNECTION_DRAINING = "WaitingForELBConnectionDraining"
     MID_LIFECYCLE_ACTION = "MidLifecycleAction"
     WAITING_FOR_INSTANCE_WARMUP = "WaitingForInstanceWarmup"
     SUCCESSFUL = "Successful"

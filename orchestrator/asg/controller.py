@@ -1,10 +1,14 @@
 """The Auto Scaling controller: a level-triggered loop that closes the gap each pass.
 
 Each pass reads desired state from the store and actual state from the runtime (Docker
-labels), asks the pure ``plan`` what to do, carries it out, and records the activities. It
-holds no state between passes, so killing the orchestrator at any point and starting it again
-converges to the same result: instance ids are derived deterministically by ``plan``, and the
-runtime refuses a second container with an id already in use.
+labels), asks the pure ``plan`` what to do, carries it out, and records the activities; then
+it moves every instance's lifecycle (``orchestrator.asg.lifecycle``) one or more steps along:
+lifecycle hooks waited on, draining checked, stops begun, activities finished. Nothing in a
+pass waits: the load balancer drains on its own loop and stops run on threads of their own
+(``orchestrator.asg.terminator``), so one group's long deregistration delay holds up no other
+group. Instance ids are derived deterministically by ``plan``, the runtime refuses a second
+container with an id already in use, and each instance's lifecycle is persisted, so killing
+the orchestrator at any point and starting it again resumes every instance where it was.
 """
 
 from __future__ import annotations
@@ -12,20 +16,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
-from orchestrator.asg.activity import ActivityStatusCode
+from orchestrator.asg.activity import ActivityStatusCode, activity_id, timestamp
+from orchestrator.asg.hooks import LifecycleHook, LifecycleTransition
 from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.lifecycle import (
+    InstanceLifecycle,
+    LifecycleAction,
+    LifecycleState,
+    Observed,
+    step,
+)
 from orchestrator.asg.store import Store
-from orchestrator.asg.terminator import BeforeTerminate, Terminator
+from orchestrator.asg.terminator import Drain, InlineStops, Stops
 from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
 
-__all__ = ["AutoScalingController", "BeforeTerminate", "ElbUnhealthy", "PassResult"]
+__all__ = ["AutoScalingController", "ElbUnhealthy", "Notify", "PassResult"]
 
 log = logging.getLogger(__name__)
+
+# A record moves at most this many states in one pass (Terminating → … → Terminated is four).
+MAX_STEPS_PER_PASS = 8
 
 
 @dataclass(frozen=True)
@@ -41,47 +56,73 @@ class PassResult:
 
 # group name -> ids of its instances some attached target group reports unhealthy.
 ElbUnhealthy = Callable[[str], Set[str]]
+# Sends a hook's notification (orchestrator.asg.notifications) when an action starts.
+Notify = Callable[[LifecycleHook, InstanceLifecycle, LifecycleAction], None]
 
 
 class AutoScalingController:
-    """Runs the group reconciler; ``before_terminate`` and ``elb_unhealthy`` connect the load
-    balancer (EC2 Auto Scaling deregisters an instance from its target groups and waits for the
-    deregistration delay before terminating it; with HealthCheckType ELB it also replaces the
-    instances the target groups find unhealthy)."""
+    """Runs the group reconciler and advances instance lifecycles.
+
+    ``drain`` and ``elb_unhealthy`` connect the load balancer (EC2 Auto Scaling deregisters an
+    instance from its target groups and waits for the deregistration delay before terminating
+    it; with HealthCheckType ELB it also replaces the instances the target groups find
+    unhealthy). ``stops`` stops instances: on the calling thread unless given (the
+    orchestrator passes ``BackgroundStops``). ``notify`` sends lifecycle hook notifications.
+    """
 
     def __init__(
         self,
         store: Store,
         runtime: Runtime,
         *,
-        before_terminate: BeforeTerminate | None = None,
+        drain: Drain | None = None,
         elb_unhealthy: ElbUnhealthy | None = None,
+        stops: Stops | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
-        self.before_terminate = before_terminate
+        self.drain = drain
         self.elb_unhealthy = elb_unhealthy
-        self.terminate = Terminator(runtime, before_terminate)
+        self.stops = stops if stops is not None else InlineStops(runtime)
+        self.notify = notify
 
     def reconcile_once(self) -> PassResult:
-        """One pass over every group; safe to repeat and to interrupt."""
+        """One pass over every group, then every instance lifecycle; safe to repeat and to
+        interrupt."""
         templates = self.store.launch_templates()
         plans: dict[str, Plan] = {}
+        records = self.store.instance_lifecycles()
+        hooks = self._hooks_by_group()
         for name, group in self.store.groups().items():
             instances = self._with_elb_health(name, group, self.runtime.instances(name))
+            # Instances on their way out are no longer capacity and never chosen again.
+            leaving = {i for i, record in records.items() if record.state.leaving}
             decided = plan(
-                group, templates, instances, set(group.protected_instance_ids), self.runtime.now()
+                group,
+                templates,
+                instances,
+                set(group.protected_instance_ids),
+                self.runtime.now(),
+                leaving,
             )
             plans[name] = decided
             if decided.is_empty:
                 continue
-            self._apply(decided)
+            self._apply(decided, hooks.get(name, ()))
             # Re-read the group: an API call may have changed it while the pass ran.
             current = self.store.groups().get(name)
             if current is not None:
                 protected = decided.protected_instance_ids(current.protected_instance_ids)
                 self.store.put_group(dataclasses.replace(current, protected_instance_ids=protected))
+        self.advance_lifecycles(hooks)
         return PassResult(plans)
+
+    def _hooks_by_group(self) -> dict[str, list[LifecycleHook]]:
+        by_group: dict[str, list[LifecycleHook]] = {}
+        for hook in self.store.lifecycle_hooks():
+            by_group.setdefault(hook.auto_scaling_group_name, []).append(hook)
+        return by_group
 
     def _with_elb_health(
         self, name: str, group: AutoScalingGroup, instances: list[Instance]
@@ -97,18 +138,23 @@ class AutoScalingController:
             for i in instances
         ]
 
-    def _apply(self, decided: Plan) -> None:
-        """Carry out a plan, recording each activity as soon as its action is done, so a
-        controller killed mid-plan leaves a history that matches what Docker has."""
+    def _apply(self, decided: Plan, hooks: Sequence[LifecycleHook]) -> None:
+        """Carry out a plan: a termination only *begins* here (its lifecycle advances it), a
+        launch starts its container. Each activity is recorded as soon as its step is done, so
+        a controller killed mid-plan leaves a history that matches what Docker has."""
         for termination in decided.terminations:
-            group = termination.activity.auto_scaling_group_name
-            self.terminate(group, termination.instance_id)
-            self.store.record_activities([_finished(termination.activity, self.runtime.now())])
-            log.info("terminated", extra={"instance_id": termination.instance_id})
+            begin_termination(
+                self.store,
+                termination.activity.auto_scaling_group_name,
+                termination.instance_id,
+                termination.activity,
+            )
+        launch_hooks = any(h.lifecycle_transition is LifecycleTransition.LAUNCHING for h in hooks)
         for launch in decided.launches:
+            group = launch.activity.auto_scaling_group_name
             try:
                 self.runtime.launch(
-                    launch.activity.auto_scaling_group_name,
+                    group,
                     launch.instance_id,
                     template_name=launch.launch_template_name,
                     template_version=launch.template_version,
@@ -120,12 +166,180 @@ class AutoScalingController:
             except InstanceIdInUse:
                 # A pass before a restart launched it already; the next pass will see it.
                 continue
-            self.store.record_activities([_finished(launch.activity, self.runtime.now())])
+            now = self.runtime.now()
+            # With launch hooks the launch activity stays open until the hooks let it in.
+            activity = launch.activity if launch_hooks else _finished(launch.activity, now)
+            self.store.record_activities([activity])
+            self.store.put_instance_lifecycle(
+                InstanceLifecycle(
+                    instance_id=launch.instance_id,
+                    auto_scaling_group_name=group,
+                    state=LifecycleState.PENDING,
+                    since=now,
+                    activity=activity if launch_hooks else None,
+                )
+            )
             log.info("launched", extra={"instance_id": launch.instance_id})
+
+    # Lifecycles.
+
+    def advance_lifecycles(self, hooks: Mapping[str, Sequence[LifecycleHook]]) -> None:
+        """Move every instance's lifecycle as far as it can go now, without waiting."""
+        present = {i.instance_id: i for i in self.runtime.instances()}
+        for record in self.store.instance_lifecycles().values():
+            try:
+                self._advance(record, present.get(record.instance_id), hooks)
+            except Exception:
+                # One instance's trouble (Docker, the load balancer) must not stall the rest.
+                log.exception("advancing %s failed; retrying next pass", record.instance_id)
+
+    def _advance(
+        self,
+        record: InstanceLifecycle,
+        instance: Instance | None,
+        hooks: Mapping[str, Sequence[LifecycleHook]],
+    ) -> None:
+        group_hooks = hooks.get(record.auto_scaling_group_name, ())
+        for _ in range(MAX_STEPS_PER_PASS):
+            now = self.runtime.now()
+            observed = Observed(
+                exists=instance is not None,
+                starting=instance is not None and instance.health is Health.STARTING,
+                drained=self._drained(record),
+            )
+            moved = step(record, observed, group_hooks, now)
+            if moved == record:
+                return
+            if moved.state is not record.state:
+                moved = self._entered(record, moved, group_hooks, now)
+            stored = moved if moved.state is not LifecycleState.TERMINATED else None
+            if not self.store.replace_instance_lifecycle(record, stored):
+                return  # the API moved it meanwhile (a completion): the next pass goes on
+            if moved.state is LifecycleState.TERMINATING_PROCEED:
+                self.stops.stop(moved.instance_id)
+                instance = next(
+                    (i for i in self.runtime.instances() if i.instance_id == moved.instance_id),
+                    None,
+                )
+            record = moved
+
+    def _drained(self, record: InstanceLifecycle) -> bool:
+        if self.drain is None or not record.drain_started:
+            return True
+        return self.drain.drained(record.auto_scaling_group_name, record.instance_id)
+
+    def _entered(
+        self,
+        before: InstanceLifecycle,
+        record: InstanceLifecycle,
+        hooks: Sequence[LifecycleHook],
+        now: float,
+    ) -> InstanceLifecycle:
+        """Act on the state ``record`` just entered; returns it with its activity moved on."""
+        group, instance_id = record.auto_scaling_group_name, record.instance_id
+        state = record.state
+        activity = record.activity
+        log.info(
+            "lifecycle",
+            extra={"instance_id": instance_id, "from": before.state.value, "to": state.value},
+        )
+        if state.waiting:
+            by_name = {h.lifecycle_hook_name: h for h in hooks}
+            for action in record.actions:
+                hook = by_name.get(action.lifecycle_hook_name)
+                if self.notify is not None and hook is not None and hook.notification_target_arn:
+                    try:
+                        self.notify(hook, record, action)
+                    except Exception:
+                        log.exception(
+                            "lifecycle notification to %s failed", hook.lifecycle_hook_name
+                        )
+        if state is LifecycleState.TERMINATING_WAIT and self.drain is not None:
+            self.drain.begin_drain(group, instance_id)
+        if state is LifecycleState.TERMINATING and record.abandoned and activity is not None:
+            # A launch hook abandoned the instance: the launch failed, a termination begins.
+            self.store.record_activities([_abandoned_launch(activity, record, now)])
+            activity = _abandon_termination(record, activity, now)
+        if activity is not None:
+            activity = _activity_in(activity, record, bool(self.drain), now)
+            self.store.record_activities([activity])
+        return dataclasses.replace(record, activity=activity)
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """Reconcile every ``interval`` seconds until ``stopping`` is set."""
         run_passes(self.reconcile_once, stopping, interval, "auto scaling reconcile")
+
+
+def begin_termination(
+    store: Store, group: str, instance_id: str, activity: Activity
+) -> InstanceLifecycle:
+    """Put an instance in ``Terminating`` with the activity that says why; the controller's
+    next pass takes it on. An instance already leaving keeps its first termination."""
+    current = store.instance_lifecycles(group).get(instance_id)
+    if current is not None and current.state.leaving:
+        return current
+    record = InstanceLifecycle(
+        instance_id=instance_id,
+        auto_scaling_group_name=group,
+        state=LifecycleState.TERMINATING,
+        since=activity.start_time,
+        activity=activity,
+    )
+    store.record_activities([activity])
+    store.put_instance_lifecycle(record)
+    return record
+
+
+def _activity_in(
+    activity: Activity, record: InstanceLifecycle, draining: bool, now: float
+) -> Activity:
+    """The activity's status for the state the instance is in (AWS's status codes)."""
+    state = record.state
+    if state in (LifecycleState.IN_SERVICE, LifecycleState.TERMINATED):
+        if activity.status_code in (ActivityStatusCode.FAILED, ActivityStatusCode.CANCELLED):
+            return activity
+        return _finished(activity, now)
+    if state.waiting and any(a.open for a in record.actions):
+        return dataclasses.replace(activity, status_code=ActivityStatusCode.MID_LIFECYCLE_ACTION)
+    if state is LifecycleState.TERMINATING_WAIT and draining:
+        return dataclasses.replace(
+            activity, status_code=ActivityStatusCode.WAITING_FOR_ELB_CONNECTION_DRAINING
+        )
+    return dataclasses.replace(activity, status_code=ActivityStatusCode.IN_PROGRESS)
+
+
+def _abandoned_launch(activity: Activity, record: InstanceLifecycle, now: float) -> Activity:
+    abandoned = next(
+        (a for a in record.actions if a.result is not None and a.result.value == "ABANDON"),
+        None,
+    )
+    token = abandoned.lifecycle_action_token if abandoned is not None else "unknown"
+    return dataclasses.replace(
+        activity,
+        status_code=ActivityStatusCode.CANCELLED,
+        end_time=now,
+        progress=100,
+        status_message=(
+            f"Instance failed to complete user's Lifecycle Action: Lifecycle Action with token "
+            f"{token} was abandoned with Lifecycle Action Result: ABANDON"
+        ),
+    )
+
+
+def _abandon_termination(record: InstanceLifecycle, launch: Activity, now: float) -> Activity:
+    description = f"Terminating EC2 instance: {record.instance_id}"
+    return Activity(
+        activity_id=activity_id(record.auto_scaling_group_name, now, description),
+        auto_scaling_group_name=record.auto_scaling_group_name,
+        description=description,
+        cause=(
+            f"At {timestamp(now)} an instance was taken out of service in response to a "
+            f"launch lifecycle action that was abandoned. At {timestamp(now)} instance "
+            f"{record.instance_id} was selected for termination."
+        ),
+        start_time=now,
+        availability_zone=launch.availability_zone,
+    )
 
 
 def _finished(activity: Activity, end_time: float) -> Activity:

@@ -13,21 +13,29 @@ Choices where AWS leaves room:
   words) unless ForceDelete; with ForceDelete the group is removed from the store first (so
   the controller stops replacing), then its instances are drained and terminated one by one,
   and last its target group attachments go.
-* LifecycleState: a starting container is ``Pending``, a running one ``InService``, a stopped
-  one (about to be replaced) ``Terminating``. HealthStatus is ``Unhealthy`` for a stopped
-  instance and for an unhealthy one past the group's grace period, as the controller judges.
-* TerminateInstanceInAutoScalingGroup drains and stops the instance and then lowers desired
-  capacity when asked to decrement, so no controller pass during the drain picks a second
-  instance to scale in; the call returns when the instance is stopped.
+* LifecycleState: an instance's persisted lifecycle record when it has one
+  (``orchestrator.asg.lifecycle``); otherwise, for instances launched before records
+  existed, a starting container is ``Pending``, a running one ``InService``, a stopped one
+  ``Terminating``. HealthStatus is ``Unhealthy`` for a stopped instance and for an unhealthy
+  one past the group's grace period, as the controller judges.
+* TerminateInstanceInAutoScalingGroup answers at once, as AWS does: the instance enters
+  ``Terminating`` with its activity (``InProgress``), desired capacity drops at once when
+  asked to decrement, and the controller drains, runs the terminate hooks and stops it on its
+  own passes. A terminating instance is no longer capacity, so no pass picks a second
+  instance to scale in meanwhile; without the decrement, the replacement launches at once.
+* Lifecycle hooks: PutLifecycleHook, DescribeLifecycleHooks, DeleteLifecycleHook; an
+  instance's actions are completed (CompleteLifecycleAction) or extended
+  (RecordLifecycleActionHeartbeat) by instance id or by LifecycleActionToken, as AWS allows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from orchestrator.asg import paging
 from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
+from orchestrator.asg.controller import begin_termination
 from orchestrator.asg.group import (
     AutoScalingGroup,
     Tag,
@@ -41,7 +49,9 @@ from orchestrator.asg.group import (
     with_tags,
     without_tags,
 )
+from orchestrator.asg.hooks import LifecycleHook, action_result, put_lifecycle_hook
 from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.lifecycle import InstanceLifecycle, complete, heartbeat
 from orchestrator.asg.paging import Page
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Terminator
@@ -56,6 +66,7 @@ from orchestrator.scaling.alarms import MetricAlarm
 from orchestrator.scaling.policy import ScalingPolicy
 from orchestrator.scaling.scheduled import ScheduledAction
 
+_SETTLE_ATTEMPTS = 5  # compare-and-swap retries against the controller's own writes
 RESOURCE_TYPE = "auto-scaling-group"  # the only ResourceType Auto Scaling tags
 TAG_FILTERS = ("auto-scaling-group", "key", "value", "propagate-at-launch")
 
@@ -65,7 +76,11 @@ def not_found(name: str) -> ValidationError:
     return ValidationError(f"AutoScalingGroup name not found - AutoScalingGroup {name} not found")
 
 
-def lifecycle_state(instance: Instance) -> str:
+def lifecycle_state(instance: Instance, record: InstanceLifecycle | None = None) -> str:
+    """The instance's persisted lifecycle state, else what its health implies; a container
+    that died is ``Terminating`` already (the next pass replaces it)."""
+    if record is not None and (record.state.leaving or instance.health is not Health.STOPPED):
+        return record.state.value
     if instance.health is Health.STARTING:
         return "Pending"
     if instance.health is Health.STOPPED:
@@ -105,12 +120,14 @@ class GroupDescription:
     group: AutoScalingGroup
     instances: list[Instance]
     target_group_arns: list[str]
+    lifecycles: Mapping[str, InstanceLifecycle] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class InstanceDescription:
     group: AutoScalingGroup
     instance: Instance
+    lifecycle: InstanceLifecycle | None = None
 
 
 def resource_type(value: str | None) -> None:
@@ -317,9 +334,12 @@ class AutoScaling:
         wanted = sorted(n for n in (names or groups) if n in groups)
         page = paging.paginate("groups", wanted, lambda n: [n], max_records, next_token)
         attached = self.elb_store.attachments()
+        lifecycles = self.store.instance_lifecycles()
         return Page(
             [
-                GroupDescription(groups[n], self.runtime.instances(n), list(attached.get(n, ())))
+                GroupDescription(
+                    groups[n], self.runtime.instances(n), list(attached.get(n, ())), lifecycles
+                )
                 for n in page.items
             ],
             page.next_token,
@@ -330,8 +350,9 @@ class AutoScaling:
     ) -> Page[InstanceDescription]:
         groups = self.store.groups()
         wanted = set(instance_ids)
+        lifecycles = self.store.instance_lifecycles()
         found = [
-            InstanceDescription(groups[i.group], i)
+            InstanceDescription(groups[i.group], i, lifecycles.get(i.instance_id))
             for i in sorted(self.runtime.instances(), key=lambda i: i.instance_id)
             if i.group in groups and (not wanted or i.instance_id in wanted)
         ]
@@ -364,7 +385,9 @@ class AutoScaling:
         self.store.put_group(resume_processes(self.group(name), processes))
 
     def terminate_instance(self, instance_id: str, *, should_decrement: bool) -> Activity:
-        """TerminateInstanceInAutoScalingGroup: drain, stop, then (if asked) decrement."""
+        """TerminateInstanceInAutoScalingGroup: the termination begins and the call returns
+        its activity at once (``InProgress``); the controller drains, runs the terminate
+        hooks and stops the instance on its own passes."""
         instance = next((i for i in self.runtime.instances() if i.instance_id == instance_id), None)
         group = self.store.groups().get(instance.group) if instance is not None else None
         if instance is None or group is None:
@@ -372,6 +395,9 @@ class AutoScaling:
                 f"Instance Id not found - No managed instance found for instance ID: {instance_id}"
             )
         name = group.auto_scaling_group_name
+        current = self.store.instance_lifecycles(name).get(instance_id)
+        if current is not None and current.state.leaving and current.activity is not None:
+            return current.activity  # already on its way out: the same termination
         now = self.runtime.now()
         cause = (
             f"At {timestamp(now)} instance {instance_id} was taken out of service in response "
@@ -396,28 +422,149 @@ class AutoScaling:
             status_code=ActivityStatusCode.IN_PROGRESS,
             availability_zone=instance.availability_zone,
         )
-        self.store.record_activities([activity])
-        # Stop the instance first, then lower desired: while it drains the controller sees
-        # desired == actual and does nothing. Lowering first would let a pass during the
-        # drain scale in a *different* instance by the termination policies.
-        self.terminate(name, instance_id)
-        if should_decrement:
-            current = self.group(name)
-            self.store.put_group(
-                replace(
-                    current,
-                    desired_capacity=max(current.desired_capacity - 1, current.min_size),
-                    desired_capacity_cause=f"{cause}.",
-                )
-            )
-        done = replace(
-            activity,
-            status_code=ActivityStatusCode.SUCCESSFUL,
-            end_time=self.runtime.now(),
-            progress=100,
+        # The instance leaves capacity as it enters Terminating, so lowering desired now
+        # cannot make a pass scale in a second instance.
+        begin_termination(self.store, name, instance_id, activity)
+        current_group = self.group(name)
+        # A protected instance can be terminated by request; its protection goes with it.
+        changed = replace(
+            current_group,
+            protected_instance_ids=current_group.protected_instance_ids - {instance_id},
         )
-        self.store.record_activities([done])
-        return done
+        if should_decrement:
+            changed = replace(
+                changed,
+                desired_capacity=max(current_group.desired_capacity - 1, current_group.min_size),
+                desired_capacity_cause=f"{cause}.",
+            )
+        self.store.put_group(changed)
+        return activity
+
+    # Lifecycle hooks.
+
+    def put_lifecycle_hook(
+        self,
+        group_name: str,
+        hook_name: str,
+        *,
+        lifecycle_transition: str | None = None,
+        heartbeat_timeout: int | None = None,
+        default_result: str | None = None,
+        notification_target_arn: str | None = None,
+        role_arn: str | None = None,
+        notification_metadata: str | None = None,
+    ) -> LifecycleHook:
+        self.group(group_name)
+        hooks = {h.lifecycle_hook_name: h for h in self.store.lifecycle_hooks(group_name)}
+        hook = put_lifecycle_hook(
+            hooks.get(hook_name),
+            lifecycle_hook_name=hook_name,
+            auto_scaling_group_name=group_name,
+            hooks_in_group=len(hooks),
+            lifecycle_transition=lifecycle_transition,
+            heartbeat_timeout=heartbeat_timeout,
+            default_result=default_result,
+            notification_target_arn=notification_target_arn,
+            role_arn=role_arn,
+            notification_metadata=notification_metadata,
+        )
+        self.store.put_lifecycle_hook(hook)
+        return hook
+
+    def describe_lifecycle_hooks(
+        self, group_name: str, hook_names: Sequence[str] = ()
+    ) -> list[LifecycleHook]:
+        """AWS answers an unknown group here with ValidationError, unlike the other describes."""
+        self.group(group_name)
+        return [
+            h
+            for h in self.store.lifecycle_hooks(group_name)
+            if not hook_names or h.lifecycle_hook_name in hook_names
+        ]
+
+    def delete_lifecycle_hook(self, group_name: str, hook_name: str) -> None:
+        """Actions already under way keep their deadlines, as in AWS (they time out or are
+        completed); new transitions no longer wait for the hook."""
+        self.group(group_name)
+        if not self.store.delete_lifecycle_hook(group_name, hook_name):
+            raise ValidationError(
+                f"No Lifecycle Hook named '{hook_name}' found for Auto Scaling group '{group_name}'"
+            )
+
+    def complete_lifecycle_action(
+        self,
+        group_name: str,
+        hook_name: str,
+        result: str,
+        *,
+        instance_id: str | None = None,
+        token: str | None = None,
+    ) -> None:
+        """CompleteLifecycleAction: the action's result; the controller proceeds next pass."""
+        chosen = action_result(result)
+        self._settle(
+            group_name,
+            hook_name,
+            instance_id,
+            token,
+            lambda record, index: complete(record, index, chosen),
+        )
+
+    def record_lifecycle_action_heartbeat(
+        self,
+        group_name: str,
+        hook_name: str,
+        *,
+        instance_id: str | None = None,
+        token: str | None = None,
+    ) -> None:
+        """RecordLifecycleActionHeartbeat: the heartbeat timeout starts again."""
+        now = self.runtime.now()
+        self._settle(
+            group_name,
+            hook_name,
+            instance_id,
+            token,
+            lambda record, index: heartbeat(record, index, now),
+        )
+
+    def _settle(
+        self,
+        group_name: str,
+        hook_name: str,
+        instance_id: str | None,
+        token: str | None,
+        change: Callable[[InstanceLifecycle, int], InstanceLifecycle],
+    ) -> None:
+        self.group(group_name)
+        if instance_id is None and token is None:
+            raise ValidationError("Either LifecycleActionToken or InstanceId must be specified.")
+        for _ in range(_SETTLE_ATTEMPTS):
+            now = self.runtime.now()
+            found = None
+            for record in self.store.instance_lifecycles(group_name).values():
+                if instance_id is not None and record.instance_id != instance_id:
+                    continue
+                if not record.state.waiting:
+                    continue
+                match = record.open_action(hook_name, token)
+                if match is not None and now < min(
+                    match[1].heartbeat_deadline, match[1].global_deadline
+                ):
+                    found = (record, match[0])
+                    break
+            if found is None:
+                what = f"token {token}" if token is not None else f"instance ID {instance_id}"
+                raise ValidationError(f"No active Lifecycle Action found with {what}")
+            record, index = found
+            if self.store.replace_instance_lifecycle(record, change(record, index)):
+                return
+        raise AwsError(
+            "ResourceContention",
+            "You already have a pending update to an Auto Scaling resource (for example, a "
+            "group, instance, or load balancer).",
+            status=500,
+        )
 
     # Load balancer target groups.
 

@@ -222,17 +222,24 @@ def plan(
     instances: Sequence[Instance],
     protected_ids: Iterable[str],
     now: float,
+    leaving: Iterable[str] = (),
 ) -> Plan:
     """Decide the launches and terminations that bring ``group`` to its desired capacity.
 
     ``template_versions`` maps template names to templates (the store's); the group's template
     version is resolved on every pass, so ``$Latest`` follows new versions. ``instances`` may
-    include other groups' instances; only this group's are considered.
+    include other groups' instances; only this group's are considered. Instances ``leaving``
+    (already terminating) are neither capacity nor candidates, but their ids stay taken.
     """
     template = find(template_versions, group.launch_template_name)
     version, data = template.resolve(group.launch_template_version)
+    gone = frozenset(leaving)
     mine = sorted(
-        (i for i in instances if i.group == group.auto_scaling_group_name),
+        (
+            i
+            for i in instances
+            if i.group == group.auto_scaling_group_name and i.instance_id not in gone
+        ),
         key=lambda i: i.instance_id,
     )
     state = _Pass(

@@ -92,7 +92,13 @@ class ScalingController:
             mine = [p for p in policies if p.auto_scaling_group_name == name and p.enabled]
             if not mine or group.is_suspended(ScalingProcess.ALARM_NOTIFICATION):
                 continue
-            instances = self.runtime.instances(name)
+            # Instances on their way out (Terminating*) are no capacity, as for the group.
+            leaving = {
+                instance_id
+                for instance_id, record in self.store.instance_lifecycles(name).items()
+                if record.state.leaving
+            }
+            instances = [i for i in self.runtime.instances(name) if i.instance_id not in leaving]
             proposals = self._proposals(group, mine, alarms, instances, now)
             decided[name] = proposals
             self._apply(group, proposals)

@@ -21,6 +21,8 @@ from orchestrator.asg.group import (
     Tag,
     TerminationPolicy,
 )
+from orchestrator.asg.hooks import LifecycleActionResult, LifecycleHook, LifecycleTransition
+from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction, LifecycleState
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import metric_from_document, metric_to_document
@@ -29,7 +31,7 @@ from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.sqlite import SchemaVersionError, SqliteStore
 
 DEFAULT_PATH = "barista.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE launch_templates (
@@ -80,8 +82,24 @@ CREATE TABLE settings (
 );
 """
 
+# Lifecycle hooks, and each instance's place in its lifecycle (orchestrator/asg/lifecycle.py):
+# the controller advances an instance from here, so a restart resumes it where it was.
+_SCHEMA_V3 = """
+CREATE TABLE lifecycle_hooks (
+    auto_scaling_group_name TEXT NOT NULL,
+    lifecycle_hook_name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (auto_scaling_group_name, lifecycle_hook_name)
+);
+CREATE TABLE instance_lifecycles (
+    instance_id TEXT PRIMARY KEY,
+    auto_scaling_group_name TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+"""
+
 # Each entry upgrades the schema from the version before it; a new release appends one.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 def _template_to_json(template: LaunchTemplate) -> str:
@@ -132,9 +150,39 @@ def _group_from_json(document: str) -> AutoScalingGroup:
 
 
 def _activity_from_json(document: str) -> Activity:
-    raw = json.loads(document)
+    return _activity_from_raw(json.loads(document))
+
+
+def _activity_from_raw(raw: dict[str, Any]) -> Activity:
     raw["status_code"] = ActivityStatusCode(raw["status_code"])
     return Activity(**raw)
+
+
+def _hook_from_json(document: str) -> LifecycleHook:
+    raw = json.loads(document)
+    raw["lifecycle_transition"] = LifecycleTransition(raw["lifecycle_transition"])
+    raw["default_result"] = LifecycleActionResult(raw["default_result"])
+    return LifecycleHook(**raw)
+
+
+def _lifecycle_from_json(document: str) -> InstanceLifecycle:
+    raw = json.loads(document)
+    raw["state"] = LifecycleState(raw["state"])
+    raw["actions"] = tuple(
+        LifecycleAction(
+            **{
+                **action,
+                "default_result": LifecycleActionResult(action["default_result"]),
+                "result": None
+                if action["result"] is None
+                else LifecycleActionResult(action["result"]),
+            }
+        )
+        for action in raw["actions"]
+    )
+    if raw["activity"] is not None:
+        raw["activity"] = _activity_from_raw(raw["activity"])
+    return InstanceLifecycle(**raw)
 
 
 class Store(SqliteStore):
@@ -191,7 +239,12 @@ class Store(SqliteStore):
         """DeleteAutoScalingGroup; its history, policies and scheduled actions go too, as in AWS."""
         with self._transaction() as db:
             db.execute("DELETE FROM auto_scaling_groups WHERE name = ?", (name,))
-            for table in ("scaling_activities", "scaling_policies", "scheduled_actions"):
+            for table in (
+                "scaling_activities",
+                "scaling_policies",
+                "scheduled_actions",
+                "lifecycle_hooks",
+            ):
                 db.execute(f"DELETE FROM {table} WHERE auto_scaling_group_name = ?", (name,))  # noqa: S608 - fixed table names
 
     def record_activities(self, activities: Iterable[Activity]) -> None:
@@ -334,6 +387,86 @@ class Store(SqliteStore):
                 (group, name),
             )
             return cursor.rowcount > 0
+
+    def put_lifecycle_hook(self, hook: LifecycleHook) -> None:
+        """PutLifecycleHook: creates or replaces the group's hook of that name."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO lifecycle_hooks "
+                "(auto_scaling_group_name, lifecycle_hook_name, document) VALUES (?, ?, ?)",
+                (hook.auto_scaling_group_name, hook.lifecycle_hook_name, json.dumps(asdict(hook))),
+            )
+
+    def lifecycle_hooks(self, group: str | None = None) -> list[LifecycleHook]:
+        query = "SELECT document FROM lifecycle_hooks"
+        params: tuple[str, ...] = ()
+        if group is not None:
+            query += " WHERE auto_scaling_group_name = ?"
+            params = (group,)
+        rows = self._connection.execute(
+            query + " ORDER BY auto_scaling_group_name, lifecycle_hook_name", params
+        )
+        return [_hook_from_json(document) for (document,) in rows]
+
+    def delete_lifecycle_hook(self, group: str, name: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM lifecycle_hooks "
+                "WHERE auto_scaling_group_name = ? AND lifecycle_hook_name = ?",
+                (group, name),
+            )
+            return cursor.rowcount > 0
+
+    def put_instance_lifecycle(self, record: InstanceLifecycle) -> None:
+        """Where one instance stands in its lifecycle; written whenever it moves."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO instance_lifecycles "
+                "(instance_id, auto_scaling_group_name, document) VALUES (?, ?, ?)",
+                (record.instance_id, record.auto_scaling_group_name, json.dumps(asdict(record))),
+            )
+
+    def replace_instance_lifecycle(
+        self, expected: InstanceLifecycle, record: InstanceLifecycle | None
+    ) -> bool:
+        """Write ``record`` (None: delete) only if the stored one is still ``expected``.
+
+        The controller and the API (CompleteLifecycleAction, heartbeats) both move a record;
+        compare-and-swap keeps either from overwriting what the other just wrote: the loser
+        reads again and retries, or leaves it to the next pass.
+        """
+        with self._transaction() as db:
+            if record is None:
+                cursor = db.execute(
+                    "DELETE FROM instance_lifecycles WHERE instance_id = ? AND document = ?",
+                    (expected.instance_id, json.dumps(asdict(expected))),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE instance_lifecycles SET document = ? "
+                    "WHERE instance_id = ? AND document = ?",
+                    (
+                        json.dumps(asdict(record)),
+                        expected.instance_id,
+                        json.dumps(asdict(expected)),
+                    ),
+                )
+            return cursor.rowcount > 0
+
+    def instance_lifecycles(self, group: str | None = None) -> dict[str, InstanceLifecycle]:
+        """Instance id → its lifecycle record (instances launched before records existed
+        have none: their state follows their health)."""
+        query = "SELECT instance_id, document FROM instance_lifecycles"
+        params: tuple[str, ...] = ()
+        if group is not None:
+            query += " WHERE auto_scaling_group_name = ?"
+            params = (group,)
+        rows = self._connection.execute(query + " ORDER BY instance_id", params)
+        return {instance_id: _lifecycle_from_json(document) for instance_id, document in rows}
+
+    def delete_instance_lifecycle(self, instance_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM instance_lifecycles WHERE instance_id = ?", (instance_id,))
 
     def record_datapoint(self, series: str, timestamp: float, value: float, keep: float) -> None:
         """Add one datapoint and forget the series' points older than ``timestamp - keep``."""

@@ -1,22 +1,94 @@
-"""The one way an instance leaves an Auto Scaling group: drain it, then stop it.
+"""How an instance leaves an Auto Scaling group: drained by the load balancer, then stopped.
 
-Scale-in by the controller, TerminateInstanceInAutoScalingGroup and DeleteAutoScalingGroup
-with ForceDelete all terminate through :class:`Terminator`, so every instance gets what EC2
-Auto Scaling gives it: deregistration from the group's target groups and the deregistration
-delay (``before_terminate``, the load balancer's hook), and only then the stop (SIGTERM, the
-template's stopTimeout, SIGKILL).
+The Auto Scaling controller never waits for either. It asks the load balancer to begin
+draining (:class:`Drain`, whose own loop drains) and checks on later passes whether it is
+over; it hands the stop (SIGTERM, the template's stopTimeout, SIGKILL) to :class:`Stops`,
+which in the orchestrator runs it on a thread of its own (:class:`BackgroundStops`), so a
+group whose instance drains for the whole deregistration delay holds up no other group.
+
+:class:`Terminator` is the blocking form, for what must finish before it returns:
+DeleteAutoScalingGroup with ForceDelete (which AWS performs without lifecycle hooks).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from orchestrator.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 # (group name, instance id) -> returns once the instance may be stopped: the load balancer
 # has deregistered it and its connections have drained (deregistration delay).
 BeforeTerminate = Callable[[str, str], None]
+
+
+class Drain(Protocol):
+    """The load balancer's side of a termination, in two calls that never wait."""
+
+    def begin_drain(self, group_name: str, instance_id: str) -> None:
+        """Deregister the instance from the group's target groups; idempotent."""
+        ...
+
+    def drained(self, group_name: str, instance_id: str) -> bool:
+        """True once no target group routes to it (or its deregistration delay is over)."""
+        ...
+
+
+class Stops(Protocol):
+    """Stops instances for the controller; ``stop`` may return before the instance is gone,
+    and calling it again for an instance already being stopped does nothing more."""
+
+    def stop(self, instance_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class InlineStops:
+    """Stops on the calling thread: the instance is gone when ``stop`` returns (tests, CLI)."""
+
+    runtime: Runtime
+
+    def stop(self, instance_id: str) -> None:
+        self.runtime.terminate(instance_id)
+
+
+class BackgroundStops:
+    """Stops on a small pool of threads, so a stopTimeout never holds up a reconcile pass.
+
+    Which stops are running is kept in memory only: after a restart the controller asks
+    again, and ``Runtime.terminate`` is idempotent.
+    """
+
+    def __init__(self, runtime: Runtime, workers: int = 4) -> None:
+        self.runtime = runtime
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asg-stop")
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def stop(self, instance_id: str) -> None:
+        with self._lock:
+            if instance_id in self._running:
+                return
+            self._running.add(instance_id)
+        self._pool.submit(self._stop, instance_id)
+
+    def _stop(self, instance_id: str) -> None:
+        try:
+            self.runtime.terminate(instance_id)
+        except Exception:
+            log.exception("stopping %s failed; the next pass asks again", instance_id)
+        finally:
+            with self._lock:
+                self._running.discard(instance_id)
+
+    def shutdown(self) -> None:
+        """Wait for the stops under way (each bounded by its stopTimeout)."""
+        self._pool.shutdown(wait=True)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from orchestrator.cli._client import Param, Verb, register_service
 
 GROUP = Param("AutoScalingGroupName", required=True, help="the Auto Scaling group")
 GROUP_FILTER = Param("AutoScalingGroupName", help="only this group")
+HOOK = Param("LifecycleHookName", required=True, help="the lifecycle hook")
 
 VERBS = (
     Verb(
@@ -99,8 +100,49 @@ VERBS = (
             Param("InstanceId", required=True),
             Param("ShouldDecrementDesiredCapacity", "boolean", required=True),
         ),
-        "Terminate one instance; without decrementing, the group replaces it.",
+        "Terminate one instance (answers at once; hooks and draining run after); without "
+        "decrementing, the group replaces it.",
     ),
+    Verb(
+        "PutLifecycleHook",
+        (
+            GROUP,
+            HOOK,
+            Param(
+                "LifecycleTransition",
+                help="autoscaling:EC2_INSTANCE_LAUNCHING or autoscaling:EC2_INSTANCE_TERMINATING",
+            ),
+            Param("HeartbeatTimeout", "integer", help="seconds, 30-7200 (default 3600)"),
+            Param("DefaultResult", help="CONTINUE or ABANDON (default ABANDON)"),
+            Param("NotificationTargetARN", help="an SQS queue or SNS topic of Barista"),
+            Param("RoleARN", help="kept and shown; Barista has no IAM"),
+            Param("NotificationMetadata"),
+        ),
+        "Create or change a lifecycle hook: instances wait in Pending:Wait or Terminating:Wait.",
+    ),
+    Verb(
+        "DescribeLifecycleHooks",
+        (GROUP, Param("LifecycleHookNames", "strings")),
+        "A group's lifecycle hooks, with their timeouts.",
+    ),
+    Verb("DeleteLifecycleHook", (GROUP, HOOK), "Delete a lifecycle hook."),
+    Verb(
+        "CompleteLifecycleAction",
+        (
+            GROUP,
+            HOOK,
+            Param("LifecycleActionResult", required=True, help="CONTINUE or ABANDON"),
+            Param("InstanceId", help="the waiting instance, or"),
+            Param("LifecycleActionToken", help="the action's token"),
+        ),
+        "Let a waiting instance go on (CONTINUE) or give it up (ABANDON).",
+    ),
+    Verb(
+        "RecordLifecycleActionHeartbeat",
+        (GROUP, HOOK, Param("InstanceId"), Param("LifecycleActionToken")),
+        "Restart a waiting instance's heartbeat timeout (never past the global timeout).",
+    ),
+    Verb("DescribeLifecycleHookTypes", (), "The transitions a lifecycle hook may name."),
     Verb(
         "PutScalingPolicy",
         (

@@ -27,6 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from orchestrator.asg.instance import Health, Instance
+from orchestrator.asg.lifecycle import LifecycleState
+from orchestrator.asg.store import Store
 from orchestrator.elb import health
 from orchestrator.elb.haproxy_config import (
     HaproxyPaths,
@@ -57,6 +59,9 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "elb.cfg"  # HAProxy loads every *.cfg of the directory (start.sh)
 STATE_FILE = "servers.state"
+# Seconds past a deregistration delay after which a target counts as drained even if HAProxy
+# never confirmed it: a pass or two of this controller.
+DRAIN_SLACK = 1.0
 CERTIFICATE_FILE = "certs/localhost.pem"
 
 
@@ -124,6 +129,8 @@ class ElbController:
         self.poll_interval = poll_interval
         self._lock = threading.RLock()
         self._stores = PerThread(lambda: ElbStore(self.store_path), ElbStore.close)
+        # The Auto Scaling groups' instance lifecycles, in the same file (launch hooks).
+        self._asg_stores = PerThread(lambda: Store(self.store_path), Store.close)
 
     @property
     def store(self) -> ElbStore:
@@ -132,6 +139,7 @@ class ElbController:
     def close(self) -> None:
         """Close the calling thread's store connection (others close with their threads)."""
         self._stores.close()
+        self._asg_stores.close()
 
     # Desired state.
 
@@ -144,13 +152,16 @@ class ElbController:
         for group, arns in store.attachments().items():
             for arn in arns:
                 attached.setdefault(arn, []).append(group)
+        held = self._held_by_launch_hooks()
         desired: list[DesiredTarget] = []
         for target_group in topology.target_groups:
             arn = target_group.target_group_arn
             from_groups = {
                 Target(i.instance_id, target_group.port)
                 for i in instances.values()
-                if i.group in attached.get(arn, ()) and i.health is not Health.STOPPED
+                if i.group in attached.get(arn, ())
+                and i.health is not Health.STOPPED
+                and i.instance_id not in held
             }
             registered = set(store.registered_targets(arn)) | from_groups
             leaving = {d.target: d for d in store.deregistrations(arn)}
@@ -167,6 +178,15 @@ class ElbController:
                     )
                 )
         return desired
+
+    def _held_by_launch_hooks(self) -> set[str]:
+        """Instances their group holds in Pending:Wait or Pending:Proceed: AWS registers an
+        instance with its target groups only once its launch hooks let it in service."""
+        return {
+            instance_id
+            for instance_id, record in self._asg_stores.get().instance_lifecycles().items()
+            if record.state in (LifecycleState.PENDING_WAIT, LifecycleState.PENDING_PROCEED)
+        }
 
     def _finished_tombstones(self) -> list[Deregistration]:
         """Drained deregistrations whose target is gone (instance terminated, or not an
@@ -459,30 +479,52 @@ class ElbController:
         Draining is over for a target group when the server has no current session or its
         deregistration delay has passed; the wait is bounded by the longest delay, also when
         HAProxy does not answer (as AWS terminates after the delay whatever the load balancer
-        says), so a scale-in never hangs on the load balancer.
+        says), so a scale-in never hangs on the load balancer. ECS stops tasks this way; the
+        Auto Scaling controller uses :meth:`begin_drain` and :meth:`drained` instead, so that
+        it never waits.
         """
-        store = self.store
-        now = self.clock()
-        arns = store.attachments().get(group_name, [])
-        groups = ElbTopology.read(store).target_groups_by_arn
-        longest = 0.0
-        for arn in arns:
-            target_group = groups.get(arn)
-            if target_group is None:
-                continue
-            store.deregister_targets(arn, [Target(instance_id, target_group.port)], now)
-            delay = target_group.attributes.deregistration_delay_timeout_seconds
-            longest = max(longest, self.time_scale.scaled(delay))
-        deadline = time.monotonic() + longest + 1.0  # a pass or two past the last delay
+        self.begin_drain(group_name, instance_id)
         waiting = threading.Event()
         while True:
             try:
                 self.reconcile_once()
             except (OSError, HaproxyCommandError):
                 log.warning("draining %s: haproxy does not answer", instance_id, exc_info=True)
-            if not self._still_draining(arns, instance_id) or time.monotonic() > deadline:
+            if self.drained(group_name, instance_id):
                 return
             waiting.wait(self.poll_interval)
+
+    def begin_drain(self, group_name: str, instance_id: str) -> None:
+        """Deregister the instance from its group's target groups and return at once; this
+        controller's own passes drain it. Idempotent: draining keeps its first start time."""
+        store = self.store
+        now = self.clock()
+        groups = ElbTopology.read(store).target_groups_by_arn
+        for arn in store.attachments().get(group_name, []):
+            target_group = groups.get(arn)
+            if target_group is not None:
+                store.deregister_targets(arn, [Target(instance_id, target_group.port)], now)
+
+    def drained(self, group_name: str, instance_id: str) -> bool:
+        """No target group routes to the instance any more: each deregistration has finished
+        draining, or has outlived its deregistration delay (plus a pass) even if HAProxy never
+        answered, as AWS terminates after the delay whatever the load balancer says."""
+        store = self.store
+        now = self.clock()
+        groups = ElbTopology.read(store).target_groups_by_arn
+        for arn in store.attachments().get(group_name, []):
+            target_group = groups.get(arn)
+            for deregistration in store.deregistrations(arn):
+                if deregistration.target.id != instance_id or deregistration.drained:
+                    continue
+                delay = 0.0
+                if target_group is not None:
+                    delay = self.time_scale.scaled(
+                        target_group.attributes.deregistration_delay_timeout_seconds
+                    )
+                if now - deregistration.started_at <= delay + DRAIN_SLACK:
+                    return False
+        return True
 
     def detach_target_groups(self, group_name: str, target_group_arns: list[str]) -> None:
         """DetachLoadBalancerTargetGroups: the group's running instances are deregistered
@@ -500,13 +542,6 @@ class ElbController:
             if target_group is not None and running:
                 store.deregister_targets(arn, [Target(i, target_group.port) for i in running], now)
         store.detach_target_groups(group_name, target_group_arns)
-
-    def _still_draining(self, arns: list[str], instance_id: str) -> bool:
-        return any(
-            d.target.id == instance_id and not d.drained
-            for arn in arns
-            for d in self.store.deregistrations(arn)
-        )
 
 
 def _server(

@@ -48,6 +48,11 @@ _CONFLICT = 409
 _DOCKER_DEFAULT_STOP_TIMEOUT = 10
 
 
+# Every instance's environment names its own instance id (a launch template's value for it is
+# replaced), for workers that talk to EC2 Auto Scaling about themselves (services/scale_in.py).
+INSTANCE_ID_VARIABLE = "BARISTA_INSTANCE_ID"
+
+
 class DockerRuntime:
     """The ``Runtime`` protocol on a Docker engine (``docker.from_env()`` unless given a client).
 
@@ -108,7 +113,8 @@ class DockerRuntime:
                 command=list(data.command) or None,
                 name=f"barista-{group}-{instance_id}",
                 labels=labels,
-                environment=dict(data.environment),
+                # An instance knows its own id, as an EC2 instance reads it from its metadata.
+                environment={**data.environment, INSTANCE_ID_VARIABLE: instance_id},
                 stop_signal="SIGTERM",
                 stop_timeout=math.ceil(data.stop_timeout),
                 host_config=host_config,

@@ -80,7 +80,7 @@ def autoscaling(stack: ElbStack, store: Store) -> AutoScalingController:
     return AutoScalingController(
         store,
         stack.runtime,
-        before_terminate=stack.controller.before_terminate,
+        drain=stack.controller,
         elb_unhealthy=stack.controller.elb_unhealthy,
     )
 
@@ -122,7 +122,15 @@ def test_scale_in_drains_the_target_so_a_request_in_flight_completes(stack: ElbS
             )
         )
         started = time.monotonic()
-        asg.reconcile_once()  # before_terminate drains the victim, then it is terminated
+
+        def victim_gone() -> bool:
+            # Neither pass waits: the load balancer drains on its passes, and the group
+            # stops the victim on the pass after draining is over.
+            stack.controller.reconcile_once()
+            asg.reconcile_once()
+            return victim not in running(stack)
+
+        assert wait_for(victim_gone, timeout=60)
         drained_after = time.monotonic() - started
         stopping.set()
         traffic.result()
@@ -164,11 +172,70 @@ def test_a_target_failing_its_health_check_is_taken_out_and_replaced_under_elb_h
     asg.reconcile_once()  # replaces the instance the target group finds unhealthy
 
     def back_to_two() -> bool:
+        stack.controller.reconcile_once()  # drains the victim, which the group then stops
         asg.reconcile_once()
-        return len(running(stack)) == 2
+        return len(running(stack)) == 2 and victim not in running(stack)
 
     assert wait_for(back_to_two, timeout=30)
     assert victim not in running(stack)
     assert len(running(stack) - first) == 1
     assert stack.converge_until_healthy(target_group.target_group_arn, 2)
     assert {target for target, _ in stack.health(target_group.target_group_arn)} == running(stack)
+
+
+def test_another_group_scales_out_while_one_drains_for_its_deregistration_delay(
+    stack: ElbStack, store: Store
+):
+    """Draining is a state, not a wait: every pass returns while the victim still drains a
+    request in flight, and another group launches in those same passes."""
+    target_group = attached_group(stack, store, "EC2")
+    asg = autoscaling(stack, store)
+    asg.reconcile_once()
+    assert stack.converge_until_healthy(target_group.target_group_arn, 2)
+    store.put_group(
+        create_auto_scaling_group(
+            "others",
+            TARGET_TEMPLATE,
+            min_size=0,
+            max_size=2,
+            desired_capacity=0,
+            availability_zones=("us-east-1a",),
+        )
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        in_flight = pool.submit(get, stack.haproxy.url(HTTP_PORT, "/slow?ms=15000"), timeout=30)
+        busy: list[str] = []
+
+        def one_server_busy() -> bool:
+            busy[:] = [s.name for s in stack.haproxy.api.servers() if s.current_sessions > 0]
+            return len(busy) == 1
+
+        assert wait_for(one_server_busy, timeout=10)
+        victim = next(i for i in running(stack) if busy[0].startswith(i))
+        survivor = (running(stack) - {victim}).pop()
+        group = store.groups()[GROUP]
+        store.put_group(
+            dataclasses.replace(
+                group, desired_capacity=1, protected_instance_ids=frozenset({survivor})
+            )
+        )
+        others = store.groups()["others"]
+        store.put_group(dataclasses.replace(others, desired_capacity=2))
+        asg.reconcile_once()  # victim into Terminating:Wait, two "others" launched
+        stack.controller.reconcile_once()  # HAProxy starts draining the victim
+        asg.reconcile_once()
+        launched = {i.instance_id for i in stack.runtime.instances("others")}
+        assert len(launched) == 2, "the other group must not wait for the drain"
+        assert victim in running(stack), "the victim is still draining its request"
+        assert not in_flight.done()
+
+        def victim_gone() -> bool:
+            stack.controller.reconcile_once()
+            asg.reconcile_once()
+            return victim not in running(stack)
+
+        assert wait_for(victim_gone, timeout=60)
+        status, body = in_flight.result()
+    assert (status, body.split(" ")[1].strip()) == (200, "/slow")
+    for instance in stack.runtime.instances("others"):
+        stack.runtime.terminate(instance.instance_id, stop_timeout=0)

@@ -23,16 +23,20 @@ from tests.support.receiving import wait_for
 class OrchestratorProcess:
     """One orchestrator process on a store file; ``start`` returns once its API answers."""
 
-    def __init__(self, state: Path, port: int, **settings: str) -> None:
+    def __init__(self, state: Path, port: int, host: str = LOOPBACK, **settings: str) -> None:
+        """``host`` is where the API listens: loopback, or a Docker network's gateway when
+        the group's containers must reach it (a barista completing its lifecycle hook)."""
         self.environment = {
             **os.environ,
             "BARISTA_STATE_PATH": str(state),
+            "BARISTA_API_HOST": host,
             "BARISTA_API_PORT": str(port),
             "BARISTA_INSTANCE_LABELS": f"{SESSION_LABEL}={SESSION_ID}",
             **ENVIRON,
             **{f"BARISTA_{key.upper()}": value for key, value in settings.items()},
         }
-        self.client = Client(f"http://{LOOPBACK}:{port}", timeout=30, credentials=ACCESS_KEY)
+        self.url = f"http://{host}:{port}"
+        self.client = Client(self.url, timeout=30, credentials=ACCESS_KEY)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

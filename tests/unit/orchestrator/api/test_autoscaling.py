@@ -267,10 +267,20 @@ def test_terminate_instance_decrements_and_records_why(
         f"At 2026-11-28T00:00:00Z instance {victim} was taken out of service in response to a "
         "user request, shrinking the capacity from 2 to 1."
     )
-    assert runtime.terminated == [victim]
-    assert describe(autoscaling)["DesiredCapacity"] == 1
+    # AWS answers at once: the termination is under way, the instance is still there.
+    assert activity["StatusCode"] == "InProgress"
+    assert runtime.terminated == []
+    described = describe(autoscaling)
+    assert described["DesiredCapacity"] == 1
+    states = {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
+    assert states[victim] == "Terminating"
     converge(store_path, runtime)
+    assert runtime.terminated == [victim]
     assert len(runtime.instances(group)) == 1  # not replaced
+    (done,) = autoscaling("DescribeScalingActivities", ActivityIds=[activity["ActivityId"]])[
+        "Activities"
+    ]
+    assert done["StatusCode"] == "Successful"
     remaining = runtime.instances(group)[0].instance_id
     body = autoscaling(
         "TerminateInstanceInAutoScalingGroup",
@@ -328,31 +338,41 @@ def test_type_listings(autoscaling: Call):
     assert {"ProcessName": "AZRebalance"} in processes
 
 
-def test_desired_drops_only_after_the_instance_is_gone(
-    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime, monkeypatch
+def test_a_terminating_instance_is_not_capacity_so_no_second_victim(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
 ):
-    """While an instance drains, a controller pass must see desired == actual (no 2nd victim)."""
+    """Desired drops at once, and the instance on its way out no longer counts: a pass while
+    it terminates neither scales in another instance nor replaces it."""
     converge(store_path, runtime)
-    seen_during_drain = []
-    terminate = runtime.terminate
-
-    def draining(instance_id: str, stop_timeout: float | None = None) -> None:
-        with Store(store_path) as store:
-            seen_during_drain.append(store.groups()[group].desired_capacity)
-            plan = AutoScalingController(store, runtime).reconcile_once().plans[group]
-        assert plan.is_empty
-        terminate(instance_id, stop_timeout)
-
-    monkeypatch.setattr(runtime, "terminate", draining)
-    victim = runtime.instances(group)[0].instance_id
+    victim, other = sorted(i.instance_id for i in runtime.instances(group))
     autoscaling(
         "TerminateInstanceInAutoScalingGroup",
         InstanceId=victim,
         ShouldDecrementDesiredCapacity=True,
     )
-    assert seen_during_drain == [2]
     assert describe(autoscaling)["DesiredCapacity"] == 1
+    with Store(store_path) as store:
+        plan = AutoScalingController(store, runtime).reconcile_once().plans[group]
+    assert plan.is_empty
     assert runtime.terminated == [victim]
+    assert [i.instance_id for i in runtime.instances(group)] == [other]
+
+
+def test_without_decrement_the_replacement_launches_while_the_instance_terminates(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    victim = runtime.instances(group)[0].instance_id
+    autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        InstanceId=victim,
+        ShouldDecrementDesiredCapacity=False,
+    )
+    with Store(store_path) as store:
+        plan = AutoScalingController(store, runtime).reconcile_once().plans[group]
+    assert len(plan.launches) == 1
+    assert victim not in {i.instance_id for i in runtime.instances(group)}
+    assert len(runtime.instances(group)) == 2
 
 
 def test_target_groups_attach_and_detach_and_show_on_the_group(
@@ -404,3 +424,73 @@ def _elbv2(client) -> Call:
         return response.json()
 
     return call
+
+
+def test_lifecycle_hooks_are_refused_in_aws_words(autoscaling: Call, group: str):
+    body = autoscaling(
+        "PutLifecycleHook",
+        expect=400,
+        AutoScalingGroupName="nobody",
+        LifecycleHookName="h",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "AutoScalingGroup name not found - AutoScalingGroup nobody not found",
+    )
+    body = autoscaling(
+        "PutLifecycleHook",
+        expect=400,
+        AutoScalingGroupName=group,
+        LifecycleHookName="h",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_REBOOTING",
+    )
+    assert error_of(body)[1].startswith("Invalid Lifecycle Transition")
+    autoscaling(
+        "PutLifecycleHook",
+        AutoScalingGroupName=group,
+        LifecycleHookName="h",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+    )
+    # An update needs no transition and changes only what it names.
+    autoscaling(
+        "PutLifecycleHook", AutoScalingGroupName=group, LifecycleHookName="h", HeartbeatTimeout=30
+    )
+    (hook,) = autoscaling("DescribeLifecycleHooks", AutoScalingGroupName=group)["LifecycleHooks"]
+    assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
+    assert (hook["HeartbeatTimeout"], hook["GlobalTimeout"]) == (30, 3000)
+    body = autoscaling(
+        "DeleteLifecycleHook", expect=400, AutoScalingGroupName=group, LifecycleHookName="x"
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        f"No Lifecycle Hook named 'x' found for Auto Scaling group '{group}'",
+    )
+    body = autoscaling(
+        "CompleteLifecycleAction",
+        expect=400,
+        AutoScalingGroupName=group,
+        LifecycleHookName="h",
+        LifecycleActionResult="CONTINUE",
+    )
+    assert error_of(body)[1] == "Either LifecycleActionToken or InstanceId must be specified."
+
+
+def test_terminating_a_protected_instance_by_request_drops_its_protection(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    converge(store_path, runtime)
+    victim = runtime.instances(group)[0].instance_id
+    autoscaling(
+        "SetInstanceProtection",
+        AutoScalingGroupName=group,
+        InstanceIds=[victim],
+        ProtectedFromScaleIn=True,
+    )
+    autoscaling(
+        "TerminateInstanceInAutoScalingGroup",
+        InstanceId=victim,
+        ShouldDecrementDesiredCapacity=False,
+    )
+    with Store(store_path) as store:
+        assert victim not in store.groups()[group].protected_instance_ids

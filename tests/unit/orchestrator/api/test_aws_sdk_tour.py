@@ -199,6 +199,86 @@ def _instances(tour: Tour, context: ApiContext) -> None:
     assert instance["InstanceId"] in terminated["Description"]
 
 
+def _lifecycle_hooks(tour: Tour, context: ApiContext) -> None:
+    """A terminate hook holds an instance in Terminating:Wait until its action completes."""
+    runtime = context.runtime
+    assert isinstance(runtime, FakeRuntime)
+    autoscaling = tour["autoscaling"]
+    from orchestrator.asg.controller import AutoScalingController  # noqa: PLC0415
+    from orchestrator.asg.store import Store  # noqa: PLC0415
+
+    autoscaling.set_desired_capacity(AutoScalingGroupName="baristas", DesiredCapacity=1)
+    with Store(context.store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()  # the last tour's one goes
+    types = autoscaling.describe_lifecycle_hook_types()["LifecycleHookTypes"]
+    assert "autoscaling:EC2_INSTANCE_TERMINATING" in types
+    autoscaling.put_lifecycle_hook(
+        AutoScalingGroupName="baristas",
+        LifecycleHookName="finish-the-cup",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+        HeartbeatTimeout=60,
+    )
+    (hook,) = autoscaling.describe_lifecycle_hooks(AutoScalingGroupName="baristas")[
+        "LifecycleHooks"
+    ]
+    assert (hook["DefaultResult"], hook["HeartbeatTimeout"], hook["GlobalTimeout"]) == (
+        "ABANDON",
+        60,
+        6000,
+    )
+    tour.refused(
+        "autoscaling",
+        "put_lifecycle_hook",
+        "ValidationError",
+        AutoScalingGroupName="baristas",
+        LifecycleHookName="too-quick",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+        HeartbeatTimeout=10,
+    )
+    with Store(context.store_path) as store:
+        controller = AutoScalingController(store, runtime)
+        (instance,) = runtime.instances("baristas")
+        autoscaling.terminate_instance_in_auto_scaling_group(
+            InstanceId=instance.instance_id, ShouldDecrementDesiredCapacity=True
+        )
+        controller.reconcile_once()
+        (described,) = autoscaling.describe_auto_scaling_instances(
+            InstanceIds=[instance.instance_id]
+        )["AutoScalingInstances"]
+        assert described["LifecycleState"] == "Terminating:Wait"
+        autoscaling.record_lifecycle_action_heartbeat(
+            AutoScalingGroupName="baristas",
+            LifecycleHookName="finish-the-cup",
+            InstanceId=instance.instance_id,
+        )
+        token = store.instance_lifecycles()[instance.instance_id].actions[0]
+        autoscaling.complete_lifecycle_action(
+            AutoScalingGroupName="baristas",
+            LifecycleHookName="finish-the-cup",
+            LifecycleActionToken=token.lifecycle_action_token,
+            LifecycleActionResult="CONTINUE",
+        )
+        refusal = tour.refused(
+            "autoscaling",
+            "complete_lifecycle_action",
+            "ValidationError",
+            AutoScalingGroupName="baristas",
+            LifecycleHookName="finish-the-cup",
+            InstanceId=instance.instance_id,
+            LifecycleActionResult="CONTINUE",
+        )
+        assert "No active Lifecycle Action found with instance ID" in str(refusal)
+        controller.reconcile_once()
+    assert runtime.terminated[-1] == instance.instance_id
+    autoscaling.delete_lifecycle_hook(
+        AutoScalingGroupName="baristas", LifecycleHookName="finish-the-cup"
+    )
+    assert (
+        autoscaling.describe_lifecycle_hooks(AutoScalingGroupName="baristas")["LifecycleHooks"]
+        == []
+    )
+
+
 def _load_balancing(tour: Tour) -> None:
     elbv2 = tour["elbv2"]
     balancer = elbv2.create_load_balancer(Name="shop", Type="application")["LoadBalancers"][0]
@@ -471,6 +551,7 @@ def test_every_action_through_boto3(tour: Tour, context: ApiContext) -> None:
     _launch_template(tour)
     _auto_scaling(tour, context)
     _instances(tour, context)
+    _lifecycle_hooks(tour, context)
     _load_balancing(tour)
     _containers(tour)
     _service_scaling(tour)

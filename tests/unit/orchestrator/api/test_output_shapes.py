@@ -188,9 +188,40 @@ def scenario(call: Recorder, store_path: Path, runtime: FakeRuntime) -> None:  #
     )
     call(
         "autoscaling",
+        "PutLifecycleHook",
+        AutoScalingGroupName="web",
+        LifecycleHookName="drain",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+        HeartbeatTimeout=60,
+        NotificationMetadata="finish the cup",
+    )
+    call("autoscaling", "DescribeLifecycleHooks", AutoScalingGroupName="web")
+    call("autoscaling", "DescribeLifecycleHookTypes")
+    call(
+        "autoscaling",
         "TerminateInstanceInAutoScalingGroup",
         InstanceId=ids[1],
         ShouldDecrementDesiredCapacity=True,
+    )
+    with Store(store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()  # into Terminating:Wait
+    call(
+        "autoscaling",
+        "RecordLifecycleActionHeartbeat",
+        AutoScalingGroupName="web",
+        LifecycleHookName="drain",
+        InstanceId=ids[1],
+    )
+    call(
+        "autoscaling",
+        "CompleteLifecycleAction",
+        AutoScalingGroupName="web",
+        LifecycleHookName="drain",
+        InstanceId=ids[1],
+        LifecycleActionResult="CONTINUE",
+    )
+    call(
+        "autoscaling", "DeleteLifecycleHook", AutoScalingGroupName="web", LifecycleHookName="drain"
     )
     call("autoscaling", "DescribeScalingActivities", AutoScalingGroupName="web", MaxRecords=1)
     step = call(

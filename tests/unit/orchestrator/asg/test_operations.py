@@ -1,4 +1,4 @@
-"""Every termination drains through the load balancer's hook first, whoever asked for it."""
+"""Every termination drains through the load balancer first, whoever asked for it."""
 
 from __future__ import annotations
 
@@ -14,15 +14,25 @@ from orchestrator.runtime.fake import FakeRuntime
 
 
 class Drains:
-    """Stands in for the ElbController: records each drain and when the stop came."""
+    """Stands in for the ElbController: records each drain and when the stop came; a drain
+    is over at once (``before_terminate``) or on the pass after it began (``drained``)."""
 
     def __init__(self, runtime: FakeRuntime) -> None:
         self.runtime = runtime
         self.events: list[tuple[str, str]] = []
+        self.begun: set[str] = set()
 
     def before_terminate(self, group: str, instance_id: str) -> None:
         assert instance_id in {i.instance_id for i in self.runtime.instances()}, "stopped first"
         self.events.append(("drain", instance_id))
+
+    def begin_drain(self, group: str, instance_id: str) -> None:
+        if instance_id not in self.begun:
+            self.before_terminate(group, instance_id)
+            self.begun.add(instance_id)
+
+    def drained(self, group: str, instance_id: str) -> bool:
+        return instance_id in self.begun
 
 
 def _setup(tmp_path: Path, desired: int = 3) -> tuple[Store, FakeRuntime, Drains, ElbStore]:
@@ -40,7 +50,7 @@ def _setup(tmp_path: Path, desired: int = 3) -> tuple[Store, FakeRuntime, Drains
         )
     )
     drains = Drains(runtime)
-    AutoScalingController(store, runtime, before_terminate=drains.before_terminate).reconcile_once()
+    AutoScalingController(store, runtime, drain=drains).reconcile_once()
     return store, runtime, drains, ElbStore(tmp_path / "barista.db")
 
 
@@ -50,11 +60,13 @@ def test_scale_in_terminate_and_force_delete_all_drain_first(tmp_path: Path):
     ids = sorted(i.instance_id for i in runtime.instances("web"))
 
     operations.terminate_instance(ids[0], should_decrement=True)
+    assert drains.events == []  # the call only begins the termination
+    controller = AutoScalingController(store, runtime, drain=drains)
+    controller.reconcile_once()
     assert drains.events == [("drain", ids[0])]
     assert runtime.terminated == [ids[0]]
 
     operations.set_desired_capacity("web", 1)
-    controller = AutoScalingController(store, runtime, before_terminate=drains.before_terminate)
     controller.reconcile_once()
     (scaled_in,) = [i for i in ids[1:] if i in runtime.terminated]
     assert drains.events[-1] == ("drain", scaled_in)

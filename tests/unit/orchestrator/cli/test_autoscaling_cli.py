@@ -351,3 +351,87 @@ def test_generate_cli_skeleton_round_trips_through_cli_input_json(barista: Baris
         barista("autoscaling", "describe-auto-scaling-groups", "--output", "json").out
     )
     assert described["AutoScalingGroups"][0]["DesiredCapacity"] == 4
+
+
+def test_lifecycle_hook_verbs_hold_and_release_a_terminating_instance(
+    barista: Barista, server: Server
+):
+    create_group(barista)
+    converge(server)
+    hook = ("--auto-scaling-group-name", "baristas", "--lifecycle-hook-name", "finish-the-cup")
+    result = barista(
+        "autoscaling",
+        "put-lifecycle-hook",
+        *hook,
+        "--lifecycle-transition",
+        "autoscaling:EC2_INSTANCE_TERMINATING",
+        "--heartbeat-timeout",
+        "120",
+        "--default-result",
+        "CONTINUE",
+    )
+    assert result.code == 0, result.err
+    result = barista(
+        "autoscaling",
+        "describe-lifecycle-hooks",
+        "--auto-scaling-group-name",
+        "baristas",
+        "--output",
+        "json",
+    )
+    (described,) = json.loads(result.out)["LifecycleHooks"]
+    assert (described["HeartbeatTimeout"], described["GlobalTimeout"]) == (120, 12000)
+    victim = server.runtime.instances("baristas")[0].instance_id
+    result = barista(
+        "autoscaling",
+        "terminate-instance-in-auto-scaling-group",
+        "--instance-id",
+        victim,
+        "--no-should-decrement-desired-capacity",
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["Activity"]["StatusCode"] == "InProgress"
+    converge(server)
+    result = barista(
+        "autoscaling",
+        "describe-auto-scaling-instances",
+        "--instance-ids",
+        victim,
+        "--output",
+        "json",
+    )
+    assert json.loads(result.out)["AutoScalingInstances"][0]["LifecycleState"] == "Terminating:Wait"
+    assert (
+        barista(
+            "autoscaling", "record-lifecycle-action-heartbeat", *hook, "--instance-id", victim
+        ).code
+        == 0
+    )
+    result = barista(
+        "autoscaling",
+        "complete-lifecycle-action",
+        *hook,
+        "--instance-id",
+        victim,
+        "--lifecycle-action-result",
+        "CONTINUE",
+    )
+    assert result.code == 0, result.err
+    converge(server)
+    assert victim in server.runtime.terminated
+    again = barista(
+        "autoscaling",
+        "complete-lifecycle-action",
+        *hook,
+        "--instance-id",
+        victim,
+        "--lifecycle-action-result",
+        "CONTINUE",
+    )
+    assert again.code != 0
+    assert "No active Lifecycle Action found with instance ID" in again.err
+    assert barista("autoscaling", "delete-lifecycle-hook", *hook).code == 0
+    types = barista("autoscaling", "describe-lifecycle-hook-types", "--output", "json")
+    assert "autoscaling:EC2_INSTANCE_LAUNCHING" in json.loads(types.out)["LifecycleHookTypes"]

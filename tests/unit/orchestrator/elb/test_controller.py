@@ -260,3 +260,20 @@ def test_detaching_a_group_drains_its_running_instances(parts):
     controller.reconcile_once()
     assert elbv2.store.deregistrations() == []
     assert elbv2.store.attachments() == {}
+
+
+def test_an_instance_held_by_a_launch_hook_becomes_a_target_only_once_in_service(
+    parts, tmp_path: Path
+):
+    from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleState  # noqa: PLC0415
+    from orchestrator.asg.store import Store  # noqa: PLC0415
+
+    controller, _, runtime, _, _ = parts
+    controller.reconcile_once()
+    launch(runtime, "i-1")
+    waiting = InstanceLifecycle("i-1", "asg", LifecycleState.PENDING_WAIT, 0.0)
+    with Store(tmp_path / "barista.db") as store:
+        store.put_instance_lifecycle(waiting)
+        assert DifferenceKind.ADD_SERVER not in kinds(controller)
+        store.put_instance_lifecycle(replace(waiting, state=LifecycleState.IN_SERVICE))
+    assert DifferenceKind.ADD_SERVER in kinds(controller)

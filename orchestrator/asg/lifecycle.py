@@ -1,0 +1,255 @@
+"""The instance lifecycle of an Auto Scaling group, in AWS's state names, as a pure state machine.
+
+An instance enters ``Pending`` at launch and ``InService`` once it runs; it leaves through
+``Terminating``, ``Terminating:Wait``, ``Terminating:Proceed`` and ``Terminated``. Lifecycle
+hooks add the waits: ``Pending:Wait`` after launch (launch hooks), ``Terminating:Wait`` before
+the stop (terminate hooks), where each hook's *lifecycle action* waits for
+CompleteLifecycleAction, or for its heartbeat timeout or the global timeout, when the hook's
+``DefaultResult`` decides. In ``Terminating:Wait`` the load balancer drains the instance at
+the same time; it proceeds when every action has a result *and* draining is over.
+
+:func:`step` is a pure function of an instance's record, what the runtime and the load
+balancer report, the group's hooks and the time, so the controller advances every instance a
+little each pass without ever waiting, and a restarted orchestrator resumes each instance
+from its persisted record. All times are the control plane's (AWS) clock, so the time scale
+compresses heartbeat timeouts as it does every other duration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from orchestrator.asg.activity import Activity
+from orchestrator.asg.hooks import (
+    LifecycleActionResult,
+    LifecycleHook,
+    LifecycleTransition,
+)
+
+
+class LifecycleState(StrEnum):
+    """botocore's ``LifecycleState`` values Barista uses (warm pools and standby come later)."""
+
+    PENDING = "Pending"
+    PENDING_WAIT = "Pending:Wait"
+    PENDING_PROCEED = "Pending:Proceed"
+    IN_SERVICE = "InService"
+    TERMINATING = "Terminating"
+    TERMINATING_WAIT = "Terminating:Wait"
+    TERMINATING_PROCEED = "Terminating:Proceed"
+    TERMINATED = "Terminated"
+
+    @property
+    def leaving(self) -> bool:
+        """On its way out: no longer capacity, never chosen again for scale-in."""
+        return self in _LEAVING
+
+    @property
+    def waiting(self) -> bool:
+        return self in (LifecycleState.PENDING_WAIT, LifecycleState.TERMINATING_WAIT)
+
+
+_LEAVING = frozenset(
+    {
+        LifecycleState.TERMINATING,
+        LifecycleState.TERMINATING_WAIT,
+        LifecycleState.TERMINATING_PROCEED,
+        LifecycleState.TERMINATED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class LifecycleAction:
+    """One hook's action on one instance: open until a result is recorded.
+
+    ``heartbeat_deadline`` moves with each RecordLifecycleActionHeartbeat; ``global_deadline``
+    never moves (AWS: 100 x HeartbeatTimeout or 48 hours from the start, whichever is less).
+    """
+
+    lifecycle_hook_name: str
+    lifecycle_action_token: str
+    heartbeat_timeout: int
+    default_result: LifecycleActionResult
+    started_at: float
+    heartbeat_deadline: float
+    global_deadline: float
+    result: LifecycleActionResult | None = None
+    # Why the result is what it is: "completed" by a caller, or "timed out" to the default.
+    settled_by: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.result is None
+
+
+@dataclass(frozen=True)
+class InstanceLifecycle:
+    """The persisted lifecycle of one instance (the ``instance_lifecycles`` table).
+
+    ``activity`` is the launch or termination activity the record belongs to, so its status
+    (``MidLifecycleAction``, ``InProgress``, ``Successful``) follows the state.
+    ``should_replace`` is False when the termination also lowered desired capacity.
+    """
+
+    instance_id: str
+    auto_scaling_group_name: str
+    state: LifecycleState
+    since: float
+    actions: tuple[LifecycleAction, ...] = ()
+    activity: Activity | None = None
+    drain_started: bool = False
+    # A launch hook's ABANDON ends the instance: the record says why for the activity.
+    abandoned: bool = False
+
+    def open_action(
+        self, hook_name: str, token: str | None = None
+    ) -> tuple[int, LifecycleAction] | None:
+        """The open action of ``hook_name`` (matching ``token`` when given)."""
+        for index, action in enumerate(self.actions):
+            if (
+                action.open
+                and action.lifecycle_hook_name == hook_name
+                and (token is None or action.lifecycle_action_token == token)
+            ):
+                return index, action
+        return None
+
+
+def new_token() -> str:
+    """A LifecycleActionToken: AWS's are UUIDs (36 characters, as the model requires)."""
+    return str(uuid.uuid4())
+
+
+def start_actions(
+    hooks: Sequence[LifecycleHook], transition: LifecycleTransition, now: float
+) -> tuple[LifecycleAction, ...]:
+    """One open action per hook of ``transition``, all started together (AWS runs a group's
+    hooks for one transition side by side)."""
+    return tuple(
+        LifecycleAction(
+            lifecycle_hook_name=hook.lifecycle_hook_name,
+            lifecycle_action_token=new_token(),
+            heartbeat_timeout=hook.heartbeat_timeout,
+            default_result=hook.default_result,
+            started_at=now,
+            heartbeat_deadline=now + hook.heartbeat_timeout,
+            global_deadline=now + hook.global_timeout,
+        )
+        for hook in sorted(hooks, key=lambda h: h.lifecycle_hook_name)
+        if hook.lifecycle_transition is transition
+    )
+
+
+def expire(actions: Sequence[LifecycleAction], now: float) -> tuple[LifecycleAction, ...]:
+    """Open actions past their heartbeat or global deadline take their hook's DefaultResult."""
+    return tuple(
+        replace(a, result=a.default_result, settled_by="timed out")
+        if a.open and now >= min(a.heartbeat_deadline, a.global_deadline)
+        else a
+        for a in actions
+    )
+
+
+def complete(
+    record: InstanceLifecycle, index: int, result: LifecycleActionResult
+) -> InstanceLifecycle:
+    """CompleteLifecycleAction on one action. A terminating instance's ABANDON closes the
+    others too (AWS: ABANDON stops any remaining actions; CONTINUE lets them finish)."""
+    actions = list(record.actions)
+    actions[index] = replace(actions[index], result=result, settled_by="completed")
+    if result is LifecycleActionResult.ABANDON and record.state.leaving:
+        actions = [
+            replace(a, result=LifecycleActionResult.ABANDON, settled_by="abandoned")
+            if a.open
+            else a
+            for a in actions
+        ]
+    return replace(record, actions=tuple(actions))
+
+
+def heartbeat(record: InstanceLifecycle, index: int, now: float) -> InstanceLifecycle:
+    """RecordLifecycleActionHeartbeat: the heartbeat timeout starts again, the global one
+    does not."""
+    actions = list(record.actions)
+    action = actions[index]
+    actions[index] = replace(action, heartbeat_deadline=now + action.heartbeat_timeout)
+    return replace(record, actions=tuple(actions))
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one pass knows about the instance besides its record."""
+
+    exists: bool  # the runtime still lists it (in any health)
+    starting: bool  # running, but its health check has not passed yet
+    drained: bool  # the load balancer no longer routes to it (True without one)
+
+
+def _enter(record: InstanceLifecycle, state: LifecycleState, now: float) -> InstanceLifecycle:
+    return replace(record, state=state, since=now)
+
+
+def step(  # noqa: PLR0911 - one return per transition reads as the diagram
+    record: InstanceLifecycle,
+    observed: Observed,
+    hooks: Sequence[LifecycleHook],
+    now: float,
+) -> InstanceLifecycle:
+    """One transition of ``record``, or ``record`` itself when it must wait.
+
+    One at a time, because the controller acts on each state it enters before the next step
+    is judged: it begins draining on entering ``Terminating:Wait`` (so ``observed.drained``
+    means something only after that), stops the instance on entering
+    ``Terminating:Proceed``, and finishes the activity on ``InService`` or ``Terminated``.
+    """
+    state = record.state
+    if not observed.exists and state is not LifecycleState.TERMINATED:
+        # Gone behind our back (or stopped by the pass before): nothing left to wait for.
+        gone = replace(record, actions=expire_all(record.actions))
+        return _enter(gone, LifecycleState.TERMINATED, now)
+    if state is LifecycleState.PENDING:
+        actions = start_actions(hooks, LifecycleTransition.LAUNCHING, now)
+        if actions:
+            return replace(_enter(record, LifecycleState.PENDING_WAIT, now), actions=actions)
+        if observed.starting:
+            return record
+        return _enter(record, LifecycleState.IN_SERVICE, now)
+    if state is LifecycleState.PENDING_WAIT:
+        actions = expire(record.actions, now)
+        record = replace(record, actions=actions)
+        if any(a.result is LifecycleActionResult.ABANDON for a in actions):
+            # A launch abandoned: the instance is terminated (and replaced by the group).
+            return replace(_enter(record, LifecycleState.TERMINATING, now), abandoned=True)
+        if all(not a.open for a in actions):
+            return _enter(record, LifecycleState.PENDING_PROCEED, now)
+        return record
+    if state is LifecycleState.PENDING_PROCEED:
+        if observed.starting:
+            return record
+        return _enter(record, LifecycleState.IN_SERVICE, now)
+    if state is LifecycleState.TERMINATING:
+        actions = start_actions(hooks, LifecycleTransition.TERMINATING, now)
+        return replace(
+            _enter(record, LifecycleState.TERMINATING_WAIT, now),
+            actions=actions,
+            drain_started=True,
+        )
+    if state is LifecycleState.TERMINATING_WAIT:
+        actions = expire(record.actions, now)
+        record = replace(record, actions=actions)
+        if all(not a.open for a in actions) and observed.drained:
+            return _enter(record, LifecycleState.TERMINATING_PROCEED, now)
+        return record
+    return record
+
+
+def expire_all(actions: Sequence[LifecycleAction]) -> tuple[LifecycleAction, ...]:
+    """Close every open action (its instance is gone): later calls find no active action."""
+    return tuple(
+        replace(a, result=a.default_result, settled_by="instance gone") if a.open else a
+        for a in actions
+    )
