@@ -34,10 +34,15 @@ from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Drain, InlineStops, Stops
 from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
+from orchestrator.runtime.images import ImageNotAllowed
 
 __all__ = ["AutoScalingController", "ElbUnhealthy", "Notify", "PassResult"]
 
 log = logging.getLogger(__name__)
+
+# How long a group waits to launch again after a refused launch (doubling each time).
+LAUNCH_RETRY_FIRST = 10.0
+LAUNCH_RETRY_MAX = 300.0
 
 # A record moves at most this many states in one pass (Terminating → … → Terminated is four).
 MAX_STEPS_PER_PASS = 8
@@ -86,6 +91,9 @@ class AutoScalingController:
         self.elb_unhealthy = elb_unhealthy
         self.stops = stops if stops is not None else InlineStops(runtime)
         self.notify = notify
+        # Groups whose last launch was refused: (retry after, current backoff), in the
+        # runtime's clock. AWS retries failed launches with a growing delay, not every pass.
+        self._launch_backoff: dict[str, tuple[float, float]] = {}
 
     def reconcile_once(self) -> PassResult:
         """One pass over every group, then every instance lifecycle; safe to repeat and to
@@ -152,6 +160,9 @@ class AutoScalingController:
         launch_hooks = any(h.lifecycle_transition is LifecycleTransition.LAUNCHING for h in hooks)
         for launch in decided.launches:
             group = launch.activity.auto_scaling_group_name
+            retry_at, _ = self._launch_backoff.get(group, (0.0, 0.0))
+            if self.runtime.now() < retry_at:
+                continue
             try:
                 self.runtime.launch(
                     group,
@@ -166,6 +177,10 @@ class AutoScalingController:
             except InstanceIdInUse:
                 # A pass before a restart launched it already; the next pass will see it.
                 continue
+            except ImageNotAllowed as refused:
+                self._launch_refused(launch.activity, refused)
+                continue
+            self._launch_backoff.pop(group, None)
             now = self.runtime.now()
             # With launch hooks the launch activity stays open until the hooks let it in.
             activity = launch.activity if launch_hooks else _finished(launch.activity, now)
@@ -264,6 +279,29 @@ class AutoScalingController:
             activity = _activity_in(activity, record, bool(self.drain), now)
             self.store.record_activities([activity])
         return dataclasses.replace(record, activity=activity)
+
+    def _launch_refused(self, activity: Activity, refused: Exception) -> None:
+        """A failed activity with EC2's reason, as AWS records a launch RunInstances refused;
+        the group's next launch waits 10 s, then twice as long each time, up to 5 minutes."""
+        now = self.runtime.now()
+        group = activity.auto_scaling_group_name
+        _, backoff = self._launch_backoff.get(group, (0.0, 0.0))
+        backoff = min(max(backoff * 2, LAUNCH_RETRY_FIRST), LAUNCH_RETRY_MAX)
+        self._launch_backoff[group] = (now + backoff, backoff)
+        self.store.record_activities(
+            [
+                dataclasses.replace(
+                    activity,
+                    status_code=ActivityStatusCode.FAILED,
+                    status_message=(
+                        f"InvalidAMIID.NotFound: {refused} Launching EC2 instance failed."
+                    ),
+                    end_time=now,
+                    progress=100,
+                )
+            ]
+        )
+        log.warning("launch refused", extra={"group": group, "reason": str(refused)})
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """Reconcile every ``interval`` seconds until ``stopping`` is set."""

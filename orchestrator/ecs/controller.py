@@ -63,6 +63,7 @@ from orchestrator.ecs.placement import Load, place, with_task
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
 from orchestrator.loop import PerThread, run_passes
+from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.runtime.tasks import (
     ContainerSpec,
     DockerHealthCheck,
@@ -490,12 +491,18 @@ class EcsController:
             return
         except Exception as error:  # any engine refusal fails the task, as in ECS
             log.warning("task %s failed to start: %s", task.task_id, error)
+            # ECS's name for an image it cannot get; anything else failed at start.
+            kind = (
+                "CannotPullContainerError"
+                if isinstance(error, ImageNotAllowed)
+                else "CannotStartContainerError"
+            )
             self.store.put_task(
                 dataclasses.replace(
                     task,
                     desired_status=TaskStatus.STOPPED,
                     stop_code=StopCode.TASK_FAILED_TO_START,
-                    stopped_reason=f"CannotStartContainerError: {error}"[:255],
+                    stopped_reason=f"{kind}: {error}"[:255],
                     stopping_at=now,
                 )
             )

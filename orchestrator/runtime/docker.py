@@ -42,6 +42,7 @@ from orchestrator.asg.instance import (
 )
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.base import InstanceIdInUse
+from orchestrator.runtime.images import ImagePolicy
 
 _CONFLICT = 409
 # Docker's StopTimeout and `docker stop -t` take whole seconds; rounding up never kills early.
@@ -67,9 +68,12 @@ class DockerRuntime:
         client: docker.DockerClient | None = None,
         labels: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        images: ImagePolicy | None = None,
     ) -> None:
         # No version pinned: the SDK negotiates with the engine (20.10 here, newer elsewhere).
         self._client = client if client is not None else docker.from_env()
+        # What it may run (images.py): the catalog's images and BARISTA_ALLOWED_IMAGES.
+        self._images = images if images is not None else ImagePolicy.from_environ()
         self._extra_labels = dict(labels or {})
         self._scope = {LABEL_MANAGED: "true", **self._extra_labels}
         self._clock = clock
@@ -100,6 +104,7 @@ class DockerRuntime:
         }
         if self._find(instance_id) is not None:
             raise InstanceIdInUse(instance_id)
+        self._images.check(data.image)
         api = self._client.api
         host_config = api.create_host_config(
             nano_cpus=round(data.cpus * 1e9) if data.cpus is not None else None,

@@ -13,6 +13,7 @@ from typing import Literal
 from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.base import InstanceIdInUse
+from orchestrator.runtime.images import ImagePolicy
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,15 @@ class FakeRuntime:
     container does on Docker.
     """
 
-    def __init__(self, start: float = 1_000_000.0, initial_health: Health = Health.HEALTHY) -> None:
+    def __init__(
+        self,
+        start: float = 1_000_000.0,
+        initial_health: Health = Health.HEALTHY,
+        images: ImagePolicy | None = None,
+    ) -> None:
         self._now = start
+        # None runs any image (the unit tests' "x"); a policy refuses as DockerRuntime does.
+        self._images = images
         self._initial_health = initial_health
         self._instances: dict[str, Instance] = {}
         self._templates: dict[str, LaunchTemplateData] = {}
@@ -62,6 +70,8 @@ class FakeRuntime:
         # reuse an id, which is what EC2 guarantees and what a reconciler should rely on.
         if instance_id in self._used_ids:
             raise InstanceIdInUse(instance_id)
+        if self._images is not None:
+            self._images.check(data.image)
         self._used_ids.add(instance_id)
         instance = Instance(
             instance_id=instance_id,

@@ -32,6 +32,7 @@ from docker.models.containers import Container
 
 from orchestrator.asg.instance import Health
 from orchestrator.runtime.docker import _cpu_percent
+from orchestrator.runtime.images import ImagePolicy
 
 LABEL_ECS = "barista.ecs"  # "true" on every task container
 LABEL_CLUSTER = "barista.ecs.cluster"
@@ -160,8 +161,11 @@ class DockerTaskRuntime:
         client: docker.DockerClient | None = None,
         labels: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        images: ImagePolicy | None = None,
     ) -> None:
         self._client = client if client is not None else docker.from_env()
+        # What it may run (images.py): the catalog's images and BARISTA_ALLOWED_IMAGES.
+        self._images = images if images is not None else ImagePolicy.from_environ()
         self._extra = dict(labels or {})
         self._scope = {LABEL_ECS: "true", **self._extra}
         self._clock = clock
@@ -178,6 +182,8 @@ class DockerTaskRuntime:
     def start_task(self, spec: TaskSpec) -> None:
         if self._list({LABEL_TASK_ID: spec.task_id}):
             raise TaskIdInUse(spec.task_id)
+        for container in spec.containers:  # before any starts: none or all may run
+            self._images.check(container.image)
         api = self._client.api
         first_id: str | None = None
         for container in spec.containers:
@@ -334,7 +340,9 @@ class FakeTaskRuntime:
     """In memory, for unit tests: containers start running; tests make them exit or change
     health with ``exit`` and ``set_health``."""
 
-    def __init__(self) -> None:
+    def __init__(self, images: ImagePolicy | None = None) -> None:
+        # None runs any image (the unit tests' "x"); a policy refuses as Docker's runtime does.
+        self._images = images
         self.containers: dict[str, list[TaskContainer]] = {}
         self.specs: dict[str, TaskSpec] = {}
         self.stopped: list[str] = []
@@ -343,6 +351,9 @@ class FakeTaskRuntime:
     def start_task(self, spec: TaskSpec) -> None:
         if spec.task_id in self.containers:
             raise TaskIdInUse(spec.task_id)
+        for container in spec.containers:
+            if self._images is not None:
+                self._images.check(container.image)
         self.specs[spec.task_id] = spec
         number = len(self.specs)
         self.containers[spec.task_id] = [

@@ -20,6 +20,7 @@ from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.docker import DockerRuntime
+from orchestrator.runtime.images import ImageNotAllowed
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.docker_proxy import docker_proxy
 
@@ -306,3 +307,11 @@ def test_instances_ignores_containers_not_labelled_managed(
         assert impostor.status == "running"
     finally:
         impostor.remove(force=True)
+
+
+def test_an_image_barista_does_not_run_is_refused_before_anything_is_created(
+    runtime: DockerRuntime, group: str
+):
+    with pytest.raises(ImageNotAllowed, match="BARISTA_ALLOWED_IMAGES"):
+        launch(runtime, group, LaunchTemplateData(image="alpine:latest"))
+    assert listed(runtime, group) == {}

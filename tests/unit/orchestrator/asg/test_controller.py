@@ -16,6 +16,7 @@ from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.runtime.images import ImagePolicy
 
 
 @pytest.fixture
@@ -88,3 +89,54 @@ def test_scale_in_spares_protected_instances(store: Store):
     store.put_group(set_desired_capacity(group, 1))
     controller.reconcile_once()
     assert live(runtime) == keep, "only unprotected instances may go; two protected stay"
+
+
+def test_an_image_barista_does_not_run_fails_the_launch_and_is_retried_with_backoff(store: Store):
+    store.put_launch_template(
+        create_launch_template("miner", LaunchTemplateData(image="someone/miner:latest"))
+    )
+    store.put_group(
+        create_auto_scaling_group(
+            "miner",
+            "miner",
+            min_size=0,
+            max_size=2,
+            desired_capacity=1,
+            availability_zones=("az-a",),
+        )
+    )
+    runtime = FakeRuntime(images=ImagePolicy())
+    controller = AutoScalingController(store, runtime)
+    controller.reconcile_once()
+    assert runtime.instances("miner") == []
+    assert len(live(runtime)) == 3, "a refused group does not hold the others back"
+    [failed] = store.activities("miner")
+    assert failed.status_code == "Failed"
+    assert failed.status_message.startswith("InvalidAMIID.NotFound: The image 'someone/miner")
+    assert "BARISTA_ALLOWED_IMAGES" in failed.status_message
+
+    controller.reconcile_once()
+    runtime.advance(5)
+    controller.reconcile_once()
+    assert len(store.activities("miner")) == 1, "no new attempt within the first 10 s"
+    runtime.advance(6)
+    controller.reconcile_once()
+    assert len(store.activities("miner")) == 2
+    runtime.advance(11)
+    controller.reconcile_once()
+    assert len(store.activities("miner")) == 2, "the second wait is 20 s"
+    runtime.advance(10)
+    controller.reconcile_once()
+    assert len(store.activities("miner")) == 3
+
+
+def test_an_image_the_setting_allows_is_launched(store: Store):
+    store.put_launch_template(create_launch_template("web", LaunchTemplateData(image="nginx:1.27")))
+    store.put_group(
+        create_auto_scaling_group(
+            "web", "web", min_size=0, max_size=1, desired_capacity=1, availability_zones=("az-a",)
+        )
+    )
+    runtime = FakeRuntime(images=ImagePolicy.from_environ({"BARISTA_ALLOWED_IMAGES": "nginx"}))
+    AutoScalingController(store, runtime).reconcile_once()
+    assert len(runtime.instances("web")) == 1

@@ -19,6 +19,7 @@ from orchestrator.ecs.model import (
     TaskStatus,
 )
 from orchestrator.ecs.state import EcsStore
+from orchestrator.runtime.images import ImagePolicy
 from orchestrator.runtime.tasks import FakeTaskRuntime
 
 
@@ -394,3 +395,35 @@ def test_service_tasks_register_count_healthy_by_their_target_group_and_are_repl
     assert target not in targets.registered
     assert len(live(store)) == 1
     controller.close()
+
+
+def test_a_task_whose_image_barista_does_not_run_stops_with_cannot_pull(tmp_path: Path):
+    runtime = FakeTaskRuntime(images=ImagePolicy())
+    clock = Clock()
+    controller = EcsController(tmp_path / "b.db", runtime, clock=clock)
+    store = EcsStore(tmp_path / "b.db")
+    try:
+        operations.create_cluster(store, "shop")
+        operations.register_task_definition(
+            store,
+            {
+                "family": "miner",
+                "requiresCompatibilities": ["FARGATE"],
+                "networkMode": "awsvpc",
+                "cpu": "256",
+                "memory": "512",
+                "containerDefinitions": [{"name": "app", "image": "someone/miner:latest"}],
+            },
+            clock(),
+        )
+        (task,) = operations.run_task(store, "shop", "miner", launch_type="FARGATE", now=clock())
+        controller.reconcile_once()
+        stopped = store.task(task.task_id)
+        assert stopped.stop_code is StopCode.TASK_FAILED_TO_START
+        assert (stopped.stopped_reason or "").startswith(
+            "CannotPullContainerError: The image 'someone/miner:latest' is not one Barista runs"
+        )
+        assert runtime.specs == {}, "no container of the task was created"
+    finally:
+        store.close()
+        controller.close()
