@@ -185,7 +185,7 @@ class Topics:
         )
 
     def _listen(self, topic: str, name: str, channel: str) -> Subscription:
-        pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
+        pubsub = self._client.pubsub()
         try:
             pubsub.subscribe(channel)
             # Return only once Redis confirmed: from then on every publish reaches us.
