@@ -27,6 +27,7 @@ from broker_adapters.core import (
     UnsupportedSemantic,
     check_receive_arguments,
     check_send_arguments,
+    check_single_mode,
     new_message_id,
     now,
 )
@@ -60,6 +61,7 @@ class RabbitMQBroker(Broker):
         fire_and_forget_subscriptions=True,
         ordering="single-consumer",
         visibility_timeout=False,
+        visibility_changes=False,
         delivery_delay=True,
         deduplication=False,
         # Measured on 4.0.5: closing the channel or connection that holds a message raises
@@ -158,6 +160,7 @@ class RabbitMQBroker(Broker):
         max_receive_count) raises BrokerError: AMQP cannot change them on a live queue.
         """
         _check_name("queue", queue)
+        check_single_mode("rabbitmq", config or QueueConfig())
         config = config or QueueConfig()
         policy = config.redrive_policy
         if policy is not None:

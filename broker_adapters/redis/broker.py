@@ -23,6 +23,7 @@ from broker_adapters.core import (
     OutgoingMessage,
     QueueConfig,
     Subscription,
+    check_single_mode,
 )
 from broker_adapters.redis.config import RedisConfig
 from broker_adapters.redis.connection import make_client, translate_errors
@@ -49,6 +50,7 @@ class RedisBroker(Broker):
         fire_and_forget_subscriptions=True,
         ordering="single-consumer",
         visibility_timeout=True,
+        visibility_changes=True,
         delivery_delay=True,
         deduplication=True,
         counts_crash_redeliveries=True,
@@ -114,6 +116,7 @@ class RedisBroker(Broker):
     # Queues
 
     def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
+        check_single_mode("redis", config or QueueConfig())
         with self._call(f"declare queue {queue!r}"):
             self._queues.declare(queue, config or QueueConfig())
 
