@@ -115,7 +115,9 @@ SHARE_FEATURES = Features(
     backlog_splits_in_flight=False,
     redelivery_after_crash=(
         "after the acquisition lock expires (the queue's visibility timeout, the share "
-        "group's share.record.lock.duration.ms); the broker counts the delivery"
+        "group's share.record.lock.duration.ms), and, while consumers are fewer than "
+        "partitions, once the dead consumer's share session times out (10 s) and its "
+        "partitions go to the others; the broker counts the delivery"
     ),
 )
 CONSUMER_GROUP = "consumer-group"

@@ -39,7 +39,7 @@ DeadLetter = Callable[[Message, str], None]
 # How many records one ShareFetch may hand a member (SQS's receive maximum); the rest of a
 # fetch waits in the member's buffer, under its lock, for the next receive.
 MAX_POLL_RECORDS = 10
-# A member polls in slices this long, so acks from other threads are not held up for long.
+# While several members may poll, each polls this long in turn.
 POLL_SLICE = 0.2
 
 
@@ -86,6 +86,7 @@ class ShareMember:
         self._lock = threading.Lock()
         self._buffer: list[_Held] = []
         self._held: dict[tuple[int, int], _Held] = {}
+        self.broken = False
         self._consumer = ShareConsumer(
             {
                 **settings,
@@ -121,11 +122,18 @@ class ShareMember:
                 if self._held or self._buffer:
                     return []  # another thread took this member meanwhile
                 try:
-                    batch = self._consumer.poll(
-                        min(POLL_SLICE, max(deadline - time.monotonic(), 0))
-                    )
+                    batch = self._consumer.poll(max(deadline - time.monotonic(), 0))
                 except KafkaException as error:
+                    # A fatal error (the broker lost the member, say after a restart) ends
+                    # this consumer; the queue opens a new one on the next receive.
+                    self.broken = error.args[0].fatal()
                     raise BrokerUnavailable(f"kafka: share fetch: {error}") from error
+                except RuntimeError:
+                    # librdkafka's IllegalStateException: it still counts a record of the
+                    # last poll as unacknowledged. This consumer is replaced; the broker
+                    # hands the record out again when its lock expires.
+                    self.broken = True
+                    return []
                 now = time.monotonic()
                 lock_until = now + self.queue.lock_duration
                 records = [raw for raw in batch if _usable(raw)]
@@ -156,7 +164,7 @@ class ShareMember:
         for raw in [self._held.pop(k).raw for k in expired] + [h.raw for h in stale]:
             try:
                 self._consumer.acknowledge(raw, AcknowledgeType.RELEASE)
-            except KafkaException:
+            except (KafkaException, RuntimeError):
                 continue  # the broker refuses a release of a lock it already took back
         self._buffer = [held for held in self._buffer if held.deadline > now]
 
@@ -169,8 +177,18 @@ class ShareMember:
             for raw in records:
                 try:
                     self._consumer.acknowledge(raw, AcknowledgeType.RELEASE)
-                except KafkaException:
+                except (KafkaException, RuntimeError):
                     continue
+
+    def forget(self) -> None:
+        """Drop a consumer librdkafka declared dead: what it held is the broker's again."""
+        with self._lock:
+            self._held.clear()
+            self._buffer = []
+            try:
+                self._consumer.close()
+            except (KafkaException, RuntimeError):
+                return
 
     def close(self) -> None:
         """Release what is held, send the acknowledgements and leave the group."""
@@ -204,27 +222,33 @@ class ShareQueue:
         self._lock = threading.Lock()
 
     def receive(self, max_messages: int, wait: float) -> list[Delivery]:
-        """Up to ``max_messages``; waits up to ``wait`` for the first one."""
+        """Up to ``max_messages``; waits up to ``wait`` for the first one.
+
+        Every free member polls in turn: the group gives each member its own partitions
+        while members are fewer than partitions, so polling one member would leave the
+        partitions of the others unread.
+        """
         deadline = time.monotonic() + wait
         taken: list[Delivery] = []
         while True:
             for member in list(self._members):
                 for raw in member.take_buffered(max_messages - len(taken)):
                     taken.extend(self._deliveries(member, [raw]))
-            if len(taken) >= max_messages:
-                return taken
-            member_or_none = self._free_member()
-            if member_or_none is None:
-                if taken or time.monotonic() >= deadline:
-                    return taken
-                time.sleep(POLL_SLICE)  # every member holds records: wait for an ack or expiry
-                continue
-            left = max(deadline - time.monotonic(), 0) if not taken else 0
-            records = member_or_none.poll(max_messages - len(taken), left)
-            taken.extend(self._deliveries(member_or_none, records))
+            free = self._free_members() if len(taken) < max_messages else []
+            # One long poll when one member is free: every poll may start a fetch, and records a
+            # fetch acquires after the poll returned wait, locked, until that member polls again.
+            slice_ = POLL_SLICE if len(free) > 1 else max(deadline - time.monotonic(), POLL_SLICE)
+            for member in free:
+                records = member.poll(max_messages - len(taken), slice_)
+                taken.extend(self._deliveries(member, records))
+                if len(taken) >= max_messages:
+                    break
             if taken or time.monotonic() >= deadline:
-                self._keep_a_spare()
-                return taken
+                break
+            if not free:
+                time.sleep(POLL_SLICE)  # every member holds records: wait for an ack or expiry
+        self._keep_a_spare()
+        return taken
 
     def _keep_a_spare(self) -> None:
         """Open the next member before it is needed: one joins the group in a second or more
@@ -236,16 +260,19 @@ class ShareQueue:
                 return
             self._members.append(ShareMember(self, self._settings))
 
-    def _free_member(self) -> ShareMember | None:
+    def _free_members(self) -> list[ShareMember]:
+        """The members that may poll; a new one when none may and the pool has room."""
         with self._lock:
-            for member in self._members:
-                if member.free():
-                    return member
-            if len(self._members) >= self._max_members:
-                return None
+            broken = [member for member in self._members if member.broken]
+            self._members = [member for member in self._members if not member.broken]
+            for member in broken:
+                member.forget()
+            free = [member for member in self._members if member.free()]
+            if free or len(self._members) >= self._max_members:
+                return free
             member = ShareMember(self, self._settings)
             self._members.append(member)
-            return member
+            return [member]
 
     def _deliveries(self, member: ShareMember, records: list[KafkaMessage]) -> list[Delivery]:
         deliveries: list[Delivery] = []
