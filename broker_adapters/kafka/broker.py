@@ -114,8 +114,9 @@ SHARE_FEATURES = Features(
     native_dead_letter=False,
     backlog_splits_in_flight=False,
     redelivery_after_crash=(
+        "when the broker sees its connection close (the share session ends), at the latest "
         "after the acquisition lock expires (the queue's visibility timeout, the share "
-        "group's share.record.lock.duration.ms), and, while consumers are fewer than "
+        "group's share.record.lock.duration.ms); while consumers are fewer than "
         "partitions, once the dead consumer's share session times out (10 s) and its "
         "partitions go to the others; the broker counts the delivery"
     ),

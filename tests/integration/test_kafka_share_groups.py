@@ -1,8 +1,10 @@
 """Kafka queues on share groups (KIP-932): what consumer groups cannot do.
 
 Five consumers of a 3-partition queue hold messages at the same time (a consumer group gives
-at most one consumer per partition), and a consumer SIGKILLed mid-message hands it to another
-after the lock (the visibility timeout) expires, counted as the second attempt by the broker.
+at most one consumer per partition), and a consumer SIGKILLed mid-message hands it to another,
+counted as the second attempt by the broker: as soon as the broker sees the dead consumer's
+connection close (its share session ends), at the latest when the lock (the visibility
+timeout) expires.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from broker_adapters import Broker, OutgoingMessage, QueueConfig, connect
+from broker_adapters import Broker, QueueConfig, connect
 from broker_adapters.kafka import KafkaConfig
 from tests.support.brokers import Endpoint, in_mode
 from tests.support.containers import REPO_DIR
@@ -53,9 +55,14 @@ def test_five_consumers_of_a_three_partition_queue_hold_messages_at_once(
 ):
     producer = open_broker()
     assert KafkaConfig().partitions == 3
-    config = QueueConfig(visibility_timeout=60)
+    # A share fetch acquires every record it can (librdkafka 2.16 cannot bound it), so the first
+    # consumers may hold more than they were handed until the lock expires: keep it short.
+    config = QueueConfig(visibility_timeout=10)
     producer.declare_queue(unique_name, config)
-    producer.send_batch(unique_name, [OutgoingMessage(f"cup {n}".encode()) for n in range(20)])
+    # One send per order, as the order API sends them: a share fetch acquires whole producer
+    # batches, so one batch of 20 could land, locked, with one or two consumers.
+    for n in range(20):
+        producer.send(unique_name, f"cup {n}".encode())
     holders: set[int] = set()
     lock = threading.Lock()
     everyone_holds = threading.Event()
@@ -92,10 +99,10 @@ def test_five_consumers_of_a_three_partition_queue_hold_messages_at_once(
     print(f"{CONSUMERS} consumers held a message at once after {time.monotonic() - started:.1f} s")
 
 
-def test_a_consumer_killed_mid_message_hands_it_to_another_after_the_lock_expires(
+def test_a_consumer_killed_mid_message_hands_it_to_another_counted_as_attempt_2(
     open_broker: Callable[[], Broker], share_endpoint: Endpoint, unique_name: str
 ):
-    visibility = 3.0
+    visibility = 6.0
     survivor = open_broker()
     survivor.declare_queue(unique_name, QueueConfig(visibility_timeout=visibility))
     sent = survivor.send(unique_name, b"flat white")
@@ -126,7 +133,6 @@ def test_a_consumer_killed_mid_message_hands_it_to_another_after_the_lock_expire
     )
     back_at = time.monotonic()
     assert (again.message.id, again.message.attempt) == (sent, 2)
-    assert back_at - taken_at >= visibility - 0.5, "redelivered before the lock could expire"
     print(
         f"redelivered {back_at - killed_at:.1f} s after the SIGKILL, "
         f"{back_at - taken_at:.1f} s after it was taken (lock {visibility:.0f} s)"
