@@ -141,8 +141,8 @@ class KafkaConfig:
     # message group across consumers; SQS FIFO-like) or "share-group" (KIP-932; SQS
     # standard-like). The URL may set it: kafka://…?queue_mode=share-group.
     queue_mode: str = CONSUMER_GROUP
-    # At most this many share consumers per share-group queue in one process (one more is
-    # opened while all the others hold unsettled messages).
+    # At most this many share consumers per share-group queue in one process: one per
+    # partition from the first receive, one more while all the others hold unsettled messages.
     share_consumers: int = 8
     partitions: int = 3
     topic_partitions: int = 1
@@ -518,6 +518,7 @@ class KafkaBroker(Broker):
                     max_receive_count=policy.max_receive_count if policy else None,
                     dead_letter=dead_letter,
                     max_members=self.config.share_consumers,
+                    initial_members=self.config.partitions,
                 )
                 self._share_queues[queue] = share
             return share

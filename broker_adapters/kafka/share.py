@@ -210,6 +210,7 @@ class ShareQueue:
         max_receive_count: int | None,
         dead_letter: DeadLetter | None,
         max_members: int,
+        initial_members: int,
     ) -> None:
         self.topic = topic
         self.group = group
@@ -218,6 +219,7 @@ class ShareQueue:
         self._max_receive_count = max_receive_count
         self._dead_letter = dead_letter
         self._max_members = max_members
+        self._initial_members = max(1, min(initial_members, max_members))
         self._members: list[ShareMember] = []
         self._lock = threading.Lock()
 
@@ -267,6 +269,12 @@ class ShareQueue:
             self._members = [member for member in self._members if not member.broken]
             for member in broken:
                 member.forget()
+            if not self._members:
+                # All at once, so that the group assigns partitions once: a member joining
+                # later moves partitions, and the broker releases what was held in them.
+                self._members = [
+                    ShareMember(self, self._settings) for _ in range(self._initial_members)
+                ]
             free = [member for member in self._members if member.free()]
             if free or len(self._members) >= self._max_members:
                 return free
