@@ -108,8 +108,8 @@ class KafkaShareRaw(KafkaRaw):
         try:
             while done < messages:
                 for message in consumer.poll(0.1):
-                    consumer.acknowledge(message, AcknowledgeType.ACCEPT)
                     if message.error() is None:
+                        consumer.acknowledge(message, AcknowledgeType.ACCEPT)
                         done += 1
             consumer.commit_sync(30)
         finally:
