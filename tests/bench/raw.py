@@ -94,7 +94,8 @@ class KafkaShareRaw(KafkaRaw):
             "share.auto.offset.reset", "earliest", incremental_operation=AlterConfigOpType.SET
         )
         resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[earliest])
-        AdminClient(self.settings).incremental_alter_configs([resource])[resource].result()
+        admin = AdminClient(self.settings)  # held until the answer: a collected one aborts it
+        admin.incremental_alter_configs([resource])[resource].result()
         consumer = ShareConsumer(
             {
                 **self.settings,
