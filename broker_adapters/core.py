@@ -62,8 +62,12 @@ class Features:
     # Where message order holds: "group" = per message group, even with competing consumers;
     # "single-consumer" = in send order for one consumer, not across competing consumers.
     ordering: Literal["group", "single-consumer"]
-    # receive(visibility_timeout=…) is honoured per message, like SQS.
+    # A received message that is not settled becomes receivable again after the queue's
+    # visibility timeout (QueueConfig.visibility_timeout), like SQS.
     visibility_timeout: bool
+    # receive(visibility_timeout=…) and Delivery.change_visibility move one message's deadline,
+    # like SQS's ReceiveMessage VisibilityTimeout and ChangeMessageVisibility.
+    visibility_changes: bool
     # send(delay=…) and nack(delay=…) hold a message back, like SQS delay and
     # ChangeMessageVisibility.
     delivery_delay: bool
@@ -152,6 +156,10 @@ class QueueConfig:
     # none while one of them is in flight. Only where Features.fifo_queues.
     fifo: bool = False
     deduplication_window: float = DEDUPLICATION_WINDOW
+    # How the backend realises the queue, where it offers more than one way (Kafka:
+    # "share-group" or "consumer-group", see broker_adapters/README.md); None is the backend's
+    # default. A backend with one way refuses any other value (UnsupportedSemantic).
+    mode: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
@@ -244,7 +252,8 @@ class Delivery(ABC):
 
     def _change_visibility(self, timeout: float) -> bool:
         raise UnsupportedSemantic(
-            "this backend keeps no visibility deadline: Features.visibility_timeout=False",
+            "this backend cannot move one message's visibility deadline: "
+            "Features.visibility_changes=False",
         )
 
     @abstractmethod
@@ -475,6 +484,12 @@ def check_queue_config(features: Features, config: QueueConfig) -> None:
             f"{features.name} declares Features.fifo_queues=False: it has no FIFO queues "
             "(order per message group with the group held while a message is in flight)",
         )
+
+
+def check_single_mode(backend: str, config: QueueConfig) -> None:
+    """Refuse a queue mode on a backend that realises queues one way only."""
+    if config.mode is not None:
+        raise UnsupportedSemantic(f"{backend} has one queue mode; QueueConfig.mode={config.mode!r}")
 
 
 def check_receive_arguments(max_messages: int, wait: float) -> None:

@@ -226,7 +226,7 @@ class Barista:
     def _heartbeat_interval(self) -> float | None:
         """Seconds between visibility extensions; None where the broker keeps no deadline."""
         timeout = self.settings.visibility_timeout
-        if not self.broker.features.visibility_timeout or timeout <= 0:
+        if not self.broker.features.visibility_changes or timeout <= 0:
             return None
         return timeout / HEARTBEATS_PER_TIMEOUT
 

@@ -23,6 +23,7 @@ import pytest
 from tests.support.brokers import (
     BACKEND_FIXTURES,
     Endpoint,
+    in_mode,
     start_haproxy,
     start_kafka,
     start_rabbitmq,
@@ -63,6 +64,12 @@ def _running(endpoint: Endpoint) -> Iterator[Endpoint]:
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[Endpoint]:
     yield from _running(start_kafka(Credentials.generate("kafka")))
+
+
+@pytest.fixture(scope="session")
+def kafka_share(kafka: Endpoint) -> Endpoint:
+    """The session's Kafka, its queues on share groups (``?queue_mode=share-group``)."""
+    return in_mode(kafka, "kafka-share")
 
 
 @pytest.fixture(scope="session")

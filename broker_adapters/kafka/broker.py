@@ -5,9 +5,14 @@ is given, plaintext otherwise). Settings that are Kafka's own live in ``KafkaCon
 
 How the contract is realised:
 
-* a queue is a topic with ``KafkaConfig.partitions`` partitions and one consumer group; the key
-  is the message group id (or the message id), so a group's messages stay in one partition and
-  in order, even across competing consumers, and ungrouped messages spread evenly;
+* a queue is a topic with ``KafkaConfig.partitions`` partitions, consumed in one of two modes
+  chosen at declaration (``QueueConfig.mode``, else ``KafkaConfig.queue_mode``):
+  ``share-group`` (``share.py``: KIP-932, per-record locks, acks and delivery counts, any
+  number of consumers; ``KafkaShareBroker`` declares its Features) or ``consumer-group``
+  (``consumer.py``, below; ``KafkaBroker`` declares its Features);
+* on a consumer group the key is the message group id (or the message id), so a group's
+  messages stay in one partition and in order, even across competing consumers, and
+  ungrouped messages spread evenly;
 * a durable subscription is a consumer group created at the end of the topic; a fire-and-forget
   one is a fresh group that starts at the end and never commits;
 * a delivery neither acked nor nacked stays in flight until its consumer leaves the group (no
@@ -16,8 +21,8 @@ How the contract is realised:
 * the producer is idempotent with ``acks=all``; a send returns after the delivery report;
 * dead-lettering is done by the adapter (Kafka has none): the message is produced to the
   dead-letter topic with the reason in its headers, then acked;
-* no per-message delay, visibility timeout or deduplication id: ``Features`` says so and the
-  calls raise ``UnsupportedSemantic``.
+* no per-message delay or deduplication id, and on a consumer group no visibility timeout:
+  ``Features`` says so and the calls raise ``UnsupportedSemantic``.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self, TypeVar
-from urllib.parse import unquote, urlsplit
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Self, TypeVar, cast
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from confluent_kafka import (
     Consumer,
@@ -38,7 +43,14 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from broker_adapters import wire
 from broker_adapters.core import (
@@ -62,6 +74,8 @@ from broker_adapters.core import (
     now,
 )
 from broker_adapters.kafka.consumer import GroupMember
+from broker_adapters.kafka.share import DeadLetter, ShareQueue
+from broker_adapters.kafka.share_offsets import share_group_offsets
 
 T = TypeVar("T")
 _COORDINATOR_ERRORS = {
@@ -77,6 +91,7 @@ FEATURES = Features(
     fire_and_forget_subscriptions=True,
     ordering="group",
     visibility_timeout=False,
+    visibility_changes=False,
     delivery_delay=False,
     deduplication=False,
     counts_crash_redeliveries=False,
@@ -87,12 +102,49 @@ FEATURES = Features(
         "and the group rebalances: uncommitted offsets are read again by the new owner"
     ),
 )
+SHARE_FEATURES = Features(
+    name="kafka-share",
+    durable_subscriptions=True,
+    fire_and_forget_subscriptions=True,
+    ordering="single-consumer",
+    visibility_timeout=True,
+    visibility_changes=False,
+    delivery_delay=False,
+    deduplication=False,
+    counts_crash_redeliveries=True,
+    native_dead_letter=False,
+    backlog_splits_in_flight=False,
+    redelivery_after_crash=(
+        "when the broker sees its connection close (the share session ends), at the latest "
+        "after the acquisition lock expires (the queue's visibility timeout, the share "
+        "group's share.record.lock.duration.ms); while consumers are fewer than "
+        "partitions, once the dead consumer's share session times out (10 s) and its "
+        "partitions go to the others; the broker counts the delivery"
+    ),
+)
+CONSUMER_GROUP = "consumer-group"
+SHARE_GROUP = "share-group"
+QUEUE_MODES = (SHARE_GROUP, CONSUMER_GROUP)
+# Each queue mode's Features, for a queue declared with a mode other than the broker's default.
+QUEUE_FEATURES = {CONSUMER_GROUP: FEATURES, SHARE_GROUP: SHARE_FEATURES}
+# What a share group's lock and delivery count may be, as images/kafka/server.properties
+# sets them (group.share.{min,max}.record.lock.duration.ms, group.share.delivery.count.limit).
+MIN_LOCK_SECONDS = 1.0
+MAX_LOCK_SECONDS = 3600.0
+MAX_DELIVERY_COUNT_LIMIT = 10
 
 
 @dataclass(frozen=True)
 class KafkaConfig:
     """Kafka's own knobs; the core API never sees them."""
 
+    # How queues declared without QueueConfig.mode are consumed: "consumer-group" (order per
+    # message group across consumers; SQS FIFO-like) or "share-group" (KIP-932; SQS
+    # standard-like). The URL may set it: kafka://…?queue_mode=share-group.
+    queue_mode: str = CONSUMER_GROUP
+    # At most this many share consumers per share-group queue in one process: one per
+    # partition from the first receive, one more while all the others hold unsettled messages.
+    share_consumers: int = 8
     partitions: int = 3
     topic_partitions: int = 1
     replication_factor: int = 1
@@ -147,6 +199,9 @@ class KafkaBroker(Broker):
         self._topics: set[str] = set()
         self._queues: dict[str, QueueConfig] = {}
         self._members: dict[str, GroupMember] = {}
+        self._modes: dict[str, str] = {}
+        self._share_queues: dict[str, ShareQueue] = {}
+        self._share_lock = threading.Lock()
         self._subscriptions: list[KafkaSubscription] = []
         self._probe: Consumer | None = None
         self._offset_clients: dict[str, Consumer] = {}
@@ -154,7 +209,15 @@ class KafkaBroker(Broker):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Self:
-        return cls(_connection_settings(url), KafkaConfig(**options))
+        """``?queue_mode=share-group`` in the URL sets ``KafkaConfig.queue_mode``; with it the
+        broker is a ``KafkaShareBroker``, whose ``features`` describe share-group queues."""
+        query = dict(parse_qsl(urlsplit(url).query))
+        unknown = set(query) - {"queue_mode"}
+        if unknown:
+            raise ValueError(f"kafka URL options: only queue_mode is known, got {sorted(unknown)}")
+        config = KafkaConfig(**{**query, **options})
+        target = KafkaShareBroker if config.queue_mode == SHARE_GROUP else cls
+        return cast(Self, target(_connection_settings(url), config))
 
     # Producing
 
@@ -336,20 +399,74 @@ class KafkaBroker(Broker):
     # Queues
 
     def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
+        """The queue's topic (and its dead-letter queue's); for a share-group queue also the
+        group's configs: start at the earliest record, the visibility timeout as the lock.
+
+        The broker archives (drops) a record delivered ``group.share.delivery.count.limit``
+        times (10 in images/kafka/server.properties, the most Kafka allows; Kafka 4.4 refuses
+        it as a group config), so max_receive_count must stay below it: the adapter, not the
+        broker, then ends a crash-looping message, in the dead-letter queue."""
         config = config or QueueConfig()
         check_queue_config(self.features, config)
+        mode = config.mode or self.config.queue_mode
+        if mode not in QUEUE_MODES:
+            raise UnsupportedSemantic(f"kafka queue modes are {QUEUE_MODES}, got {mode!r}")
+        if mode == SHARE_GROUP:
+            self._check_share_config(config)
         self._ensure_topic(queue, self.config.partitions)
         if config.redrive_policy is not None:
             self._ensure_topic(config.redrive_policy.dead_letter_queue, self.config.partitions)
+        if mode == SHARE_GROUP:
+            self._configure_share_group(queue, config)
         self._queues[queue] = config
+        self._modes[queue] = mode
+
+    def queue_features(self, queue: str) -> Features:
+        """The Features of a declared queue's mode (``features`` is the default mode's)."""
+        self._declared(queue)
+        return QUEUE_FEATURES[self._modes[queue]]
+
+    @staticmethod
+    def _check_share_config(config: QueueConfig) -> None:
+        if config.visibility_timeout > MAX_LOCK_SECONDS:
+            raise UnsupportedSemantic(
+                f"a kafka share group locks a record for at most {MAX_LOCK_SECONDS:.0f} s "
+                f"(group.share.max.record.lock.duration.ms); got {config.visibility_timeout}",
+            )
+        policy = config.redrive_policy
+        if policy is not None and policy.max_receive_count >= MAX_DELIVERY_COUNT_LIMIT:
+            raise UnsupportedSemantic(
+                f"a kafka share group delivers a record at most {MAX_DELIVERY_COUNT_LIMIT} "
+                f"times; max_receive_count must be below it, got {policy.max_receive_count}",
+            )
+
+    def _configure_share_group(self, queue: str, config: QueueConfig) -> None:
+        values = {
+            "share.auto.offset.reset": "earliest",
+            "share.record.lock.duration.ms": str(_lock_ms(config.visibility_timeout)),
+        }
+        resource = ConfigResource(
+            ResourceType.GROUP,
+            _group(queue),
+            incremental_configs=[
+                ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+                for name, value in values.items()
+            ],
+        )
+        for future in self._admin.incremental_alter_configs([resource]).values():
+            try:
+                future.result()
+            except KafkaException as error:
+                raise BrokerUnavailable(
+                    f"kafka: configuring share group {_group(queue)!r}: {error.args[0].str()}"
+                ) from error
 
     def delete_queue(self, queue: str) -> None:
-        member = self._members.pop(queue, None)
-        if member is not None:
-            member.close()
+        self.release_queue(queue)
         self._admin.delete_topics([queue])[queue].result()
         self._topics.discard(queue)
         self._queues.pop(queue, None)
+        self._modes.pop(queue, None)
 
     def _declared(self, queue: str) -> QueueConfig:
         try:
@@ -369,8 +486,44 @@ class KafkaBroker(Broker):
         visibility_timeout: float | None = None,
     ) -> list[Delivery]:
         check_receive_arguments(max_messages, wait)
+        config = self._declared(queue)
+        if self._modes[queue] == SHARE_GROUP:
+            if visibility_timeout is not None and _lock_ms(visibility_timeout) != _lock_ms(
+                config.visibility_timeout
+            ):
+                raise UnsupportedSemantic(
+                    "a kafka share group locks every record for the queue's visibility timeout "
+                    f"({config.visibility_timeout} s), not per receive: "
+                    "Features.visibility_changes=False",
+                )
+            return self._share_queue(queue).receive(max_messages, wait)
         member = self._queue_member(queue)
         return [member.delivery(*taken) for taken in member.receive(max_messages, wait)]
+
+    def _share_queue(self, queue: str) -> ShareQueue:
+        config = self._declared(queue)
+        with self._share_lock:
+            share = self._share_queues.get(queue)
+            if share is None:
+                policy = config.redrive_policy
+                dead_letter: DeadLetter | None = None
+                if policy is not None:
+
+                    def dead_letter(message: Message, reason: str) -> None:
+                        self._dead_letter(queue, message, reason)
+
+                share = ShareQueue(
+                    self._settings,
+                    queue,
+                    _group(queue),
+                    lock_duration=_lock_ms(config.visibility_timeout) / 1000,
+                    max_receive_count=policy.max_receive_count if policy else None,
+                    dead_letter=dead_letter,
+                    max_members=self.config.share_consumers,
+                    initial_members=self.config.partitions,
+                )
+                self._share_queues[queue] = share
+            return share
 
     def describe_queue(self, queue: str) -> QueueConfig | None:
         """Kafka keeps no redrive policy (the adapter applies it per process): the defaults,
@@ -386,6 +539,10 @@ class KafkaBroker(Broker):
         member = self._members.pop(queue, None)
         if member is not None:
             member.close()
+        with self._share_lock:
+            share = self._share_queues.pop(queue, None)
+        if share is not None:
+            share.release()
 
     def _queue_member(self, queue: str) -> GroupMember:
         config = self._declared(queue)
@@ -394,7 +551,7 @@ class KafkaBroker(Broker):
             policy = config.redrive_policy
             member = self._member(
                 queue,
-                f"barista.queue.{queue}",
+                _group(queue),
                 max_receive_count=policy.max_receive_count if policy else None,
                 dead_letter=(lambda m, r, q=queue: self._dead_letter(q, m, r)) if policy else None,
             )
@@ -421,7 +578,12 @@ class KafkaBroker(Broker):
         self._produce(policy.dead_letter_queue, [(key, message.body, headers)])
 
     def backlog(self, queue: str) -> Backlog:
-        """Consumer-group lag: messages not yet committed, in flight ones included.
+        """Visible + in flight, from the broker's view of the queue's group.
+
+        A share-group queue: the share group's lag per partition (DescribeShareGroupOffsets;
+        acquired records count as lag until acknowledged). A consumer-group queue: the lag of
+        its committed offsets, in-flight ones included. A queue this process did not declare
+        is measured as a share group when the broker knows one by its group's name.
 
         A queue this broker did not declare is looked up in the cluster's topic list first:
         asking for one topic's metadata would make a broker with auto.create.topics.enable
@@ -434,13 +596,38 @@ class KafkaBroker(Broker):
         partitions = self._partition_ids(queue)
         if not partitions:
             raise QueueNotDeclared(f"queue {queue!r} does not exist")
-        committed = self._committed(f"barista.queue.{queue}", queue, partitions)
+        mode = self._modes.get(queue)
+        if mode != CONSUMER_GROUP:
+            shared = self._share_backlog(queue, partitions)
+            if shared is not None or mode == SHARE_GROUP:
+                return Backlog(visible=shared or 0, in_flight=0)
+        committed = self._committed(_group(queue), queue, partitions)
         lag = 0
         for partition in partitions:
             low, high = self._watermarks(queue, partition)
             start = committed.get(partition, -1)
             lag += high - (start if start >= 0 else low)
         return Backlog(visible=lag, in_flight=0)
+
+    def _share_backlog(self, queue: str, partitions: list[int]) -> int | None:
+        """The share group's lag; a partition it has not started is counted from its low
+        watermark (the group starts at the earliest record). None: no such share group."""
+        offsets = share_group_offsets(
+            self._settings, _group(queue), queue, partitions, self.config.confirm_timeout
+        )
+        if offsets is None:
+            return None
+        known = {entry.partition: entry for entry in offsets}
+        total = 0
+        for partition in partitions:
+            entry = known.get(partition)
+            if entry is not None and entry.lag >= 0:
+                total += entry.lag
+                continue
+            low, high = self._watermarks(queue, partition)
+            start = entry.start_offset if entry is not None and entry.start_offset >= 0 else low
+            total += max(high - start, 0)
+        return total
 
     # Metadata
 
@@ -466,6 +653,9 @@ class KafkaBroker(Broker):
             subscription.close()
         for member in self._members.values():
             member.close()
+        for share in self._share_queues.values():
+            share.release()
+        self._share_queues.clear()
         self._subscriptions.clear()
         self._members.clear()
         if self._producer is not None:
@@ -475,3 +665,21 @@ class KafkaBroker(Broker):
                 client.close()
             self._offset_clients.clear()
             self._probe = None
+
+
+class KafkaShareBroker(KafkaBroker):
+    """A Kafka broker whose queues default to share groups: its ``features`` say so."""
+
+    features: ClassVar[Features] = SHARE_FEATURES
+
+    def __init__(self, settings: Mapping[str, Any], config: KafkaConfig | None = None) -> None:
+        super().__init__(settings, replace(config or KafkaConfig(), queue_mode=SHARE_GROUP))
+
+
+def _group(queue: str) -> str:
+    return f"barista.queue.{queue}"
+
+
+def _lock_ms(visibility_timeout: float) -> int:
+    """A visibility timeout as a share group's lock: at least the 1 s the broker allows."""
+    return max(round(visibility_timeout * 1000), int(MIN_LOCK_SECONDS * 1000))

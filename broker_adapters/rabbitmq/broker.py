@@ -28,6 +28,7 @@ from broker_adapters.core import (
     check_queue_config,
     check_receive_arguments,
     check_send_arguments,
+    check_single_mode,
     new_message_id,
     now,
 )
@@ -61,6 +62,7 @@ class RabbitMQBroker(Broker):
         fire_and_forget_subscriptions=True,
         ordering="single-consumer",
         visibility_timeout=False,
+        visibility_changes=False,
         delivery_delay=True,
         deduplication=False,
         # Measured on 4.0.5: closing the channel or connection that holds a message raises
@@ -159,6 +161,7 @@ class RabbitMQBroker(Broker):
         max_receive_count) raises BrokerError: AMQP cannot change them on a live queue.
         """
         _check_name("queue", queue)
+        check_single_mode("rabbitmq", config or QueueConfig())
         config = config or QueueConfig()
         check_queue_config(self.features, config)
         policy = config.redrive_policy

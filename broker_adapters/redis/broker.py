@@ -24,6 +24,7 @@ from broker_adapters.core import (
     QueueConfig,
     Sent,
     Subscription,
+    check_single_mode,
 )
 from broker_adapters.redis.config import RedisConfig
 from broker_adapters.redis.connection import make_client, translate_errors
@@ -50,6 +51,7 @@ class RedisBroker(Broker):
         fire_and_forget_subscriptions=True,
         ordering="single-consumer",
         visibility_timeout=True,
+        visibility_changes=True,
         delivery_delay=True,
         deduplication=True,
         counts_crash_redeliveries=True,
@@ -116,6 +118,7 @@ class RedisBroker(Broker):
     # Queues
 
     def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
+        check_single_mode("redis", config or QueueConfig())
         with self._call(f"declare queue {queue!r}"):
             self._queues.declare(queue, config or QueueConfig())
 

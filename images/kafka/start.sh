@@ -9,7 +9,8 @@
 #   KAFKA_EXTERNAL_PORT          port for clients outside Docker, advertised as
 #                                KAFKA_ADVERTISED_HOST:KAFKA_EXTERNAL_PORT (default 9092)
 #   KAFKA_ADVERTISED_HOST        host outside Docker reaches it by (default 127.0.0.1)
-#   KAFKA_INTERNAL_HOST          name other containers reach it by, port 19092 (default kafka)
+#   KAFKA_INTERNAL_HOST          name other containers reach it by, port 19092 (default kafka;
+#                                the container's host name when that does not resolve)
 #   KAFKA_CLUSTER_ID             KRaft cluster id used when formatting
 #   KAFKA_HEAP_OPTS              JVM heap (default -Xms256m -Xmx512m)
 set -eu
@@ -22,6 +23,12 @@ esac
 external_port=${KAFKA_EXTERNAL_PORT:-9092}
 advertised_host=${KAFKA_ADVERTISED_HOST:-127.0.0.1}
 internal_host=${KAFKA_INTERNAL_HOST:-kafka}
+# The broker reaches itself through the internal listener too (share groups' state persister),
+# so a name that does not resolve here (a container on no network with that alias) falls back
+# to the container's own host name.
+if command -v getent >/dev/null 2>&1 && ! getent hosts "$internal_host" >/dev/null 2>&1; then
+  internal_host=$(hostname)
+fi
 cluster_id=${KAFKA_CLUSTER_ID:-jPe9ab7zSRCHdUYneWgFpg}
 heap=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
 

@@ -81,6 +81,7 @@ def api_broker_class(backend: str) -> type[ApiBroker]:
         native,
         name=f"{backend} through SQS/SNS",
         visibility_timeout=True,
+        visibility_changes=True,
         deduplication=False,
         fire_and_forget_subscriptions=False,
         redelivery_after_crash="after the visibility timeout (Barista's SQS layer holds receipts)",

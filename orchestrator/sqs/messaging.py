@@ -291,7 +291,7 @@ def receive_message(
     for name in system_names:
         if name != "All" and name not in SYSTEM_ATTRIBUTES:
             raise AwsError("InvalidAttributeName", f"Unknown Attribute {name}.")
-    native = service.brokers.features(queue.backend).visibility_timeout
+    native = service.brokers.features(queue.backend).visibility_changes
     deadline = time.monotonic() + seconds
     while True:
         remaining = deadline - time.monotonic()
@@ -408,7 +408,7 @@ def change_message_visibility(
             "MessageNotInflight",
             "The message referred to is not in flight: its visibility ended or it was deleted.",
         )
-    native = service.brokers.features(queue.backend).visibility_timeout
+    native = service.brokers.features(queue.backend).visibility_changes
     if seconds == 0:
         if service.receipts.release(checked) is not None:
             service.give_back(held)

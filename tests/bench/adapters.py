@@ -1,6 +1,7 @@
 """Adapter vs raw client: messages/s for produce and consume, side by side in one run.
 
-    python -m tests.bench.adapters [--backends kafka,rabbitmq,redis] [--messages N] [--rounds R]
+    python -m tests.bench.adapters [--backends kafka,kafka-share,rabbitmq,redis] [--messages N]
+                                   [--rounds R]
 
 Starts its own brokers (the project's images, as the tests do), then per backend and round
 runs the adapter and the raw client alternately with the same settings and payload (a ~300-byte
@@ -26,12 +27,17 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from broker_adapters import OutgoingMessage, connect
 from tests.bench import raw
-from tests.support.brokers import STARTERS, Endpoint
+from tests.support.brokers import Endpoint, start_backend
 from tests.support.containers import REPO_DIR, Credentials
 
 BATCH = 100
 RECEIVE = 10
-RAW = {"kafka": raw.KafkaRaw, "rabbitmq": raw.RabbitRaw, "redis": raw.RedisRaw}
+RAW = {
+    "kafka": raw.KafkaRaw,
+    "kafka-share": raw.KafkaShareRaw,
+    "rabbitmq": raw.RabbitRaw,
+    "redis": raw.RedisRaw,
+}
 BENCHMARKS = REPO_DIR / "BENCHMARKS.md"
 
 
@@ -105,7 +111,7 @@ def run(backends: list[str], messages: int, rounds: int) -> dict[str, dict[str, 
     payload = order_payload()
     results: dict[str, dict[str, Rates]] = {}
     for backend in backends:
-        endpoint = STARTERS[backend](Credentials.generate(f"bench-{backend}"))
+        endpoint = start_backend(backend, Credentials.generate(f"bench-{backend}"))
         try:
             adapter_round(endpoint, min(messages, 500), payload)  # warm up both paths
             raw_round(backend, endpoint, min(messages, 500), payload)
@@ -165,7 +171,7 @@ def write_benchmarks(lines: list[str], messages: int, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--backends", default="kafka,rabbitmq,redis")
+    parser.add_argument("--backends", default="kafka,kafka-share,rabbitmq,redis")
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md")

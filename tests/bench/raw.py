@@ -11,8 +11,15 @@ import uuid
 from typing import Protocol
 
 import pika
-from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import AcknowledgeType, Consumer, Producer, ShareConsumer
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from tests.support.brokers import Endpoint, kafka_config, pika_parameters, redis_client
 
@@ -76,6 +83,39 @@ class KafkaRaw:
         if self.consumer is not None:
             self.consumer.close()
         AdminClient(self.settings).delete_topics([self.topic])
+
+
+class KafkaShareRaw(KafkaRaw):
+    """KafkaRaw's producer; a ShareConsumer (explicit mode) accepting each record it polls."""
+
+    def consume(self, messages: int, per_receive: int) -> int:
+        group = f"raw-share-{self.topic}"
+        earliest = ConfigEntry(
+            "share.auto.offset.reset", "earliest", incremental_operation=AlterConfigOpType.SET
+        )
+        resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[earliest])
+        admin = AdminClient(self.settings)  # held until the answer: a collected one aborts it
+        admin.incremental_alter_configs([resource])[resource].result()
+        consumer = ShareConsumer(
+            {
+                **self.settings,
+                "group.id": group,
+                "share.acknowledgement.mode": "explicit",
+                "max.poll.records": per_receive,
+            }
+        )
+        consumer.subscribe([self.topic])
+        done = 0
+        try:
+            while done < messages:
+                for message in consumer.poll(0.1):
+                    if message.error() is None:
+                        consumer.acknowledge(message, AcknowledgeType.ACCEPT)
+                        done += 1
+            consumer.commit_sync(30)
+        finally:
+            consumer.close()
+        return done
 
 
 class RedisRaw:

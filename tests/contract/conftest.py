@@ -11,7 +11,19 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from broker_adapters import Broker, connect
-from tests.support.brokers import Endpoint
+from tests.support.brokers import CONTRACT_BACKEND_FIXTURES, Endpoint
+
+
+@pytest.fixture(params=list(CONTRACT_BACKEND_FIXTURES))
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs the requesting test once per backend and queue mode (kafka-share: share groups)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest, backend: str) -> Endpoint:
+    """The session broker of the test's backend, in the backend's queue mode."""
+    return request.getfixturevalue(CONTRACT_BACKEND_FIXTURES[backend])  # type: ignore[no-any-return]
 
 
 @pytest.fixture

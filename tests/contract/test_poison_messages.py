@@ -82,7 +82,12 @@ def redis_cli_sender(endpoint: Endpoint) -> PlainSend:
     return send
 
 
-SENDERS = {"kafka": kcat_sender, "rabbitmq": amqp_publish_sender, "redis": redis_cli_sender}
+SENDERS = {
+    "kafka": kcat_sender,
+    "kafka-share": kcat_sender,
+    "rabbitmq": amqp_publish_sender,
+    "redis": redis_cli_sender,
+}
 
 
 @pytest.fixture
@@ -299,7 +304,7 @@ def test_a_long_order_is_kept_invisible_while_it_brews_and_brewed_once(
 ):
     """Two baristas, a visibility timeout of 1 s and an order that takes 3 s: the brewing
     barista's heartbeat keeps the other from taking it."""
-    require(counter, "visibility_timeout")
+    require(counter, "visibility_changes")
     short = settings.model_copy(update={"visibility_timeout": 1.0, "brew_seconds_per_unit": 1.0})
     order = Order(
         customer=Customer(id="c-1", name="Ada"),

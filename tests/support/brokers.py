@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -229,3 +229,21 @@ def start_haproxy(credentials: Credentials) -> Endpoint:
 STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_redis}
 # The session fixture (tests/conftest.py) that runs each backend's shared broker.
 BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
+# The contract suite runs every queue mode as a backend of its own: kafka-share is the same
+# Kafka with queues on share groups (KafkaConfig.queue_mode, set in the URL).
+CONTRACT_BACKEND_FIXTURES = {**BACKEND_FIXTURES, "kafka-share": "kafka_share"}
+# Backends that are a queue mode of another broker: the broker, and the query its URL gains.
+BACKEND_MODES = {"kafka-share": ("kafka", "queue_mode=share-group")}
+
+
+def in_mode(endpoint: Endpoint, backend: str) -> Endpoint:
+    """``endpoint`` as ``backend`` reaches it (kafka-share: queues on share groups)."""
+    if backend not in BACKEND_MODES:
+        return endpoint
+    return replace(endpoint, query=BACKEND_MODES[backend][1])
+
+
+def start_backend(backend: str, credentials: Credentials) -> Endpoint:
+    """A broker of its own for ``backend`` (a name of BACKEND_FIXTURES)."""
+    broker = BACKEND_MODES.get(backend, (backend, ""))[0]
+    return in_mode(STARTERS[broker](credentials), backend)

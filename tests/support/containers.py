@@ -9,6 +9,7 @@ files and commands as ``make up``, whichever image source is in use. Ports are p
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import uuid
@@ -31,7 +32,9 @@ SESSION_ID = uuid.uuid4().hex[:12]
 
 
 def stable_image(key: str) -> str:
-    return f"barista/{key}:latest"
+    """``barista/<key>:latest``, or the image ``BARISTA_IMAGE_<KEY>`` names (to test another
+    build of one image, say a new broker version, beside the one `make images` points at)."""
+    return os.environ.get(f"BARISTA_IMAGE_{key.upper()}", f"barista/{key}:latest")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from broker_adapters import BACKENDS, Features, backend_class
+from broker_adapters import BACKENDS, Broker, Features, backend_class
+from broker_adapters.kafka.broker import KafkaShareBroker
 
 README = Path(__file__).resolve().parents[3] / "broker_adapters" / "README.md"
+# Every backend class, and the Kafka broker whose queues default to share groups.
+VARIANTS: list[type[Broker]] = [*(backend_class(scheme) for scheme in BACKENDS), KafkaShareBroker]
 DOCUMENTED = [
     f.name for f in dataclasses.fields(Features) if f.name not in {"name", "redelivery_after_crash"}
 ]
@@ -27,15 +30,15 @@ def documented_table() -> dict[str, dict[str, str]]:
 def test_the_readme_table_lists_every_feature_for_every_backend():
     table = documented_table()
     assert list(table) == DOCUMENTED
-    names = {backend_class(scheme).features.name for scheme in BACKENDS}
+    names = {variant.features.name for variant in VARIANTS}
     for feature in DOCUMENTED:
         assert set(table[feature]) == names
 
 
 def test_the_readme_table_equals_the_declared_features():
     table = documented_table()
-    for scheme in BACKENDS:
-        features = backend_class(scheme).features
+    for variant in VARIANTS:
+        features = variant.features
         for feature in DOCUMENTED:
             assert table[feature][features.name] == str(getattr(features, feature)), (
                 features.name,

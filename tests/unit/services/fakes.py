@@ -117,6 +117,7 @@ FAKE_FEATURES = Features(
     fire_and_forget_subscriptions=True,
     ordering="single-consumer",
     visibility_timeout=False,
+    visibility_changes=False,
     delivery_delay=False,
     deduplication=False,
     counts_crash_redeliveries=False,

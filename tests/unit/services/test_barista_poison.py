@@ -40,7 +40,9 @@ class RecordingDelivery(Delivery):
 
 
 class VisibilityBroker(FakeBroker):
-    features: ClassVar[Features] = replace(FAKE_FEATURES, visibility_timeout=True)
+    features: ClassVar[Features] = replace(
+        FAKE_FEATURES, visibility_timeout=True, visibility_changes=True
+    )
 
 
 def an_order(order_id: str = "o-1", cups: int = 1) -> Order:

@@ -10,6 +10,7 @@ FEATURES = Features(
     fire_and_forget_subscriptions=True,
     ordering="group",
     visibility_timeout=False,
+    visibility_changes=False,
     delivery_delay=False,
     deduplication=False,
     counts_crash_redeliveries=False,
