@@ -599,8 +599,10 @@ class KafkaBroker(Broker):
         mode = self._modes.get(queue)
         if mode != CONSUMER_GROUP:
             shared = self._share_backlog(queue, partitions)
-            if shared is not None or mode == SHARE_GROUP:
-                return Backlog(visible=shared or 0, in_flight=0)
+            if shared is not None:
+                return Backlog(visible=shared, in_flight=0)
+        # A consumer group's committed offsets; with none (a share group that has started no
+        # partition yet, too) every partition counts from its low watermark.
         committed = self._committed(_group(queue), queue, partitions)
         lag = 0
         for partition in partitions:
@@ -611,11 +613,15 @@ class KafkaBroker(Broker):
 
     def _share_backlog(self, queue: str, partitions: list[int]) -> int | None:
         """The share group's lag; a partition it has not started is counted from its low
-        watermark (the group starts at the earliest record). None: no such share group."""
+        watermark (the group starts at the earliest record). None: no share group has started
+        any partition of the queue. Kafka 4.4 answers a consumer group's id with every
+        partition unstarted (start -1, lag -1), not with GROUP_ID_NOT_FOUND, so that case must
+        fall back to the consumer group's committed offsets rather than count the whole topic.
+        """
         offsets = share_group_offsets(
             self._settings, _group(queue), queue, partitions, self.config.confirm_timeout
         )
-        if offsets is None:
+        if offsets is None or all(entry.start_offset < 0 for entry in offsets):
             return None
         known = {entry.partition: entry for entry in offsets}
         total = 0

@@ -26,3 +26,29 @@ def test_measuring_a_missing_queue_does_not_create_its_topic(kafka: Endpoint, un
         lambda: unique_name in admin.list_topics(timeout=5).topics, timeout=3, interval=0.2
     )
     assert not appeared, "backlog() created the topic"
+
+
+def test_a_monitor_measures_a_consumer_group_queue_by_its_committed_offsets(
+    kafka: Endpoint, unique_name: str
+):
+    """A process that never declared the queue (the scaling loop's) must not take the
+    consumer group for a share group: Kafka 4.4 answers DescribeShareGroupOffsets for a
+    consumer group's id with every partition unstarted, which read as a share group would count
+    the whole topic forever (and a drained queue would never scale in)."""
+    with connect(kafka.url) as worker, connect(kafka.url) as monitor:
+        worker.declare_queue(unique_name)
+        for n in range(5):
+            worker.send(unique_name, f"order {n}".encode())
+        assert wait_for(lambda: monitor.backlog(unique_name).total == 5, timeout=30)
+        taken: list[object] = []
+        deadline_ok = wait_for(
+            lambda: (
+                taken.extend(d for d in worker.receive(unique_name, 5, wait=1) if d.ack())
+                or len(taken) == 5
+            ),
+            timeout=60,
+        )
+        assert deadline_ok, f"received {len(taken)} of 5"
+        assert wait_for(lambda: monitor.backlog(unique_name).total == 0, timeout=30), (
+            monitor.backlog(unique_name)
+        )

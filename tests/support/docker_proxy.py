@@ -32,11 +32,16 @@ def docker_proxy() -> Iterator[str]:
     )
     try:
         base_url = _published(engine, container.id)
-        probe = docker.DockerClient(base_url=base_url, timeout=5)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                probe.ping()
+                # The client asks the engine's version through the proxy as it is made, so
+                # making one is the first request: it fails until HAProxy listens.
+                probe = docker.DockerClient(base_url=base_url, timeout=5)
+                try:
+                    probe.ping()
+                finally:
+                    probe.close()
                 break
             except Exception:
                 if time.monotonic() > deadline:
@@ -44,7 +49,6 @@ def docker_proxy() -> Iterator[str]:
                         f"the Docker proxy did not answer: {container.logs(tail=20)!r}"
                     ) from None
                 time.sleep(0.2)
-        probe.close()
         yield base_url
     finally:
         container.remove(force=True)
