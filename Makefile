@@ -11,7 +11,7 @@ COMPOSE := images/compose.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers e2e-all
+.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers e2e-all test-matrix
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ logs: ## follow the demo stack's logs (the workers': docker logs NAME, names fro
 
 test: images ## every test: unit, integration (real brokers) and e2e (the compose stack)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-matrix: images ## every backend for the tests make test runs on one (marker matrix: API layers the brokers share)
+	$(VENV)/bin/pytest -m matrix $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed ## the unit tests only (no Docker)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

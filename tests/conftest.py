@@ -33,7 +33,8 @@ from tests.support.containers import Credentials
 from tests.support.engine import environment_problem, in_ci
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _keep_one_backend_of_matrix_tests(config, items)
     needs_docker = [item for item in items if item.get_closest_marker("docker")]
     if not needs_docker:
         return
@@ -45,6 +46,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip = pytest.mark.skip(reason=" ".join(problem.split()))
     for item in needs_docker:
         item.add_marker(skip)
+
+
+def _keep_one_backend_of_matrix_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``matrix(ci="redis")`` checks a layer above the brokers (a protocol, the
+    comparison's API path) that every backend shares: the default run (``make test``, CI) keeps
+    the named backend's case; ``-m matrix`` (``make test-matrix``) runs every backend's."""
+    if "matrix" in (config.getoption("markexpr") or ""):
+        return
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("matrix")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if marker is not None and backend is not None and backend != marker.kwargs["ci"]:
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from orchestrator.compare.runner import run_backend
 from orchestrator.compare.through_api import served_api
 from tests.support.brokers import Endpoint
 
-pytestmark = pytest.mark.docker
+# The API layer is the same on every broker: make test keeps Redis, make test-matrix all.
+pytestmark = [pytest.mark.docker, pytest.mark.matrix(ci="redis")]
 
 
 @pytest.fixture(scope="module")
