@@ -16,9 +16,10 @@ to someone else) polls again.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -41,6 +42,9 @@ DeadLetter = Callable[[Message, str], None]
 MAX_POLL_RECORDS = 10
 # While several members may poll, each polls this long in turn.
 POLL_SLICE = 0.2
+# How long an acknowledgement may wait for the broker's answer before the broker counts as
+# unavailable (a record whose acknowledgement never arrives comes back when its lock ends).
+COMMIT_TIMEOUT = 10.0
 
 
 class ShareDelivery(Delivery):
@@ -51,6 +55,15 @@ class ShareDelivery(Delivery):
 
     def _settle_ack(self) -> None:
         self._member.acknowledge(self._key, AcknowledgeType.ACCEPT)
+
+    @classmethod
+    def _settle_acks(cls, deliveries: Sequence[Delivery]) -> None:
+        """One acknowledgement request per member for the whole batch (DeleteMessageBatch)."""
+        by_member: dict[int, tuple[ShareMember, list[tuple[int, int]]]] = {}
+        for delivery in cast("Sequence[ShareDelivery]", deliveries):
+            by_member.setdefault(id(delivery.member), (delivery.member, []))[1].append(delivery.key)
+        for member, keys in by_member.values():
+            member.acknowledge_all(keys, AcknowledgeType.ACCEPT)
 
     def _settle_nack(self, requeue: bool, delay: float, reason: str) -> Outcome:
         return self._member.queue.nack(self, requeue, delay, reason)
@@ -145,16 +158,41 @@ class ShareMember:
 
     def acknowledge(self, key: tuple[int, int], ack_type: AcknowledgeType) -> bool:
         """Settle one held record; False when its lock ran out here before (stale)."""
+        return self.acknowledge_all([key], ack_type) == [True]
+
+    def acknowledge_all(
+        self, keys: Sequence[tuple[int, int]], ack_type: AcknowledgeType
+    ) -> list[bool]:
+        """Settle held records in one request and wait for the broker's answer, so that a
+        settled delivery is settled on the broker: an acknowledgement only queued in
+        librdkafka (``commit_async``) could still be in flight when the consumer closed, and
+        the broker handed the record out again. False for a key whose lock ran out here."""
         with self._lock:
-            held = self._held.pop(key, None)
-            if held is None:
-                return False
-            try:
-                self._consumer.acknowledge(held.raw, ack_type)
-                self._consumer.commit_async()  # send it now, not with the next fetch
-            except KafkaException as error:
-                raise BrokerUnavailable(f"kafka: acknowledging: {error}") from error
-            return True
+            settled = []
+            for key in keys:
+                held = self._held.pop(key, None)
+                settled.append(held is not None)
+                if held is not None:
+                    self._consumer.acknowledge(held.raw, ack_type)
+            if any(settled):
+                self._commit()
+            return settled
+
+    def _commit(self) -> None:
+        """Send the acknowledgements librdkafka holds and check each partition's answer."""
+        try:
+            answers = self._consumer.commit_sync(COMMIT_TIMEOUT)
+        except KafkaException as error:
+            raise BrokerUnavailable(f"kafka: acknowledging: {error}") from error
+        for partition, failure in answers.items():
+            if failure is None:
+                continue
+            refusal: KafkaError = failure.args[0]
+            if refusal.code() == KafkaError.INVALID_RECORD_STATE:
+                continue  # the lock ran out on the broker first: the record is its again
+            raise BrokerUnavailable(
+                f"kafka: acknowledging in partition {partition.partition}: {refusal.str()}"
+            )
 
     def _forget_expired(self, now: float) -> None:
         """Records whose lock ran out are the broker's again (it counts a new delivery when it
@@ -194,6 +232,9 @@ class ShareMember:
         """Release what is held, send the acknowledgements and leave the group."""
         self.release_all()
         with self._lock:
+            # What is not released comes back when its lock ends.
+            with contextlib.suppress(KafkaException, RuntimeError):
+                self._consumer.commit_sync(COMMIT_TIMEOUT)
             self._consumer.close()
 
 
