@@ -1,6 +1,6 @@
-"""AWS's own walk-throughs, as the README gives them, on each real broker: the real ``aws`` CLI
-with the profile ``make up`` writes, only the endpoint changed (README: "SNS and SQS with the
-aws CLI")."""
+"""AWS's own walk-throughs, as docs/aws-cli.md gives them ("SNS and SQS with the aws CLI"), on
+each real broker: the real ``aws`` CLI with the profile ``make up`` writes, only the endpoint
+changed."""
 
 from __future__ import annotations
 
@@ -20,21 +20,21 @@ from tests.support.messaging_lab import messaging_lab
 
 pytestmark = pytest.mark.docker
 
-README = Path(__file__).parents[2] / "README.md"
+GUIDE = Path(__file__).parents[2] / "docs" / "aws-cli.md"
 DEMO_ENDPOINT = "http://127.0.0.1:8500"
 
 
 def _block(section: str) -> str:
-    text = README.read_text()
+    text = GUIDE.read_text()
     match = re.search(r"```sh\n(.*?)```", text[text.index(section) :], re.DOTALL)
-    assert match, f"the README's {section!r} has a sh block"
+    assert match, f"the guide's {section!r} has a sh block"
     return match.group(1)
 
 
 def _run(
     section: str, tmp_path: Path, endpoint: BrokerEndpoint, backend: str
 ) -> subprocess.CompletedProcess[str]:
-    """The README's commands under ``section`` with the real ``aws`` CLI, against the API on
+    """The guide's commands under ``section`` with the real ``aws`` CLI, against the API on
     the backend's broker, as a user runs them after ``make up`` (only the endpoint changed)."""
     with messaging_lab(tmp_path, endpoint, backend) as lab:
         write_aws_profile(tmp_path / AWS_CONFIG_DIRECTORY / "config", lab.api.url, KEY_ID, SECRET)
@@ -64,7 +64,7 @@ def test_the_sns_fan_out_to_sqs_tutorial(
     assert all(e["TopicArn"].endswith(":order-news") for e in envelopes)
 
 
-# FIFO queues live on Redis (the only backend declaring Features.fifo_queues; the README's
+# FIFO queues live on Redis (the only backend declaring Features.fifo_queues; the guide's
 # commands tag the queue barista:backend=redis).
 @pytest.mark.parametrize("backend", ["redis"])
 def test_the_sqs_fifo_order_queue_walkthrough(

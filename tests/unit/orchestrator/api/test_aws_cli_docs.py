@@ -1,6 +1,7 @@
-"""The README's "Use the aws CLI and boto3" commands, run as written: the real ``aws`` CLI and
-boto3 with the profile ``make up`` writes, against the demo's stack applied through botocore
-(on a fake runtime, so no containers start)."""
+"""The commands of docs/aws-cli.md's "Use the aws CLI and boto3", and the README's taste of
+them, run as written: the real ``aws`` CLI and boto3 with the profile ``make up`` writes,
+against the demo's stack applied through botocore (on a fake runtime, so no containers
+start)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from orchestrator.runtime.fake import FakeRuntime
 from tests.support.aws_auth import ACCESS_KEY, CREDENTIALS, KEY_ID, SECRET
 from tests.support.aws_endpoint import Endpoint, serve
 
-README = Path(__file__).parents[4] / "README.md"
+ROOT = Path(__file__).parents[4]
+README = ROOT / "README.md"
+GUIDE = ROOT / "docs" / "aws-cli.md"
 SECTION = "## Use the aws CLI and boto3"
 SETTINGS = {
     "RABBITMQ_USER": "barista",
@@ -34,11 +37,23 @@ SETTINGS = {
 
 
 def _block(language: str) -> str:
-    text = README.read_text()
+    text = GUIDE.read_text()
     section = text[text.index(SECTION) :]
     match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
-    assert match, f"the README's section has a {language} block"
+    assert match, f"the guide's section has a {language} block"
     return match.group(1)
+
+
+def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -56,24 +71,27 @@ def _environ() -> dict[str, str]:
     return {**clean, "PATH": f"{Path(sys.executable).parent}:{clean.get('PATH', '')}"}
 
 
-def test_the_readme_aws_cli_commands_run_as_written(demo: Endpoint, tmp_path: Path) -> None:
-    script = _block("sh")
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def test_the_guides_aws_cli_commands_run_as_written(demo: Endpoint, tmp_path: Path) -> None:
+    result = _run(_block("sh"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "baristas" in result.stdout
     assert "order-api" in result.stdout  # the target group and the launch template
     assert "TargetTrackingScaling" in result.stdout
 
 
-def test_the_readme_boto3_snippet_runs_as_written(demo: Endpoint, tmp_path: Path) -> None:
+def test_the_readmes_taste_of_the_aws_cli_runs_as_written(demo: Endpoint, tmp_path: Path) -> None:
+    [script] = [
+        block
+        for block in re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)
+        if "AWS_PROFILE" in block
+    ]
+    result = _run(script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "baristas" in result.stdout
+    assert "order-api" in result.stdout
+
+
+def test_the_guides_boto3_snippet_runs_as_written(demo: Endpoint, tmp_path: Path) -> None:
     config = tmp_path / AWS_CONFIG_DIRECTORY / "config"
     result = subprocess.run(
         [sys.executable, "-c", _block("python")],
