@@ -57,6 +57,7 @@ class ImageSpec:
     version: str
     recipe: Path
     maven: Path | None = None
+    go: str | None = None  # a Go main package the local build compiles into its context
 
     @property
     def stable(self) -> str:
@@ -105,6 +106,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
                 version=str(entry["version"]),
                 recipe=path.parent / str(entry["recipe"]),
                 maven=path.parent / str(entry["maven"]) if "maven" in entry else None,
+                go=str(entry["go"]) if "go" in entry else None,
             )
             for key, entry in raw["images"].items()
         }
@@ -142,6 +144,8 @@ def fingerprint(source: str, spec: ImageSpec, base_id: str = "") -> str:
         material |= {"recipe": spec.recipe.read_text(), "base": base_id}
         if spec.maven is not None:
             material["maven"] = spec.maven.read_text()
+        if spec.go is not None:
+            material["go"] = f"{spec.go}@v{spec.version}"
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -279,11 +283,34 @@ def fetch_kafka_libs(spec: ImageSpec, context: Path) -> None:
     marker.write_text(spec.version)
 
 
+def compile_go_program(spec: ImageSpec, context: Path) -> None:
+    """Build the catalog's Go main package, at the catalog's version, from the Go module proxy
+    into ``context/bin`` as a static binary (no registry serves the upstream image here, and
+    no Debian package has it)."""
+    if spec.go is None:
+        raise ImageBuildError(f"{spec.key}: the catalog names no Go package")
+    binaries = context / "bin"
+    marker = binaries / ".complete"
+    wanted = f"{spec.go}@v{spec.version}"
+    if marker.is_file() and marker.read_text() == wanted:
+        return
+    if shutil.which("go") is None:
+        raise ImageBuildError(f"a Go toolchain (go) is needed to build {wanted}")
+    shutil.rmtree(binaries, ignore_errors=True)
+    binaries.mkdir(parents=True)
+    _log(f"compiling {wanted} from the Go module proxy")
+    environ = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(binaries), "GOFLAGS": "-trimpath"}
+    _run(["go", "install", "-ldflags=-s -w", wanted], env=environ)
+    marker.write_text(wanted)
+
+
 def build_local(spec: ImageSpec, base_image: str, print_fingerprint: str) -> None:
     context = CACHE_DIR / spec.key
     context.mkdir(parents=True, exist_ok=True)
     if spec.maven is not None:
         fetch_kafka_libs(spec, context)
+    if spec.go is not None:
+        compile_go_program(spec, context)
     labels = {
         LABEL_SOURCE: "local",
         LABEL_FINGERPRINT: print_fingerprint,

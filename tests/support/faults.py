@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -43,6 +43,7 @@ from tests.support.containers import (
 )
 from tests.support.receiving import wait_for
 from tests.support.shop import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT, Counter
+from tests.support.toxiproxy import Toxiproxy, start_toxiproxy
 
 BARISTAS = 2
 LEDGER_ALIAS = "ledger"
@@ -55,6 +56,13 @@ BARISTA_BROKER_TIMEOUT = 5.0
 PARTITION_SECONDS = 8.0
 # The broker's bandwidth during broker-bandwidth: tc tbf, 32 kbit/s, up to 1 s queued.
 TBF = ["rate", "32kbit", "burst", "4kbit", "latency", "1s"]
+# The latency broker-latency adds each way (Toxiproxy), in ms: a round trip of 400 ± 100 ms,
+# under order-api's confirm budget, so customers are slowed rather than refused.
+LATENCY_MS = 200
+JITTER_MS = 50
+# The ports a proxied broker is reached on by the services (Kafka's internal listener,
+# RabbitMQ's AMQP and management API, which the adapter reads queue depths from).
+PROXIED_PORTS = {"kafka": (19092,), "rabbitmq": (5672, 15672), "redis": (6379,)}
 # Customers keep coming this long before the fault and after the shop has recovered.
 STEADY_SECONDS = 3.0
 RECOVERY_TIMEOUT = 180.0
@@ -106,6 +114,14 @@ class FaultShop:
     counter: Counter
     brew_seconds_per_unit: float
     services: list[Container] = field(default_factory=list)
+    # When set, the services reach the broker through it, on a network of their own.
+    toxiproxy: Toxiproxy | None = None
+    proxy_network: Network | None = None
+
+    @property
+    def service_network(self) -> Network:
+        """The network on which the services find the broker (directly or through the proxy)."""
+        return self.proxy_network or self.broker_network
 
     @property
     def api(self) -> Container:
@@ -153,7 +169,7 @@ class FaultShop:
             restart_policy={"Name": "on-failure"},
         )
         self.services.append(container)
-        self.broker_network.connect(_id(container))
+        self.service_network.connect(_id(container))
         container.start()
         return container
 
@@ -172,11 +188,15 @@ class FaultShop:
 
 @contextmanager
 def open_fault_shop(
-    backend: str, services: bool = True, brew_seconds_per_unit: float = BREW_SECONDS_PER_UNIT
+    backend: str,
+    services: bool = True,
+    brew_seconds_per_unit: float = BREW_SECONDS_PER_UNIT,
+    proxied: bool = False,
 ) -> Iterator[FaultShop]:
     """The broker, a separate ledger and (unless ``services`` is False) order-api and the
-    baristas, running and ready."""
-    with Network() as broker_network, Network() as ledger_network:
+    baristas, running and ready; with ``proxied``, the services reach the broker only through
+    Toxiproxy."""
+    with Network() as broker_network, Network() as ledger_network, ExitStack() as extra:
         broker = STARTERS[backend](Credentials.generate(backend), network=broker_network)
         try:
             ledger = start_redis(Credentials.generate("ledger"), ledger_network)
@@ -191,14 +211,32 @@ def open_fault_shop(
                 brew_seconds_per_unit,
             )
             try:
+                if proxied:
+                    _put_proxy_in_front(shop, extra.enter_context(Network()))
                 if services:
                     start_services(shop)
                 yield shop
             finally:
                 shop.close()
+                if shop.toxiproxy is not None:
+                    shop.toxiproxy.container.stop()
                 ledger.container.stop()
         finally:
             broker.container.stop()
+
+
+def _put_proxy_in_front(shop: FaultShop, proxy_network: Network) -> None:
+    """Toxiproxy on ``proxy_network`` under the broker's name, forwarding each of the broker's
+    ports to the broker's address on its own network: services on ``proxy_network`` only (and
+    Kafka clients sent back to "kafka:19092" by the broker's metadata) go through it."""
+    key = shop.broker.container.key
+    proxy = start_toxiproxy(proxy_network, alias=key, also_on=[shop.broker_network])
+    shop.toxiproxy, shop.proxy_network = proxy, proxy_network
+    broker = shop.broker_container
+    broker.reload()
+    address = broker.attrs["NetworkSettings"]["Networks"][shop.broker_network.name]["IPAddress"]
+    for port in PROXIED_PORTS[key]:
+        proxy.proxy(f"{key}-{port}", port, f"{address}:{port}")
 
 
 def _rename_on(network: Network, endpoint: Endpoint, alias: str) -> None:
@@ -357,7 +395,7 @@ def partition_order_api(shop: FaultShop) -> None:
 
 
 def _partition(shop: FaultShop, containers: list[Container]) -> None:
-    network = shop.broker_network._unwrap_network
+    network = shop.service_network._unwrap_network
     for container in containers:
         network.disconnect(_id(container), force=True)
     _hold(PARTITION_SECONDS)
@@ -399,6 +437,28 @@ def broker_bandwidth(shop: FaultShop) -> None:
         subprocess.run([*in_broker, "del", "dev", "eth0", "root"], check=True)
 
 
+def broker_latency(shop: FaultShop) -> None:
+    """Delay everything between the services and the broker by ``LATENCY_MS`` ± ``JITTER_MS``
+    each way (Toxiproxy's latency toxic) for ``PARTITION_SECONDS``, then take the delay off."""
+    proxy = shop.toxiproxy
+    assert proxy is not None, "broker-latency needs a proxied shop"
+    names = proxy.proxies()
+    for name in names:
+        proxy.add_latency(name, LATENCY_MS, JITTER_MS)
+    try:
+        # The delay is real: an order's confirm needs at least one round trip to the broker.
+        started = time.monotonic()
+        status = _post(shop.api_port())
+        took = time.monotonic() - started
+        shortest = 2 * (LATENCY_MS - JITTER_MS) / 1000
+        assert status == 202, f"{status} after {took:.3f} s"
+        assert took >= shortest, f"confirmed in {took:.3f} s through the delay"
+        _hold(max(0.0, PARTITION_SECONDS - took))
+    finally:
+        for name in names:
+            proxy.clear(name)
+
+
 def slow_baristas(shop: FaultShop) -> None:
     """Every cup takes longer than the visibility timeout (the shop is opened that way); let
     orders arrive for ``PARTITION_SECONDS`` while the baristas brew past it."""
@@ -417,6 +477,8 @@ class Scenario:
     before_services: bool = False
     brew_seconds_per_unit: float = BREW_SECONDS_PER_UNIT
     order_rate: float = ORDER_RATE
+    # The services reach the broker through Toxiproxy.
+    proxied: bool = False
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -425,6 +487,7 @@ SCENARIOS: dict[str, Scenario] = {
     "partition-order-api": Scenario(partition_order_api),
     "broker-late": Scenario(broker_late, before_services=True),
     "broker-bandwidth": Scenario(broker_bandwidth),
+    "broker-latency": Scenario(broker_latency, proxied=True),
     # An espresso is 0.5 units: 4.5 s per cup against a 3 s visibility timeout.
     "slow-consumer": Scenario(slow_baristas, brew_seconds_per_unit=9.0, order_rate=0.5),
 }
@@ -433,7 +496,9 @@ SCENARIOS: dict[str, Scenario] = {
 def run_scenario(scenario: str, backend: str) -> FaultResult:
     """Open a shop, let customers order, apply the fault, heal it, and judge by the ledger."""
     chosen = SCENARIOS[scenario]
-    with open_fault_shop(backend, not chosen.before_services, chosen.brew_seconds_per_unit) as shop:
+    with open_fault_shop(
+        backend, not chosen.before_services, chosen.brew_seconds_per_unit, chosen.proxied
+    ) as shop:
         if chosen.before_services:
             shop.broker_container.stop(timeout=10)
             start_services(shop, wait_ready=False)
