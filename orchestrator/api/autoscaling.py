@@ -100,6 +100,7 @@ class CreateAutoScalingGroup(Request):
     new_instances_protected_from_scale_in: bool = False
     capacity_rebalance: bool = False
     default_instance_warmup: int | None = Field(default=None, ge=0)
+    max_instance_lifetime: int | None = Field(default=None, ge=0)
     target_group_arns: list[str] = Field(default_factory=list, alias="TargetGroupARNs")
     tags: list[TagRequest] = Field(default_factory=list)
 
@@ -122,6 +123,7 @@ class UpdateAutoScalingGroup(Request):
     capacity_rebalance: bool | None = None
     # -1 turns the warm-up off, as AWS documents.
     default_instance_warmup: int | None = Field(default=None, ge=-1)
+    max_instance_lifetime: int | None = Field(default=None, ge=0)
 
 
 class GroupRequest(Request):
@@ -350,6 +352,8 @@ def describe_group(
     }
     if group.default_instance_warmup is not None:
         described["DefaultInstanceWarmup"] = group.default_instance_warmup
+    if group.max_instance_lifetime is not None:
+        described["MaxInstanceLifetime"] = group.max_instance_lifetime
     if group.created_time is not None:
         described["CreatedTime"] = iso(group.created_time)
     return described
@@ -450,6 +454,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 new_instances_protected_from_scale_in=request.new_instances_protected_from_scale_in,
                 capacity_rebalance=request.capacity_rebalance,
                 default_instance_warmup=request.default_instance_warmup,
+                max_instance_lifetime=request.max_instance_lifetime,
                 target_group_arns=request.target_group_arns,
                 tags=[t.resource_tag(name) for t in request.tags],
             )
@@ -477,6 +482,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 new_instances_protected_from_scale_in=request.new_instances_protected_from_scale_in,
                 capacity_rebalance=request.capacity_rebalance,
                 default_instance_warmup=request.default_instance_warmup,
+                max_instance_lifetime=request.max_instance_lifetime,
             )
         return {}
 

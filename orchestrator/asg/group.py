@@ -18,6 +18,7 @@ from orchestrator.launch_templates import DEFAULT
 MAX_PROTECTION_IDS_PER_CALL = 50  # SetInstanceProtection's documented limit
 DEFAULT_COOLDOWN = 300  # seconds; AWS's default, used only by simple scaling policies
 MAX_DEFAULT_INSTANCE_WARMUP = 3600  # seconds; AWS's documented range is 0-3600
+MIN_MAX_INSTANCE_LIFETIME = 86_400  # seconds; MaxInstanceLifetime is 0 (off) or at least a day
 MAX_TAGS = 50  # tags per Auto Scaling group, AWS's quota
 
 
@@ -95,6 +96,9 @@ class AutoScalingGroup:
     # own EstimatedInstanceWarmup fall back to it, then to DefaultCooldown.
     default_instance_warmup: int | None = None
     tags: tuple[Tag, ...] = ()
+    # MaxInstanceLifetime in seconds: an instance in service this long is replaced. None: not
+    # set (AWS's default; 0 in a request clears it).
+    max_instance_lifetime: int | None = None
 
     def is_suspended(self, process: ScalingProcess) -> bool:
         return process in self.suspended_processes
@@ -153,7 +157,18 @@ def validate(group: AutoScalingGroup) -> AutoScalingGroup:
         raise ValidationError(
             f"DefaultInstanceWarmup must be between 0 and {MAX_DEFAULT_INSTANCE_WARMUP} seconds."
         )
+    lifetime = group.max_instance_lifetime
+    if lifetime is not None and lifetime < MIN_MAX_INSTANCE_LIFETIME:
+        raise ValidationError(
+            f"MaxInstanceLifetime must be either 0 or a number equal to or greater than "
+            f"{MIN_MAX_INSTANCE_LIFETIME} seconds, got {lifetime}."
+        )
     return group
+
+
+def _lifetime(seconds: int | None) -> int | None:
+    """A request's MaxInstanceLifetime as stored: 0 clears it, as in AWS."""
+    return None if seconds == 0 else seconds
 
 
 def with_tags(group: AutoScalingGroup, tags: Iterable[Tag]) -> AutoScalingGroup:
@@ -192,6 +207,7 @@ def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup
     new_instances_protected_from_scale_in: bool = False,
     capacity_rebalance: bool = False,
     default_instance_warmup: int | None = None,
+    max_instance_lifetime: int | None = None,
     tags: Iterable[Tag] = (),
 ) -> AutoScalingGroup:
     """CreateAutoScalingGroup: desired defaults to min, as in AWS."""
@@ -211,6 +227,7 @@ def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup
             new_instances_protected_from_scale_in=new_instances_protected_from_scale_in,
             capacity_rebalance=capacity_rebalance,
             default_instance_warmup=default_instance_warmup,
+            max_instance_lifetime=_lifetime(max_instance_lifetime),
         )
     )
     return with_tags(group, tags)
@@ -231,6 +248,7 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
     default_cooldown: int | None = None,
     capacity_rebalance: bool | None = None,
     default_instance_warmup: int | None = None,
+    max_instance_lifetime: int | None = None,
 ) -> AutoScalingGroup:
     """UpdateAutoScalingGroup: only the given fields change, and the whole result is validated.
 
@@ -257,10 +275,13 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
         "default_cooldown": default_cooldown,
         "capacity_rebalance": capacity_rebalance,
         "default_instance_warmup": default_instance_warmup,
+        "max_instance_lifetime": max_instance_lifetime,
     }
     changes = {name: value for name, value in given.items() if value is not None}
     if default_instance_warmup == -1:
         changes["default_instance_warmup"] = None
+    if max_instance_lifetime == 0:
+        changes["max_instance_lifetime"] = None
     if desired_capacity is None:
         # AWS: a new MinSize above the group's size raises DesiredCapacity to it, and a new
         # MaxSize below it lowers DesiredCapacity to it.

@@ -219,6 +219,7 @@ class AutoScaling:
         new_instances_protected_from_scale_in: bool = False,
         capacity_rebalance: bool = False,
         default_instance_warmup: int | None = None,
+        max_instance_lifetime: int | None = None,
         target_group_arns: Sequence[str] = (),
         tags: Sequence[ResourceTag] = (),
     ) -> AutoScalingGroup:
@@ -246,6 +247,7 @@ class AutoScaling:
             new_instances_protected_from_scale_in=new_instances_protected_from_scale_in,
             capacity_rebalance=capacity_rebalance,
             default_instance_warmup=default_instance_warmup,
+            max_instance_lifetime=max_instance_lifetime,
             tags=[t.tag for t in tags],
         )
         if target_group_arns:
@@ -271,6 +273,7 @@ class AutoScaling:
         new_instances_protected_from_scale_in: bool | None = None,
         capacity_rebalance: bool | None = None,
         default_instance_warmup: int | None = None,
+        max_instance_lifetime: int | None = None,
     ) -> AutoScalingGroup:
         group = self.group(name)
         version = None
@@ -299,6 +302,7 @@ class AutoScaling:
             default_cooldown=default_cooldown,
             capacity_rebalance=capacity_rebalance,
             default_instance_warmup=default_instance_warmup,
+            max_instance_lifetime=max_instance_lifetime,
         )
         if updated.desired_capacity != group.desired_capacity:
             # Quote the change in the launches and terminations that follow, as for a user's

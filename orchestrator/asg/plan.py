@@ -7,7 +7,8 @@ planning again yields nothing to do. Each decision carries the Activity that rec
 
 Order of business in one pass, as EC2 Auto Scaling does it:
 1. health: STOPPED instances, and UNHEALTHY ones past the grace period, are terminated to be
-   replaced (HealthCheck and ReplaceUnhealthy, which also needs Launch and Terminate);
+   replaced (HealthCheck and ReplaceUnhealthy, which also needs Launch and Terminate); then,
+   with a MaxInstanceLifetime, the oldest instance in service past it, one at a time;
 2. capacity: non-STOPPED instances count; launch into the zone with fewest instances, or
    terminate by the termination policies from the zone with most, never a protected instance;
 3. AZRebalance: move instances, launch first then terminate, until zones differ by at most one.
@@ -256,6 +257,10 @@ def plan(
         notes=[],
     )
     _replace_unhealthy(state, mine)
+    name = group.auto_scaling_group_name
+    _replace_expired(
+        state, replacing=any(i.group == name and i.instance_id in gone for i in instances)
+    )
     _reach_desired_capacity(state)
     _rebalance(state)
     return Plan(tuple(state.launches), tuple(state.terminations), tuple(state.notes))
@@ -277,6 +282,36 @@ def _replace_unhealthy(state: _Pass, mine: Sequence[Instance]) -> None:
             )
             continue
         state.terminate(instance, reason)
+
+
+def _replace_expired(state: _Pass, replacing: bool) -> None:
+    """MaxInstanceLifetime: the oldest instance in service for at least the lifetime is
+    terminated and replaced, one at a time. AWS pauses between replacements for an interval
+    it does not state; here the next one waits until the group is back at its desired capacity
+    with every instance healthy and none still leaving (``replacing``). An instance protected
+    from scale-in is kept, as AWS's advice for holding one back relies on."""
+    lifetime = state.group.max_instance_lifetime
+    if lifetime is None or replacing or state.terminations:
+        return
+    if state.suspended(ScalingProcess.LAUNCH, ScalingProcess.TERMINATE):
+        return
+    capacity = state.capacity
+    if len(capacity) != state.group.desired_capacity:
+        return
+    if any(i.health is not Health.HEALTHY for i in capacity):
+        return
+    expired = [
+        i
+        for i in capacity
+        if state.now - i.launched_at >= lifetime and i.instance_id not in state.protected_ids
+    ]
+    if expired:
+        oldest = min(expired, key=lambda i: (i.launched_at, i.instance_id))
+        state.terminate(
+            oldest,
+            f"At {state.at} an instance was taken out of service in response to a maximum "
+            "instance lifetime check.",
+        )
 
 
 def _quoting(group: AutoScalingGroup, cause: str) -> str:

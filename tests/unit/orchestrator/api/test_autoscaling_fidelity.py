@@ -1,5 +1,6 @@
 """What DescribeAutoScalingGroups, DescribeScalingActivities and the tag actions answer beyond
-the basics: subnets, capacity rebalance, warm-up, traffic sources, tags and NextToken pages."""
+the basics: subnets, capacity rebalance, warm-up, maximum instance lifetime, traffic sources,
+tags and NextToken pages."""
 
 from __future__ import annotations
 
@@ -102,6 +103,26 @@ def test_capacity_rebalance_and_default_instance_warmup_are_kept(autoscaling: Ca
         DefaultInstanceWarmup=4000,
     )
     assert error_of(body)[0] == "ValidationError"
+
+
+def test_max_instance_lifetime_is_kept_cleared_by_zero_and_at_least_a_day(
+    autoscaling: Call, group: str
+):
+    create(autoscaling, "recycled", AvailabilityZones=["az-a"], MaxInstanceLifetime=604_800)
+    assert describe(autoscaling, "recycled")["MaxInstanceLifetime"] == 604_800
+    body = autoscaling(
+        "UpdateAutoScalingGroup",
+        expect=400,
+        AutoScalingGroupName="recycled",
+        MaxInstanceLifetime=3_600,
+    )
+    assert error_of(body) == (
+        "ValidationError",
+        "MaxInstanceLifetime must be either 0 or a number equal to or greater than 86400 "
+        "seconds, got 3600.",
+    )
+    autoscaling("UpdateAutoScalingGroup", AutoScalingGroupName="recycled", MaxInstanceLifetime=0)
+    assert "MaxInstanceLifetime" not in describe(autoscaling, "recycled")
 
 
 def test_traffic_sources_are_the_attached_target_groups(client, autoscaling: Call, group: str):

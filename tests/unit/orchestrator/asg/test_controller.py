@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,47 @@ def test_an_image_the_setting_allows_is_launched(store: Store):
     runtime = FakeRuntime(images=ImagePolicy.from_environ({"BARISTA_ALLOWED_IMAGES": "nginx"}))
     AutoScalingController(store, runtime).reconcile_once()
     assert len(runtime.instances("web")) == 1
+
+
+def test_instances_past_the_max_lifetime_are_replaced_one_at_a_time_oldest_first(store: Store):
+    runtime = FakeRuntime()
+    controller = AutoScalingController(store, runtime)
+    controller.reconcile_once()
+    first = live(runtime)
+    runtime.advance(3600)
+    store.put_group(
+        set_desired_capacity(
+            replace(store.groups()["baristas"], max_instance_lifetime=86_400),
+            4,
+        )
+    )
+    controller.reconcile_once()  # a fourth, an hour younger than the first three
+    [younger] = sorted(set(live(runtime)) - set(first))
+    runtime.advance(86_400 - 3600)
+    replaced: list[str] = []
+
+    def replace_until(count: int) -> None:
+        for _ in range(20):
+            before = set(live(runtime))
+            controller.reconcile_once()
+            replaced.extend(sorted(before - set(live(runtime))))
+            leaving = [r for r in store.instance_lifecycles().values() if r.state.leaving]
+            assert sum(r.state.value != "Terminated" for r in leaving) <= 1  # one at a time
+            assert len(before - set(live(runtime))) <= 1
+            if len(replaced) == count:
+                return
+            runtime.advance(1)
+        raise AssertionError(f"replaced only {replaced}")
+
+    replace_until(3)
+    assert set(replaced) == set(first)
+    assert younger in live(runtime)
+    assert not controller.reconcile_once().changed  # the fourth is an hour short of a day
+    runtime.advance(3600)
+    replace_until(4)
+    assert replaced[3] == younger
+    assert len(live(runtime)) == 4
+    assert not set(live(runtime)) & set(replaced)
+    causes = [a.cause for a in store.activities("baristas") if a.description.startswith("Term")]
+    assert len(causes) == 4
+    assert all("in response to a maximum instance lifetime check" in c for c in causes)

@@ -337,6 +337,59 @@ def test_protected_unhealthy_instances_are_still_replaced():
     assert terminated(result) == ["i-1"]
 
 
+# --- maximum instance lifetime -------------------------------------------------------------
+
+DAY = 86_400
+
+
+def test_the_oldest_instance_past_its_lifetime_is_replaced_first():
+    instances = [inst("i-1", "az-a", age=DAY + 5), inst("i-2", "az-b", age=DAY + 50)]
+    g = group(desired=2, zones=("az-a", "az-b"), max_instance_lifetime=DAY)
+    result = plan(g, TEMPLATES, instances, set(), NOW)
+    assert terminated(result) == ["i-2"]
+    assert zones_of(result) == ["az-b"]  # its replacement, in the zone it leaves
+    assert result.terminations[0].reason.endswith(
+        "an instance was taken out of service in response to a maximum instance lifetime check."
+    )
+    assert "increasing the capacity from 1 to 2" in result.launches[0].activity.cause
+
+
+def test_lifetime_replacements_go_one_at_a_time_until_the_replacement_is_healthy():
+    instances = [inst("i-1", "az-a", age=DAY + 5), inst("i-2", "az-b", age=DAY + 50)]
+    g = group(desired=2, zones=("az-a", "az-b"), max_instance_lifetime=DAY)
+    first = plan(g, TEMPLATES, instances, set(), NOW)
+    after = apply(first, instances)
+    # The replacement is still starting: i-1 waits, though past its lifetime too.
+    assert plan(g, TEMPLATES, after, set(), NOW + 1).is_empty
+    healthy = [replace(i, health=Health.HEALTHY) for i in after]
+    assert terminated(plan(g, TEMPLATES, healthy, set(), NOW + 2)) == ["i-1"]
+
+
+def test_no_lifetime_replacement_while_an_instance_is_still_leaving():
+    instances = [inst("i-1", age=DAY + 5), inst("i-2", age=10)]
+    g = one_zone(1, "Default")
+    g = update_auto_scaling_group(g, max_instance_lifetime=DAY)
+    result = plan(g, TEMPLATES, instances, set(), NOW, leaving={"i-2"})
+    assert result.is_empty
+
+
+def test_instances_younger_than_the_lifetime_or_protected_are_kept():
+    instances = [inst("i-1", age=DAY - 1), inst("i-2", age=DAY * 3)]
+    g = group(desired=2, zones=("az-a",), max_instance_lifetime=DAY)
+    assert plan(g, TEMPLATES, instances, {"i-2"}, NOW).is_empty
+
+
+def test_max_instance_lifetime_is_zero_or_at_least_a_day_and_zero_clears_it():
+    with pytest.raises(ValidationError, match="either 0 or a number equal to or greater than"):
+        group(desired=1, max_instance_lifetime=DAY - 1)
+    g = group(desired=1, max_instance_lifetime=0)
+    assert g.max_instance_lifetime is None
+    g = update_auto_scaling_group(g, max_instance_lifetime=2 * DAY)
+    assert g.max_instance_lifetime == 2 * DAY
+    assert update_auto_scaling_group(g, min_size=0).max_instance_lifetime == 2 * DAY
+    assert update_auto_scaling_group(g, max_instance_lifetime=0).max_instance_lifetime is None
+
+
 # --- suspended processes -------------------------------------------------------------------
 
 
