@@ -525,7 +525,11 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def set_desired(params: Params) -> Mapping[str, Any]:
         request = parse(SetDesiredCapacity, params)
         with operations() as ops:
-            ops.set_desired_capacity(request.auto_scaling_group_name, request.desired_capacity)
+            ops.set_desired_capacity(
+                request.auto_scaling_group_name,
+                request.desired_capacity,
+                honor_cooldown=bool(request.honor_cooldown),
+            )
         return {}
 
     def set_protection(params: Params) -> Mapping[str, Any]:

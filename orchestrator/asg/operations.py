@@ -364,9 +364,27 @@ class AutoScaling:
             "instances", found, lambda d: [d.instance.instance_id], max_records, next_token
         )
 
-    def set_desired_capacity(self, name: str, desired_capacity: int) -> None:
+    def set_desired_capacity(
+        self, name: str, desired_capacity: int, *, honor_cooldown: bool = False
+    ) -> None:
+        """SetDesiredCapacity. With ``honor_cooldown`` (AWS's HonorCooldown; off by default, as
+        manual scaling ignores cooldowns) the change is refused while a scaling activity of the
+        group is in progress or its DefaultCooldown since the last one has not passed."""
         group = self.group(name)
-        self.store.put_group(set_desired_capacity(group, desired_capacity, now=self.runtime.now()))
+        now = self.runtime.now()
+        if honor_cooldown:
+            self._refuse_within_cooldown(group, now)
+        self.store.put_group(set_desired_capacity(group, desired_capacity, now=now))
+
+    def _refuse_within_cooldown(self, group: AutoScalingGroup, now: float) -> None:
+        for activity in self.store.activities(group.auto_scaling_group_name, max_records=20):
+            ended = activity.end_time
+            if ended is None or ended + group.default_cooldown > now:
+                raise AwsError(
+                    "ScalingActivityInProgress",
+                    f"Scaling activity {activity.activity_id} is in progress and blocks this "
+                    "action",
+                )
 
     def set_instance_protection(
         self, name: str, instance_ids: Sequence[str], *, protected_from_scale_in: bool

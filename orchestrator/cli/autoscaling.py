@@ -78,7 +78,11 @@ VERBS = (
     ),
     Verb(
         "SetDesiredCapacity",
-        (GROUP, Param("DesiredCapacity", "integer", required=True)),
+        (
+            GROUP,
+            Param("DesiredCapacity", "integer", required=True),
+            Param("HonorCooldown", "boolean", help="refuse while the group is in its cooldown"),
+        ),
         "Set desired capacity within [min, max].",
     ),
     Verb(

@@ -494,3 +494,31 @@ def test_terminating_a_protected_instance_by_request_drops_its_protection(
     )
     with Store(store_path) as store:
         assert victim not in store.groups()[group].protected_instance_ids
+
+
+def test_honor_cooldown_refuses_a_change_until_the_default_cooldown_has_passed(
+    autoscaling: Call, group: str, store_path: Path, runtime: FakeRuntime
+):
+    autoscaling("UpdateAutoScalingGroup", AutoScalingGroupName=group, DefaultCooldown=300)
+    converge(store_path, runtime)  # the group's launches: activities that just ended
+    [last, *_] = autoscaling("DescribeScalingActivities", AutoScalingGroupName=group)["Activities"]
+    body = autoscaling(
+        "SetDesiredCapacity",
+        expect=400,
+        AutoScalingGroupName=group,
+        DesiredCapacity=3,
+        HonorCooldown=True,
+    )
+    assert error_of(body) == (
+        "ScalingActivityInProgress",
+        f"Scaling activity {last['ActivityId']} is in progress and blocks this action",
+    )
+    assert describe(autoscaling)["DesiredCapacity"] == 2
+    # Without HonorCooldown a manual change ignores the cooldown, as in AWS.
+    autoscaling("SetDesiredCapacity", AutoScalingGroupName=group, DesiredCapacity=1)
+    converge(store_path, runtime)
+    runtime.advance(301)
+    autoscaling(
+        "SetDesiredCapacity", AutoScalingGroupName=group, DesiredCapacity=3, HonorCooldown=True
+    )
+    assert describe(autoscaling)["DesiredCapacity"] == 3

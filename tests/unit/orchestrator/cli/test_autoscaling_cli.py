@@ -339,7 +339,7 @@ def test_generate_cli_skeleton_round_trips_through_cli_input_json(barista: Baris
     result = barista("autoscaling", "set-desired-capacity", "--generate-cli-skeleton")
     assert result.code == 0
     skeleton = json.loads(result.out)
-    assert skeleton == {"AutoScalingGroupName": "", "DesiredCapacity": 0}
+    assert skeleton == {"AutoScalingGroupName": "", "DesiredCapacity": 0, "HonorCooldown": True}
     skeleton.update(AutoScalingGroupName="baristas", DesiredCapacity=4)
     request = tmp_path / "request.json"
     request.write_text(json.dumps(skeleton))
