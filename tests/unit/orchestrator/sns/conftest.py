@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from orchestrator.api import ApiContext
+from orchestrator.api import sns_links as routes
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.time_scale import TimeScale
-from orchestrator.sns import routes, service
+from orchestrator.sns import service
 from orchestrator.sns.delivery import DeliveryController
 from orchestrator.sqs.brokers import BrokerPool
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
