@@ -1,8 +1,10 @@
-"""One messaging API (SNS-like topics, SQS-like queues) over Kafka, RabbitMQ and Redis.
+"""One messaging API (SNS-like topics, SQS-like queues) over Kafka, RabbitMQ and Redis, and
+in this process's memory (for tests: no network).
 
     broker = connect("kafka://user:password@127.0.0.1:9092")
     broker = connect("amqp://user:password@127.0.0.1:5672/")
     broker = connect("redis://user:password@127.0.0.1:6379/0")
+    broker = connect("memory://shop")
 
 Nothing here knows about orders or Docker. Each backend lives in its own module and imports
 its client library only when it is used, so this package imports without every client.
@@ -39,6 +41,7 @@ BACKENDS: dict[str, str] = {
     "kafka": "broker_adapters.kafka:KafkaBroker",
     "amqp": "broker_adapters.rabbitmq:RabbitMQBroker",
     "redis": "broker_adapters.redis:RedisBroker",
+    "memory": "broker_adapters.memory:MemoryBroker",
 }
 
 

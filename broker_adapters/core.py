@@ -85,6 +85,10 @@ class Features:
     # competing consumers and holds a group back while one of its messages is in flight (SQS
     # FIFO), whatever ``ordering`` says of the backend's other queues.
     fifo_queues: bool = False
+    # The broker is a server of its own: other processes reach the same queues and topics, and
+    # it outlives the processes that use it (a consumer process may die, the broker may restart
+    # apart from its clients). False where the queues live in the process that uses them.
+    shared_between_processes: bool = True
 
 
 @dataclass(frozen=True)

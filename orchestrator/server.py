@@ -41,6 +41,7 @@ from orchestrator.api import ApiContext, create_app
 from orchestrator.api import sns as sns_api
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
+from orchestrator.api.sns_links import routes as sns_routes
 from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
 from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.scaling_controller import ScalingController
@@ -56,7 +57,6 @@ from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 from orchestrator.sns.publishing import publish
-from orchestrator.sns.routes import routes as sns_routes
 from orchestrator.sns.service import shutdown as sns_shutdown
 from orchestrator.sqs.brokers import urls_from_environ
 from services import logs

@@ -4,7 +4,7 @@ AWS's keys are kept where EC2 has one for the idea:
 
 * ``ImageId``: the Docker image (``barista/service:latest``), where EC2 names an AMI;
 * ``InstanceType``: a real EC2 size, turned into Docker CPU and memory limits by
-  :data:`INSTANCE_TYPES`.
+  :mod:`orchestrator.instance_types`.
 
 What a container needs and EC2 has no field for (:class:`BaristaContainer`: ``Command``,
 ``Environment``, ``Network``, ``StopTimeout``, and ``Cpus``/``MemoryMiB`` for limits that match
@@ -14,12 +14,6 @@ since AWS's model has no other place for it. Barista's own JSON route and CLI al
 same document readable, as the extension key ``BaristaContainer``; describe calls answer both.
 Any other key is refused by name: a silently dropped key would launch something other than
 asked.
-
-Instance types: the t3 family, whose sizes have distinct (vCPU, memory) pairs so a stored
-template reads back as the type it was created with. One EC2 vCPU is a quarter of a host core
-(:data:`HOST_CORES_PER_VCPU`): the demo machine has 2 cores, so eight t3.micro-sized baristas
-(0.5 core each) can share it while a busy one is still visibly throttled. Memory is the real
-size as a Docker ``--memory`` limit (a ceiling, not a reservation).
 """
 
 from __future__ import annotations
@@ -31,20 +25,8 @@ from pydantic import Field
 
 from orchestrator.api._requests import Request, parse
 from orchestrator.errors import AwsError
+from orchestrator.instance_types import instance_type_of, limits
 from orchestrator.launch_templates import LaunchTemplateData, decode_user_data, encode_user_data
-
-HOST_CORES_PER_VCPU = 0.25
-
-# InstanceType: (vCPU, memory GiB), as EC2 lists them.
-INSTANCE_TYPES: Mapping[str, tuple[int, float]] = {
-    "t3.nano": (2, 0.5),
-    "t3.micro": (2, 1),
-    "t3.small": (2, 2),
-    "t3.medium": (2, 4),
-    "t3.large": (2, 8),
-    "t3.xlarge": (4, 16),
-    "t3.2xlarge": (8, 32),
-}
 
 EXTENSION = "BaristaContainer"
 USER_DATA = "UserData"
@@ -72,27 +54,6 @@ class BaristaContainer(Request):
     stop_timeout: float = Field(default=30.0, ge=0, le=MAX_STOP_TIMEOUT, allow_inf_nan=False)
     cpus: float | None = Field(default=None, gt=0, le=MAX_CPUS, allow_inf_nan=False)
     memory_mi_b: int | None = Field(default=None, gt=0, le=MAX_MEMORY_MIB, alias="MemoryMiB")
-
-
-def limits(instance_type: str) -> tuple[float, int]:
-    """Docker ``--cpus`` and ``--memory`` (MiB) for an EC2 instance type."""
-    try:
-        vcpus, gib = INSTANCE_TYPES[instance_type]
-    except KeyError:
-        known = ", ".join(INSTANCE_TYPES)
-        raise AwsError(
-            "InvalidParameterValue",
-            f"Invalid value '{instance_type}' for InstanceType. Barista knows: {known}.",
-        ) from None
-    return vcpus * HOST_CORES_PER_VCPU, int(gib * 1024)
-
-
-def instance_type_of(data: LaunchTemplateData) -> str | None:
-    """The instance type whose limits these are, if any."""
-    for name in INSTANCE_TYPES:
-        if limits(name) == (data.cpus, data.memory_mib):
-            return name
-    return None
 
 
 def _container_document(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
-from orchestrator.api._launch_data import instance_type_of
 from orchestrator.api._lifecycle_hooks import hook_actions
 from orchestrator.api._policies import (
     PutScalingPolicy,
@@ -47,6 +46,7 @@ from orchestrator.asg.store import Store
 from orchestrator.asg.zones import subnet_id, vpc_zone_identifier
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
+from orchestrator.instance_types import instance_type_of
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.scaling.policy import ACCOUNT, REGION, PolicyType
 from orchestrator.scaling.scheduled import UTC_ZONE, ScheduledAction

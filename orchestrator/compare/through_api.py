@@ -24,12 +24,12 @@ from starlette.routing import Route
 
 from orchestrator.api import ApiContext
 from orchestrator.api import sns as sns_api
+from orchestrator.api import sns_links as sns_routes
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
 from orchestrator.api.front_door import FrontDoor
 from orchestrator.compare.api_broker import api_url
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.sns import routes as sns_routes
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 
 START_TIMEOUT = 10.0

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
 from broker_adapters import Broker, Outcome, QueueConfig, ack_batch
 from tests.support.receiving import receive_count
-
-pytestmark = pytest.mark.docker
 
 
 def test_ack_batch_settles_each_delivery_once_and_leaves_the_others_in_the_queue(

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import pytest
 
 from broker_adapters import Broker, BrokerUnavailable, QueueConfig, connect
+from tests.contract.conftest import require
 from tests.support.brokers import Endpoint, start_backend
 from tests.support.containers import REPO_DIR, Credentials
 from tests.support.receiving import receive_until
 
-pytestmark = pytest.mark.docker
 # Long enough for the crashing consumer to gather its three messages before the first one's
 # visibility runs out: a new Kafka share consumer needs a few seconds to get its partitions.
 CRASH_VISIBILITY = 8
@@ -28,6 +28,7 @@ CRASH_VISIBILITY = 8
 def test_messages_held_by_a_killed_consumer_are_delivered_again(
     broker: Broker, endpoint: Endpoint, unique_name: str
 ):
+    require(broker, "shared_between_processes")  # the consumer is another process
     broker.declare_queue(unique_name, QueueConfig(visibility_timeout=CRASH_VISIBILITY))
     sent = [broker.send(unique_name, f"cup {n}".encode()) for n in range(3)]
     crashing = subprocess.Popen(
@@ -59,8 +60,10 @@ def test_messages_held_by_a_killed_consumer_are_delivered_again(
 
 
 @pytest.fixture
-def own_broker(backend: str) -> Iterator[Endpoint]:
-    """A broker of the test's own, since the test restarts it."""
+def own_broker(backend: str, broker: Broker) -> Iterator[Endpoint]:
+    """A broker of the test's own, since the test restarts it (only a broker that runs apart
+    from its clients can restart under them)."""
+    require(broker, "shared_between_processes")
     endpoint = start_backend(backend, Credentials.generate(f"restart-{backend}"))
     try:
         yield endpoint

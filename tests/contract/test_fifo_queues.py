@@ -29,8 +29,6 @@ from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE
 from tests.contract.conftest import require
 from tests.support.receiving import receive_count, receive_until, wait_for
 
-pytestmark = pytest.mark.docker
-
 FIFO = QueueConfig(fifo=True)
 
 

@@ -1,8 +1,10 @@
-"""Poison messages put on each broker with its own plain client (kcat, amqp-publish, redis-cli).
+"""Poison messages put on each broker with its own plain client (kcat, amqp-publish, redis-cli;
+on the memory backend, ``memory.send_plain``).
 
 Whatever a plain client writes, the adapter decodes it without raising, the barista
 dead-letters it with a reason instead of crashing or looping, and the next good order is
-brewed. The barista runs in-process against the real broker and a real Redis ledger.
+brewed. The barista runs in-process against the real broker and a real Redis ledger (so those
+tests need Docker on every backend).
 """
 
 from __future__ import annotations
@@ -17,18 +19,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broker_adapters import Broker, Delivery, QueueConfig, RedrivePolicy, connect, wire
+from broker_adapters import Broker, Delivery, QueueConfig, RedrivePolicy, connect, memory, wire
 from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE
 from services.barista import Barista, BaristaSettings
 from services.ledger import Ledger, OrderState
 from services.messaging import declare_orders
 from services.orders import Customer, Order, OrderItem
 from tests.contract.conftest import require
-from tests.support.brokers import Endpoint
+from tests.support.brokers import Endpoint, MemoryEndpoint
 from tests.support.receiving import receive_count, receive_until, wait_for
 from tests.support.tools import require_tool, run_tool
-
-pytestmark = pytest.mark.docker
 
 # A plain client's send: (queue, body, headers).
 PlainSend = Callable[[str, str, dict[str, str]], None]
@@ -82,16 +82,24 @@ def redis_cli_sender(endpoint: Endpoint) -> PlainSend:
     return send
 
 
-SENDERS = {
+def memory_sender(endpoint: MemoryEndpoint) -> PlainSend:
+    def send(queue: str, body: str, headers: dict[str, str]) -> None:
+        memory.send_plain(endpoint.url, queue, body.encode(), headers)
+
+    return send
+
+
+SENDERS: dict[str, Callable[..., PlainSend]] = {
     "kafka": kcat_sender,
     "kafka-share": kcat_sender,
     "rabbitmq": amqp_publish_sender,
     "redis": redis_cli_sender,
+    "memory": memory_sender,
 }
 
 
 @pytest.fixture
-def plain_send(backend: str, endpoint: Endpoint) -> PlainSend:
+def plain_send(backend: str, endpoint: Endpoint | MemoryEndpoint) -> PlainSend:
     return SENDERS[backend](endpoint)
 
 
@@ -144,7 +152,9 @@ def poisons(tag: str) -> dict[str, Poison]:
 
 
 @pytest.fixture
-def settings(endpoint: Endpoint, redis_server: Endpoint, unique_name: str) -> BaristaSettings:
+def settings(
+    endpoint: Endpoint | MemoryEndpoint, redis_server: Endpoint, unique_name: str
+) -> BaristaSettings:
     return BaristaSettings(
         broker_url=endpoint.url,
         ledger_url=redis_server.url,
@@ -217,6 +227,7 @@ def baristas(settings: BaristaSettings) -> Iterator[Baristas]:
     on_shift.stop()
 
 
+@pytest.mark.docker  # the ledger is a Redis
 def test_each_poison_from_a_plain_client_is_dead_lettered_and_good_orders_flow(
     settings: BaristaSettings,
     counter: Broker,
@@ -295,6 +306,7 @@ def test_a_negative_attempt_count_cannot_keep_a_crash_looping_message_from_the_d
     assert letter.message.body == b"forged"
 
 
+@pytest.mark.docker  # the ledger is a Redis
 def test_a_long_order_is_kept_invisible_while_it_brews_and_brewed_once(
     settings: BaristaSettings,
     counter: Broker,

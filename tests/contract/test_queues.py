@@ -23,8 +23,6 @@ from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE
 from tests.contract.conftest import require
 from tests.support.receiving import receive_count, receive_until, wait_for
 
-pytestmark = pytest.mark.docker
-
 
 def test_a_queue_must_be_declared_before_use(broker: Broker, unique_name: str):
     with pytest.raises(QueueNotDeclared):

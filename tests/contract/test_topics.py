@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from broker_adapters import Broker, OutgoingMessage
 from tests.contract.conftest import require
 from tests.support.receiving import receive_count, receive_until
-
-pytestmark = pytest.mark.docker
 
 
 def test_every_subscription_receives_every_message(broker: Broker, unique_name: str):

@@ -10,8 +10,6 @@ from broker_adapters import Broker, QueueConfig, RedrivePolicy, UnsupportedSeman
 from tests.contract.conftest import require
 from tests.support.receiving import receive_count
 
-pytestmark = pytest.mark.docker
-
 
 def test_change_visibility_holds_the_message_longer_and_still_allows_the_ack(
     broker: Broker, unique_name: str

@@ -60,6 +60,14 @@ class Endpoint:
         return f"{url}?{self.query}" if self.query else url
 
 
+@dataclass(frozen=True)
+class MemoryEndpoint:
+    """A ``memory://`` broker: the URL names a store in this process, so it is the test's own."""
+
+    url: str
+    scheme: str = "memory"
+
+
 def kafka_config(port: int, credentials: Credentials, **overrides: Any) -> dict[str, Any]:
     """librdkafka settings for the broker's SASL/PLAIN listener on 127.0.0.1:port."""
     return {
@@ -230,8 +238,15 @@ STARTERS = {"kafka": start_kafka, "rabbitmq": start_rabbitmq, "redis": start_red
 # The session fixture (tests/conftest.py) that runs each backend's shared broker.
 BACKEND_FIXTURES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "redis": "redis_server"}
 # The contract suite runs every queue mode as a backend of its own: kafka-share is the same
-# Kafka with queues on share groups (KafkaConfig.queue_mode, set in the URL).
-CONTRACT_BACKEND_FIXTURES = {**BACKEND_FIXTURES, "kafka-share": "kafka_share"}
+# Kafka with queues on share groups (KafkaConfig.queue_mode, set in the URL). memory is the
+# in-process backend: a store of the test's own, no container.
+CONTRACT_BACKEND_FIXTURES = {
+    **BACKEND_FIXTURES,
+    "kafka-share": "kafka_share",
+    "memory": "memory_endpoint",
+}
+# Backends that run inside the test process: their tests need no Docker.
+IN_PROCESS_BACKENDS = frozenset({"memory"})
 # Backends that are a queue mode of another broker: the broker, and the query its URL gains.
 BACKEND_MODES = {"kafka-share": ("kafka", "queue_mode=share-group")}
 

@@ -108,7 +108,8 @@ def test_backlog_total_is_visible_plus_in_flight():
 
 
 def test_an_unknown_scheme_names_the_known_ones_and_the_closest():
-    with pytest.raises(UnknownScheme, match=r"kafka://, amqp://, redis://; did you mean amqp://\?"):
+    known = r"kafka://, amqp://, redis://, memory://; did you mean amqp://\?"
+    with pytest.raises(UnknownScheme, match=known):
         connect("amqps://user:pw@localhost:5671/")
 
 

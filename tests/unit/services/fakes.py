@@ -1,11 +1,10 @@
-"""In-memory stand-ins for a Broker and the Ledger, for unit tests of the services.
+"""A Broker and a Ledger for unit tests of the services, with what a test needs on top.
 
-They keep the contract's observable behaviour (a send is recorded only when it "confirms",
-queues hand out each message once until acked, every subscription sees every publish,
-dead-lettering after ``max_receive_count`` receives) and add what a test needs from a fake:
-a record of everything confirmed, and switches that make an operation fail or hang.
+The broker is the memory backend (``memory://``, which passes the contract suite), so it
+keeps the contract's behaviour; the ledger is the Ledger's API over dicts. Both add a record
+of everything confirmed and switches that make an operation fail or hang.
 
-    broker = FakeBroker()
+    broker = RecordingBroker()
     broker.fail("send")                     # the next sends raise BrokerUnavailable
     gate = broker.block("publish")          # publishes hang until gate.set()
     broker.recover()                        # back to normal
@@ -16,36 +15,26 @@ Operation names are the method names: "send", "publish", "receive", "backlog",
 
 from __future__ import annotations
 
-import itertools
 import threading
-from collections import deque
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 import redis
 
 from broker_adapters import (
     Backlog,
-    Broker,
     BrokerUnavailable,
     Delivery,
-    Features,
     Message,
-    Outcome,
     OutgoingMessage,
     QueueConfig,
-    QueueNotDeclared,
     Subscription,
 )
-from broker_adapters.core import (
-    DEAD_LETTER_REASON,
-    DEAD_LETTER_SOURCE,
-    check_receive_arguments,
-    check_send_arguments,
-    new_message_id,
-    now,
-)
+from broker_adapters import Sent as SentMessage
+from broker_adapters.core import now
+from broker_adapters.memory import MemoryBroker, MemoryConfig
 from services.ledger import LedgerSummary, OrderState
 
 # A hung operation gives up after this long, so a test that forgets its gate cannot hang.
@@ -111,79 +100,36 @@ class Faults:
             raise fault.error
 
 
-FAKE_FEATURES = Features(
-    name="fake",
-    durable_subscriptions=True,
-    fire_and_forget_subscriptions=True,
-    ordering="single-consumer",
-    visibility_timeout=False,
-    visibility_changes=False,
-    delivery_delay=False,
-    deduplication=False,
-    counts_crash_redeliveries=False,
-    native_dead_letter=False,
-    backlog_splits_in_flight=True,
-    redelivery_after_crash="never: messages live in this process's memory",
-)
-
-
-class FakeDelivery(Delivery):
-    def __init__(self, message: Message, settle: Any) -> None:
-        super().__init__(message)
-        self._settle = settle
-
-    def _settle_ack(self) -> None:
-        self._settle(self.message, None)
-
-    def _settle_nack(self, requeue: bool, delay: float, reason: str) -> Outcome:
-        outcome: Outcome = self._settle(self.message, (requeue, reason))
-        return outcome
-
-
-class FakeSubscription(Subscription):
-    def __init__(self, broker: FakeBroker, topic: str, name: str, durable: bool) -> None:
-        super().__init__(topic, name, durable)
-        self._broker = broker
-        self.pending: deque[Message] = deque()
-
-    def receive(self, max_messages: int = 1, wait: float = 0.0) -> list[Delivery]:
-        check_receive_arguments(max_messages, wait)
-        self._broker.faults.check("subscription.receive")
-        with self._broker.lock:
-            taken = [self.pending.popleft() for _ in range(min(max_messages, len(self.pending)))]
-        return [FakeDelivery(message, lambda _m, _n: Outcome.ACKED) for message in taken]
-
-    def close(self) -> None:
-        if not self.durable:
-            self._broker.delete_subscription(self.topic, self.name)
-
-
-class FakeBroker(Broker):
-    """A Broker in memory. ``sent`` and ``published`` list every confirmed message in order.
+class RecordingBroker(MemoryBroker):
+    """A ``memory://`` broker with a store of its own, plus what a test needs on top: ``sent``
+    and ``published`` list every confirmed message in order, and switches make operations fail
+    or hang.
 
     Failures are opt-in: ``fail(op)`` raises BrokerUnavailable (or ``error``) from the next
     ``times`` calls (all, by default); ``block(op)`` makes calls hang until the returned event
     is set, as a broker that never confirms; ``recover()`` clears both. A failed or hung call
-    records nothing, as a real broker's unconfirmed send.
+    records nothing, as a real broker's unconfirmed send. Operations: "send", "publish",
+    "receive", "backlog", "declare_queue", "subscribe".
     """
 
-    features: ClassVar[Features] = FAKE_FEATURES
-
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        super().__init__(f"unit-{uuid.uuid4().hex}", MemoryConfig())
         self.faults = Faults()
         self.sent: list[Sent] = []
         self.published: list[Sent] = []
-        self.queues: dict[str, QueueConfig] = {}
-        self.closed = False
-        self._visible: dict[str, deque[Message]] = {}
-        self._in_flight: dict[str, dict[str, Message]] = {}
-        self._subscriptions: dict[str, dict[str, FakeSubscription]] = {}
-        self._sequence = itertools.count(1)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Self:
         return cls()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def peer(self) -> MemoryBroker:
+        """Another connection to this broker's store: how a test looks at what the code under
+        test left there, after it closed its connection too."""
+        return MemoryBroker(self.name, self.config)
 
     # Fault injection
 
@@ -198,54 +144,21 @@ class FakeBroker(Broker):
     def recover(self, operation: str | None = None) -> None:
         self.faults.recover(operation)
 
-    # Topics
+    # The operations, checked for faults first and recorded once confirmed
 
     def publish_batch(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         self.faults.check("publish")
-        built = [self._message(outgoing) for outgoing in messages]
-        with self.lock:
-            for message in built:
-                self.published.append(Sent(topic, message))
-                for subscription in self._subscriptions.get(topic, {}).values():
-                    subscription.pending.append(message)
-        return [message.id for message in built]
+        ids = super().publish_batch(topic, messages)
+        self.published.extend(_record(topic, messages, ids))
+        return ids
 
-    def subscribe(self, topic: str, subscription: str, *, durable: bool = True) -> Subscription:
-        self.faults.check("subscribe")
-        with self.lock:
-            existing = self._subscriptions.setdefault(topic, {})
-            if subscription not in existing:
-                existing[subscription] = FakeSubscription(self, topic, subscription, durable)
-            return existing[subscription]
-
-    def delete_subscription(self, topic: str, subscription: str) -> None:
-        with self.lock:
-            self._subscriptions.get(topic, {}).pop(subscription, None)
-
-    # Queues
-
-    def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
-        self.faults.check("declare_queue")
-        with self.lock:
-            self.queues[queue] = config or QueueConfig()
-            self._visible.setdefault(queue, deque())
-            self._in_flight.setdefault(queue, {})
-
-    def delete_queue(self, queue: str) -> None:
-        with self.lock:
-            self.queues.pop(queue, None)
-            self._visible.pop(queue, None)
-            self._in_flight.pop(queue, None)
-
-    def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> list[str]:
+    def send_batch_sequenced(
+        self, queue: str, messages: Sequence[OutgoingMessage]
+    ) -> list[SentMessage]:
         self.faults.check("send")
-        self._declared(queue)
-        built = [self._message(outgoing) for outgoing in messages]
-        with self.lock:
-            for message in built:
-                self.sent.append(Sent(queue, message))
-                self._visible[queue].append(message)
-        return [message.id for message in built]
+        sent = super().send_batch_sequenced(queue, messages)
+        self.sent.extend(_record(queue, messages, [s.message_id for s in sent]))
+        return sent
 
     def receive(
         self,
@@ -254,78 +167,42 @@ class FakeBroker(Broker):
         wait: float = 0.0,
         visibility_timeout: float | None = None,
     ) -> list[Delivery]:
-        check_receive_arguments(max_messages, wait)
         self.faults.check("receive")
-        self._declared(queue)
-        deliveries: list[Delivery] = []
-        with self.lock:
-            visible = self._visible[queue]
-            while visible and len(deliveries) < max_messages:
-                message = visible.popleft()
-                self._in_flight[queue][message.id] = message
-                deliveries.append(
-                    FakeDelivery(message, lambda m, nack, q=queue: self._settle(q, m, nack))
-                )
-        return deliveries
+        return super().receive(queue, max_messages, wait, visibility_timeout)
 
     def backlog(self, queue: str) -> Backlog:
         self.faults.check("backlog")
-        self._declared(queue)
-        with self.lock:
-            return Backlog(visible=len(self._visible[queue]), in_flight=len(self._in_flight[queue]))
+        return super().backlog(queue)
 
-    def close(self) -> None:
-        with self.lock:
-            for queue, held in self._in_flight.items():
-                self._visible[queue].extendleft(reversed(list(held.values())))
-                held.clear()
-            self.closed = True
+    def declare_queue(self, queue: str, config: QueueConfig | None = None) -> None:
+        self.faults.check("declare_queue")
+        super().declare_queue(queue, config)
 
-    # Helpers for tests
+    def subscribe(self, topic: str, subscription: str, *, durable: bool = True) -> Subscription:
+        self.faults.check("subscribe")
+        return super().subscribe(topic, subscription, durable=durable)
 
     def bodies(self, queue: str) -> list[bytes]:
         """Bodies of every confirmed send to ``queue``, received or not."""
         return [sent.message.body for sent in self.sent if sent.destination == queue]
 
-    def _declared(self, queue: str) -> QueueConfig:
-        with self.lock:
-            if queue not in self.queues:
-                raise QueueNotDeclared(f"declare_queue({queue!r}) first in this process")
-            return self.queues[queue]
 
-    def _message(self, outgoing: OutgoingMessage) -> Message:
-        check_send_arguments(outgoing.body, outgoing.delay)
-        return Message(
-            body=outgoing.body,
-            id=f"{new_message_id()[:24]}-{next(self._sequence)}",
-            timestamp=now(),
-            group_id=outgoing.group_id,
-            trace_id=outgoing.trace_id,
-            dedup_id=outgoing.dedup_id,
-            headers=dict(outgoing.headers),
+def _record(destination: str, messages: Sequence[OutgoingMessage], ids: list[str]) -> list[Sent]:
+    return [
+        Sent(
+            destination,
+            Message(
+                body=outgoing.body,
+                id=message_id,
+                timestamp=now(),
+                group_id=outgoing.group_id,
+                trace_id=outgoing.trace_id,
+                dedup_id=outgoing.dedup_id,
+                headers=dict(outgoing.headers),
+            ),
         )
-
-    def _settle(self, queue: str, message: Message, nack: tuple[bool, str] | None) -> Outcome:
-        with self.lock:
-            self._in_flight.get(queue, {}).pop(message.id, None)
-            if nack is None:
-                return Outcome.ACKED
-            requeue, reason = nack
-            policy = self.queues[queue].redrive_policy
-            if requeue and (policy is None or message.attempt < policy.max_receive_count):
-                again = replace(message, attempt=message.attempt + 1)
-                self._visible[queue].append(again)
-                return Outcome.REQUEUED
-            if policy is None:
-                return Outcome.DROPPED
-            headers = {
-                **message.headers,
-                DEAD_LETTER_REASON: reason,
-                DEAD_LETTER_SOURCE: queue,
-            }
-            dead = replace(message, attempt=1, headers=headers)
-            self._visible.setdefault(policy.dead_letter_queue, deque()).append(dead)
-            return Outcome.DEAD_LETTERED
+        for outgoing, message_id in zip(messages, ids, strict=True)
+    ]
 
 
 @dataclass

@@ -11,12 +11,13 @@ import pytest
 
 from broker_adapters import BrokerUnavailable, Features, Message, Outcome, wire
 from broker_adapters.core import Delivery
+from broker_adapters.memory import MemoryBroker
 from services.barista import Barista, BaristaSettings
 from services.ledger import OrderState
 from services.messaging import declare_orders
 from services.orders import Customer, Order, OrderItem
 from tests.support.receiving import wait_for
-from tests.unit.services.fakes import FAKE_FEATURES, FakeBroker, FakeLedger
+from tests.unit.services.fakes import FakeLedger, RecordingBroker
 
 
 class RecordingDelivery(Delivery):
@@ -39,9 +40,14 @@ class RecordingDelivery(Delivery):
         return True
 
 
-class VisibilityBroker(FakeBroker):
+class NoDeadlineBroker(RecordingBroker):
+    """Declares what Kafka's consumer groups and RabbitMQ declare: no visibility deadline."""
+
     features: ClassVar[Features] = replace(
-        FAKE_FEATURES, visibility_timeout=True, visibility_changes=True
+        MemoryBroker.features,
+        name="no-deadline",
+        visibility_timeout=False,
+        visibility_changes=False,
     )
 
 
@@ -60,8 +66,8 @@ def delivery(body: bytes, headers: dict[str, str] | None = None) -> RecordingDel
 
 
 @pytest.fixture
-def broker() -> FakeBroker:
-    return FakeBroker()
+def broker() -> RecordingBroker:
+    return RecordingBroker()
 
 
 @pytest.fixture
@@ -69,7 +75,7 @@ def ledger() -> FakeLedger:
     return FakeLedger()
 
 
-def barista_for(broker: FakeBroker, ledger: FakeLedger, **overrides: object) -> Barista:
+def barista_for(broker: RecordingBroker, ledger: FakeLedger, **overrides: object) -> Barista:
     settings = BaristaSettings.model_validate(
         {
             "broker_url": "redis://broker:6379/0",
@@ -83,7 +89,7 @@ def barista_for(broker: FakeBroker, ledger: FakeLedger, **overrides: object) -> 
 
 
 @pytest.fixture
-def barista(broker: FakeBroker, ledger: FakeLedger) -> Barista:
+def barista(broker: RecordingBroker, ledger: FakeLedger) -> Barista:
     return barista_for(broker, ledger)
 
 
@@ -105,7 +111,7 @@ DEEP = b'{"order_id": "o-deep", "items": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     ids=["timestamp-abc", "negative-attempts", "nested-1000", "nested-100000", "naive", "bytes"],
 )
 def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(
-    barista: Barista, broker: FakeBroker, body: bytes, headers: dict[str, str], reason: str
+    barista: Barista, broker: RecordingBroker, body: bytes, headers: dict[str, str], reason: str
 ):
     poison = delivery(body, headers)
     barista.handle(poison)
@@ -130,7 +136,7 @@ def test_the_naive_order_is_never_acked(barista: Barista, ledger: FakeLedger):
 
 
 def test_any_other_error_while_brewing_dead_letters_the_order_with_its_text(
-    barista: Barista, broker: FakeBroker
+    barista: Barista, broker: RecordingBroker
 ):
     broker.fail("publish", RuntimeError("kettle on fire"))
     order = delivery(GOOD)
@@ -139,7 +145,7 @@ def test_any_other_error_while_brewing_dead_letters_the_order_with_its_text(
 
 
 def test_a_broker_error_hands_the_order_back_for_the_redrive_policy_to_count(
-    barista: Barista, broker: FakeBroker
+    barista: Barista, broker: RecordingBroker
 ):
     broker.fail("publish", BrokerUnavailable("down"))
     order = delivery(GOOD)
@@ -148,7 +154,7 @@ def test_a_broker_error_hands_the_order_back_for_the_redrive_policy_to_count(
 
 
 def test_a_ledger_that_does_not_answer_still_gets_the_order_brewed_and_acked(
-    barista: Barista, broker: FakeBroker, ledger: FakeLedger
+    barista: Barista, broker: RecordingBroker, ledger: FakeLedger
 ):
     ledger.fail("state")
     ledger.fail("brewed")
@@ -158,7 +164,7 @@ def test_a_ledger_that_does_not_answer_still_gets_the_order_brewed_and_acked(
     assert len(broker.published) == 1
 
 
-def test_a_very_long_reason_is_cut_short(barista: Barista, broker: FakeBroker):
+def test_a_very_long_reason_is_cut_short(barista: Barista, broker: RecordingBroker):
     broker.fail("publish", RuntimeError("x" * 10_000))
     order = delivery(GOOD)
     barista.handle(order)
@@ -166,7 +172,7 @@ def test_a_very_long_reason_is_cut_short(barista: Barista, broker: FakeBroker):
     assert len(reason) <= 500
 
 
-def test_good_orders_keep_flowing_after_every_poison(broker: FakeBroker, ledger: FakeLedger):
+def test_good_orders_keep_flowing_after_every_poison(broker: RecordingBroker, ledger: FakeLedger):
     barista = barista_for(broker, ledger)
     declare_orders(broker, "orders", "orders-dlq", 3, 30.0)
     poisons = [DEEP, NAIVE, b"not json", b"[]"]
@@ -186,7 +192,7 @@ def test_good_orders_keep_flowing_after_every_poison(broker: FakeBroker, ledger:
 
 
 def test_visibility_is_extended_while_a_long_order_brews(ledger: FakeLedger):
-    broker = VisibilityBroker()
+    broker = RecordingBroker()  # memory:// keeps a visibility deadline per message
     barista = barista_for(broker, ledger, visibility_timeout=0.3, brew_seconds_per_unit=1.0)
     order = delivery(an_order(cups=2).model_dump_json().encode())  # 2 espressos: 1 s
     barista.handle(order)
@@ -195,10 +201,10 @@ def test_visibility_is_extended_while_a_long_order_brews(ledger: FakeLedger):
     assert set(order.extensions) == {0.3}
 
 
-def test_no_heartbeat_where_the_broker_keeps_no_visibility_deadline(
-    broker: FakeBroker, ledger: FakeLedger
-):
-    barista = barista_for(broker, ledger, visibility_timeout=0.05, brew_seconds_per_unit=0.2)
+def test_no_heartbeat_where_the_broker_keeps_no_visibility_deadline(ledger: FakeLedger):
+    barista = barista_for(
+        NoDeadlineBroker(), ledger, visibility_timeout=0.05, brew_seconds_per_unit=0.2
+    )
     order = delivery(GOOD)
     barista.handle(order)
     assert order.outcome is Outcome.ACKED

@@ -1,5 +1,5 @@
-"""The fakes keep the contract's observable rules, so tests written against them hold on
-real brokers too."""
+"""The test doubles: RecordingBroker is memory:// (the contract suite's rules) plus records and
+faults; FakeLedger keeps the ledger's rules."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import redis
 from broker_adapters import BrokerUnavailable, Outcome, QueueConfig, QueueNotDeclared, RedrivePolicy
 from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE
 from services.ledger import OrderState
-from tests.unit.services.fakes import FakeBroker, FakeLedger
+from tests.unit.services.fakes import FakeLedger, RecordingBroker
 
 
 @pytest.fixture
-def broker() -> FakeBroker:
-    fake = FakeBroker()
+def broker() -> RecordingBroker:
+    fake = RecordingBroker()
     fake.declare_queue("q-dlq")
     fake.declare_queue("q", QueueConfig(redrive_policy=RedrivePolicy("q-dlq", 2)))
     return fake

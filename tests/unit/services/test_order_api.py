@@ -21,7 +21,7 @@ from services.order_api import MAX_BODY_BYTES, OrderApiSettings, create_app, mai
 from services.order_api.calls import BlockingCalls, Saturated
 from services.orders import EventKind, Order, OrderEvent
 from services.settings import SettingsError, load
-from tests.unit.services.fakes import FakeBroker, FakeLedger
+from tests.unit.services.fakes import FakeLedger, RecordingBroker
 
 ENVIRON = {
     "BARISTA_BROKER_URL": "redis://barista:secret@broker:6379/0",
@@ -46,8 +46,8 @@ def settings() -> OrderApiSettings:
 
 
 @pytest.fixture
-def broker(settings: OrderApiSettings) -> Iterator[FakeBroker]:
-    fake = FakeBroker()
+def broker(settings: OrderApiSettings) -> Iterator[RecordingBroker]:
+    fake = RecordingBroker()
     declare_orders(
         fake,
         settings.orders_queue,
@@ -67,7 +67,7 @@ def ledger() -> Iterator[FakeLedger]:
 
 
 @pytest.fixture
-def client(broker: FakeBroker, ledger: FakeLedger, settings: OrderApiSettings) -> TestClient:
+def client(broker: RecordingBroker, ledger: FakeLedger, settings: OrderApiSettings) -> TestClient:
     return TestClient(create_app(broker, ledger, settings))
 
 
@@ -518,11 +518,11 @@ def signal_handlers() -> Iterator[None]:
 
 
 def test_main_declares_the_orders_queue_serves_and_closes_the_broker(monkeypatch, signal_handlers):
-    broker, ledger = FakeBroker(), FakeLedger()
+    broker, ledger = RecordingBroker(), FakeLedger()
     opened: list[tuple[str, float]] = []
     served: dict[str, object] = {}
 
-    def fake_open(url: str, timeout: float) -> FakeBroker:
+    def fake_open(url: str, timeout: float) -> RecordingBroker:
         opened.append((url, timeout))
         return broker
 
@@ -535,18 +535,18 @@ def test_main_declares_the_orders_queue_serves_and_closes_the_broker(monkeypatch
     assert main(environ) == 0
 
     assert opened == [(ENVIRON["BARISTA_BROKER_URL"], 2.5)]
-    assert broker.queues["orders"] == QueueConfig(
+    assert broker.peer().describe_queue("orders") == QueueConfig(
         visibility_timeout=30.0, redrive_policy=RedrivePolicy("orders-dlq", 5)
     )
-    assert "orders-dlq" in broker.queues
+    assert broker.peer().describe_queue("orders-dlq") is not None
     assert served["port"] == 9090
     assert broker.closed
 
 
 def test_a_sigterm_during_startup_stops_main_before_it_serves(monkeypatch, signal_handlers):
-    broker = FakeBroker()
+    broker = RecordingBroker()
 
-    def open_then_get_stopped(url: str, timeout: float) -> FakeBroker:
+    def open_then_get_stopped(url: str, timeout: float) -> RecordingBroker:
         signal.raise_signal(signal.SIGTERM)  # docker stop while the broker was connecting
         return broker
 
@@ -561,7 +561,7 @@ def test_a_sigterm_during_startup_stops_main_before_it_serves(monkeypatch, signa
 
 
 def test_main_exits_1_when_the_broker_cannot_be_declared_at_start(monkeypatch, signal_handlers):
-    broker = FakeBroker()
+    broker = RecordingBroker()
     broker.fail("declare_queue")
     monkeypatch.setattr(order_api, "open_broker", lambda url, timeout: broker)
     monkeypatch.setattr(order_api.logs, "configure", lambda service: None)

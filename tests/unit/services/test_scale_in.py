@@ -28,7 +28,7 @@ from services.scale_in import (
     complete_after_work,
 )
 from tests.support.aws_endpoint import CREDENTIALS, KEY_ID, SECRET, serve
-from tests.unit.services.fakes import FakeBroker, FakeLedger
+from tests.unit.services.fakes import FakeLedger, RecordingBroker
 
 
 class GroupSays:
@@ -76,7 +76,7 @@ def test_the_watcher_sets_leaving_only_in_terminating_wait():
 
 
 def test_a_busy_barista_finishes_its_order_then_completes_the_hook_and_takes_no_more():
-    broker, ledger = FakeBroker(), FakeLedger()
+    broker, ledger = RecordingBroker(), FakeLedger()
     declare_orders(broker, "orders", "orders-dlq", 3, 30.0)
     broker.send("orders", order("o-1"))
     broker.send("orders", order("o-2"))

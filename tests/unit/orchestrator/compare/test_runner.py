@@ -1,33 +1,11 @@
 from __future__ import annotations
 
-from broker_adapters import BrokerUnavailable, Features, UnsupportedSemantic
+import uuid
+
+from broker_adapters import BrokerUnavailable, UnsupportedSemantic, connect
+from broker_adapters.memory import MemoryBroker
 from orchestrator.compare import runner
 from orchestrator.compare.observations import Failed, Unsupported
-
-FEATURES = Features(
-    name="fake",
-    durable_subscriptions=True,
-    fire_and_forget_subscriptions=True,
-    ordering="group",
-    visibility_timeout=False,
-    visibility_changes=False,
-    delivery_delay=False,
-    deduplication=False,
-    counts_crash_redeliveries=False,
-    native_dead_letter=False,
-    backlog_splits_in_flight=False,
-    redelivery_after_crash="never",
-)
-
-
-class FakeBroker:
-    features = FEATURES
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return None
 
 
 def test_refusals_and_errors_are_recorded_and_an_unavailable_broker_stops_the_run(monkeypatch):
@@ -50,7 +28,9 @@ def test_refusals_and_errors_are_recorded_and_an_unavailable_broker_stops_the_ru
         raise AssertionError("must not run after the broker stopped answering")
 
     monkeypatch.setattr(runner, "check_reachable", lambda url: None)
-    monkeypatch.setattr(runner, "open_broker", lambda url: FakeBroker())
+    monkeypatch.setattr(
+        runner, "open_broker", lambda url: connect(f"memory://compare-{uuid.uuid4().hex}")
+    )
     monkeypatch.setattr(
         runner,
         "RUNS",
@@ -78,7 +58,8 @@ def test_refusals_and_errors_are_recorded_and_an_unavailable_broker_stops_the_ru
     assert isinstance(skipped, Failed)
     assert skipped.error.startswith("not run: ")
     assert seen == ["fan-out", "offline-subscriber", "ordering", "crash-redelivery"]
-    assert report.features["redelivery_after_crash"] == "never"
+    declared = MemoryBroker.features.redelivery_after_crash
+    assert report.features["redelivery_after_crash"] == declared
     assert "name" not in report.features
     assert report.url == "kafka://u:***@127.0.0.1:1"
     assert not report.ok

@@ -1,5 +1,5 @@
 """The SNS API on an in-process endpoint over a fake runtime and an in-memory broker: the
-topic's backend is "redis" by its URL, but every connection is the same ``FakeBroker``."""
+topic's backend is "redis" by its URL, but every connection is the same ``RecordingBroker``."""
 
 from __future__ import annotations
 
@@ -10,25 +10,26 @@ from typing import Any
 import pytest
 
 from orchestrator.api import ApiContext
+from orchestrator.api import sns_links as routes
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.time_scale import TimeScale
-from orchestrator.sns import routes, service
+from orchestrator.sns import service
 from orchestrator.sns.delivery import DeliveryController
 from orchestrator.sqs.brokers import BrokerPool
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
-from tests.unit.services.fakes import FakeBroker
+from tests.unit.services.fakes import RecordingBroker
 
 BROKER_URL = "redis://barista:secret@127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def broker() -> FakeBroker:
-    return FakeBroker()
+def broker() -> RecordingBroker:
+    return RecordingBroker()
 
 
 @pytest.fixture
 def context(
-    tmp_path: Path, broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broker: RecordingBroker, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiContext]:
     monkeypatch.setattr(
         service, "BrokerPool", lambda urls: BrokerPool(urls, opener=lambda _url: broker)
@@ -78,7 +79,7 @@ def queues() -> QueueRecorder:
 
 @pytest.fixture
 def controller(
-    context: ApiContext, endpoint: Endpoint, broker: FakeBroker, queues: QueueRecorder
+    context: ApiContext, endpoint: Endpoint, broker: RecordingBroker, queues: QueueRecorder
 ) -> Iterator[DeliveryController]:
     """Delivery at 1000 times AWS's pace (a 20 s retry waits 20 ms); call ``reconcile()``."""
     delivery = DeliveryController(

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support.aws_endpoint import Endpoint
-from tests.unit.services.fakes import FakeBroker
+from tests.unit.services.fakes import RecordingBroker
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:kitchen"
 SLOW_POLICY = json.dumps(
@@ -86,7 +86,7 @@ def test_a_backend_tag_must_name_a_configured_backend(sns: Any) -> None:
     assert "not a backend" in _error(unknown)[1]
 
 
-def test_subscriptions_to_queues_are_confirmed_at_once(sns: Any, broker: FakeBroker) -> None:
+def test_subscriptions_to_queues_are_confirmed_at_once(sns: Any, broker: RecordingBroker) -> None:
     arn = sns.create_topic(Name="orders")["TopicArn"]
     subscription = sns.subscribe(
         TopicArn=arn,
@@ -196,7 +196,7 @@ def test_set_subscription_attributes(sns: Any) -> None:
 
 
 def test_publish_puts_the_message_and_its_attributes_on_the_broker_topic(
-    sns: Any, broker: FakeBroker
+    sns: Any, broker: RecordingBroker
 ) -> None:
     arn = sns.create_topic(Name="orders")["TopicArn"]
     message_id = sns.publish(
@@ -226,7 +226,7 @@ def test_publish_puts_the_message_and_its_attributes_on_the_broker_topic(
     }
 
 
-def test_publish_with_a_message_structure(sns: Any, broker: FakeBroker) -> None:
+def test_publish_with_a_message_structure(sns: Any, broker: RecordingBroker) -> None:
     arn = sns.create_topic(Name="orders")["TopicArn"]
     message = json.dumps({"default": "for everyone", "sqs": "for queues"})
     sns.publish(TopicArn=arn, Message=message, MessageStructure="json")
@@ -261,7 +261,7 @@ def test_publish_to_a_missing_topic_is_not_found(sns: Any) -> None:
     assert _error(refused) == ("NotFound", "Topic does not exist")
 
 
-def test_publish_batch_reports_each_entry(sns: Any, broker: FakeBroker) -> None:
+def test_publish_batch_reports_each_entry(sns: Any, broker: RecordingBroker) -> None:
     arn = sns.create_topic(Name="orders")["TopicArn"]
     answer = sns.publish_batch(
         TopicArn=arn,
@@ -305,7 +305,7 @@ def test_the_backend_tag_cannot_change(sns: Any) -> None:
     ]
 
 
-def test_the_aws_cli_publishes(endpoint: Endpoint, broker: FakeBroker) -> None:
+def test_the_aws_cli_publishes(endpoint: Endpoint, broker: RecordingBroker) -> None:
     arn = "arn:aws:sns:us-east-1:000000000000:order-events"
     answer = endpoint.aws(
         "sns",

@@ -15,25 +15,25 @@ from orchestrator.api import ApiContext
 from orchestrator.api import sqs as sqs_api
 from orchestrator.errors import AwsError
 from orchestrator.runtime.fake import FakeRuntime
-from tests.unit.services.fakes import FakeBroker
+from tests.unit.services.fakes import RecordingBroker
 
 Sqs = Callable[..., Mapping[str, Any]]
 ENVIRON = {"BARISTA_BROKER_URL": "redis://u:p@127.0.0.1:1/0", "BARISTA_KAFKA_URL": "kafka://k:9"}
 
 
 @pytest.fixture
-def brokers(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeBroker]:
-    opened: dict[str, FakeBroker] = {}
+def brokers(monkeypatch: pytest.MonkeyPatch) -> dict[str, RecordingBroker]:
+    opened: dict[str, RecordingBroker] = {}
 
     def opener(url: str) -> Broker:
-        return opened.setdefault(url.split(":", 1)[0], FakeBroker())
+        return opened.setdefault(url.split(":", 1)[0], RecordingBroker())
 
     monkeypatch.setattr("orchestrator.sqs.brokers.connect", opener)
     return opened
 
 
 @pytest.fixture
-def sqs(tmp_path: Path, brokers: dict[str, FakeBroker]) -> Iterator[Sqs]:
+def sqs(tmp_path: Path, brokers: dict[str, RecordingBroker]) -> Iterator[Sqs]:
     context = ApiContext(tmp_path / "barista.db", FakeRuntime(), ENVIRON)
     actions = sqs_api.actions(context)
     yield lambda action, **params: actions[action](params)
@@ -56,8 +56,8 @@ def test_a_queue_lives_on_the_default_backend_unless_tagged(sqs: Sqs, brokers):
     sqs("CreateQueue", QueueName="events", tags={"barista:backend": "kafka"})
     tags = sqs("ListQueueTags", QueueUrl="http://anyhost/000000000000/orders")["Tags"]
     assert tags == {"barista:backend": "redis"}
-    assert "orders" in brokers["redis"].queues
-    assert "events" in brokers["kafka"].queues
+    assert brokers["redis"].describe_queue("orders") is not None
+    assert brokers["kafka"].describe_queue("events") is not None
 
 
 def test_a_backend_without_a_broker_url_is_refused(sqs: Sqs):
@@ -150,13 +150,15 @@ def test_unknown_queues_and_attributes_are_refused(sqs: Sqs):
 def test_deleting_a_queue_deletes_it_on_its_broker(sqs: Sqs, brokers):
     url = sqs("CreateQueue", QueueName="orders")["QueueUrl"]
     sqs("DeleteQueue", QueueUrl=url)
-    assert "orders" not in brokers["redis"].queues
+    assert brokers["redis"].describe_queue("orders") is None
     refused("QueueDoesNotExist", lambda: sqs("GetQueueUrl", QueueName="orders"))
 
 
 def test_a_fifo_queue_needs_a_group_and_a_deduplication_id_on_every_message(sqs: Sqs, brokers):
     url = sqs("CreateQueue", QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-    assert brokers["redis"].queues["orders.fifo"].fifo
+    described = brokers["redis"].describe_queue("orders.fifo")
+    assert described is not None
+    assert described.fifo
     message = refused("MissingParameter", lambda: sqs("SendMessage", QueueUrl=url, MessageBody="x"))
     assert "MessageGroupId" in message
     message = refused(
