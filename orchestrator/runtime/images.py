@@ -25,6 +25,7 @@ CATALOG_REPOSITORIES = frozenset(
         "barista/rabbitmq",
         "barista/redis",
         "barista/haproxy",
+        "barista/toxiproxy",
         "barista/python",
         "barista/service",
     }

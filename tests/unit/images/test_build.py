@@ -32,11 +32,11 @@ def catalog():
 
 
 def test_catalog_names_every_part_the_design_needs(catalog):
-    assert set(catalog.images) == {"kafka", "rabbitmq", "redis", "haproxy", "python"}
+    assert set(catalog.images) == {"kafka", "rabbitmq", "redis", "haproxy", "toxiproxy", "python"}
     assert catalog.service.image == "barista/service:latest"
 
 
-@pytest.mark.parametrize("key", ["kafka", "rabbitmq", "redis", "haproxy", "python"])
+@pytest.mark.parametrize("key", ["kafka", "rabbitmq", "redis", "haproxy", "toxiproxy", "python"])
 def test_official_and_local_sources_share_the_major_and_minor_version(catalog, key):
     spec = catalog.images[key]
     official_tag = spec.official.rsplit(":", 1)[1]
@@ -64,6 +64,22 @@ def test_kafka_is_a_4x_release_fetched_from_maven(catalog):
     assert kafka.version.startswith("4.")
     assert kafka.maven is not None
     assert "<artifactId>kafka_2.13</artifactId>" in kafka.maven.read_text()
+
+
+def test_toxiproxy_is_compiled_from_its_go_module_at_the_catalog_version(
+    catalog, monkeypatch, tmp_path
+):
+    toxiproxy = catalog.images["toxiproxy"]
+    assert toxiproxy.go == "github.com/Shopify/toxiproxy/v2/cmd/server"
+    assert toxiproxy.official.endswith(f":{toxiproxy.version}")
+    runs = []
+    monkeypatch.setattr(build, "_run", lambda args, **kwargs: runs.append((args, kwargs)))
+    monkeypatch.setattr(build.shutil, "which", lambda name: f"/usr/bin/{name}")
+    build.compile_go_program(toxiproxy, tmp_path)
+    build.compile_go_program(toxiproxy, tmp_path)  # done once: the marker says so
+    [(args, kwargs)] = runs
+    assert args[-1] == f"{toxiproxy.go}@v{toxiproxy.version}"
+    assert kwargs["env"]["CGO_ENABLED"] == "0"
 
 
 def test_missing_catalog_field_is_named(tmp_path):
