@@ -15,13 +15,8 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 
-from orchestrator.cli._client import (
-    AccessKey,
-    EndpointUnreachable,
-    NoCredentials,
-    ServiceError,
-    UsageError,
-)
+from orchestrator.cli._client import UsageError
+from orchestrator.client import AccessKey, EndpointUnreachable, NoCredentials, ServiceError
 
 REGION = "us-east-1"
 

@@ -29,15 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator.cli._client import (
-    ENDPOINT_VARIABLE,
-    EXIT_OTHER,
-    EXIT_SERVICE,
-    EndpointUnreachable,
-    NoCredentials,
-    ServiceError,
-    UsageError,
-)
+from orchestrator.cli._client import EXIT_OTHER, EXIT_SERVICE, UsageError
+from orchestrator.client import ENDPOINT_VARIABLE, EndpointUnreachable, NoCredentials, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +100,7 @@ def _endpoint(args: argparse.Namespace, environ: dict[str, str]) -> str:
 
 def run_apply(args: argparse.Namespace) -> int:
     from orchestrator.cli._aws_sdk import AwsSdkCaller  # noqa: PLC0415
-    from orchestrator.cli._client import access_key  # noqa: PLC0415
+    from orchestrator.client import access_key  # noqa: PLC0415
     from orchestrator.demo import STACK_FILE  # noqa: PLC0415
     from orchestrator.demo.environment import DemoSettingError, variables  # noqa: PLC0415
     from orchestrator.demo.stack import Outcome, StackError, apply, load  # noqa: PLC0415

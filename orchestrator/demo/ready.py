@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from orchestrator.cli._client import EndpointUnreachable, ServiceError
+from orchestrator.client import EndpointUnreachable, ServiceError
 from orchestrator.demo.stack import Caller
 
 

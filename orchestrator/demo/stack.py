@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.cli._client import ServiceError
+from orchestrator.client import ServiceError
 from orchestrator.launch_templates import (
     decode_user_data,
     encode_user_data,

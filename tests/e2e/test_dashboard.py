@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 from orchestrator.asg.instance import LABEL_INSTANCE_ID
-from orchestrator.cli._client import Client
+from orchestrator.client import Client
 from tests.support.aws_auth import KEY_ID, SECRET
 from tests.support.containers import (
     LOOPBACK,

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.cli._client import Client
+from orchestrator.client import Client
 from services.ledger import Ledger, LedgerSummary, OrderState
 from tests.support.aws_auth import ACCESS_KEY
 from tests.support.aws_auth import ENVIRON as ACCESS_KEY_ENVIRON

@@ -23,7 +23,7 @@ from botocore.config import Config
 from orchestrator.api import ApiContext
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.front_door import query_model
-from orchestrator.cli._client import signed_headers
+from orchestrator.client import signed_headers
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.sqs import checksums
 from tests.support.aws_auth import ACCESS_KEY

@@ -14,7 +14,7 @@ from collections.abc import Generator
 import httpx2
 
 from orchestrator.api.credentials import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, Credentials
-from orchestrator.cli._client import AccessKey, signed_headers
+from orchestrator.client import AccessKey, signed_headers
 
 KEY_ID = "AKIABARISTATEST00001"
 SECRET = "barista-test-secret-key-not-for-production"

@@ -14,7 +14,7 @@ import docker
 from docker.models.containers import Container
 
 from orchestrator.asg.instance import LABEL_GROUP
-from orchestrator.cli._client import Client, EndpointUnreachable
+from orchestrator.client import Client, EndpointUnreachable
 from tests.support.aws_auth import ACCESS_KEY, ENVIRON
 from tests.support.containers import LOOPBACK, SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for

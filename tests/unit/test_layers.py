@@ -43,6 +43,7 @@ LAYERS: list[set[str]] = [
         "env_file",
         "launch_templates",
         "instance_types",
+        "client",
     },
     {"runtime"},
     {"asg", "scaling", "elb", "ecs", "sqs", "sns", "monitoring"},
@@ -64,6 +65,7 @@ PEERS: dict[str, set[str]] = {
     "env_file": set(),
     "launch_templates": {"errors"},
     "instance_types": {"errors", "launch_templates"},
+    "client": set(),
     # Auto Scaling attaches target groups (its API's AttachLoadBalancerTargetGroups), runs
     # scaling policies and reads CloudWatch-like metrics.
     "asg": {"elb", "scaling", "monitoring"},
@@ -127,11 +129,6 @@ EXCEPTIONS: set[tuple[str, str]] = {
     # Monitoring reads Auto Scaling's store for per-group metrics, while the scaling controller
     # reads monitoring: a cycle, to be cut as the ELB one.
     ("orchestrator.monitoring", "orchestrator.asg.store"),
-    # `barista demo` waits for the API with the CLI's HTTP client, whose errors live in the
-    # CLI's private module (with its option tables). The client and its errors belong in a
-    # public module of their own, which the CLI and the demo both import.
-    ("orchestrator.demo.ready", "orchestrator.cli._client"),
-    ("orchestrator.demo.stack", "orchestrator.cli._client"),
 }
 
 

@@ -25,8 +25,8 @@ from starlette.testclient import TestClient
 from orchestrator.api import sigv4
 from orchestrator.api.credentials import Credentials
 from orchestrator.api.sigv4 import JSON, Scope, SignedRequest, scope_of, verify
-from orchestrator.cli._client import AccessKey, Client, ServiceError
 from orchestrator.cli.demo import write_aws_profile
+from orchestrator.client import AccessKey, Client, ServiceError
 from orchestrator.errors import AwsError
 from tests.support.aws_auth import CREDENTIALS, KEY_ID, SECRET, SigV4
 from tests.unit.orchestrator.cli.conftest import Server, server  # noqa: F401 - the fixture

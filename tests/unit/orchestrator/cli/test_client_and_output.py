@@ -7,16 +7,9 @@ import json
 
 import pytest
 
-from orchestrator.cli._client import (
-    Client,
-    EndpointUnreachable,
-    ServiceError,
-    UsageError,
-    endpoint_url,
-    kebab,
-    parse_structure,
-)
+from orchestrator.cli._client import UsageError, kebab, parse_structure
 from orchestrator.cli._output import render, text
+from orchestrator.client import Client, EndpointUnreachable, ServiceError, endpoint_url
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import pytest
 
 from orchestrator.api import ApiContext
 from orchestrator.cli._aws_sdk import AwsSdkCaller
-from orchestrator.cli._client import ServiceError, UsageError
+from orchestrator.cli._client import UsageError
+from orchestrator.client import ServiceError
 from orchestrator.demo import STACK_FILE
 from orchestrator.demo.environment import (
     DemoSettingError,
