@@ -129,10 +129,11 @@ bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs
 faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md
 	$(VENV_PY) -m tests.faults.report $(PYTEST_ARGS)
 
-e2e-all: images ## the live-demo e2e test on each backend with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)
+e2e-all: images ## the live-demo e2e test on each backend (Kafka in both queue modes) with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)
 	for backend in kafka rabbitmq redis; do \
 	  BARISTA_E2E_BACKEND=$$backend $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS) || exit 1; \
 	done
+	BARISTA_E2E_BACKEND=kafka BARISTA_E2E_KAFKA_QUEUE_MODE=share-group $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS)
 	BARISTA_COMPOSE=v1 BARISTA_E2E_BACKEND=rabbitmq $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS)
 
 clean-test-containers: ## remove containers a killed test run left behind (by their label)

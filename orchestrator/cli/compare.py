@@ -3,6 +3,8 @@
 Broker URLs come from ``--kafka-url`` / ``--rabbitmq-url`` / ``--redis-url``, else
 ``BARISTA_KAFKA_URL`` / ``BARISTA_RABBITMQ_URL`` / ``BARISTA_REDIS_URL``, else the compose
 stack's addresses and credentials in ``.env`` (what ``make up`` and ``make compare`` write).
+Kafka is compared twice, once per queue mode (``kafka``: consumer group, ``kafka-share``:
+share group), on the one broker ``--kafka-url`` names.
 Exit status 0 when every selected backend ran every experiment (a semantic the backend
 refuses still counts as run), 1 otherwise.
 """
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-CHOICES = ("kafka", "rabbitmq", "redis", "all")
+CHOICES = ("kafka", "kafka-share", "rabbitmq", "redis", "all")
 
 
 def register(commands: Any) -> None:
@@ -54,7 +56,10 @@ def register(commands: Any) -> None:
         parser.add_argument(
             f"--{backend}-url",
             metavar="URL",
-            help=f"the {backend} broker (default: ${variable}, else the compose stack in .env)",
+            help=(
+                f"the {backend} broker (default: ${variable}, else the compose stack in .env)"
+                + ("; both queue modes run on it" if backend == "kafka" else "")
+            ),
         )
     parser.add_argument(
         "--update",
@@ -75,12 +80,22 @@ def register(commands: Any) -> None:
 
 
 def selected_urls(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, str]:
-    """The URL of each selected backend, in table order: option, then env var, then .env."""
-    from orchestrator.compare.urls import BACKENDS, default_urls  # noqa: PLC0415
+    """The URL of each selected backend, in table order: its broker's option, then env var,
+    then .env; a Kafka backend's in its queue mode."""
+    from orchestrator.compare.urls import (  # noqa: PLC0415
+        BACKENDS,
+        backend_url,
+        broker_of,
+        default_urls,
+    )
 
     defaults = default_urls(environ, args.env_file)
     chosen = BACKENDS if args.backend == "all" else (args.backend,)
-    return {backend: getattr(args, f"{backend}_url") or defaults[backend] for backend in chosen}
+    urls = {}
+    for backend in chosen:
+        given = getattr(args, f"{broker_of(backend)}_url")
+        urls[backend] = backend_url(backend, given) if given else defaults[backend]
+    return urls
 
 
 def _section(reports: Any, args: argparse.Namespace) -> list[str]:
@@ -123,9 +138,9 @@ def run(args: argparse.Namespace) -> int:
         errors.print(f"[dim]{backend}: {experiment} {outcome} in {seconds:g} s[/dim]")
 
     if args.through == "aws-api":
-        from orchestrator.compare.through_api import served_api  # noqa: PLC0415
+        from orchestrator.compare.through_api import served_apis  # noqa: PLC0415
 
-        with served_api(urls) as api_urls:
+        with served_apis(urls) as api_urls:
             reports = run_all(api_urls, progress=progress)
     else:
         reports = run_all(urls, progress=progress)

@@ -7,7 +7,9 @@ subscribed to the topic, receive is ``ReceiveMessage``, ack ``DeleteMessage``, a
 ``ChangeMessageVisibility``. So the second table of ``barista compare --through aws-api`` shows
 what a user of the AWS SDKs sees on each broker, beside what the adapters see.
 
-URL: ``barista-api://KEY_ID:SECRET@127.0.0.1:8500/<backend>``. What the APIs cannot express
+URL: ``barista-api://KEY_ID:SECRET@127.0.0.1:8500/<backend>``, where ``kafka-share`` is the
+``kafka`` backend of an API whose Kafka URL puts queues on share groups. What the APIs cannot
+express
 is refused with ``UnsupportedSemantic``, as an adapter refuses what its broker lacks: a
 fire-and-forget subscriber (SNS has only endpoints that retry, then drop), ``nack`` without
 requeue (SQS dead-letters only by its redrive policy), and a deduplication id on a standard
@@ -36,6 +38,7 @@ from broker_adapters import (
     BrokerError,
     BrokerUnavailable,
     Delivery,
+    Features,
     Message,
     Outcome,
     OutgoingMessage,
@@ -47,12 +50,13 @@ from broker_adapters import (
 )
 from broker_adapters.core import check_receive_arguments
 from orchestrator.compare.opening import API_SCHEME
+from orchestrator.compare.urls import broker_of
 
 SCHEME = API_SCHEME
 REGION = "us-east-1"
 BACKEND_TAG = "barista:backend"
 BATCH = 10  # SQS's and SNS's batch limit
-SCHEMES = {"kafka": "kafka", "rabbitmq": "amqp", "redis": "redis"}
+SCHEMES = {"kafka": "kafka", "kafka-share": "kafka", "rabbitmq": "amqp", "redis": "redis"}
 
 
 def api_url(endpoint: str, key_id: str, secret: str, backend: str) -> str:
@@ -66,7 +70,7 @@ def connect_api(url: str) -> ApiBroker:
     parts = urlsplit(url)
     backend = parts.path.strip("/")
     if parts.scheme != SCHEME or backend not in SCHEMES:
-        raise ValueError(f"not a {SCHEME}://KEY:SECRET@HOST:PORT/<kafka|rabbitmq|redis> URL")
+        raise ValueError(f"not a {SCHEME}://KEY:SECRET@HOST:PORT/<{'|'.join(SCHEMES)}> URL")
     broker_class: type[ApiBroker] = api_broker_class(backend)
     return broker_class.from_url(url)
 
@@ -76,7 +80,7 @@ def api_broker_class(backend: str) -> type[ApiBroker]:
     """``ApiBroker`` declaring what the APIs give on ``backend``: the broker's own features,
     except what Barista's SQS layer adds (a visibility timeout it keeps for every backend)
     and what SQS and SNS do not offer."""
-    native = backend_class(SCHEMES[backend]).features
+    native = _native_features(backend)
     features = dataclasses.replace(
         native,
         name=f"{backend} through SQS/SNS",
@@ -87,6 +91,16 @@ def api_broker_class(backend: str) -> type[ApiBroker]:
         redelivery_after_crash="after the visibility timeout (Barista's SQS layer holds receipts)",
     )
     return type(f"ApiBroker_{backend}", (ApiBroker,), {"features": features, "backend": backend})
+
+
+def _native_features(backend: str) -> Features:
+    """What the broker behind ``backend`` declares; for ``kafka-share``, Kafka's share-group
+    queues (what ``connect`` gives for a ``?queue_mode=share-group`` URL)."""
+    if backend == "kafka-share":
+        from broker_adapters.kafka.broker import KafkaShareBroker  # noqa: PLC0415
+
+        return KafkaShareBroker.features
+    return backend_class(SCHEMES[backend]).features
 
 
 @contextmanager
@@ -132,7 +146,7 @@ class ApiBroker(Broker):
     # Queues
 
     def _tags(self) -> dict[str, str]:
-        return {BACKEND_TAG: self.backend}
+        return {BACKEND_TAG: broker_of(self.backend)}
 
     def queue_url(self, queue: str) -> str:
         with self._lock:
@@ -240,7 +254,7 @@ class ApiBroker(Broker):
             return known
         with _translated("CreateTopic"):
             arn: str = self.sns.create_topic(
-                Name=topic, Tags=[{"Key": BACKEND_TAG, "Value": self.backend}]
+                Name=topic, Tags=[{"Key": BACKEND_TAG, "Value": broker_of(self.backend)}]
             )["TopicArn"]
         with self._lock:
             self._topics[topic] = arn

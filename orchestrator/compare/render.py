@@ -15,6 +15,7 @@ from rich.table import Table
 from orchestrator.compare import aws, consumers, crash, duplicates
 from orchestrator.compare.observations import BackendReport, Failed, Unsupported
 from orchestrator.compare.rows import Cell, Row, build_rows
+from orchestrator.compare.urls import title as column_title
 
 REFERENCE_COLUMNS = {"aws-sns": "AWS SNS", "aws-sqs": "AWS SQS"}
 # How the experiments reached each broker (``barista compare --through``).
@@ -45,7 +46,7 @@ def table(reports: Sequence[BackendReport], through: str = "adapters") -> Table:
     )
     result.add_column("experiment / measure", ratio=3, overflow="fold")
     for report in reports:
-        result.add_column(report.backend, ratio=2, overflow="fold")
+        result.add_column(column_title(report.backend), ratio=2, overflow="fold")
     for title in REFERENCE_COLUMNS.values():
         result.add_column(title, ratio=2, overflow="fold", style="cyan")
     experiment = None
@@ -102,7 +103,7 @@ def _markdown_cell(cell: Cell) -> str:
 def markdown(reports: Sequence[BackendReport], through: str = "adapters") -> list[str]:
     """The table as Markdown (for docs/compare.md), then its notes as a list."""
     columns = _columns(reports)
-    titles = [report.backend for report in reports] + list(REFERENCE_COLUMNS.values())
+    titles = [column_title(report.backend) for report in reports] + list(REFERENCE_COLUMNS.values())
     lines = [
         f"SNS vs SQS, observed on each broker ({THROUGH[through]}).",
         "",
@@ -116,7 +117,9 @@ def markdown(reports: Sequence[BackendReport], through: str = "adapters") -> lis
         cells = " | ".join(_markdown_cell(row.cells[name]) for name in columns)
         lines.append(f"| {shown} | {row.measure} | {cells} |")
     lines.append("")
-    lines.extend(f"- {line.strip()}" for line in notes(reports) if line.strip() != "AWS sources:")
+    for line in notes(reports):
+        # The sources are a list of their own under "AWS sources:".
+        lines.append(f"  {line.strip()}" if line.startswith("  - ") else f"- {line.strip()}")
     return lines
 
 

@@ -5,6 +5,10 @@ SQS and SNS (the same front door, actions and SNS delivery controller ``barista 
 orchestrator`` runs) on an ephemeral loopback port, over a throwaway store, with a one-off key
 pair, in front of the brokers being compared. Each backend is then reached as
 ``barista-api://KEY:SECRET@127.0.0.1:PORT/<backend>`` (``api_broker``).
+
+An API has one URL per broker, and a Kafka URL sets the queue mode of every Kafka queue the
+API makes; so ``served_apis`` serves one API per Kafka queue mode compared, each in front of
+the same Kafka.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -29,6 +34,7 @@ from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
 from orchestrator.api.front_door import FrontDoor
 from orchestrator.compare.api_broker import api_url
+from orchestrator.compare.urls import broker_of
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 
@@ -47,8 +53,34 @@ def _free_port() -> int:
 
 
 @contextmanager
+def served_apis(backend_urls: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """``served_api`` for the comparison's backends, of which several may be one broker in
+    different queue modes: as few APIs as give each backend its own broker URL; yields a
+    ``barista-api://`` URL per backend, in ``backend_urls`` order."""
+    deployments: list[dict[str, str]] = []  # each: broker -> backend
+    for backend in backend_urls:
+        broker = broker_of(backend)
+        free = next((served for served in deployments if broker not in served), None)
+        if free is None:
+            free = {}
+            deployments.append(free)
+        free[broker] = backend
+    urls: dict[str, str] = {}
+    with ExitStack() as stack:
+        for deployment in deployments:
+            brokers = {broker: backend_urls[backend] for broker, backend in deployment.items()}
+            served = stack.enter_context(served_api(brokers))
+            for broker, backend in deployment.items():
+                # The path names the comparison's backend (kafka-share: the API whose Kafka
+                # queues are on share groups), which the API broker declares features for.
+                urls[backend] = urlunsplit(urlsplit(served[broker])._replace(path=f"/{backend}"))
+        yield {backend: urls[backend] for backend in backend_urls}
+
+
+@contextmanager
 def served_api(broker_urls: Mapping[str, str]) -> Iterator[dict[str, str]]:
-    """While the block runs, the APIs answer; yields a ``barista-api://`` URL per backend."""
+    """While the block runs, the APIs answer; yields a ``barista-api://`` URL per broker
+    (``kafka``, ``rabbitmq``, ``redis``: the SQS and SNS backends)."""
     key_id, secret = f"AKIACOMPARE{secrets.token_hex(4).upper()}", secrets.token_urlsafe(30)
     with tempfile.TemporaryDirectory(prefix="barista-compare-") as folder:
         first = next(iter(broker_urls.values()))

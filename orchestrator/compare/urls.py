@@ -10,16 +10,22 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from orchestrator.env_file import read_env_file
 
-BACKENDS = ("kafka", "rabbitmq", "redis")
+BROKERS = ("kafka", "rabbitmq", "redis")
 URL_VARIABLES = {
     "kafka": "BARISTA_KAFKA_URL",
     "rabbitmq": "BARISTA_RABBITMQ_URL",
     "redis": "BARISTA_REDIS_URL",
 }
+# A Kafka queue is consumed in one of two modes with different semantics (a consumer group
+# keeps order per message group; a share group has locks and delivery counts), so each mode is
+# a backend of its own, measured on the same broker: its column says which mode it is.
+KAFKA_QUEUE_MODES = {"kafka": "consumer-group", "kafka-share": "share-group"}
+BACKENDS = ("kafka", "kafka-share", "rabbitmq", "redis")
+TITLES = {"kafka": "kafka (consumer group)", "kafka-share": "kafka (share group)"}
 LOOPBACK = "127.0.0.1"
 
 
@@ -51,12 +57,33 @@ def compose_urls(settings: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def broker_of(backend: str) -> str:
+    """The broker a backend runs on (both Kafka queue modes run on Kafka)."""
+    return "kafka" if backend in KAFKA_QUEUE_MODES else backend
+
+
+def title(backend: str) -> str:
+    """The backend's column heading: a Kafka backend names its queue mode."""
+    return TITLES.get(backend, backend)
+
+
+def backend_url(backend: str, broker_url: str) -> str:
+    """The URL the backend's experiments connect to: a Kafka backend's sets ``queue_mode``
+    (over any the broker's URL has), so each column is the mode its heading names."""
+    mode = KAFKA_QUEUE_MODES.get(backend)
+    if mode is None:
+        return broker_url
+    parts = urlsplit(broker_url)
+    query = {**dict(parse_qsl(parts.query)), "queue_mode": mode}
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def default_urls(environ: Mapping[str, str], env_file: Path) -> dict[str, str]:
-    """Per backend: BARISTA_*_URL if set, else the compose stack's URL (environ over .env)."""
+    """Per backend: its broker's BARISTA_*_URL if set, else the compose stack's URL (environ
+    over .env), in the backend's queue mode."""
     fallback = compose_urls({**read_env_file(env_file), **environ})
-    return {
-        backend: environ.get(URL_VARIABLES[backend]) or fallback[backend] for backend in BACKENDS
-    }
+    brokers = {broker: environ.get(URL_VARIABLES[broker]) or fallback[broker] for broker in BROKERS}
+    return {backend: backend_url(backend, brokers[broker_of(backend)]) for backend in BACKENDS}
 
 
 def redact(url: str) -> str:

@@ -16,6 +16,10 @@ from orchestrator.env_file import read_env_file
 
 BACKENDS = ("kafka", "rabbitmq", "redis")
 DEFAULT_BACKEND = "rabbitmq"
+# How the demo's Kafka queues are consumed (KAFKA_QUEUE_MODE): consumer groups keep order per
+# customer but let at most one barista per partition brew; share groups let every barista brew.
+KAFKA_QUEUE_MODES = ("consumer-group", "share-group")
+DEFAULT_KAFKA_QUEUE_MODE = "consumer-group"
 DEFAULT_PROJECT = "barista"  # images/compose.sh's default COMPOSE_PROJECT_NAME
 
 
@@ -51,11 +55,23 @@ def _login(environ: Mapping[str, str], prefix: str) -> str:
     return f"{user}:{password}"
 
 
+def kafka_queue_mode(environ: Mapping[str, str]) -> str:
+    chosen = environ.get("KAFKA_QUEUE_MODE") or DEFAULT_KAFKA_QUEUE_MODE
+    if chosen not in KAFKA_QUEUE_MODES:
+        raise DemoSettingError(
+            f"KAFKA_QUEUE_MODE={chosen} is not one of {', '.join(KAFKA_QUEUE_MODES)}"
+        )
+    return chosen
+
+
 def broker_url(environ: Mapping[str, str]) -> str:
-    """The chosen broker's URL on the compose network (service names, container ports)."""
+    """The chosen broker's URL on the compose network (service names, container ports); a
+    Kafka URL carries KAFKA_QUEUE_MODE when it is not the adapter's default."""
     match backend(environ):
         case "kafka":
-            return f"kafka://{_login(environ, 'KAFKA')}@kafka:19092"
+            url = f"kafka://{_login(environ, 'KAFKA')}@kafka:19092"
+            mode = kafka_queue_mode(environ)
+            return url if mode == DEFAULT_KAFKA_QUEUE_MODE else f"{url}?queue_mode={mode}"
         case "rabbitmq":
             return f"amqp://{_login(environ, 'RABBITMQ')}@rabbitmq:5672?management_port=15672"
         case _:

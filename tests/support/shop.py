@@ -18,7 +18,7 @@ from broker_adapters import connect
 from services.ledger import Ledger
 from services.messaging import declare_orders
 from services.orders import Customer, Order, OrderItem
-from tests.support.brokers import STARTERS, Endpoint, start_redis
+from tests.support.brokers import Endpoint, start_backend, start_redis
 from tests.support.containers import Credentials
 
 VISIBILITY_TIMEOUT = "3"
@@ -35,9 +35,10 @@ class Shop:
 
 @contextmanager
 def open_shop(backend: str) -> Iterator[Shop]:
-    """The backend's broker and a ledger (the same Redis when the backend is Redis)."""
+    """The backend's broker (kafka-share: Kafka, its queues on share groups) and a ledger
+    (the same Redis when the backend is Redis)."""
     with Network() as network:
-        broker = STARTERS[backend](Credentials.generate(backend), network=network)
+        broker = start_backend(backend, Credentials.generate(backend), network)
         ledger = (
             broker if backend == "redis" else start_redis(Credentials.generate("ledger"), network)
         )
@@ -55,11 +56,14 @@ class Counter:
 
     queue: str
     namespace: str
+    # Seconds, as BARISTA_VISIBILITY_TIMEOUT: on a Kafka share group it is the lock, which
+    # nothing extends, so a test whose cups brew longer than 3 s asks for more.
+    visibility_timeout: str = VISIBILITY_TIMEOUT
 
     @classmethod
-    def fresh(cls) -> Counter:
+    def fresh(cls, visibility_timeout: str = VISIBILITY_TIMEOUT) -> Counter:
         name = f"orders-{uuid.uuid4().hex[:8]}"
-        return cls(queue=name, namespace=f"test:{name}")
+        return cls(queue=name, namespace=f"test:{name}", visibility_timeout=visibility_timeout)
 
     @property
     def dead_letter_queue(self) -> str:
@@ -79,12 +83,13 @@ def service_environment(shop: Shop, counter: Counter) -> dict[str, str]:
         "BARISTA_DEAD_LETTER_QUEUE": counter.dead_letter_queue,
         "BARISTA_EVENTS_TOPIC": f"{counter.queue}-events",
         "BARISTA_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
-        "BARISTA_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT,
+        "BARISTA_VISIBILITY_TIMEOUT": counter.visibility_timeout,
     }
 
 
-def place_orders(shop: Shop, counter: Counter, count: int = 1) -> list[Order]:
-    """Send ``count`` orders the way order-api does, each one accepted in the ledger."""
+def place_orders(shop: Shop, counter: Counter, count: int = 1, first: int = 0) -> list[Order]:
+    """Send ``count`` orders the way order-api does, each one accepted in the ledger; the
+    customers (message groups) are ``c-<n % 7>`` for n from ``first``."""
     orders = [
         Order(
             customer=Customer(id=f"c-{n % 7}", name="Grace"),
@@ -92,7 +97,7 @@ def place_orders(shop: Shop, counter: Counter, count: int = 1) -> list[Order]:
             order_id=uuid.uuid4().hex,
             accepted_at=datetime.now(UTC),
         )
-        for n in range(count)
+        for n in range(first, first + count)
     ]
     ledger = counter.ledger(shop)
     with connect(shop.broker.url) as broker:
@@ -101,7 +106,7 @@ def place_orders(shop: Shop, counter: Counter, count: int = 1) -> list[Order]:
             counter.queue,
             counter.dead_letter_queue,
             MAX_RECEIVE_COUNT,
-            float(VISIBILITY_TIMEOUT),
+            float(counter.visibility_timeout),
         )
         for order in orders:
             broker.send(counter.queue, order.model_dump_json().encode(), group_id=order.customer.id)

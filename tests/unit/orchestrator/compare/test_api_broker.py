@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from broker_adapters import backend_class
+from broker_adapters.kafka.broker import KafkaShareBroker
 from orchestrator.compare.api_broker import api_broker_class, api_url, connect_api
 from orchestrator.compare.opening import open_broker
 
@@ -24,7 +25,7 @@ def test_the_url_names_the_endpoint_key_and_backend_and_opens_an_api_broker():
     "url", ["barista-api://k:s@127.0.0.1:8500/", "barista-api://k:s@127.0.0.1:8500/sqs"]
 )
 def test_a_url_without_a_known_backend_is_refused(url: str):
-    with pytest.raises(ValueError, match=r"<kafka\|rabbitmq\|redis>"):
+    with pytest.raises(ValueError, match=r"<kafka\|kafka-share\|rabbitmq\|redis>"):
         connect_api(url)
 
 
@@ -37,3 +38,17 @@ def test_the_apis_add_a_visibility_timeout_and_take_no_dedup_ids(backend: str, s
     assert through.deduplication is False
     assert through.fire_and_forget_subscriptions is False
     assert through.ordering == native.ordering
+
+
+def test_the_share_group_column_declares_kafkas_share_group_queues_and_tags_them_kafka():
+    """Through the APIs, kafka-share is the kafka backend of an API whose Kafka URL puts
+    queues on share groups: its queues are tagged kafka, its features are the share groups'."""
+    through = api_broker_class("kafka-share").features
+    assert through.counts_crash_redeliveries == KafkaShareBroker.features.counts_crash_redeliveries
+    assert through.ordering == KafkaShareBroker.features.ordering == "single-consumer"
+    assert api_broker_class("kafka").features.ordering == "group"
+    broker = connect_api("barista-api://k:s@127.0.0.1:8500/kafka-share")
+    try:
+        assert broker._tags() == {"barista:backend": "kafka"}
+    finally:
+        broker.close()

@@ -18,7 +18,7 @@ def closed_port() -> int:
 def test_defaults_are_every_backend_and_a_table(tmp_path):
     args = _build_parser().parse_args(["compare", "--env-file", str(tmp_path / ".env")])
     assert (args.backend, args.output) == ("all", "table")
-    assert list(selected_urls(args, {})) == ["kafka", "rabbitmq", "redis"]
+    assert list(selected_urls(args, {})) == ["kafka", "kafka-share", "rabbitmq", "redis"]
 
 
 def test_one_backend_and_its_url_option_win_over_the_environment(tmp_path):
@@ -36,8 +36,15 @@ def test_the_url_variable_is_used_without_an_option(tmp_path):
         ["compare", "--backend", "kafka", "--env-file", str(tmp_path / "none")]
     )
     assert selected_urls(args, {"BARISTA_KAFKA_URL": "kafka://env:9092"}) == {
-        "kafka": "kafka://env:9092"
+        "kafka": "kafka://env:9092?queue_mode=consumer-group"
     }
+
+
+def test_the_share_group_backend_runs_on_the_kafka_url_option(tmp_path):
+    args = _build_parser().parse_args(
+        ["compare", "--backend", "kafka-share", "--kafka-url", "kafka://opt:9092"]
+    )
+    assert selected_urls(args, {}) == {"kafka-share": "kafka://opt:9092?queue_mode=share-group"}
 
 
 def test_an_unknown_backend_is_refused(capsys):
@@ -84,4 +91,4 @@ def test_json_output_for_an_unreachable_broker_is_still_valid_json(capsys):
     assert code == 1
     [backend] = data["backends"]
     assert backend["ok"] is False
-    assert backend["url"] == f"kafka://u:***@127.0.0.1:{port}"
+    assert backend["url"] == f"kafka://u:***@127.0.0.1:{port}?queue_mode=consumer-group"

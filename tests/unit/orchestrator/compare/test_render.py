@@ -102,7 +102,7 @@ def test_the_table_prints_every_column_and_the_adapters_reason():
     reports = [kafka_like_report(), sqs_like_report(), unreachable_report()]
     render.print_table(reports, console)
     text = console.export_text()
-    for header in ("kafka", "redis", "rabbitmq", "AWS SNS", "AWS SQS"):
+    for header in ("kafka (consumer group)", "redis", "rabbitmq", "AWS SNS", "AWS SQS"):
         assert header in text
     assert "not supported: kafka keeps no deduplication ids" in text
     assert "11 + 9 = 20" in text
@@ -152,7 +152,7 @@ def test_markdown_has_one_line_per_measure_and_every_column(tmp_path):
     lines = render.markdown(reports, "aws-api")
     assert "through Barista's SQS and SNS APIs" in lines[0]
     header = lines[2]
-    assert header == "| experiment | measure | kafka | redis | AWS SNS | AWS SQS |"
+    assert header == "| experiment | measure | kafka (consumer group) | redis | AWS SNS | AWS SQS |"
     table = [line for line in lines[4:] if line.startswith("| ")]
     assert len(table) == len(MEASURES)
     assert all(line.count(" | ") == header.count(" | ") for line in table), table
@@ -170,3 +170,20 @@ def test_a_section_is_replaced_between_its_markers_and_the_rest_is_kept(tmp_path
         "# Intro\n\n<!-- compare-adapters:start -->\nnew\ntable\n<!-- compare-adapters:end -->\n"
         "end\n\n<!-- compare-aws-api:start -->\nsecond\n<!-- compare-aws-api:end -->\n"
     )
+
+
+def test_each_kafka_queue_mode_is_a_column_of_its_own_named_by_its_mode():
+    reports = [kafka_like_report(), sqs_like_report("kafka-share")]
+    header = render.markdown(reports)[2]
+    titles = header.split(" | ")[2:4]
+    assert titles == ["kafka (consumer group)", "kafka (share group)"]
+    crash = cells(reports, "crash.attempt")
+    assert (crash["kafka"].value, crash["kafka-share"].value) == ([1], [2])
+
+
+def test_the_aws_sources_are_a_list_under_their_heading():
+    lines = render.markdown([sqs_like_report()])
+    heading = lines.index("- AWS sources:")
+    sources = lines[heading + 1 :]
+    assert sources, "no sources listed"
+    assert all(line.startswith("  - Amazon S") for line in sources), sources

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from orchestrator.compare.urls import (
     BackendUnreachable,
+    backend_url,
     check_reachable,
     compose_urls,
     default_urls,
@@ -40,7 +42,8 @@ def env_file(tmp_path):
 def test_the_env_file_gives_the_compose_stacks_urls_with_encoded_credentials(env_file):
     urls = default_urls({}, env_file)
     assert urls == {
-        "kafka": "kafka://barista:k%2Fpass%2Bword@127.0.0.1:19092",
+        "kafka": "kafka://barista:k%2Fpass%2Bword@127.0.0.1:19092?queue_mode=consumer-group",
+        "kafka-share": "kafka://barista:k%2Fpass%2Bword@127.0.0.1:19092?queue_mode=share-group",
         "rabbitmq": "amqp://barista:r-secret@127.0.0.1:25672?management_port=35672",
         "redis": "redis://barista:s3cret@127.0.0.1:46379",
     }
@@ -49,7 +52,7 @@ def test_the_env_file_gives_the_compose_stacks_urls_with_encoded_credentials(env
 def test_barista_url_variables_win_over_the_env_file(env_file):
     urls = default_urls({"BARISTA_REDIS_URL": "redis://other:6379/2"}, env_file)
     assert urls["redis"] == "redis://other:6379/2"
-    assert urls["kafka"].endswith("@127.0.0.1:19092")
+    assert urls["kafka"].endswith("@127.0.0.1:19092?queue_mode=consumer-group")
 
 
 def test_process_environment_wins_over_the_env_file_as_with_compose(env_file):
@@ -59,8 +62,8 @@ def test_process_environment_wins_over_the_env_file_as_with_compose(env_file):
 
 def test_without_an_env_file_the_compose_defaults_apply(tmp_path):
     urls = default_urls({}, tmp_path / "missing.env")
-    assert urls == compose_urls({})
-    assert urls["kafka"] == "kafka://127.0.0.1:9092"
+    assert urls["redis"] == compose_urls({})["redis"]
+    assert urls["kafka"] == "kafka://127.0.0.1:9092?queue_mode=consumer-group"
     assert urls["rabbitmq"] == "amqp://127.0.0.1:5672?management_port=15672"
 
 
@@ -99,3 +102,13 @@ def test_an_unreachable_broker_is_named_with_its_password_redacted():
     message = str(raised.value)
     assert f"redis://barista:***@127.0.0.1:{port}" in message
     assert "hunter2" not in message
+
+
+def test_a_kafka_url_of_either_mode_is_measured_in_the_mode_each_column_names():
+    given = "kafka://u:p@h:9092?queue_mode=share-group"
+    assert backend_url("kafka", given) == "kafka://u:p@h:9092?queue_mode=consumer-group"
+    assert backend_url("kafka-share", given) == given
+    assert backend_url("redis", "redis://h:6379") == "redis://h:6379"
+    urls = default_urls({"BARISTA_KAFKA_URL": given}, Path("/nonexistent/.env"))
+    assert urls["kafka"] == "kafka://u:p@h:9092?queue_mode=consumer-group"
+    assert urls["kafka-share"] == given

@@ -81,6 +81,15 @@ def test_the_broker_url_follows_backend_with_its_credentials_quoted(backend: str
     assert broker_url({**CREDENTIALS, "BACKEND": backend}) == url
 
 
+def test_kafka_queues_go_on_share_groups_when_kafka_queue_mode_says_so():
+    environ = {**CREDENTIALS, "BACKEND": "kafka", "KAFKA_QUEUE_MODE": "share-group"}
+    assert broker_url(environ) == "kafka://k:kp@kafka:19092?queue_mode=share-group"
+    environ["KAFKA_QUEUE_MODE"] = "consumer-group"
+    assert broker_url(environ) == "kafka://k:kp@kafka:19092"
+    with pytest.raises(DemoSettingError, match="KAFKA_QUEUE_MODE=share"):
+        broker_url({**environ, "KAFKA_QUEUE_MODE": "share"})
+
+
 def test_a_missing_credential_or_unknown_backend_is_named():
     with pytest.raises(DemoSettingError, match="RABBITMQ_PASSWORD"):
         broker_url({"RABBITMQ_USER": "r"})
