@@ -51,7 +51,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _keep_one_backend_of_matrix_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked ``matrix(ci="redis")`` checks a layer above the brokers (a protocol, the
     comparison's API path) that every backend shares: the default run (``make test``, CI) keeps
-    the named backend's case; ``-m matrix`` (``make test-matrix``) runs every backend's."""
+    the named backend's case (``ci`` may name several); ``-m matrix`` (``make test-matrix``)
+    runs every backend's. The backend is the ``backend`` parameter, or the one ``param=``
+    names (a parametrized fixture's)."""
     if "matrix" in (config.getoption("markexpr") or ""):
         return
     kept: list[pytest.Item] = []
@@ -59,8 +61,14 @@ def _keep_one_backend_of_matrix_tests(config: pytest.Config, items: list[pytest.
     for item in items:
         marker = item.get_closest_marker("matrix")
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec is not None else None
-        if marker is not None and backend is not None and backend != marker.kwargs["ci"]:
+        if marker is None or callspec is None:
+            kept.append(item)
+            continue
+        backend = callspec.params.get(marker.kwargs.get("param", "backend"))
+        chosen = marker.kwargs["ci"]
+        if backend is not None and backend not in (
+            (chosen,) if isinstance(chosen, str) else chosen
+        ):
             deselected.append(item)
         else:
             kept.append(item)
