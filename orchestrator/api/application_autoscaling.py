@@ -24,7 +24,7 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
-from orchestrator.ecs.model import (
+from orchestrator.ecs.scalable_target import (
     DEFAULT_COOLDOWN,
     ScalableTarget,
     StepPolicy,

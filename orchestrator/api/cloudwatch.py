@@ -27,7 +27,7 @@ from orchestrator.api._metrics import Dimension, metric_identity, metric_spec
 from orchestrator.api._policies import alarm_arn
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg.store import Store
-from orchestrator.ecs.model import scaling_policy_arn
+from orchestrator.ecs.scalable_target import scaling_policy_arn
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.paging import paginate

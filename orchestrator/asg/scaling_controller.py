@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.asg import AutoScalingGroup, ScalingProcess, update_auto_scaling_group
-from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
@@ -41,6 +40,7 @@ from orchestrator.scaling import (
     step_scaling_decision,
     target_tracking_decision,
 )
+from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.scaling.alarms import AlarmState, MetricAlarm, evaluate
 from orchestrator.scaling.metrics import CpuUtilizationMetric, MetricSpec, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.asg.group import (
     AutoScalingGroup,
     HealthCheckType,
@@ -24,6 +23,7 @@ from orchestrator.asg.group import (
 from orchestrator.asg.hooks import LifecycleActionResult, LifecycleHook, LifecycleTransition
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction, LifecycleState
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import metric_from_document, metric_to_document
 from orchestrator.scaling.policy import ScalingPolicy, policy_from_document, policy_to_document

@@ -34,14 +34,12 @@ from pathlib import Path
 from typing import Protocol
 
 from orchestrator.asg.store import Store
-from orchestrator.ecs.model import (
+from orchestrator.ecs.model import Service, Task, TaskStatus
+from orchestrator.ecs.scalable_target import (
     ScalableTarget,
     ScalingActivity,
-    Service,
     StepPolicy,
     TargetTrackingPolicy,
-    Task,
-    TaskStatus,
     scaling_policy_arn,
 )
 from orchestrator.ecs.state import EcsStore

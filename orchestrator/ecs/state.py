@@ -16,13 +16,15 @@ from orchestrator.ecs.model import (
     CapacityProvider,
     Cluster,
     ContainerInstance,
-    ScalableTarget,
-    ScalingActivity,
     Service,
     ServiceEvent,
+    Task,
+)
+from orchestrator.ecs.scalable_target import (
+    ScalableTarget,
+    ScalingActivity,
     StepPolicy,
     TargetTrackingPolicy,
-    Task,
 )
 from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
 from orchestrator.sqlite import DocumentStore, SchemaVersionError

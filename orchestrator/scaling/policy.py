@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from orchestrator.asg.activity import activity_id
+from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.metrics import MetricSpec, metric_from_document, metric_to_document
 from orchestrator.scaling.simple import SimpleScalingPolicy

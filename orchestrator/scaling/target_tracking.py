@@ -34,8 +34,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from orchestrator.asg.activity import activity_id
 from orchestrator.errors import ValidationError
+from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.decision import (
     GroupSnapshot,
     ScalingDecision,

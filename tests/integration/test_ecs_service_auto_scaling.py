@@ -11,7 +11,8 @@ import pytest
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
-from orchestrator.ecs.model import ScalableTarget, TargetTrackingPolicy, TaskStatus
+from orchestrator.ecs.model import TaskStatus
+from orchestrator.ecs.scalable_target import ScalableTarget, TargetTrackingPolicy
 from orchestrator.ecs.service_scaling import BACKLOG, ServiceScalingController
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import DockerTaskRuntime

@@ -11,11 +11,11 @@ from orchestrator.asg.store import Store
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.load_balancing import backend_requests
-from orchestrator.ecs.model import (
+from orchestrator.ecs.model import TaskStatus
+from orchestrator.ecs.scalable_target import (
     ScalableTarget,
     StepPolicy,
     TargetTrackingPolicy,
-    TaskStatus,
     scaling_policy_arn,
 )
 from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS, ServiceScalingController
