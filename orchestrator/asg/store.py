@@ -490,6 +490,10 @@ class Store(SqliteStore):
         )
         return [(timestamp, value) for timestamp, value in rows]
 
+    def values(self, series: str, limit: int) -> list[float]:
+        """The newest ``limit`` values of a series, newest first: what an alarm evaluates."""
+        return [value for _, value in self.datapoints(series, limit)]
+
     def setting(self, key: str, default: str) -> str:
         """A persistent setting, written with ``default`` the first time it is read.
 

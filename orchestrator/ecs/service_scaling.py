@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -46,13 +48,16 @@ from orchestrator.ecs.state import EcsStore
 from orchestrator.loop import PerThread, run_passes
 from orchestrator.runtime.tasks import TaskRuntime
 from orchestrator.scaling.adjustment import AdjustmentType
-from orchestrator.scaling.alarms import AlarmState, MetricAlarm, evaluate
+from orchestrator.scaling.alarms import (
+    SCALE_IN_EVALUATION_PERIODS,
+    MetricAlarm,
+    alarm_in_alarm,
+    target_tracking_alarm,
+)
 from orchestrator.scaling.decision import GroupSnapshot, ScalingDecision
 from orchestrator.scaling.metrics import PERIOD
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy, step_scaling_decision
 from orchestrator.scaling.target_tracking import (
-    SCALE_IN_EVALUATION_PERIODS,
-    SCALE_OUT_EVALUATION_PERIODS,
     ASGAverageCPUUtilization,
     BacklogPerInstance,
     TargetTrackingConfiguration,
@@ -92,15 +97,11 @@ def decide(
     now: float,
 ) -> ScalingDecision:
     """The desired count for one policy, from its datapoints (newest first)."""
-    if len(newest_first) < SCALE_OUT_EVALUATION_PERIODS:
+    if not newest_first:
         return ScalingDecision(None, "insufficient data.")
     value = newest_first[0]
-    above = all(v > policy.target_value for v in newest_first[:SCALE_OUT_EVALUATION_PERIODS])
-    below = len(newest_first) >= SCALE_IN_EVALUATION_PERIODS and all(
-        v < policy.target_value for v in newest_first[:SCALE_IN_EVALUATION_PERIODS]
-    )
-    if not above and not below:
-        return ScalingDecision(None, f"metric {value:g} is within its alarms' thresholds.")
+    if target_tracking_alarm(policy.target_value, newest_first) is None:
+        return ScalingDecision(None, f"metric {value:g} is not in AlarmHigh or AlarmLow.")
     healthy_since = tuple(
         t.healthy_at
         for t in tasks
@@ -234,23 +235,15 @@ class ServiceScalingController:
                 if self._cooling_down(policy, now):
                     continue
                 arn = scaling_policy_arn(policy.resource_id, policy.policy_name)
-                for alarm in alarms:
-                    if arn not in alarm.alarm_actions:
-                        continue
-                    points = [
-                        v
-                        for _, v in cloudwatch.datapoints(
-                            alarm.metric.key, limit=alarm.evaluation_periods
-                        )
-                    ]
-                    if evaluate(alarm, points) is not AlarmState.ALARM:
-                        continue
-                    decided = step_decision(policy, target, service, points[0], alarm, now)
-                    if decided.desired_capacity is not None:
-                        decisions.setdefault(policy.resource_id, []).append(
-                            (decided.desired_capacity, decided.cause)
-                        )
-                    break
+                fired = alarm_in_alarm(alarms, partial(operator.eq, arn), cloudwatch.values)
+                if fired is None:
+                    continue
+                alarm, points = fired
+                decided = step_decision(policy, target, service, points[0], alarm, now)
+                if decided.desired_capacity is not None:
+                    decisions.setdefault(policy.resource_id, []).append(
+                        (decided.desired_capacity, decided.cause)
+                    )
 
     def _cooling_down(self, policy: StepPolicy, now: float) -> bool:
         """Cooldown: after a scaling activity on the service, the policy waits ``cooldown``."""

@@ -24,9 +24,8 @@ Our reading of "proportional" and "gradual" (AWS does not publish its exact form
   fewer would still keep the metric at or under the target. The caller evaluates again on its
   next tick, so capacity walks down step by step and never undershoots.
 
-The alarm cadence lives with the caller: AWS's AlarmHigh fires after
-:data:`SCALE_OUT_EVALUATION_PERIODS` one-minute breaches, AlarmLow after
-:data:`SCALE_IN_EVALUATION_PERIODS`.
+When to act is the policy's two alarms' business (``orchestrator.scaling.alarms``,
+:func:`~orchestrator.scaling.alarms.target_tracking_alarm`); this module says how far.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import math
 from dataclasses import dataclass
 
 from orchestrator.errors import ValidationError
-from orchestrator.scaling.activity import activity_id
+from orchestrator.scaling.alarms import TrackingAlarm, tracking_alarm_name
 from orchestrator.scaling.decision import (
     GroupSnapshot,
     ScalingDecision,
@@ -43,9 +42,6 @@ from orchestrator.scaling.decision import (
     change,
     clamp,
 )
-
-SCALE_OUT_EVALUATION_PERIODS = 3  # AlarmHigh: 3 datapoints within 3 minutes
-SCALE_IN_EVALUATION_PERIODS = 15  # AlarmLow: 15 datapoints within 15 minutes
 
 
 @dataclass(frozen=True)
@@ -101,12 +97,6 @@ def backlog_per_instance(approximate_number_of_messages: int, in_service: int) -
     if in_service == 0:
         return math.inf if approximate_number_of_messages > 0 else 0.0
     return approximate_number_of_messages / in_service
-
-
-def _alarm_name(auto_scaling_group_name: str, policy_name: str, which: str) -> str:
-    """AWS's naming for the alarms a target tracking policy owns, with a stable uuid."""
-    uuid = activity_id(auto_scaling_group_name, policy_name, which)
-    return f"TargetTracking-{auto_scaling_group_name}-{which}-{uuid}"
 
 
 def target_tracking_decision(
@@ -189,7 +179,7 @@ def _scale_out(
         )
     return change(
         now=now,
-        alarm_name=_alarm_name(auto_scaling_group_name, policy_name, "AlarmHigh"),
+        alarm_name=tracking_alarm_name(auto_scaling_group_name, policy_name, TrackingAlarm.HIGH),
         policy_name=policy_name,
         current=current,
         new=new,
@@ -216,7 +206,7 @@ def _scale_in(
         )
     return change(
         now=now,
-        alarm_name=_alarm_name(auto_scaling_group_name, policy_name, "AlarmLow"),
+        alarm_name=tracking_alarm_name(auto_scaling_group_name, policy_name, TrackingAlarm.LOW),
         policy_name=policy_name,
         current=current,
         new=clamp(current - 1, group.min_size, group.max_size),
