@@ -18,8 +18,8 @@ past warm-up. Step scaling runs while a CloudWatch metric alarm (the shared stor
 PutMetricAlarm writes it) names the policy's ARN in AlarmActions and is in ALARM, with EC2 Auto
 Scaling's step arithmetic and the policy's Cooldown since the service's last scaling activity.
 ``decide`` and ``step_decision`` are pure; ``ServiceScalingController`` samples, stores
-datapoints in ``ecs_datapoints`` and applies decisions with an activity each (the largest
-count asked for wins).
+datapoints in the table groups and alarms use too (``orchestrator.scaling.datapoints``) and
+applies decisions with an activity each (the largest count asked for wins).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ CPU = "ECSServiceAverageCPUUtilization"
 REQUESTS = "ALBRequestCountPerTarget"
 BACKLOG = "BacklogPerTask"
 METRICS = (CPU, REQUESTS, BACKLOG)
+DAY = 86400  # seconds of datapoints kept: plenty for alarms of 15 periods
 
 
 class MetricSource(Protocol):
@@ -181,14 +182,21 @@ class ServiceScalingController:
         self.clock = clock
         self.metrics = metrics or NoMetrics()
         self._stores = PerThread(lambda: EcsStore(self.store_path), EcsStore.close)
+        # Datapoints and CloudWatch alarms: the tables groups and services share.
+        self._cloudwatch = PerThread(lambda: Store(self.store_path), Store.close)
         self._counters: dict[str, tuple[float, int]] = {}
 
     @property
     def store(self) -> EcsStore:
         return self._stores.get()
 
+    @property
+    def cloudwatch(self) -> Store:
+        return self._cloudwatch.get()
+
     def close(self) -> None:
         self._stores.close()
+        self._cloudwatch.close()
 
     def reconcile_once(self) -> None:
         now = self.clock()
@@ -200,11 +208,11 @@ class ServiceScalingController:
             if target is None or service is None or service.status != "ACTIVE":
                 continue
             tasks = self.store.tasks(cluster=policy.cluster, service=policy.service, stopped=False)
-            points = self.store.datapoints(policy.series, limit=SCALE_IN_EVALUATION_PERIODS)
+            points = self.cloudwatch.datapoints(policy.series, limit=SCALE_IN_EVALUATION_PERIODS)
             if not points or now >= points[0][0] + PERIOD:
                 value = self._sample(policy, tasks)
                 if value is not None:
-                    self.store.record_datapoint(policy.series, now, value)
+                    self.cloudwatch.record_datapoint(policy.series, now, value, keep=DAY)
                     points = [(now, value), *points]
             decided = decide(policy, target, service, tasks, [v for _, v in points], now)
             if decided.desired_capacity is not None:
@@ -225,25 +233,25 @@ class ServiceScalingController:
         policies = self.store.step_policies()
         if not policies:
             return
-        with Store(self.store_path) as cloudwatch:
-            alarms = cloudwatch.alarms()
-            for policy in policies:
-                target = targets.get(policy.resource_id)
-                service = self.store.service(policy.cluster, policy.service)
-                if target is None or service is None or service.status != "ACTIVE":
-                    continue
-                if self._cooling_down(policy, now):
-                    continue
-                arn = scaling_policy_arn(policy.resource_id, policy.policy_name)
-                fired = alarm_in_alarm(alarms, partial(operator.eq, arn), cloudwatch.values)
-                if fired is None:
-                    continue
-                alarm, points = fired
-                decided = step_decision(policy, target, service, points[0], alarm, now)
-                if decided.desired_capacity is not None:
-                    decisions.setdefault(policy.resource_id, []).append(
-                        (decided.desired_capacity, decided.cause)
-                    )
+        cloudwatch = self.cloudwatch
+        alarms = cloudwatch.alarms()
+        for policy in policies:
+            target = targets.get(policy.resource_id)
+            service = self.store.service(policy.cluster, policy.service)
+            if target is None or service is None or service.status != "ACTIVE":
+                continue
+            if self._cooling_down(policy, now):
+                continue
+            arn = scaling_policy_arn(policy.resource_id, policy.policy_name)
+            fired = alarm_in_alarm(alarms, partial(operator.eq, arn), cloudwatch.values)
+            if fired is None:
+                continue
+            alarm, points = fired
+            decided = step_decision(policy, target, service, points[0], alarm, now)
+            if decided.desired_capacity is not None:
+                decisions.setdefault(policy.resource_id, []).append(
+                    (decided.desired_capacity, decided.cause)
+                )
 
     def _cooling_down(self, policy: StepPolicy, now: float) -> bool:
         """Cooldown: after a scaling activity on the service, the policy waits ``cooldown``."""

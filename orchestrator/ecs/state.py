@@ -53,10 +53,6 @@ CREATE TABLE IF NOT EXISTS ecs_scaling_activities (
     activity_id TEXT PRIMARY KEY, resource_id TEXT NOT NULL, start_time REAL NOT NULL,
     document TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS ecs_datapoints (
-    series TEXT NOT NULL, timestamp REAL NOT NULL, value REAL NOT NULL,
-    PRIMARY KEY (series, timestamp)
-);
 CREATE TABLE IF NOT EXISTS ecs_clusters (name TEXT PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ecs_container_instances (
     instance_id TEXT PRIMARY KEY, cluster TEXT NOT NULL, document TEXT NOT NULL
@@ -311,26 +307,6 @@ class EcsStore(DocumentStore):
             (resource_id, resource_id),
         )
         return [self._load(ScalingActivity, row[0]) for row in rows]
-
-    def record_datapoint(self, series: str, timestamp: float, value: float) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO ecs_datapoints VALUES (?, ?, ?)", (series, timestamp, value)
-            )
-            # One day of one-minute datapoints is plenty for alarms of 15 periods.
-            db.execute(
-                "DELETE FROM ecs_datapoints WHERE series = ? AND timestamp < ?",
-                (series, timestamp - 86400),
-            )
-
-    def datapoints(self, series: str, limit: int = 15) -> list[tuple[float, float]]:
-        """Newest first."""
-        rows = self._connection.execute(
-            "SELECT timestamp, value FROM ecs_datapoints WHERE series = ? "
-            "ORDER BY timestamp DESC LIMIT ?",
-            (series, limit),
-        ).fetchall()
-        return [(float(t), float(v)) for t, v in rows]
 
     # Tasks.
 
