@@ -197,7 +197,7 @@ class ScalingController:
         self,
         group: AutoScalingGroup,
         policy: ScalingPolicy,
-        definition: TargetTrackingPolicy,
+        definition: TargetTrackingPolicy[MetricSpec],
         snapshot: GroupSnapshot,
         instances: Sequence[Instance],
         now: float,

@@ -49,12 +49,16 @@ class TargetTrackingConfiguration:
     """TargetValue and DisableScaleIn as AWS names them, plus the policy's warm-up.
 
     ``estimated_instance_warmup`` None falls back to the group's default instance warm-up, then
-    to DefaultCooldown, as in AWS.
+    to DefaultCooldown, as in AWS. ``scale_out_cooldown`` and ``scale_in_cooldown`` are
+    Application Auto Scaling's (EC2 Auto Scaling leaves them None): a service's tasks count in
+    the metric once healthy for ScaleOutCooldown, as an instance does past its warm-up.
     """
 
     target_value: float
     disable_scale_in: bool = False
     estimated_instance_warmup: int | None = None
+    scale_out_cooldown: int | None = None
+    scale_in_cooldown: int | None = None
 
     def __post_init__(self) -> None:
         if not self.target_value > 0:
