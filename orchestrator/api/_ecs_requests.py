@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from orchestrator.api._requests import Request
 from orchestrator.ecs.errors import InvalidParameterException
 
 E = TypeVar("E", bound="EcsRequest")
@@ -33,22 +34,18 @@ _TYPES = {
     "bool_parsing": "must be a boolean.",
     "bool_type": "must be a boolean.",
     "list_type": "must be a list.",
+    "tuple_type": "must be a list.",
     "dict_type": "must be a structure.",
     "model_type": "must be a structure.",
     "model_attributes_type": "must be a structure.",
 }
 
 
-class EcsRequest(BaseModel):
-    """Base of ECS's request shapes: camelCase on the wire, numbers accepted as strings."""
+class EcsRequest(Request):
+    """Base of ECS's request shapes: ``Request``'s, in camelCase, extras left to the model
+    check (pydantic merges this config into the base's)."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="ignore",
-        frozen=True,
-        coerce_numbers_to_str=True,
-    )
+    model_config = ConfigDict(alias_generator=to_camel, extra="ignore")
 
 
 class LoadBalancer(EcsRequest):
@@ -87,10 +84,10 @@ class CreateService(EcsRequest):
     cluster: str | None = None
     desired_count: int | None = None
     launch_type: str | None = None
-    load_balancers: list[LoadBalancer] = []
+    load_balancers: tuple[LoadBalancer, ...] = ()
     deployment_configuration: DeploymentConfiguration | None = None
-    placement_strategy: list[PlacementStrategy] = []
-    placement_constraints: list[PlacementConstraint] = []
+    placement_strategy: tuple[PlacementStrategy, ...] = ()
+    placement_constraints: tuple[PlacementConstraint, ...] = ()
     health_check_grace_period_seconds: int | None = None
     network_configuration: dict[str, Any] | None = None
 
