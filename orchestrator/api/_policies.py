@@ -28,7 +28,7 @@ from orchestrator.api._metrics import (
 from orchestrator.api._requests import Request
 from orchestrator.errors import ValidationError
 from orchestrator.scaling.adjustment import AdjustmentType
-from orchestrator.scaling.alarms import MetricAlarm
+from orchestrator.scaling.alarms import MetricAlarm, TrackingAlarm, tracking_alarm_name
 from orchestrator.scaling.metrics import CpuUtilizationMetric, MetricSpec, QueueBacklogMetric
 from orchestrator.scaling.policy import (
     ACCOUNT,
@@ -40,7 +40,7 @@ from orchestrator.scaling.policy import (
 )
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
-from orchestrator.scaling.target_tracking import TargetTrackingConfiguration, _alarm_name
+from orchestrator.scaling.target_tracking import TargetTrackingConfiguration
 
 Name = Field(min_length=1, max_length=255)
 
@@ -296,8 +296,8 @@ def policy_alarms(policy: ScalingPolicy, alarms: list[MetricAlarm]) -> list[dict
     """A target tracking policy's own two alarms; otherwise the alarms that invoke it."""
     if policy.policy_type is PolicyType.TARGET_TRACKING_SCALING:
         names = [
-            _alarm_name(policy.auto_scaling_group_name, policy.policy_name, which)
-            for which in ("AlarmHigh", "AlarmLow")
+            tracking_alarm_name(policy.auto_scaling_group_name, policy.policy_name, which)
+            for which in TrackingAlarm
         ]
     else:
         names = [a.alarm_name for a in alarms if any(policy.answers_to(x) for x in a.alarm_actions)]

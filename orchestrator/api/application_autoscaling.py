@@ -24,26 +24,29 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
-from orchestrator.ecs.model import (
+from orchestrator.ecs.scalable_target import (
+    BACKLOG,
+    CPU,
     DEFAULT_COOLDOWN,
+    DIMENSION,
+    REQUESTS,
     ScalableTarget,
-    StepPolicy,
-    TargetTrackingPolicy,
-    scaling_policy_arn,
+    ServiceMetric,
+    ServiceScalingPolicy,
+    tracking_configuration,
 )
-from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ACCOUNT, REGION
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.paging import Page, paginate
 from orchestrator.scaling.adjustment import AdjustmentType
+from orchestrator.scaling.policy import TargetTrackingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 
 SERVICE = "application-autoscaling"
 # Barista's shared request validation says ValidationError (EC2 Auto Scaling's code); this
 # service's model calls the same refusal ValidationException.
 ERROR_CODES = {"ValidationError": "ValidationException"}
-DIMENSION = "ecs:service:DesiredCount"
 
 
 class RegisterScalableTarget(Request):
@@ -160,49 +163,42 @@ def _sqs_queue(metric: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _step_policy(request: PutScalingPolicy, cluster: str, service: str) -> StepPolicy:
+def _step_policy(request: PutScalingPolicy, cluster: str, service: str) -> ServiceScalingPolicy:
     config = request.step_scaling_policy_configuration or {}
-    steps = tuple(
-        (
-            _bound(step.get("MetricIntervalLowerBound")),
-            _bound(step.get("MetricIntervalUpperBound")),
-            int(step["ScalingAdjustment"]),
-        )
-        for step in config.get("StepAdjustments") or []
-    )
-    policy = StepPolicy(
+    adjustment_type = str(config.get("AdjustmentType", "ChangeInCapacity"))
+    try:
+        kind = AdjustmentType(adjustment_type)
+    except ValueError:
+        raise ValidationError(
+            f"AdjustmentType {adjustment_type} is not one of ChangeInCapacity, "
+            "PercentChangeInCapacity, ExactCapacity."
+        ) from None
+    # EC2 Auto Scaling's validation of steps and adjustments is AWS's for services too.
+    step = StepScalingPolicy(
         policy_name=request.policy_name,
-        cluster=cluster,
-        service=service,
-        adjustment_type=str(config.get("AdjustmentType", "ChangeInCapacity")),
-        steps=steps,
-        cooldown=int(config.get("Cooldown", DEFAULT_COOLDOWN)),
+        adjustment_type=kind,
+        step_adjustments=tuple(
+            StepAdjustment(
+                int(step["ScalingAdjustment"]),
+                _bound(step.get("MetricIntervalLowerBound")),
+                _bound(step.get("MetricIntervalUpperBound")),
+            )
+            for step in config.get("StepAdjustments") or []
+        ),
         min_adjustment_magnitude=int(config["MinAdjustmentMagnitude"])
         if config.get("MinAdjustmentMagnitude") is not None
         else None,
         metric_aggregation_type=str(config.get("MetricAggregationType", "Average")),
+        cooldown=int(config.get("Cooldown", DEFAULT_COOLDOWN)),
     )
-    try:
-        # EC2 Auto Scaling's validation of steps and adjustments is AWS's for services too.
-        StepScalingPolicy(
-            policy_name=policy.policy_name,
-            adjustment_type=AdjustmentType(policy.adjustment_type),
-            step_adjustments=tuple(StepAdjustment(a, lo, hi) for lo, hi, a in steps),
-            min_adjustment_magnitude=policy.min_adjustment_magnitude,
-        )
-    except ValueError:
-        raise ValidationError(
-            f"AdjustmentType {policy.adjustment_type} is not one of ChangeInCapacity, "
-            "PercentChangeInCapacity, ExactCapacity."
-        ) from None
-    return policy
+    return ServiceScalingPolicy(request.policy_name, cluster, service, step)
 
 
 def _bound(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _policy(request: PutScalingPolicy, cluster: str, service: str) -> TargetTrackingPolicy:
+def _policy(request: PutScalingPolicy, cluster: str, service: str) -> ServiceScalingPolicy:
     config = request.target_tracking_scaling_policy_configuration or {}
     if "TargetValue" not in config:
         raise ValidationError("TargetTrackingScalingPolicyConfiguration.TargetValue is required.")
@@ -228,85 +224,92 @@ def _policy(request: PutScalingPolicy, cluster: str, service: str) -> TargetTrac
         metric, label = BACKLOG, queue
     else:
         raise ValidationError("A metric specification is required.")
-    return TargetTrackingPolicy(
-        policy_name=request.policy_name,
-        cluster=cluster,
-        service=service,
-        metric=metric,
-        target_value=float(config["TargetValue"]),
-        resource_label=label,
-        scale_out_cooldown=int(config.get("ScaleOutCooldown", DEFAULT_COOLDOWN)),
-        scale_in_cooldown=int(config.get("ScaleInCooldown", DEFAULT_COOLDOWN)),
-        disable_scale_in=bool(config.get("DisableScaleIn", False)),
+    tracking = TargetTrackingPolicy(
+        ServiceMetric(metric, label),
+        tracking_configuration(
+            float(config["TargetValue"]),
+            scale_out_cooldown=int(config.get("ScaleOutCooldown", DEFAULT_COOLDOWN)),
+            scale_in_cooldown=int(config.get("ScaleInCooldown", DEFAULT_COOLDOWN)),
+            disable_scale_in=bool(config.get("DisableScaleIn", False)),
+        ),
     )
+    return ServiceScalingPolicy(request.policy_name, cluster, service, tracking)
 
 
-def _policy_arn(policy: TargetTrackingPolicy | StepPolicy) -> str:
-    return scaling_policy_arn(policy.resource_id, policy.policy_name)
-
-
-def _step_doc(policy: StepPolicy) -> dict[str, Any]:
+def _step_doc(policy: ServiceScalingPolicy, step: StepScalingPolicy) -> dict[str, Any]:
     steps = []
-    for lower, upper, adjustment in policy.steps:
-        step: dict[str, Any] = {"ScalingAdjustment": adjustment}
-        if lower is not None:
-            step["MetricIntervalLowerBound"] = lower
-        if upper is not None:
-            step["MetricIntervalUpperBound"] = upper
-        steps.append(step)
+    for adjustment in step.step_adjustments:
+        described: dict[str, Any] = {"ScalingAdjustment": adjustment.scaling_adjustment}
+        if adjustment.metric_interval_lower_bound is not None:
+            described["MetricIntervalLowerBound"] = adjustment.metric_interval_lower_bound
+        if adjustment.metric_interval_upper_bound is not None:
+            described["MetricIntervalUpperBound"] = adjustment.metric_interval_upper_bound
+        steps.append(described)
     return {
-        "PolicyARN": _policy_arn(policy),
-        "PolicyName": policy.policy_name,
-        "ServiceNamespace": "ecs",
-        "ResourceId": policy.resource_id,
-        "ScalableDimension": DIMENSION,
-        "PolicyType": "StepScaling",
+        **_policy_names(policy),
         "StepScalingPolicyConfiguration": {
-            "AdjustmentType": policy.adjustment_type,
+            "AdjustmentType": step.adjustment_type.value,
             "StepAdjustments": steps,
-            "Cooldown": policy.cooldown,
-            "MetricAggregationType": policy.metric_aggregation_type,
+            "Cooldown": step.cooldown,
+            "MetricAggregationType": step.metric_aggregation_type,
             **(
-                {"MinAdjustmentMagnitude": policy.min_adjustment_magnitude}
-                if policy.min_adjustment_magnitude is not None
+                {"MinAdjustmentMagnitude": step.min_adjustment_magnitude}
+                if step.min_adjustment_magnitude is not None
                 else {}
             ),
         },
     }
 
 
-def _policy_doc(policy: TargetTrackingPolicy) -> dict[str, Any]:
-    if policy.metric == BACKLOG:
+def _policy_names(policy: ServiceScalingPolicy) -> dict[str, Any]:
+    return {
+        "PolicyARN": policy.policy_arn,
+        "PolicyName": policy.policy_name,
+        "ServiceNamespace": "ecs",
+        "ResourceId": policy.resource_id,
+        "ScalableDimension": DIMENSION,
+        "PolicyType": policy.policy_type,
+    }
+
+
+def _policy_doc(
+    policy: ServiceScalingPolicy, tracking: TargetTrackingPolicy[ServiceMetric]
+) -> dict[str, Any]:
+    metric = tracking.metric
+    config = tracking.configuration
+    if metric.metric_type == BACKLOG:
         spec: dict[str, Any] = {
             "CustomizedMetricSpecification": {
                 "MetricName": "ApproximateNumberOfMessagesVisible",
                 "Namespace": "AWS/SQS",
-                "Dimensions": [{"Name": "QueueName", "Value": policy.resource_label}],
+                "Dimensions": [{"Name": "QueueName", "Value": metric.resource_label}],
                 "Statistic": "Average",
             }
         }
     else:
         spec = {
             "PredefinedMetricSpecification": {
-                "PredefinedMetricType": policy.metric,
-                **({"ResourceLabel": policy.resource_label} if policy.resource_label else {}),
+                "PredefinedMetricType": metric.metric_type,
+                **({"ResourceLabel": metric.resource_label} if metric.resource_label else {}),
             }
         }
     return {
-        "PolicyARN": _policy_arn(policy),
-        "PolicyName": policy.policy_name,
-        "ServiceNamespace": "ecs",
-        "ResourceId": policy.resource_id,
-        "ScalableDimension": DIMENSION,
-        "PolicyType": "TargetTrackingScaling",
+        **_policy_names(policy),
         "TargetTrackingScalingPolicyConfiguration": {
-            "TargetValue": policy.target_value,
+            "TargetValue": config.target_value,
             **spec,
-            "ScaleOutCooldown": policy.scale_out_cooldown,
-            "ScaleInCooldown": policy.scale_in_cooldown,
-            "DisableScaleIn": policy.disable_scale_in,
+            "ScaleOutCooldown": config.scale_out_cooldown,
+            "ScaleInCooldown": config.scale_in_cooldown,
+            "DisableScaleIn": config.disable_scale_in,
         },
     }
+
+
+def _describe(policy: ServiceScalingPolicy) -> dict[str, Any]:
+    definition = policy.definition
+    if isinstance(definition, StepScalingPolicy):
+        return _step_doc(policy, definition)
+    return _policy_doc(policy, definition)
 
 
 def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one closure per action
@@ -391,13 +394,13 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 )
             if request.policy_type == "StepScaling":
                 step = _step_policy(request, cluster, service)
-                store.put_step_policy(step)
+                store.put_scaling_policy(step)
                 # Its alarm is the caller's: PutMetricAlarm with this ARN in AlarmActions.
-                return {"PolicyARN": _policy_arn(step), "Alarms": []}
+                return {"PolicyARN": step.policy_arn, "Alarms": []}
             policy = _policy(request, cluster, service)
             store.put_scaling_policy(policy)
         return {
-            "PolicyARN": _policy_arn(policy),
+            "PolicyARN": policy.policy_arn,
             "Alarms": [
                 {"AlarmName": f"TargetTracking-{policy.resource_id}-{which}-{policy.policy_name}"}
                 for which in ("AlarmHigh", "AlarmLow")
@@ -408,10 +411,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         request = parse(DescribeScalingPolicies, params)
         size = request.page_size(10)
         with EcsStore(context.store_path) as store:
-            policies: list[TargetTrackingPolicy | StepPolicy] = [
-                *store.scaling_policies(),
-                *store.step_policies(),
-            ]
+            policies = store.scaling_policies()
         chosen = [
             p
             for p in policies
@@ -421,14 +421,13 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         page = paginate(
             "scaling-policies",
             chosen,
-            lambda p: [p.resource_id, p.policy_name, type(p).__name__],
+            # The kind keeps apart a target tracking and a step policy of the same name.
+            lambda p: [p.resource_id, p.policy_name, p.policy_type],
             size,
             request.next_token,
             invalid_next_token,
         )
-        documents = [
-            _step_doc(p) if isinstance(p, StepPolicy) else _policy_doc(p) for p in page.items
-        ]
+        documents = [_describe(p) for p in page.items]
         return _paged("ScalingPolicies", documents, page)
 
     def delete_scaling_policy(params: Params) -> Mapping[str, Any]:

@@ -29,7 +29,6 @@ from orchestrator.api._policies import (
 )
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
-from orchestrator.asg.activity import activity_id
 from orchestrator.asg.group import Tag
 from orchestrator.asg.instance import Instance
 from orchestrator.asg.lifecycle import InstanceLifecycle
@@ -48,6 +47,7 @@ from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
 from orchestrator.instance_types import instance_type_of
 from orchestrator.launch_templates import LaunchTemplate
+from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.policy import ACCOUNT, REGION, PolicyType
 from orchestrator.scaling.scheduled import UTC_ZONE, ScheduledAction
 

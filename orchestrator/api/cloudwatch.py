@@ -27,11 +27,11 @@ from orchestrator.api._metrics import Dimension, metric_identity, metric_spec
 from orchestrator.api._policies import alarm_arn
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg.store import Store
-from orchestrator.ecs.model import scaling_policy_arn
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.paging import paginate
 from orchestrator.scaling.alarms import AlarmState, ComparisonOperator, MetricAlarm, evaluate
+from orchestrator.scaling.step import StepScalingPolicy
 
 SERVICE = "cloudwatch"
 HIGH_RESOLUTION_PERIODS = (10, 20, 30)
@@ -165,8 +165,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             policies = store.policies()
             with EcsStore(context.store_path) as ecs_store:
                 service_policies = {
-                    scaling_policy_arn(p.resource_id, p.policy_name)
-                    for p in ecs_store.step_policies()
+                    p.policy_arn
+                    for p in ecs_store.scaling_policies()
+                    if isinstance(p.definition, StepScalingPolicy)
                 }
             for action in request.alarm_actions:
                 if action not in service_policies and not any(

@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api import _ecs_requests as requests
+from orchestrator.api._ecs_requests import parse_ecs
 from orchestrator.ecs import operations
 from orchestrator.ecs.deployment import failed_to_start
 from orchestrator.ecs.errors import (
@@ -298,17 +300,17 @@ def _service_doc(store: EcsStore, service: Service) -> dict[str, Any]:
     }
 
 
-def _deployment_configuration(value: Any) -> DeploymentConfiguration | None:
+def _deployment_configuration(
+    value: requests.DeploymentConfiguration | None,
+) -> DeploymentConfiguration | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
-        raise InvalidParameterException("deploymentConfiguration must be a structure.")
-    breaker = value.get("deploymentCircuitBreaker") or {}
+    breaker = value.deployment_circuit_breaker or requests.DeploymentCircuitBreaker()
     return DeploymentConfiguration(
-        minimum_healthy_percent=int(value.get("minimumHealthyPercent", 100)),
-        maximum_percent=int(value.get("maximumPercent", 200)),
-        circuit_breaker_enable=bool(breaker.get("enable", False)),
-        circuit_breaker_rollback=bool(breaker.get("rollback", False)),
+        minimum_healthy_percent=value.minimum_healthy_percent,
+        maximum_percent=value.maximum_percent,
+        circuit_breaker_enable=breaker.enable,
+        circuit_breaker_rollback=breaker.rollback,
     )
 
 
@@ -590,57 +592,52 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return _listed("taskArns", [t.arn for t in page.items], page)
 
     def create_service(params: Params) -> Mapping[str, Any]:
-        name = _required(params, "serviceName")
-        reference = _required(params, "taskDefinition")
-        balancers = [
-            LoadBalancer(str(b["targetGroupArn"]), str(b["containerName"]), int(b["containerPort"]))
-            for b in _list(params, "loadBalancers")
-        ]
+        request = parse_ecs(requests.CreateService, params)
         with store() as s:
-            operations.find_cluster(s, _text(params, "cluster"))
+            operations.find_cluster(s, request.cluster)
             operations.check_network_configuration(
-                operations.resolve_task_definition(s, reference),
-                params.get("networkConfiguration"),
+                operations.resolve_task_definition(s, request.task_definition),
+                request.network_configuration,
             )
             service = operations.create_service(
                 s,
-                _text(params, "cluster"),
-                name,
-                reference,
-                _number(params, "desiredCount") or 0,
-                launch_type=_text(params, "launchType"),
-                load_balancers=balancers,
+                request.cluster,
+                request.service_name,
+                request.task_definition,
+                request.desired_count or 0,
+                launch_type=request.launch_type,
+                load_balancers=[
+                    LoadBalancer(b.target_group_arn, b.container_name, b.container_port)
+                    for b in request.load_balancers
+                ],
                 deployment_configuration=_deployment_configuration(
-                    params.get("deploymentConfiguration")
+                    request.deployment_configuration
                 ),
                 placement_strategy=[
-                    PlacementStrategy(str(p["type"]), str(p.get("field", "")))
-                    for p in _list(params, "placementStrategy")
+                    PlacementStrategy(p.type, p.field) for p in request.placement_strategy
                 ],
                 placement_constraints=[
-                    PlacementConstraint(str(p["type"]), str(p.get("expression", "")))
-                    for p in _list(params, "placementConstraints")
+                    PlacementConstraint(p.type, p.expression) for p in request.placement_constraints
                 ],
-                health_check_grace_period_seconds=_number(params, "healthCheckGracePeriodSeconds")
-                or 0,
+                health_check_grace_period_seconds=request.health_check_grace_period_seconds or 0,
                 now=now(),
             )
             return {"service": _service_doc(s, service)}
 
     def update_service(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "service")
+        request = parse_ecs(requests.UpdateService, params)
         with store() as s:
             service = operations.update_service(
                 s,
-                _text(params, "cluster"),
-                reference,
-                desired_count=_number(params, "desiredCount"),
-                task_definition=_text(params, "taskDefinition"),
+                request.cluster,
+                request.service,
+                desired_count=request.desired_count,
+                task_definition=request.task_definition,
                 deployment_configuration=_deployment_configuration(
-                    params.get("deploymentConfiguration")
+                    request.deployment_configuration
                 ),
-                force_new_deployment=_flag(params, "forceNewDeployment"),
-                health_check_grace_period_seconds=_number(params, "healthCheckGracePeriodSeconds"),
+                force_new_deployment=request.force_new_deployment,
+                health_check_grace_period_seconds=request.health_check_grace_period_seconds,
                 now=now(),
             )
             return {"service": _service_doc(s, service)}

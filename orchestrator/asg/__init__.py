@@ -6,7 +6,6 @@ calls :func:`plan`, and carries the plan out.
 
 from __future__ import annotations
 
-from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.asg.group import (
     AutoScalingGroup,
     HealthCheckType,
@@ -20,6 +19,7 @@ from orchestrator.asg.group import (
     update_auto_scaling_group,
 )
 from orchestrator.asg.plan import Launch, Plan, Termination, plan
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 
 __all__ = [
     "Activity",

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
-from orchestrator.asg.activity import ActivityStatusCode, activity_id, timestamp
 from orchestrator.asg.hooks import LifecycleHook, LifecycleTransition
 from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.lifecycle import (
@@ -35,6 +34,7 @@ from orchestrator.asg.terminator import Drain, InlineStops, Stops
 from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.images import ImageNotAllowed
+from orchestrator.scaling.activity import ActivityStatusCode, activity_id, timestamp
 
 __all__ = ["AutoScalingController", "ElbUnhealthy", "Notify", "PassResult"]
 

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from orchestrator.asg.activity import timestamp
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.launch_templates import DEFAULT
+from orchestrator.scaling.activity import timestamp
+from orchestrator.scaling.decision import DEFAULT_COOLDOWN
 
 MAX_PROTECTION_IDS_PER_CALL = 50  # SetInstanceProtection's documented limit
-DEFAULT_COOLDOWN = 300  # seconds; AWS's default, used only by simple scaling policies
 MAX_DEFAULT_INSTANCE_WARMUP = 3600  # seconds; AWS's documented range is 0-3600
 MIN_MAX_INSTANCE_LIFETIME = 86_400  # seconds; MaxInstanceLifetime is 0 (off) or at least a day
 MAX_TAGS = 50  # tags per Auto Scaling group, AWS's quota

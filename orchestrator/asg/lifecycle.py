@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from orchestrator.asg.activity import Activity
 from orchestrator.asg.hooks import (
     LifecycleActionResult,
     LifecycleHook,
     LifecycleTransition,
 )
+from orchestrator.scaling.activity import Activity
 
 
 class LifecycleState(StrEnum):

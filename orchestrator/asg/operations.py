@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from orchestrator.asg import paging
-from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.asg.controller import begin_termination
 from orchestrator.asg.group import (
     AutoScalingGroup,
@@ -62,6 +61,7 @@ from orchestrator.elb.state import ElbStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.launch_templates import DEFAULT, LaunchTemplate, find_template
 from orchestrator.runtime import Runtime
+from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.scaling.alarms import MetricAlarm
 from orchestrator.scaling.policy import ScalingPolicy
 from orchestrator.scaling.scheduled import ScheduledAction

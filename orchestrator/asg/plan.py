@@ -21,11 +21,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.asg.group import AutoScalingGroup, HealthCheckType, ScalingProcess
 from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.asg.termination import select_for_termination
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData, find
+from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
 
 
 @dataclass(frozen=True)

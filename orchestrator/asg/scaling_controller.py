@@ -9,8 +9,8 @@ controller, which quotes that cause in its activities — as AWS's history reads
 
 AWS rules followed here:
 
-* target tracking owns two alarms: AlarmHigh after 3 datapoints above the target, AlarmLow
-  after 15 below; while one is in ALARM the policy is evaluated every period;
+* target tracking owns two alarms (``orchestrator.scaling.alarms.target_tracking_alarm``);
+  while one is in ALARM the policy is evaluated every period;
 * a step or simple policy runs while a metric alarm naming it in AlarmActions is in ALARM;
 * several policies: the one asking for the largest capacity wins, so scale-in happens only
   when every policy with an opinion agrees (EC2 Auto Scaling user guide, "multiple scaling
@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.asg import AutoScalingGroup, ScalingProcess, update_auto_scaling_group
-from orchestrator.asg.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
@@ -41,16 +40,18 @@ from orchestrator.scaling import (
     step_scaling_decision,
     target_tracking_decision,
 )
-from orchestrator.scaling.alarms import AlarmState, MetricAlarm, evaluate
+from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
+from orchestrator.scaling.alarms import (
+    SCALE_IN_EVALUATION_PERIODS,
+    MetricAlarm,
+    alarm_in_alarm,
+    target_tracking_alarm,
+)
 from orchestrator.scaling.metrics import CpuUtilizationMetric, MetricSpec, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepScalingPolicy
-from orchestrator.scaling.target_tracking import (
-    SCALE_IN_EVALUATION_PERIODS,
-    SCALE_OUT_EVALUATION_PERIODS,
-)
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class ScalingController:
         self,
         group: AutoScalingGroup,
         policy: ScalingPolicy,
-        definition: TargetTrackingPolicy,
+        definition: TargetTrackingPolicy[MetricSpec],
         snapshot: GroupSnapshot,
         instances: Sequence[Instance],
         now: float,
@@ -231,10 +232,7 @@ class ScalingController:
             self.store.record_datapoint(series, sampled_at, value, keep=3600)
         values = [v for _, v in self.store.datapoints(series, limit=SCALE_IN_EVALUATION_PERIODS)]
         target = config.target_value
-        high = values[:SCALE_OUT_EVALUATION_PERIODS]
-        alarm_high = len(high) == SCALE_OUT_EVALUATION_PERIODS and all(v > target for v in high)
-        alarm_low = len(values) == SCALE_IN_EVALUATION_PERIODS and all(v < target for v in values)
-        if not (alarm_high or alarm_low):
+        if target_tracking_alarm(target, values) is None:
             # No alarm: the policy still holds its ground, so others cannot scale in past it.
             return ScalingDecision(None, f"tracked value {value:g} against target {target:g}.")
         return target_tracking_decision(
@@ -255,33 +253,27 @@ class ScalingController:
         snapshot: GroupSnapshot,
         now: float,
     ) -> ScalingDecision | None:
-        for alarm in alarms:
-            if not any(policy.answers_to(action) for action in alarm.alarm_actions):
-                continue
-            points = [
-                v
-                for _, v in self.store.datapoints(alarm.metric.key, limit=alarm.evaluation_periods)
-            ]
-            if evaluate(alarm, points) is not AlarmState.ALARM:
-                continue
-            if isinstance(definition, StepScalingPolicy):
-                return step_scaling_decision(
-                    definition,
-                    snapshot,
-                    metric_value=points[0],
-                    threshold=alarm.threshold,
-                    alarm_name=alarm.alarm_name,
-                    now=now,
-                )
-            return simple_scaling_decision(
+        fired = alarm_in_alarm(alarms, policy.answers_to, self.store.values)
+        if fired is None:
+            return None
+        alarm, points = fired
+        if isinstance(definition, StepScalingPolicy):
+            return step_scaling_decision(
                 definition,
                 snapshot,
+                metric_value=points[0],
+                threshold=alarm.threshold,
                 alarm_name=alarm.alarm_name,
                 now=now,
-                last_activity_end=self._last_activity_end(group),
-                activity_in_progress=False,
             )
-        return None
+        return simple_scaling_decision(
+            definition,
+            snapshot,
+            alarm_name=alarm.alarm_name,
+            now=now,
+            last_activity_end=self._last_activity_end(group),
+            activity_in_progress=False,
+        )
 
     def _last_activity_end(self, group: AutoScalingGroup) -> float | None:
         ends = [

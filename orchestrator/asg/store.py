@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.asg.group import (
     AutoScalingGroup,
     HealthCheckType,
@@ -24,14 +23,16 @@ from orchestrator.asg.group import (
 from orchestrator.asg.hooks import LifecycleActionResult, LifecycleHook, LifecycleTransition
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction, LifecycleState
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
+from orchestrator.scaling.datapoints import DatapointStore
 from orchestrator.scaling.metrics import metric_from_document, metric_to_document
 from orchestrator.scaling.policy import ScalingPolicy, policy_from_document, policy_to_document
 from orchestrator.scaling.scheduled import ScheduledAction
-from orchestrator.sqlite import SchemaVersionError, SqliteStore
+from orchestrator.sqlite import SchemaVersionError
 
 DEFAULT_PATH = "barista.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE launch_templates (
@@ -98,8 +99,21 @@ CREATE TABLE instance_lifecycles (
 );
 """
 
+# One datapoint table for groups and ECS services (orchestrator/scaling/datapoints.py): ECS's
+# series move over (their names, service/CLUSTER/NAME/…, cannot meet a group's) and its table
+# goes. It is created first when absent, as in a file whose ECS store never opened.
+_SCHEMA_V4 = """
+CREATE TABLE IF NOT EXISTS ecs_datapoints (
+    series TEXT NOT NULL, timestamp REAL NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (series, timestamp)
+);
+INSERT OR IGNORE INTO metric_datapoints (series, timestamp, value)
+    SELECT series, timestamp, value FROM ecs_datapoints;
+DROP TABLE ecs_datapoints;
+"""
+
 # Each entry upgrades the schema from the version before it; a new release appends one.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 
 
 def _template_to_json(template: LaunchTemplate) -> str:
@@ -185,7 +199,7 @@ def _lifecycle_from_json(document: str) -> InstanceLifecycle:
     return InstanceLifecycle(**raw)
 
 
-class Store(SqliteStore):
+class Store(DatapointStore):
     """Launch templates, groups, policies, alarms, schedules, activities and datapoints.
 
     A connection is opened per store and used from one thread at a time; open one store per
@@ -467,28 +481,6 @@ class Store(SqliteStore):
     def delete_instance_lifecycle(self, instance_id: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM instance_lifecycles WHERE instance_id = ?", (instance_id,))
-
-    def record_datapoint(self, series: str, timestamp: float, value: float, keep: float) -> None:
-        """Add one datapoint and forget the series' points older than ``timestamp - keep``."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO metric_datapoints (series, timestamp, value) "
-                "VALUES (?, ?, ?)",
-                (series, timestamp, value),
-            )
-            db.execute(
-                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
-                (series, timestamp - keep),
-            )
-
-    def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]:
-        """The newest ``limit`` (timestamp, value) points of a series, newest first."""
-        rows = self._connection.execute(
-            "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
-            "ORDER BY timestamp DESC LIMIT ?",
-            (series, limit),
-        )
-        return [(timestamp, value) for timestamp, value in rows]
 
     def setting(self, key: str, default: str) -> str:
         """A persistent setting, written with ``default`` the first time it is read.

@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from orchestrator.api import ApiContext
-from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.asg.group import AutoScalingGroup
 from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
@@ -42,6 +41,7 @@ from orchestrator.dashboard.sources import (
     scrape_latency,
 )
 from orchestrator.errors import AwsError
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.metrics import PERIOD, CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 

@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from orchestrator.asg.activity import timestamp
 from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
 from orchestrator.ecs.model import CapacityProvider, ContainerInstance
 from orchestrator.instance_types import INSTANCE_TYPES, instance_type_of
 from orchestrator.runtime import Runtime
+from orchestrator.scaling.activity import timestamp
 
 DEFAULT_RESOURCES = (2048, 4096)  # CPU units, MiB: when a template names no instance type
 

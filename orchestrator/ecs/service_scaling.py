@@ -18,8 +18,8 @@ past warm-up. Step scaling runs while a CloudWatch metric alarm (the shared stor
 PutMetricAlarm writes it) names the policy's ARN in AlarmActions and is in ALARM, with EC2 Auto
 Scaling's step arithmetic and the policy's Cooldown since the service's last scaling activity.
 ``decide`` and ``step_decision`` are pure; ``ServiceScalingController`` samples, stores
-datapoints in ``ecs_datapoints`` and applies decisions with an activity each (the largest
-count asked for wins).
+datapoints in the table groups and alarms use too (``orchestrator.scaling.datapoints``) and
+applies decisions with an activity each (the largest count asked for wins).
 """
 
 from __future__ import annotations
@@ -34,39 +34,38 @@ from pathlib import Path
 from typing import Protocol
 
 from orchestrator.asg.store import Store
-from orchestrator.ecs.model import (
+from orchestrator.ecs.model import Service, Task, TaskStatus
+from orchestrator.ecs.scalable_target import (
+    BACKLOG,
+    REQUESTS,
     ScalableTarget,
     ScalingActivity,
-    Service,
-    StepPolicy,
-    TargetTrackingPolicy,
-    Task,
-    TaskStatus,
-    scaling_policy_arn,
+    ServiceMetric,
+    ServiceScalingPolicy,
+    cooldown,
 )
 from orchestrator.ecs.state import EcsStore
 from orchestrator.loop import PerThread, run_passes
 from orchestrator.runtime.tasks import TaskRuntime
-from orchestrator.scaling.adjustment import AdjustmentType
-from orchestrator.scaling.alarms import AlarmState, MetricAlarm, evaluate
+from orchestrator.scaling.alarms import (
+    SCALE_IN_EVALUATION_PERIODS,
+    MetricAlarm,
+    alarm_in_alarm,
+    target_tracking_alarm,
+)
 from orchestrator.scaling.decision import GroupSnapshot, ScalingDecision
 from orchestrator.scaling.metrics import PERIOD
-from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy, step_scaling_decision
+from orchestrator.scaling.policy import TargetTrackingPolicy
+from orchestrator.scaling.step import StepScalingPolicy, step_scaling_decision
 from orchestrator.scaling.target_tracking import (
-    SCALE_IN_EVALUATION_PERIODS,
-    SCALE_OUT_EVALUATION_PERIODS,
     ASGAverageCPUUtilization,
     BacklogPerInstance,
-    TargetTrackingConfiguration,
     target_tracking_decision,
 )
 
 log = logging.getLogger(__name__)
 
-CPU = "ECSServiceAverageCPUUtilization"
-REQUESTS = "ALBRequestCountPerTarget"
-BACKLOG = "BacklogPerTask"
-METRICS = (CPU, REQUESTS, BACKLOG)
+DAY = 86400  # seconds of datapoints kept: plenty for alarms of 15 periods
 
 
 class MetricSource(Protocol):
@@ -86,23 +85,22 @@ class NoMetrics:
 
 
 def decide(
-    policy: TargetTrackingPolicy,
+    policy_name: str,
+    tracking: TargetTrackingPolicy[ServiceMetric],
     target: ScalableTarget,
     service: Service,
     tasks: Sequence[Task],
     newest_first: Sequence[float],
+    *,
     now: float,
 ) -> ScalingDecision:
-    """The desired count for one policy, from its datapoints (newest first)."""
-    if len(newest_first) < SCALE_OUT_EVALUATION_PERIODS:
+    """The desired count for one target tracking policy, from its datapoints (newest first)."""
+    config = tracking.configuration
+    if not newest_first:
         return ScalingDecision(None, "insufficient data.")
     value = newest_first[0]
-    above = all(v > policy.target_value for v in newest_first[:SCALE_OUT_EVALUATION_PERIODS])
-    below = len(newest_first) >= SCALE_IN_EVALUATION_PERIODS and all(
-        v < policy.target_value for v in newest_first[:SCALE_IN_EVALUATION_PERIODS]
-    )
-    if not above and not below:
-        return ScalingDecision(None, f"metric {value:g} is within its alarms' thresholds.")
+    if target_tracking_alarm(config.target_value, newest_first) is None:
+        return ScalingDecision(None, f"metric {value:g} is not in AlarmHigh or AlarmLow.")
     healthy_since = tuple(
         t.healthy_at
         for t in tasks
@@ -113,10 +111,10 @@ def decide(
         max_size=target.max_capacity,
         desired_capacity=service.desired_count,
         in_service_since=healthy_since,
-        default_cooldown=policy.scale_out_cooldown,
+        # A task counts in the metric once healthy for ScaleOutCooldown: the services' warm-up.
+        default_cooldown=cooldown(config.scale_out_cooldown),
     )
-    config = TargetTrackingConfiguration(policy.target_value, policy.disable_scale_in)
-    if policy.metric == BACKLOG:
+    if tracking.metric.metric_type == BACKLOG:
         # The datapoint is the raw backlog; the per-task division counts tasks past cooldown.
         metric: ASGAverageCPUUtilization | BacklogPerInstance = BacklogPerInstance(round(value))
     else:
@@ -126,13 +124,13 @@ def decide(
         snapshot,
         metric,
         auto_scaling_group_name=target.resource_id,
-        policy_name=policy.policy_name,
+        policy_name=policy_name,
         now=now,
     )
 
 
 def step_decision(
-    policy: StepPolicy,
+    step: StepScalingPolicy,
     target: ScalableTarget,
     service: Service,
     metric_value: float,
@@ -140,24 +138,16 @@ def step_decision(
     now: float,
 ) -> ScalingDecision:
     """EC2 Auto Scaling's step arithmetic on the service's desired count."""
-    definition = StepScalingPolicy(
-        policy_name=policy.policy_name,
-        adjustment_type=AdjustmentType(policy.adjustment_type),
-        step_adjustments=tuple(
-            StepAdjustment(adjustment, lower, upper) for lower, upper, adjustment in policy.steps
-        ),
-        min_adjustment_magnitude=policy.min_adjustment_magnitude,
-        estimated_instance_warmup=0,  # Application Auto Scaling uses the cooldown instead
-    )
     snapshot = GroupSnapshot(
         min_size=target.min_capacity,
         max_size=target.max_capacity,
         desired_capacity=service.desired_count,
         # No warm-up for services (the Cooldown gates instead): all of it counts as capacity.
         in_service_since=(now,) * service.desired_count,
+        default_instance_warmup=0,
     )
     return step_scaling_decision(
-        definition,
+        step,
         snapshot,
         metric_value=metric_value,
         threshold=alarm.threshold,
@@ -182,82 +172,85 @@ class ServiceScalingController:
         self.clock = clock
         self.metrics = metrics or NoMetrics()
         self._stores = PerThread(lambda: EcsStore(self.store_path), EcsStore.close)
+        # Datapoints and CloudWatch alarms: the tables groups and services share.
+        self._cloudwatch = PerThread(lambda: Store(self.store_path), Store.close)
         self._counters: dict[str, tuple[float, int]] = {}
 
     @property
     def store(self) -> EcsStore:
         return self._stores.get()
 
+    @property
+    def cloudwatch(self) -> Store:
+        return self._cloudwatch.get()
+
     def close(self) -> None:
         self._stores.close()
+        self._cloudwatch.close()
 
     def reconcile_once(self) -> None:
         now = self.clock()
         targets = {t.resource_id: t for t in self.store.scalable_targets()}
         decisions: dict[str, list[tuple[int, str]]] = {}
-        for policy in self.store.scaling_policies():
+        policies = self.store.scaling_policies()
+        for policy in policies:
+            tracking = policy.definition
+            if not isinstance(tracking, TargetTrackingPolicy):
+                continue
             target = targets.get(policy.resource_id)
             service = self.store.service(policy.cluster, policy.service)
             if target is None or service is None or service.status != "ACTIVE":
                 continue
             tasks = self.store.tasks(cluster=policy.cluster, service=policy.service, stopped=False)
-            points = self.store.datapoints(policy.series, limit=SCALE_IN_EVALUATION_PERIODS)
+            points = self.cloudwatch.datapoints(policy.series, limit=SCALE_IN_EVALUATION_PERIODS)
             if not points or now >= points[0][0] + PERIOD:
-                value = self._sample(policy, tasks)
+                value = self._sample(tracking.metric, tasks)
                 if value is not None:
-                    self.store.record_datapoint(policy.series, now, value)
+                    self.cloudwatch.record_datapoint(policy.series, now, value, keep=DAY)
                     points = [(now, value), *points]
-            decided = decide(policy, target, service, tasks, [v for _, v in points], now)
+            values = [v for _, v in points]
+            decided = decide(policy.policy_name, tracking, target, service, tasks, values, now=now)
             if decided.desired_capacity is not None:
                 decisions.setdefault(policy.resource_id, []).append(
                     (decided.desired_capacity, decided.cause)
                 )
-        self._step_decisions(targets, decisions, now)
+        self._step_decisions(targets, policies, decisions, now)
         for resource_id, wanted in decisions.items():
             self._apply(targets[resource_id], wanted, now)
 
     def _step_decisions(
         self,
         targets: dict[str, ScalableTarget],
+        policies: Sequence[ServiceScalingPolicy],
         decisions: dict[str, list[tuple[int, str]]],
         now: float,
     ) -> None:
         """Step policies whose CloudWatch alarm (in the shared store) is in ALARM."""
-        policies = self.store.step_policies()
-        if not policies:
+        steps = [(p, p.definition) for p in policies if isinstance(p.definition, StepScalingPolicy)]
+        if not steps:
             return
-        with Store(self.store_path) as cloudwatch:
-            alarms = cloudwatch.alarms()
-            for policy in policies:
-                target = targets.get(policy.resource_id)
-                service = self.store.service(policy.cluster, policy.service)
-                if target is None or service is None or service.status != "ACTIVE":
-                    continue
-                if self._cooling_down(policy, now):
-                    continue
-                arn = scaling_policy_arn(policy.resource_id, policy.policy_name)
-                for alarm in alarms:
-                    if arn not in alarm.alarm_actions:
-                        continue
-                    points = [
-                        v
-                        for _, v in cloudwatch.datapoints(
-                            alarm.metric.key, limit=alarm.evaluation_periods
-                        )
-                    ]
-                    if evaluate(alarm, points) is not AlarmState.ALARM:
-                        continue
-                    decided = step_decision(policy, target, service, points[0], alarm, now)
-                    if decided.desired_capacity is not None:
-                        decisions.setdefault(policy.resource_id, []).append(
-                            (decided.desired_capacity, decided.cause)
-                        )
-                    break
+        alarms = self.cloudwatch.alarms()
+        for policy, step in steps:
+            target = targets.get(policy.resource_id)
+            service = self.store.service(policy.cluster, policy.service)
+            if target is None or service is None or service.status != "ACTIVE":
+                continue
+            if self._cooling_down(policy.resource_id, step, now):
+                continue
+            fired = alarm_in_alarm(alarms, policy.answers_to, self.cloudwatch.values)
+            if fired is None:
+                continue
+            alarm, points = fired
+            decided = step_decision(step, target, service, points[0], alarm, now)
+            if decided.desired_capacity is not None:
+                decisions.setdefault(policy.resource_id, []).append(
+                    (decided.desired_capacity, decided.cause)
+                )
 
-    def _cooling_down(self, policy: StepPolicy, now: float) -> bool:
+    def _cooling_down(self, resource_id: str, step: StepScalingPolicy, now: float) -> bool:
         """Cooldown: after a scaling activity on the service, the policy waits ``cooldown``."""
-        latest = self.store.scaling_activities(policy.resource_id)
-        return bool(latest) and now < latest[0].start_time + policy.cooldown
+        latest = self.store.scaling_activities(resource_id)
+        return bool(latest) and now < latest[0].start_time + cooldown(step.cooldown)
 
     def _apply(self, target: ScalableTarget, wanted: list[tuple[int, str]], now: float) -> None:
         service = self.store.service(target.cluster, target.service)
@@ -281,13 +274,13 @@ class ServiceScalingController:
             "service %s desired count %d -> %d", target.resource_id, service.desired_count, desired
         )
 
-    def _sample(self, policy: TargetTrackingPolicy, tasks: Sequence[Task]) -> float | None:
+    def _sample(self, metric: ServiceMetric, tasks: Sequence[Task]) -> float | None:
         running = [t for t in tasks if t.last_status is TaskStatus.RUNNING]
-        if policy.metric == BACKLOG:
-            backlog = self.metrics.queue_backlog(policy.resource_label)
+        if metric.metric_type == BACKLOG:
+            backlog = self.metrics.queue_backlog(metric.resource_label)
             return None if backlog is None else float(backlog)
-        if policy.metric == REQUESTS:
-            return self._requests_per_target(policy.resource_label, len(running))
+        if metric.metric_type == REQUESTS:
+            return self._requests_per_target(metric.resource_label, len(running))
         readings = []
         for task in running:
             cpu = self.runtime.cpu_percent(task.task_id)

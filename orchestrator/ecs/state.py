@@ -16,15 +16,20 @@ from orchestrator.ecs.model import (
     CapacityProvider,
     Cluster,
     ContainerInstance,
-    ScalableTarget,
-    ScalingActivity,
     Service,
     ServiceEvent,
-    StepPolicy,
-    TargetTrackingPolicy,
     Task,
 )
+from orchestrator.ecs.scalable_target import (
+    ScalableTarget,
+    ScalingActivity,
+    ServiceScalingPolicy,
+    policy_to_document,
+    step_policy_from_document,
+    tracking_policy_from_document,
+)
 from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
+from orchestrator.scaling.step import StepScalingPolicy
 from orchestrator.sqlite import DocumentStore, SchemaVersionError
 
 ECS_SCHEMA_VERSION = 1
@@ -50,10 +55,6 @@ CREATE TABLE IF NOT EXISTS ecs_step_policies (
 CREATE TABLE IF NOT EXISTS ecs_scaling_activities (
     activity_id TEXT PRIMARY KEY, resource_id TEXT NOT NULL, start_time REAL NOT NULL,
     document TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ecs_datapoints (
-    series TEXT NOT NULL, timestamp REAL NOT NULL, value REAL NOT NULL,
-    PRIMARY KEY (series, timestamp)
 );
 CREATE TABLE IF NOT EXISTS ecs_clusters (name TEXT PRIMARY KEY, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ecs_container_instances (
@@ -251,31 +252,30 @@ class EcsStore(DocumentStore):
             db.execute("DELETE FROM ecs_scaling_policies WHERE resource_id = ?", (resource_id,))
             db.execute("DELETE FROM ecs_step_policies WHERE resource_id = ?", (resource_id,))
 
-    def put_scaling_policy(self, policy: TargetTrackingPolicy) -> None:
+    def put_scaling_policy(self, policy: ServiceScalingPolicy) -> None:
+        """Target tracking and step policies keep a table each, as they always have."""
+        table = (
+            "ecs_step_policies"
+            if isinstance(policy.definition, StepScalingPolicy)
+            else "ecs_scaling_policies"
+        )
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO ecs_scaling_policies VALUES (?, ?, ?)",
-                (policy.resource_id, policy.policy_name, self._dump(policy)),
+                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608 - two constants
+                (policy.resource_id, policy.policy_name, json.dumps(policy_to_document(policy))),
             )
 
-    def scaling_policies(self) -> list[TargetTrackingPolicy]:
-        rows = self._connection.execute(
+    def scaling_policies(self) -> list[ServiceScalingPolicy]:
+        """Every service's policies: target tracking ones first, then step ones."""
+        tracking = self._connection.execute(
             "SELECT document FROM ecs_scaling_policies ORDER BY resource_id, policy_name"
-        )
-        return [self._load(TargetTrackingPolicy, row[0]) for row in rows]
-
-    def put_step_policy(self, policy: StepPolicy) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO ecs_step_policies VALUES (?, ?, ?)",
-                (policy.resource_id, policy.policy_name, self._dump(policy)),
-            )
-
-    def step_policies(self) -> list[StepPolicy]:
-        rows = self._connection.execute(
+        ).fetchall()
+        step = self._connection.execute(
             "SELECT document FROM ecs_step_policies ORDER BY resource_id, policy_name"
-        )
-        return [self._load(StepPolicy, row[0]) for row in rows]
+        ).fetchall()
+        return [tracking_policy_from_document(json.loads(row[0])) for row in tracking] + [
+            step_policy_from_document(json.loads(row[0])) for row in step
+        ]
 
     def delete_scaling_policy(self, resource_id: str, policy_name: str) -> bool:
         """Deletes the target tracking or step policy of that name."""
@@ -309,26 +309,6 @@ class EcsStore(DocumentStore):
             (resource_id, resource_id),
         )
         return [self._load(ScalingActivity, row[0]) for row in rows]
-
-    def record_datapoint(self, series: str, timestamp: float, value: float) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO ecs_datapoints VALUES (?, ?, ?)", (series, timestamp, value)
-            )
-            # One day of one-minute datapoints is plenty for alarms of 15 periods.
-            db.execute(
-                "DELETE FROM ecs_datapoints WHERE series = ? AND timestamp < ?",
-                (series, timestamp - 86400),
-            )
-
-    def datapoints(self, series: str, limit: int = 15) -> list[tuple[float, float]]:
-        """Newest first."""
-        rows = self._connection.execute(
-            "SELECT timestamp, value FROM ecs_datapoints WHERE series = ? "
-            "ORDER BY timestamp DESC LIMIT ?",
-            (series, limit),
-        ).fetchall()
-        return [(float(t), float(v)) for t, v in rows]
 
     # Tasks.
 

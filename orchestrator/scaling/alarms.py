@@ -1,18 +1,27 @@
-"""CloudWatch metric alarms, as far as step and simple scaling need them.
+"""CloudWatch metric alarms: the one "M out of N" rule every scaling policy acts through.
 
 A step or simple scaling policy does nothing on its own: in AWS a CloudWatch alarm watches a
 metric and, in state ALARM, invokes the policy. :class:`MetricAlarm` keeps PutMetricAlarm's
-names; :func:`evaluate` applies CloudWatch's "M out of N" rule to the newest datapoints.
+names; :func:`evaluate` applies CloudWatch's "M out of N" rule to the newest datapoints, and
+:func:`alarm_in_alarm` finds the alarm that invokes a given policy. A target tracking policy
+owns two alarms of its own (:func:`target_tracking_alarm`): AlarmHigh after
+:data:`SCALE_OUT_EVALUATION_PERIODS` one-minute datapoints above the target, AlarmLow after
+:data:`SCALE_IN_EVALUATION_PERIODS` below it. EC2 Auto Scaling and Application Auto Scaling
+create the same pair, so groups and ECS services both evaluate them here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from orchestrator.errors import ValidationError
+from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.metrics import PERIOD, MetricSpec
+
+SCALE_OUT_EVALUATION_PERIODS = 3  # AlarmHigh: 3 datapoints within 3 minutes
+SCALE_IN_EVALUATION_PERIODS = 15  # AlarmLow: 15 datapoints within 15 minutes
 
 
 class ComparisonOperator(StrEnum):
@@ -37,6 +46,13 @@ class AlarmState(StrEnum):
     OK = "OK"
     ALARM = "ALARM"
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+class TrackingAlarm(StrEnum):
+    """The two alarms AWS creates for a target tracking policy, by the suffix of their names."""
+
+    HIGH = "AlarmHigh"
+    LOW = "AlarmLow"
 
 
 @dataclass(frozen=True)
@@ -77,19 +93,89 @@ class MetricAlarm:
         )
 
 
-def evaluate(alarm: MetricAlarm, newest_first: Sequence[float]) -> AlarmState:
-    """The alarm's state from its newest datapoints (one per period, newest first).
+def tracking_alarm_name(scaled: str, policy_name: str, which: TrackingAlarm) -> str:
+    """AWS's name for an alarm a target tracking policy owns (``scaled``: the group or the
+    resource id), with a uuid derived from the names so it is stable."""
+    uuid = activity_id(scaled, policy_name, which)
+    return f"TargetTracking-{scaled}-{which}-{uuid}"
 
-    ALARM when at least M of the last N breach; OK when enough of them do not that M breaches
-    are impossible; INSUFFICIENT_DATA while fewer than M datapoints exist.
+
+def alarm_state(
+    comparison_operator: ComparisonOperator,
+    threshold: float,
+    newest_first: Sequence[float],
+    *,
+    evaluation_periods: int,
+    datapoints_to_alarm: int,
+) -> AlarmState:
+    """CloudWatch's rule over datapoints (one per period, newest first).
+
+    ALARM when at least M (``datapoints_to_alarm``) of the last N (``evaluation_periods``)
+    breach; OK when enough of them do not that M breaches are impossible; INSUFFICIENT_DATA
+    while fewer than M datapoints exist.
     """
-    window = list(newest_first[: alarm.evaluation_periods])
-    needed = alarm.required_datapoints
-    breaching = sum(
-        1 for value in window if alarm.comparison_operator.breaches(value, alarm.threshold)
-    )
-    if breaching >= needed:
+    window = list(newest_first[:evaluation_periods])
+    breaching = sum(1 for value in window if comparison_operator.breaches(value, threshold))
+    if breaching >= datapoints_to_alarm:
         return AlarmState.ALARM
-    if len(window) < needed:
+    if len(window) < datapoints_to_alarm:
         return AlarmState.INSUFFICIENT_DATA
     return AlarmState.OK
+
+
+def evaluate(alarm: MetricAlarm, newest_first: Sequence[float]) -> AlarmState:
+    """The alarm's state from its newest datapoints (one per period, newest first)."""
+    return alarm_state(
+        alarm.comparison_operator,
+        alarm.threshold,
+        newest_first,
+        evaluation_periods=alarm.evaluation_periods,
+        datapoints_to_alarm=alarm.required_datapoints,
+    )
+
+
+def target_tracking_alarm(
+    target_value: float, newest_first: Sequence[float]
+) -> TrackingAlarm | None:
+    """Which of a target tracking policy's alarms is in ALARM for its tracked datapoints.
+
+    AlarmHigh: every one of the last 3 above the target; AlarmLow: every one of the last 15
+    below it. Neither (``None``) leaves the policy where it is: AWS acts only on an alarm.
+    """
+    high = alarm_state(
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+        target_value,
+        newest_first,
+        evaluation_periods=SCALE_OUT_EVALUATION_PERIODS,
+        datapoints_to_alarm=SCALE_OUT_EVALUATION_PERIODS,
+    )
+    if high is AlarmState.ALARM:
+        return TrackingAlarm.HIGH
+    low = alarm_state(
+        ComparisonOperator.LESS_THAN_THRESHOLD,
+        target_value,
+        newest_first,
+        evaluation_periods=SCALE_IN_EVALUATION_PERIODS,
+        datapoints_to_alarm=SCALE_IN_EVALUATION_PERIODS,
+    )
+    return TrackingAlarm.LOW if low is AlarmState.ALARM else None
+
+
+def alarm_in_alarm(
+    alarms: Iterable[MetricAlarm],
+    invokes: Callable[[str], bool],
+    datapoints: Callable[[str, int], Sequence[float]],
+) -> tuple[MetricAlarm, Sequence[float]] | None:
+    """The first alarm in ALARM whose AlarmActions invoke a policy, with its datapoints.
+
+    ``invokes`` says whether an action (an ARN, or ``group/policy``) names the policy;
+    ``datapoints(series, n)`` reads the newest ``n`` values of a series, newest first. A step
+    or simple policy runs only while such an alarm is in ALARM, on its newest datapoint.
+    """
+    for alarm in alarms:
+        if not any(invokes(action) for action in alarm.alarm_actions):
+            continue
+        points = datapoints(alarm.metric.key, alarm.evaluation_periods)
+        if evaluate(alarm, points) is AlarmState.ALARM:
+            return alarm, points
+    return None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from orchestrator.asg.activity import timestamp
-from orchestrator.asg.group import DEFAULT_COOLDOWN, AutoScalingGroup
+from orchestrator.scaling.activity import timestamp
+
+DEFAULT_COOLDOWN = 300  # seconds; AWS's default, used only by simple scaling policies
 
 # Float arithmetic can leave 3.0000000000000004 where the exact answer is 3; ceil would then add
 # an instance nobody asked for. Differences this small are rounding noise, not load.
@@ -22,6 +24,19 @@ def ceil_capacity(value: float) -> int:
 def clamp(capacity: int, min_size: int, max_size: int) -> int:
     """AWS never lets a policy move desired capacity outside [MinSize, MaxSize]."""
     return max(min_size, min(max_size, capacity))
+
+
+class Scalable(Protocol):
+    """What a snapshot reads from a group; a Protocol so this package never imports ``asg``."""
+
+    @property
+    def min_size(self) -> int: ...
+    @property
+    def max_size(self) -> int: ...
+    @property
+    def desired_capacity(self) -> int: ...
+    @property
+    def default_cooldown(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class GroupSnapshot:
     @classmethod
     def of(
         cls,
-        group: AutoScalingGroup,
+        group: Scalable,
         in_service_since: Iterable[float | None] = (),
         default_instance_warmup: int | None = None,
     ) -> GroupSnapshot:

@@ -1,17 +1,19 @@
 """What PutScalingPolicy stores: one named policy of a group, of one of AWS's three types.
 
 The arithmetic of each type lives in its own module (target_tracking, step, simple); this
-module only ties a definition to its group, its metric and its ARN, and turns it into a JSON
-document and back for the store.
+module ties a definition to its group, its metric and its ARN, and turns it into a JSON
+document and back for the store. Application Auto Scaling (ECS services,
+``orchestrator.ecs.scalable_target``) uses the same definitions: a
+:class:`TargetTrackingPolicy` over its own metric type, and :class:`StepScalingPolicy`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from orchestrator.asg.activity import activity_id
+from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.metrics import MetricSpec, metric_from_document, metric_to_document
 from orchestrator.scaling.simple import SimpleScalingPolicy
@@ -28,15 +30,22 @@ class PolicyType(StrEnum):
     SIMPLE_SCALING = "SimpleScaling"
 
 
-@dataclass(frozen=True)
-class TargetTrackingPolicy:
-    """A target tracking policy: the metric it tracks and its TargetTrackingConfiguration."""
+MetricT = TypeVar("MetricT")
 
-    metric: MetricSpec
+
+@dataclass(frozen=True)
+class TargetTrackingPolicy(Generic[MetricT]):
+    """A target tracking policy: the metric it tracks and its TargetTrackingConfiguration.
+
+    The metric type is the service's (a group's :data:`MetricSpec`, an ECS service's own):
+    what is measured differs, the arithmetic and the alarms do not.
+    """
+
+    metric: MetricT
     configuration: TargetTrackingConfiguration
 
 
-PolicyDefinition = TargetTrackingPolicy | StepScalingPolicy | SimpleScalingPolicy
+PolicyDefinition = TargetTrackingPolicy[MetricSpec] | StepScalingPolicy | SimpleScalingPolicy
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ def policy_from_document(document: dict[str, Any]) -> ScalingPolicy:
     kind = PolicyType(document["policy_type"])
     definition: PolicyDefinition
     if kind is PolicyType.TARGET_TRACKING_SCALING:
-        definition = TargetTrackingPolicy(
+        definition = TargetTrackingPolicy[MetricSpec](
             metric_from_document(document["metric"]),
             TargetTrackingConfiguration(**document["configuration"]),
         )

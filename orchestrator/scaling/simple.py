@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.asg.activity import timestamp
+from orchestrator.scaling.activity import timestamp
 from orchestrator.scaling.adjustment import AdjustmentType, adjusted_capacity, validate_adjustment
 from orchestrator.scaling.decision import GroupSnapshot, ScalingDecision, change, clamp
 

@@ -83,7 +83,12 @@ def validate_steps(steps: tuple[StepAdjustment, ...]) -> tuple[StepAdjustment, .
 
 @dataclass(frozen=True)
 class StepScalingPolicy:
-    """PutScalingPolicy with PolicyType StepScaling; invalid policies cannot be built."""
+    """PutScalingPolicy with PolicyType StepScaling; invalid policies cannot be built.
+
+    ``cooldown`` is Application Auto Scaling's Cooldown (after a scaling activity on the
+    target the policy waits that long); EC2 Auto Scaling's step policies leave it None and
+    rely on warm-up.
+    """
 
     policy_name: str
     adjustment_type: AdjustmentType
@@ -93,6 +98,7 @@ class StepScalingPolicy:
     # How the alarm's datapoints are aggregated (Average, Minimum, Maximum); Barista records
     # one datapoint per period, so every aggregation of it is the same value.
     metric_aggregation_type: str = "Average"
+    cooldown: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step_adjustments", validate_steps(self.step_adjustments))

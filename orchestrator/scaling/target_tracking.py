@@ -24,9 +24,8 @@ Our reading of "proportional" and "gradual" (AWS does not publish its exact form
   fewer would still keep the metric at or under the target. The caller evaluates again on its
   next tick, so capacity walks down step by step and never undershoots.
 
-The alarm cadence lives with the caller: AWS's AlarmHigh fires after
-:data:`SCALE_OUT_EVALUATION_PERIODS` one-minute breaches, AlarmLow after
-:data:`SCALE_IN_EVALUATION_PERIODS`.
+When to act is the policy's two alarms' business (``orchestrator.scaling.alarms``,
+:func:`~orchestrator.scaling.alarms.target_tracking_alarm`); this module says how far.
 """
 
 from __future__ import annotations
@@ -34,8 +33,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from orchestrator.asg.activity import activity_id
 from orchestrator.errors import ValidationError
+from orchestrator.scaling.alarms import TrackingAlarm, tracking_alarm_name
 from orchestrator.scaling.decision import (
     GroupSnapshot,
     ScalingDecision,
@@ -44,21 +43,22 @@ from orchestrator.scaling.decision import (
     clamp,
 )
 
-SCALE_OUT_EVALUATION_PERIODS = 3  # AlarmHigh: 3 datapoints within 3 minutes
-SCALE_IN_EVALUATION_PERIODS = 15  # AlarmLow: 15 datapoints within 15 minutes
-
 
 @dataclass(frozen=True)
 class TargetTrackingConfiguration:
     """TargetValue and DisableScaleIn as AWS names them, plus the policy's warm-up.
 
     ``estimated_instance_warmup`` None falls back to the group's default instance warm-up, then
-    to DefaultCooldown, as in AWS.
+    to DefaultCooldown, as in AWS. ``scale_out_cooldown`` and ``scale_in_cooldown`` are
+    Application Auto Scaling's (EC2 Auto Scaling leaves them None): a service's tasks count in
+    the metric once healthy for ScaleOutCooldown, as an instance does past its warm-up.
     """
 
     target_value: float
     disable_scale_in: bool = False
     estimated_instance_warmup: int | None = None
+    scale_out_cooldown: int | None = None
+    scale_in_cooldown: int | None = None
 
     def __post_init__(self) -> None:
         if not self.target_value > 0:
@@ -101,12 +101,6 @@ def backlog_per_instance(approximate_number_of_messages: int, in_service: int) -
     if in_service == 0:
         return math.inf if approximate_number_of_messages > 0 else 0.0
     return approximate_number_of_messages / in_service
-
-
-def _alarm_name(auto_scaling_group_name: str, policy_name: str, which: str) -> str:
-    """AWS's naming for the alarms a target tracking policy owns, with a stable uuid."""
-    uuid = activity_id(auto_scaling_group_name, policy_name, which)
-    return f"TargetTracking-{auto_scaling_group_name}-{which}-{uuid}"
 
 
 def target_tracking_decision(
@@ -189,7 +183,7 @@ def _scale_out(
         )
     return change(
         now=now,
-        alarm_name=_alarm_name(auto_scaling_group_name, policy_name, "AlarmHigh"),
+        alarm_name=tracking_alarm_name(auto_scaling_group_name, policy_name, TrackingAlarm.HIGH),
         policy_name=policy_name,
         current=current,
         new=new,
@@ -216,7 +210,7 @@ def _scale_in(
         )
     return change(
         now=now,
-        alarm_name=_alarm_name(auto_scaling_group_name, policy_name, "AlarmLow"),
+        alarm_name=tracking_alarm_name(auto_scaling_group_name, policy_name, TrackingAlarm.LOW),
         policy_name=policy_name,
         current=current,
         new=clamp(current - 1, group.min_size, group.max_size),

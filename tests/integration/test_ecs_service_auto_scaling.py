@@ -11,10 +11,18 @@ import pytest
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
-from orchestrator.ecs.model import ScalableTarget, TargetTrackingPolicy, TaskStatus
-from orchestrator.ecs.service_scaling import BACKLOG, ServiceScalingController
+from orchestrator.ecs.model import TaskStatus
+from orchestrator.ecs.scalable_target import (
+    BACKLOG,
+    ScalableTarget,
+    ServiceMetric,
+    ServiceScalingPolicy,
+    tracking_configuration,
+)
+from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import DockerTaskRuntime
+from orchestrator.scaling.policy import TargetTrackingPolicy
 from orchestrator.scaling.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
@@ -81,14 +89,14 @@ def test_backlog_per_task_scales_a_service_out_and_back_in(world):
     operations.create_service(store, "shop", "baristas", "barista", 1, now=ecs.clock())
     store.put_scalable_target(ScalableTarget("shop", "baristas", 1, 3))
     store.put_scaling_policy(
-        TargetTrackingPolicy(
+        ServiceScalingPolicy(
             "backlog",
             "shop",
             "baristas",
-            BACKLOG,
-            10.0,
-            resource_label="orders",
-            scale_out_cooldown=60,
+            TargetTrackingPolicy(
+                ServiceMetric(BACKLOG, "orders"),
+                tracking_configuration(10.0, scale_out_cooldown=60),
+            ),
         )
     )
 

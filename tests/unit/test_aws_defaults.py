@@ -17,7 +17,7 @@ from broker_adapters import core
 from orchestrator.asg import group, hooks
 from orchestrator.ecs import controller as ecs_controller
 from orchestrator.ecs import model as ecs_model
-from orchestrator.ecs import task_definition
+from orchestrator.ecs import scalable_target, task_definition
 from orchestrator.elb import model as elb_model
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.sns.retries import RetryPolicy
@@ -135,7 +135,7 @@ CHECKS: list[tuple[str, str, str, Callable[[], float]]] = [
         r"instanceWarmupPeriod default " + N + U,
         lambda: field_default(ecs_model.CapacityProvider, "instance_warmup_period"),
     ),
-    (ECS, "service auto scaling", r"cooldown " + N + U, lambda: ecs_model.DEFAULT_COOLDOWN),
+    (ECS, "service auto scaling", r"cooldown " + N + U, lambda: scalable_target.DEFAULT_COOLDOWN),
     (
         ELB,
         "health check",

@@ -105,22 +105,9 @@ _TIME_SCALE = [
     ("orchestrator.elb.settings", "orchestrator.scaling.time_scale"),
     ("orchestrator.sns.delivery", "orchestrator.scaling.time_scale"),
 ]
-# Scaling policies record Auto Scaling activities and read groups: the two packages import
-# each other. ECS service scaling is being merged into orchestrator/scaling (issue-21-scaling),
-# which decides what a policy needs from its target; these go with that merge.
-_SCALING_MERGE = [
-    ("orchestrator.scaling.decision", "orchestrator.asg.activity"),
-    ("orchestrator.scaling.decision", "orchestrator.asg.group"),
-    ("orchestrator.scaling.policy", "orchestrator.asg.activity"),
-    ("orchestrator.scaling.simple", "orchestrator.asg.activity"),
-    ("orchestrator.scaling.target_tracking", "orchestrator.asg.activity"),
-    # api/_policies.py names alarms as target tracking does, with its private helper.
-    ("orchestrator.api._policies", "orchestrator.scaling.target_tracking._alarm_name"),
-]
 EXCEPTIONS: set[tuple[str, str]] = {
     *_INSTANCE_VOCABULARY,
     *_TIME_SCALE,
-    *_SCALING_MERGE,
     # The ELB controller reads Auto Scaling's store and lifecycle states to register a group's
     # instances in its target groups, while asg imports elb to attach them: a cycle. The
     # controller should be handed the group members (a port asg implements); not done yet.

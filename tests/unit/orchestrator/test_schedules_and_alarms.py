@@ -5,7 +5,15 @@ import calendar
 import pytest
 
 from orchestrator.errors import ValidationError
-from orchestrator.scaling.alarms import AlarmState, ComparisonOperator, MetricAlarm, evaluate
+from orchestrator.scaling.alarms import (
+    AlarmState,
+    ComparisonOperator,
+    MetricAlarm,
+    TrackingAlarm,
+    alarm_in_alarm,
+    evaluate,
+    target_tracking_alarm,
+)
 from orchestrator.scaling.cron import iso8601, parse_recurrence
 from orchestrator.scaling.metrics import QueueBacklogMetric
 from orchestrator.scaling.scheduled import ScheduledAction
@@ -137,3 +145,40 @@ def test_a_time_the_spring_change_skips_runs_once_right_after_the_gap():
 def test_extensions_aws_does_not_take_are_refused(expression):
     with pytest.raises(ValidationError, match="Invalid"):
         parse_recurrence(expression)
+
+
+@pytest.mark.parametrize(
+    ("newest_first", "fired"),
+    [
+        ([60.0, 60.0], None),  # two above are not yet AlarmHigh
+        ([60.0, 60.0, 60.0], TrackingAlarm.HIGH),
+        ([60.0, 60.0, 50.0, 60.0], None),  # at the target does not breach
+        ([40.0] * 14, None),  # AlarmLow needs 15
+        ([40.0] * 15, TrackingAlarm.LOW),
+        ([40.0] * 14 + [60.0], None),
+        ([40.0] * 15 + [60.0], TrackingAlarm.LOW),  # only the newest 15 count
+    ],
+)
+def test_target_tracking_owns_alarm_high_after_3_and_alarm_low_after_15(newest_first, fired):
+    assert target_tracking_alarm(50.0, newest_first) is fired
+
+
+def test_a_policy_runs_on_the_first_alarm_in_alarm_that_names_it():
+    def alarm(name: str, threshold: float, *actions: str) -> MetricAlarm:
+        return MetricAlarm(
+            name,
+            QueueBacklogMetric(name),
+            ComparisonOperator.GREATER_THAN_THRESHOLD,
+            threshold,
+            alarm_actions=actions,
+        )
+
+    series = {"quiet": [5.0], "other": [500.0], "loud": [300.0, 1.0]}
+    alarms = [alarm("quiet", 100.0, "p"), alarm("other", 100.0, "q"), alarm("loud", 100.0, "p")]
+    fired = alarm_in_alarm(
+        alarms, lambda action: action == "p", lambda key, n: series[key.split("=")[1]][:n]
+    )
+    assert fired is not None
+    found, points = fired
+    assert (found.alarm_name, list(points)) == ("loud", [300.0])
+    assert alarm_in_alarm(alarms[:1], lambda action: action == "p", lambda key, n: [5.0]) is None

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orchestrator.api import ApiContext
-from orchestrator.ecs.model import ScalingActivity
+from orchestrator.ecs.scalable_target import ScalingActivity
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.fake import FakeRuntime
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve

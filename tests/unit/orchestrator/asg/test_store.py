@@ -168,3 +168,28 @@ def test_a_version_1_file_is_migrated(tmp_path):
         assert store.scheduled_actions() == []
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_version_4_moves_ecs_datapoints_into_the_one_datapoint_table(tmp_path):
+    path = tmp_path / "v3.db"
+    with Store(path):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE ecs_datapoints (series TEXT NOT NULL, timestamp REAL NOT NULL, "
+            "value REAL NOT NULL, PRIMARY KEY (series, timestamp))"
+        )
+        db.executemany(
+            "INSERT INTO ecs_datapoints VALUES (?, ?, ?)",
+            [("service/shop/baristas/BacklogPerTask/orders", t, v) for t, v in ((60, 5), (120, 7))],
+        )
+        db.execute("PRAGMA user_version = 3")
+    with Store(path) as store:
+        assert store.datapoints("service/shop/baristas/BacklogPerTask/orders") == [
+            (120.0, 7.0),
+            (60.0, 5.0),
+        ]
+    with sqlite3.connect(path) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        assert "ecs_datapoints" not in tables
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)

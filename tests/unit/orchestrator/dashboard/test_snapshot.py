@@ -10,7 +10,6 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from orchestrator.api import ApiContext, api_routes
-from orchestrator.asg.activity import Activity, ActivityStatusCode
 from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
@@ -18,6 +17,7 @@ from orchestrator.dashboard import snapshot
 from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history
 from orchestrator.dashboard.sources import Buckets, merge, parse_latency
 from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.metrics import QueueBacklogMetric
 from services.ledger import LedgerSummary
 from tests.support.aws_auth import CREDENTIALS, SIGV4

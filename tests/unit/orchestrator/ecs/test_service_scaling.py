@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,18 +12,26 @@ from orchestrator.asg.store import Store
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.load_balancing import backend_requests
-from orchestrator.ecs.model import (
+from orchestrator.ecs.model import TaskStatus
+from orchestrator.ecs.scalable_target import (
+    BACKLOG,
+    CPU,
+    REQUESTS,
     ScalableTarget,
-    StepPolicy,
-    TargetTrackingPolicy,
-    TaskStatus,
+    ServiceMetric,
+    ServiceScalingPolicy,
+    policy_to_document,
     scaling_policy_arn,
+    tracking_configuration,
 )
-from orchestrator.ecs.service_scaling import BACKLOG, CPU, REQUESTS, ServiceScalingController
+from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import FakeTaskRuntime
+from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.metrics import QueueBacklogMetric
+from orchestrator.scaling.policy import TargetTrackingPolicy
+from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 
 
 class Clock:
@@ -78,6 +87,19 @@ def shop(
     scaling.close()
 
 
+def tracking(
+    name: str, metric_type: str, target: float, resource_label: str = ""
+) -> ServiceScalingPolicy:
+    return ServiceScalingPolicy(
+        name,
+        "shop",
+        "baristas",
+        TargetTrackingPolicy(
+            ServiceMetric(metric_type, resource_label), tracking_configuration(target)
+        ),
+    )
+
+
 def minutes(shop, count: int) -> None:
     ecs, scaling, _store, _runtime, clock, _metrics = shop
     for _ in range(count):
@@ -95,7 +117,7 @@ def desired(store: EcsStore) -> int:
 
 def test_cpu_above_target_for_three_minutes_scales_out_proportionally(shop):
     _ecs, _scaling, store, runtime, _clock, _metrics = shop
-    store.put_scaling_policy(TargetTrackingPolicy("cpu50", "shop", "baristas", CPU, 50.0))
+    store.put_scaling_policy(tracking("cpu50", CPU, 50.0))
     minutes(shop, 6)  # tasks healthy and past the 300 s cooldown
     for task in store.tasks(stopped=False):
         runtime.cpu[task.task_id] = 45.0  # of 0.5 vCPU reserved: 90 %
@@ -110,9 +132,7 @@ def test_cpu_above_target_for_three_minutes_scales_out_proportionally(shop):
 
 def test_backlog_per_task_scales_out_then_in_one_task_at_a_time(shop):
     ecs, _scaling, store, _runtime, _clock, metrics = shop
-    store.put_scaling_policy(
-        TargetTrackingPolicy("backlog", "shop", "baristas", BACKLOG, 10.0, resource_label="orders")
-    )
+    store.put_scaling_policy(tracking("backlog", BACKLOG, 10.0, resource_label="orders"))
     minutes(shop, 6)
     metrics.backlog = 55
     minutes(shop, 3)
@@ -129,9 +149,7 @@ def test_backlog_per_task_scales_out_then_in_one_task_at_a_time(shop):
 
 def test_requests_per_target_use_the_counter_increase(shop):
     _ecs, _scaling, store, _runtime, _clock, metrics = shop
-    store.put_scaling_policy(
-        TargetTrackingPolicy("rps", "shop", "baristas", REQUESTS, 100.0, resource_label="tg")
-    )
+    store.put_scaling_policy(tracking("rps", REQUESTS, 100.0, resource_label="tg"))
     minutes(shop, 6)
     for _ in range(4):
         metrics.requests += 600  # 300 per task per minute
@@ -156,15 +174,18 @@ def test_the_request_counter_is_the_backends_req_tot():
 
 def test_step_scaling_runs_while_its_cloudwatch_alarm_is_in_alarm(shop, tmp_path):
     _ecs, scaling, store, _runtime, clock, _metrics = shop
-    policy = StepPolicy(
+    policy = ServiceScalingPolicy(
         "steps",
         "shop",
         "baristas",
-        "ChangeInCapacity",
-        ((0.0, 50.0, 1), (50.0, None, 3)),
-        cooldown=120,
+        StepScalingPolicy(
+            "steps",
+            AdjustmentType.CHANGE_IN_CAPACITY,
+            (StepAdjustment(1, 0.0, 50.0), StepAdjustment(3, 50.0, None)),
+            cooldown=120,
+        ),
     )
-    store.put_step_policy(policy)
+    store.put_scaling_policy(policy)
     backlog = QueueBacklogMetric("orders")
     with Store(tmp_path / "b.db") as cloudwatch:
         cloudwatch.put_alarm(
@@ -191,3 +212,54 @@ def test_step_scaling_runs_while_its_cloudwatch_alarm_is_in_alarm(shop, tmp_path
         cloudwatch.record_datapoint(backlog.key, clock.now, 120.0, keep=86400)
         scaling.reconcile_once()
         assert desired(store) == 6, "20 over: +1, at MaxCapacity 6"
+
+
+def test_policies_stored_before_the_shared_model_read_the_same(tmp_path):
+    """ECS's policy documents keep the shape they had as ecs/model.py's own classes."""
+    tracking_document = {
+        "policy_name": "rps",
+        "cluster": "shop",
+        "service": "baristas",
+        "metric": REQUESTS,
+        "target_value": 100.0,
+        "resource_label": "tg",
+        "scale_out_cooldown": 60,
+        "scale_in_cooldown": 120,
+        "disable_scale_in": True,
+    }
+    step_document = {
+        "policy_name": "steps",
+        "cluster": "shop",
+        "service": "baristas",
+        "adjustment_type": "PercentChangeInCapacity",
+        "steps": [[0.0, None, 50]],
+        "cooldown": 30,
+        "min_adjustment_magnitude": 2,
+        "metric_aggregation_type": "Maximum",
+    }
+    with EcsStore(tmp_path / "old.db") as store:
+        for table, document in (
+            ("ecs_scaling_policies", tracking_document),
+            ("ecs_step_policies", step_document),
+        ):
+            store._connection.execute(
+                f"INSERT INTO {table} VALUES (?, ?, ?)",
+                ("service/shop/baristas", document["policy_name"], json.dumps(document)),
+            )
+        rps, steps = store.scaling_policies()
+    assert rps.definition == TargetTrackingPolicy(
+        ServiceMetric(REQUESTS, "tg"),
+        tracking_configuration(
+            100.0, scale_out_cooldown=60, scale_in_cooldown=120, disable_scale_in=True
+        ),
+    )
+    assert steps.definition == StepScalingPolicy(
+        "steps",
+        AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+        (StepAdjustment(50, 0.0, None),),
+        min_adjustment_magnitude=2,
+        metric_aggregation_type="Maximum",
+        cooldown=30,
+    )
+    assert policy_to_document(rps) == tracking_document
+    assert policy_to_document(steps) == step_document

@@ -1,0 +1,43 @@
+"""Datapoints: the one table of measured values every scaling policy and alarm reads.
+
+A series is named by what it measures (``MetricSpec.key`` for CloudWatch's metrics, a policy's
+own name for what a target tracking policy tracks); its datapoints are one value per period.
+Auto Scaling groups, ECS services and CloudWatch alarms all read and write ``metric_datapoints``
+through :class:`DatapointStore`, so an alarm sees the same numbers whoever recorded them. The
+table belongs to the Auto Scaling store's schema (``orchestrator.asg.store``, which owns
+``PRAGMA user_version``), where version 4 moved ECS's former ``ecs_datapoints`` into it.
+"""
+
+from __future__ import annotations
+
+from orchestrator.sqlite import SqliteStore
+
+
+class DatapointStore(SqliteStore):
+    """Reads and writes ``metric_datapoints``; a subclass's migration creates the table."""
+
+    def record_datapoint(self, series: str, timestamp: float, value: float, keep: float) -> None:
+        """Add one datapoint and forget the series' points older than ``timestamp - keep``."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO metric_datapoints (series, timestamp, value) "
+                "VALUES (?, ?, ?)",
+                (series, timestamp, value),
+            )
+            db.execute(
+                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
+                (series, timestamp - keep),
+            )
+
+    def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]:
+        """The newest ``limit`` (timestamp, value) points of a series, newest first."""
+        rows = self._connection.execute(
+            "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
+            "ORDER BY timestamp DESC LIMIT ?",
+            (series, limit),
+        )
+        return [(timestamp, value) for timestamp, value in rows]
+
+    def values(self, series: str, limit: int) -> list[float]:
+        """The newest ``limit`` values of a series, newest first: what an alarm evaluates."""
+        return [value for _, value in self.datapoints(series, limit)]
