@@ -1,9 +1,10 @@
-"""The subscriber's roles with hand-made events, and its loop over a fake subscription."""
+"""The subscriber's roles with hand-made events, and its loop over a memory:// topic."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -27,10 +28,10 @@ from services.subscriber.consumer import (
 from services.subscriber.roles import KitchenDisplay, Loyalty, Notifier, Tally, role_for
 from tests.unit.services.fakes_subscriber import (
     AT,
-    FakeBroker,
-    FakeDelivery,
-    FakeSubscription,
-    delivery_of,
+    TOPIC,
+    EventTopic,
+    ScriptedBroker,
+    broker_lost,
     event,
 )
 
@@ -140,10 +141,25 @@ def test_the_subscription_name_picks_the_role():
     assert isinstance(role_for("audit"), Tally)
 
 
-def test_a_valid_event_is_handled_counted_and_acked():
+@pytest.fixture
+def topic() -> Iterator[EventTopic]:
+    opened = EventTopic()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def no_long_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Receives answer at once: a test's script publishes each event before the receive that
+    should get it, so a long poll would only hold up the last receive, the one after the stop,
+    by ``RECEIVE_WAIT``."""
+    monkeypatch.setattr(consumer_module, "RECEIVE_WAIT", 0.0)
+
+
+def test_a_valid_event_is_handled_counted_and_acked(topic: EventTopic):
     kitchen, stats = KitchenDisplay(), ConsumerStats()
     before = events_received("unit-kitchen", "order-placed")
-    delivery = delivery_of(event(PLACED, "o1"))
+    delivery = topic.delivery_of(event(PLACED, "o1"))
     handle_delivery(delivery, kitchen, "unit-kitchen", stats)
     assert delivery.outcome is Outcome.ACKED
     assert [e.order_id for e in kitchen.board()] == ["o1"]
@@ -155,47 +171,52 @@ def test_a_valid_event_is_handled_counted_and_acked():
     "body",
     [b"not json", b'{"kind": "order-spilled"}', b"\xff\xfe", b'{"kind": "order-placed"}'],
 )
-def test_an_unparseable_event_is_logged_counted_and_acked(body, caplog):
+def test_an_unparseable_event_is_logged_counted_and_acked(body, caplog, topic: EventTopic):
     kitchen, stats = KitchenDisplay(), ConsumerStats()
     before = events_received("unit-kitchen", "unparseable")
-    delivery = FakeDelivery(body, "m-bad")
+    subscription = topic.subscribe()
+    message_id = topic.publish_body(body)
+    (delivery,) = subscription.receive()
     handle_delivery(delivery, kitchen, "unit-kitchen", stats)
     assert delivery.outcome is Outcome.ACKED
     assert kitchen.board() == []
     assert stats == ConsumerStats(unparseable=1)
     assert events_received("unit-kitchen", "unparseable") == before + 1
     [record] = [r for r in caplog.records if "unparseable" in r.getMessage()]
-    assert record.message_id == "m-bad"
+    assert record.message_id == message_id
 
 
-def test_a_role_that_raises_does_not_stop_the_subscription(caplog):
+def test_a_role_that_raises_does_not_stop_the_subscription(caplog, topic: EventTopic):
     class Broken(Tally):
         def handle(self, _event):
             raise RuntimeError("bug")
 
     stats = ConsumerStats()
-    delivery = delivery_of(event(READY, "o1"))
+    delivery = topic.delivery_of(event(READY, "o1"))
     handle_delivery(delivery, Broken(), "unit-broken", stats)
     assert delivery.outcome is Outcome.ACKED
     assert stats == ConsumerStats(failed=1)
     assert any(r.exc_info for r in caplog.records)
 
 
-def test_consume_handles_every_batch_until_stopped():
+@pytest.mark.usefixtures("no_long_poll")
+def test_consume_handles_every_batch_until_stopped(topic: EventTopic):
     loyalty, stats, stopping = Loyalty(), ConsumerStats(), threading.Event()
-    batches = [
-        [delivery_of(event(READY, f"o{n}", customer_id="ada", cups=1)) for n in range(3)],
-        [delivery_of(event(READY, "o3", customer_id="alan", cups=2))],
-    ]
-    subscription = FakeSubscription(batches, name="loyalty")
-    subscription.on_receive = lambda n: stopping.set() if n > 3 else None
+    later = event(READY, "o3", customer_id="alan", cups=2)
+    subscription = topic.subscribe("loyalty", {2: lambda: topic.publish(later), 3: stopping.set})
+    topic.publish(*(event(READY, f"o{n}", customer_id="ada", cups=1) for n in range(3)))
     consume(subscription, loyalty, stopping, stats)
     assert loyalty.points() == {"ada": 3, "alan": 2}
     assert stats.handled == 4
-    assert all(d.outcome is Outcome.ACKED for batch in batches for d in batch)
+    assert [len(batch) for batch in subscription.received] == [3, 1, 0]
+    assert all(d.outcome is Outcome.ACKED for batch in subscription.received for d in batch)
+    subscription.close()
+    assert topic.held("loyalty") == [], "every event acked: none is handed out again"
 
 
-def test_on_stop_the_event_in_hand_is_acked_and_the_rest_of_the_batch_handed_back():
+def test_on_stop_the_event_in_hand_is_acked_and_the_rest_of_the_batch_handed_back(
+    topic: EventTopic,
+):
     stopping = threading.Event()
 
     class StopAfterFirst(Tally):
@@ -203,65 +224,100 @@ def test_on_stop_the_event_in_hand_is_acked_and_the_rest_of_the_batch_handed_bac
             super().handle(order_event)
             stopping.set()
 
-    batch = [delivery_of(event(PLACED, f"o{n}")) for n in range(3)]
-    consume(FakeSubscription([batch]), StopAfterFirst(), stopping, ConsumerStats())
+    subscription = topic.subscribe()
+    topic.publish(*(event(PLACED, f"o{n}") for n in range(3)))
+    consume(subscription, StopAfterFirst(), stopping, ConsumerStats())
+    (batch,) = subscription.received
     assert [d.outcome for d in batch] == [Outcome.ACKED, Outcome.PENDING, Outcome.PENDING]
+    subscription.close()
+    assert topic.held("kitchen-display") == ["o1", "o2"], "kept for the next subscriber"
 
 
-def target(**overrides) -> Target:
+def target(topic: EventTopic, **overrides) -> Target:
     return Target(
-        **({"broker_url": "fake://", "topic": "t", "subscription": "loyalty"} | overrides)
+        **({"broker_url": topic.url, "topic": TOPIC, "subscription": "loyalty"} | overrides)
     )
 
 
-def test_subscriber_subscribes_consumes_and_closes_everything_on_stop():
+@pytest.mark.usefixtures("no_long_poll")
+def test_subscriber_subscribes_consumes_and_closes_everything_on_stop(topic: EventTopic):
     stopping = threading.Event()
-    subscription = FakeSubscription([[delivery_of(event(READY, "o1", customer_id="ada"))]])
-    broker = FakeBroker(subscription)
-    connected = []
+    # A fire-and-forget subscription gets only what is published once it exists: the event
+    # goes out just before the first receive.
+    script = {1: lambda: topic.publish(event(READY, "o1", customer_id="ada")), 2: stopping.set}
+    connected, brokers = [], []
 
     def connect(url, timeout):
         connected.append((url, timeout))
-        return broker
+        brokers.append(ScriptedBroker.connect(url, script))
+        return brokers[-1]
 
-    subscriber = Subscriber(target(durable=False, broker_timeout=7), Loyalty(), connect)
-    subscription.on_receive = lambda n: stopping.set() if n > 1 else None
+    loyalty = Loyalty()
+    subscriber = Subscriber(target(topic, durable=False, broker_timeout=7), loyalty, connect)
     assert not subscriber.ready()
     subscriber.run(stopping)
-    assert connected == [("fake://", 7)]
-    assert broker.subscribed_with == ("t", "loyalty", False)
+    assert connected == [(topic.url, 7)]
+    (broker,) = brokers
+    (subscription,) = broker.subscriptions
+    assert (subscription.topic, subscription.name, subscription.durable) == (
+        TOPIC,
+        "loyalty",
+        False,
+    )
     assert subscriber.stats.handled == 1
-    assert subscription.closed.is_set()
+    assert loyalty.points() == {"ada": 1}
+    assert [d.outcome for batch in subscription.received for d in batch] == [Outcome.ACKED]
+    assert subscription.closed
     assert broker.closed
     assert not subscriber.ready()
 
 
-def test_subscriber_is_ready_only_while_subscribed():
+@pytest.mark.usefixtures("no_long_poll")
+def test_subscriber_is_ready_only_while_subscribed(topic: EventTopic):
     stopping = threading.Event()
-    subscription = FakeSubscription([])
     seen = []
-    subscriber = Subscriber(target(), Tally(), lambda _url, _t: FakeBroker(subscription))
-    subscription.on_receive = lambda _n: (seen.append(subscriber.ready()), stopping.set())
+
+    def look_and_stop():
+        seen.append(subscriber.ready())
+        stopping.set()
+
+    subscriber = Subscriber(
+        target(topic), Tally(), lambda url, _t: ScriptedBroker.connect(url, {1: look_and_stop})
+    )
     subscriber.run(stopping)
     assert seen == [True]
 
 
-def test_subscriber_reconnects_after_the_broker_is_lost(monkeypatch):
+@pytest.mark.usefixtures("no_long_poll")
+def test_subscriber_reconnects_after_the_broker_is_lost(monkeypatch, topic: EventTopic):
     monkeypatch.setattr(consumer_module, "RECONNECT_BACKOFF", (0.01,))
     stopping = threading.Event()
-    first = FakeSubscription([])
-    first.on_receive = lambda _n: (_ for _ in ()).throw(BrokerUnavailable("gone"))
-    second = FakeSubscription([[delivery_of(event(READY, "o1"))]])
-    second.on_receive = lambda n: stopping.set() if n > 1 else None
-    brokers = [FakeBroker(first), FakeBroker(second)]
-    subscriber = Subscriber(target(), Tally(), lambda _url, _t: brokers.pop(0))
-    subscriber.run(stopping)
-    assert first.closed.is_set()
-    assert second.closed.is_set()
-    assert subscriber.stats.handled == 1
+
+    def publish_then_lose_the_broker():
+        topic.publish(event(READY, "o1"))
+        broker_lost()
+
+    scripts = [{1: publish_then_lose_the_broker}, {2: stopping.set}]
+    brokers: list[ScriptedBroker] = []
+
+    def connect(url, _timeout):
+        brokers.append(ScriptedBroker.connect(url, scripts[len(brokers)]))
+        return brokers[-1]
+
+    tally = Tally()
+    Subscriber(target(topic), tally, connect).run(stopping)
+    first, second = brokers
+    assert [s.closed for s in first.subscriptions] == [True]
+    assert first.closed
+    assert [s.closed for s in second.subscriptions] == [True]
+    assert second.closed
+    assert tally.counts() == {"order-ready": 1}, "the durable subscription kept it meanwhile"
+    assert topic.held("loyalty") == []
 
 
-def test_subscriber_keeps_retrying_an_unreachable_broker_until_stopped(monkeypatch):
+def test_subscriber_keeps_retrying_an_unreachable_broker_until_stopped(
+    monkeypatch, topic: EventTopic
+):
     monkeypatch.setattr(consumer_module, "RECONNECT_BACKOFF", (0.01,))
     stopping = threading.Event()
     attempts = []
@@ -272,7 +328,7 @@ def test_subscriber_keeps_retrying_an_unreachable_broker_until_stopped(monkeypat
             stopping.set()
         raise BrokerUnavailable("connection refused")
 
-    Subscriber(target(), Tally(), unreachable).run(stopping)
+    Subscriber(target(topic), Tally(), unreachable).run(stopping)
     assert len(attempts) == 3
 
 

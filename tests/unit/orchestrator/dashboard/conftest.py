@@ -1,8 +1,10 @@
 """The dashboard in process: its routes beside the API, over a tmp store and a FakeRuntime,
-with fake load generator, ledger and broker standing in for the real ones."""
+with fake load generator and ledger, and its real BrokerLink over a ``memory://`` broker of
+the test's own, whose orders queue a test fills and drains as the services would."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +14,15 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from broker_adapters import Delivery, Message
+from broker_adapters.memory import MemoryBroker
 from orchestrator.api import ApiContext, api_routes
 from orchestrator.dashboard import dashboard_routes
 from orchestrator.dashboard.snapshot import Dashboard, Sources
-from orchestrator.dashboard.sources import OrdersQueue, SourceError
+from orchestrator.dashboard.sources import BrokerLink, OrdersQueue, SourceError
 from orchestrator.runtime.fake import FakeRuntime
 from services.ledger import LedgerSummary
+from services.messaging import declare_orders
 from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.unit.orchestrator.api.conftest import START
 
@@ -64,21 +69,62 @@ class FakeLedger:
         return self.counts
 
 
-@dataclass
-class FakeBroker:
-    queue: OrdersQueue = field(default_factory=lambda: OrdersQueue("orders", "orders-dlq", 5, 30))
-    backlogs: dict[str, int] = field(default_factory=dict)
-    sent: list[bytes] = field(default_factory=list)
+ORDERS = OrdersQueue("orders", "orders-dlq", max_receive_count=5, visibility_timeout=30)
 
-    def send_raw(self, body: bytes) -> str:
-        self.sent.append(body)
-        return f"m{len(self.sent)}"
 
-    def backlog(self, queue: str) -> int:
-        return self.backlogs.get(queue, 0)
+class Services:
+    """The services' side of the dashboard's broker: a connection of its own to the same
+    ``memory://`` store, declared as the services declare, so what the dashboard reads is
+    what orders placed, brewed and dead-lettered through the broker leave on its queues."""
+
+    def __init__(self, url: str) -> None:
+        self.broker = MemoryBroker.from_url(url)
+        declare_orders(
+            self.broker,
+            ORDERS.name,
+            ORDERS.dead_letter_queue,
+            ORDERS.max_receive_count,
+            ORDERS.visibility_timeout,
+        )
+        self.held: list[Delivery] = []
+
+    def place(self, count: int) -> None:
+        """Put ``count`` orders on the orders queue, as the order API does."""
+        for n in range(count):
+            self.broker.send(ORDERS.name, f'{{"order_id": "o{n}"}}'.encode())
+
+    def brew(self, count: int) -> None:
+        """Take ``count`` orders off the queue and ack them, as baristas that brewed them."""
+        for delivery in self._receive(count):
+            assert delivery.ack()
+
+    def hold(self, count: int) -> None:
+        """Take ``count`` orders off the queue and keep them in flight, as baristas brewing."""
+        self.held.extend(self._receive(count))
+
+    def reject(self, count: int) -> None:
+        """Take ``count`` orders off the queue and reject them: the redrive policy moves them
+        to the dead-letter queue."""
+        for delivery in self._receive(count):
+            assert delivery.nack(requeue=False)
+
+    def take(self) -> list[Message]:
+        """Every message on the orders queue, received (and left in flight)."""
+        taken = []
+        while batch := self.broker.receive(ORDERS.name, max_messages=10):
+            taken.extend(delivery.message for delivery in batch)
+        return taken
+
+    def _receive(self, count: int) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        while len(deliveries) < count:
+            batch = self.broker.receive(ORDERS.name, max_messages=min(count - len(deliveries), 10))
+            assert batch, f"the orders queue ran out after {len(deliveries)} of {count}"
+            deliveries.extend(batch)
+        return deliveries
 
     def close(self) -> None:
-        pass
+        self.broker.close()
 
 
 class Wall:
@@ -125,16 +171,36 @@ def make_dashboard(
 
 
 @pytest.fixture
-def fakes() -> tuple[FakeLoadgen, FakeLedger, FakeBroker]:
-    return FakeLoadgen(), FakeLedger(), FakeBroker()
+def fakes() -> tuple[FakeLoadgen, FakeLedger]:
+    return FakeLoadgen(), FakeLedger()
+
+
+@pytest.fixture
+def broker_url() -> str:
+    """A memory:// store of the test's own (stores of one name are shared in the process)."""
+    return f"memory://dashboard-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def services(broker_url: str) -> Iterator[Services]:
+    opened = Services(broker_url)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
 def dashboard(
-    store_path: Path, runtime: FakeRuntime, wall: Wall, fakes: tuple[Any, Any, Any]
+    store_path: Path,
+    runtime: FakeRuntime,
+    wall: Wall,
+    fakes: tuple[Any, Any],
+    broker_url: str,
 ) -> Iterator[Dashboard]:
-    loadgen, ledger, broker = fakes
-    built = make_dashboard(store_path, runtime, Sources(loadgen, ledger, broker), wall)
+    """The settings still name the compose broker (the page shows its scheme, restart-broker
+    looks for its host); the link itself reaches the test's memory store."""
+    loadgen, ledger = fakes
+    link = BrokerLink(broker_url, ORDERS)
+    built = make_dashboard(store_path, runtime, Sources(loadgen, ledger, link), wall)
     yield built
     built.close()
 

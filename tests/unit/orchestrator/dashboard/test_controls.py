@@ -13,7 +13,7 @@ from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.runtime.fake import FakeRuntime
-from tests.unit.orchestrator.dashboard.conftest import FakeBroker, FakeLoadgen, log_in
+from tests.unit.orchestrator.dashboard.conftest import FakeLoadgen, Services, log_in
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_kill_and_pause_go_through_the_runtime(
 
 
 def test_traffic_changes_the_load_generator_pattern(
-    client: TestClient, fakes: tuple[FakeLoadgen, object, object]
+    client: TestClient, fakes: tuple[FakeLoadgen, object]
 ):
     loadgen = fakes[0]
     answer = press(client, "traffic", pattern="spike", rate=2.5)
@@ -123,12 +123,12 @@ def test_traffic_changes_the_load_generator_pattern(
 
 
 def test_poison_sends_a_malformed_order_onto_the_orders_queue(
-    client: TestClient, fakes: tuple[object, object, FakeBroker]
+    client: TestClient, services: Services
 ):
-    broker = fakes[2]
     answer = press(client, "poison")
-    (body,) = broker.sent
-    sent = json.loads(body)
+    (message,) = services.take()
+    assert message.id == answer["message_id"]
+    sent = json.loads(message.body)
     assert sent["order_id"] == answer["order_id"]
     assert answer["order_id"].startswith("poison-")
     assert "items" not in sent, "not an order: every barista rejects it"
@@ -146,7 +146,7 @@ def test_restart_broker_finds_the_compose_service_by_the_broker_host(
 
 
 def test_controls_without_their_source_are_refused_with_the_setting_to_set(
-    client: TestClient, fakes: tuple[object, object, object], dashboard: object
+    client: TestClient, fakes: tuple[object, object], dashboard: object
 ):
     dashboard.sources.loadgen = None  # type: ignore[attr-defined]
     dashboard.sources.broker = None  # type: ignore[attr-defined]

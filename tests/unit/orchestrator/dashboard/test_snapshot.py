@@ -22,8 +22,8 @@ from orchestrator.scaling.metrics import QueueBacklogMetric
 from services.ledger import LedgerSummary
 from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.unit.orchestrator.dashboard.conftest import (
-    FakeBroker,
     FakeLedger,
+    Services,
     Settings,
     Wall,
     caller,
@@ -185,13 +185,15 @@ def test_unconfigured_sources_are_not_available_and_name_the_setting(
 
 
 def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
-    dashboard: Dashboard, fakes: tuple[object, FakeLedger, FakeBroker], wall: Wall
+    dashboard: Dashboard, fakes: tuple[object, FakeLedger], services: Services, wall: Wall
 ):
-    _, ledger, broker = fakes
+    _, ledger = fakes
     ledger.counts = LedgerSummary(
         accepted=20, brewed=12, dead_lettered=1, in_flight=7, duplicates=2
     )
-    broker.backlogs = {"orders": 7, "orders-dlq": 1}
+    services.place(8)
+    services.reject(1)  # the redrive policy moves it to orders-dlq
+    services.hold(2)  # in a barista's hands: still on the queue, in flight
 
     def read() -> dict[str, object]:
         wall.now += 1.5
@@ -212,9 +214,10 @@ def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
         "duplicates": 2,
         "lost": 0,
     }
-    broker.backlogs = {"orders": 5}  # one reading where two orders finished between the reads
+    assert dashboard.snapshot()["live_backlog"] == {"orders": 7, "orders-dlq": 1}
+    services.brew(2)  # one reading where two orders finished between the reads
     assert read()["lost"] == 0, "a race between two reads is not a loss"
-    broker.backlogs = {"orders": 4}  # three the ledger waits for are nowhere, for good
+    services.brew(1)  # three the ledger waits for are nowhere, for good
     for _ in range(8):
         shown = read()
     assert shown["lost"] == 3
@@ -233,9 +236,9 @@ def test_lost_needs_the_broker(store_path: Path, runtime: FakeRuntime, wall: Wal
 
 
 def test_throughput_is_the_ledger_rate_between_readings_and_na_before_two(
-    dashboard: Dashboard, fakes: tuple[object, FakeLedger, FakeBroker], wall: Wall
+    dashboard: Dashboard, fakes: tuple[object, FakeLedger], wall: Wall
 ):
-    _, ledger, _ = fakes
+    _, ledger = fakes
     ledger.counts = LedgerSummary(accepted=10, brewed=4, dead_lettered=0, in_flight=6, duplicates=0)
     assert "measuring" in dashboard.snapshot()["throughput"]["error"]
     wall.now += 2.5
