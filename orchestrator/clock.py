@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 
 @dataclass(frozen=True)

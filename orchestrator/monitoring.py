@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from broker_adapters import QueueNotDeclared
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
+from orchestrator.instances import Health, Instance
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.metrics import (

@@ -54,11 +54,11 @@ from orchestrator.loop import run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
-from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 from orchestrator.sns.publishing import publish
 from orchestrator.sns.service import shutdown as sns_shutdown
 from orchestrator.sqs.brokers import urls_from_environ
+from orchestrator.time_scale import TimeScale
 from services import logs
 from services.lifecycle import Lifecycle
 from services.messaging import open_broker

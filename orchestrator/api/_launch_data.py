@@ -1,4 +1,4 @@
-"""EC2's ``LaunchTemplateData`` ↔ Barista's :class:`~orchestrator.asg.instance.LaunchTemplateData`.
+"""EC2's ``LaunchTemplateData`` ↔ Barista's :class:`~orchestrator.instances.LaunchTemplateData`.
 
 AWS's keys are kept where EC2 has one for the idea:
 

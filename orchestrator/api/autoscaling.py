@@ -30,7 +30,6 @@ from orchestrator.api._policies import (
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
 from orchestrator.asg.group import Tag
-from orchestrator.asg.instance import Instance
 from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.operations import (
     AutoScaling,
@@ -46,6 +45,7 @@ from orchestrator.asg.zones import subnet_id, vpc_zone_identifier
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
 from orchestrator.instance_types import instance_type_of
+from orchestrator.instances import Instance
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.policy import ACCOUNT, REGION, PolicyType

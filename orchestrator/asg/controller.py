@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
 from orchestrator.asg.hooks import LifecycleHook, LifecycleTransition
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.lifecycle import (
     InstanceLifecycle,
     LifecycleAction,
@@ -31,6 +30,7 @@ from orchestrator.asg.lifecycle import (
 )
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Drain, InlineStops, Stops
+from orchestrator.instances import Health, Instance
 from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.images import ImageNotAllowed

@@ -49,7 +49,6 @@ from orchestrator.asg.group import (
     without_tags,
 )
 from orchestrator.asg.hooks import LifecycleHook, action_result, put_lifecycle_hook
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.lifecycle import InstanceLifecycle, complete, heartbeat
 from orchestrator.asg.paging import Page
 from orchestrator.asg.store import Store
@@ -59,6 +58,7 @@ from orchestrator.elb.controller import ElbController
 from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.state import ElbStore
 from orchestrator.errors import AwsError, ValidationError
+from orchestrator.instances import Health, Instance
 from orchestrator.launch_templates import DEFAULT, LaunchTemplate, find_template
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.asg.group import AutoScalingGroup, HealthCheckType, ScalingProcess
-from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.asg.termination import select_for_termination
+from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData, find
 from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
 

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.asg import AutoScalingGroup, ScalingProcess, update_auto_scaling_group
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
+from orchestrator.instances import Health, Instance
 from orchestrator.monitoring import MetricsSampler, instance_series
 from orchestrator.runtime import Runtime
 from orchestrator.scaling import (

@@ -24,7 +24,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 
 from orchestrator.asg.group import TerminationPolicy
-from orchestrator.asg.instance import Instance
+from orchestrator.instances import Instance
 
 INSTANCE_HOUR = 3600.0
 

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 from orchestrator.api import ApiContext
 from orchestrator.asg.group import AutoScalingGroup
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
 from orchestrator.dashboard.config import DashboardSettings
 from orchestrator.dashboard.sources import (
@@ -41,6 +40,7 @@ from orchestrator.dashboard.sources import (
     scrape_latency,
 )
 from orchestrator.errors import AwsError
+from orchestrator.instances import Health, Instance
 from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.metrics import PERIOD, CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy

@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.store import Store
 from orchestrator.ecs.model import CapacityProvider, ContainerInstance
 from orchestrator.instance_types import INSTANCE_TYPES, instance_type_of
+from orchestrator.instances import Health, Instance
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.activity import timestamp
 

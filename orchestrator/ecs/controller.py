@@ -37,7 +37,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from orchestrator.asg.instance import Health
 from orchestrator.ecs.capacity import (
     AsgCapacity,
     container_instances_of,
@@ -62,6 +61,7 @@ from orchestrator.ecs.model import (
 from orchestrator.ecs.placement import Load, place, with_task
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
+from orchestrator.instances import Health
 from orchestrator.loop import PerThread, run_passes
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.runtime.tasks import (
@@ -72,7 +72,7 @@ from orchestrator.runtime.tasks import (
     TaskRuntime,
     TaskSpec,
 )
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.elb.controller import ElbController
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.tasks import DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 
 class ControlPlaneMetrics:

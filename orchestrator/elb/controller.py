@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from orchestrator.asg.instance import Health, Instance
 from orchestrator.asg.lifecycle import LifecycleState
 from orchestrator.asg.store import Store
 from orchestrator.elb import health
@@ -51,9 +50,10 @@ from orchestrator.elb.model import (
 from orchestrator.elb.state import Deregistration, ElbStore
 from orchestrator.elb.tls import ensure_localhost_certificate
 from orchestrator.elb.topology import ElbTopology
+from orchestrator.instances import Health, Instance
 from orchestrator.loop import PerThread, run_passes
 from orchestrator.runtime import Runtime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from orchestrator.elb.model import (
     TargetGroup,
 )
 from orchestrator.elb.topology import ElbTopology
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 # AWS's routing algorithms as HAProxy's; each lets the runtime API add servers.
 BALANCE = {

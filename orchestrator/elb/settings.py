@@ -17,7 +17,7 @@ from pathlib import Path
 from orchestrator.elb.controller import ElbController
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.runtime import Runtime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 
 def _host_port(text: str) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from orchestrator.asg.instance import Instance, Lifecycle
+from orchestrator.instances import Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 
 

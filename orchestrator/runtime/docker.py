@@ -1,6 +1,6 @@
 """``DockerRuntime``: instances are containers, and their labels are the whole truth.
 
-Every container the runtime starts carries the ``LABEL_*`` labels of ``orchestrator.asg.instance``
+Every container the runtime starts carries the ``LABEL_*`` labels of ``orchestrator.instances``
 (plus any extra labels given to the constructor), so ``instances()`` rebuilds the actual state
 from Docker alone. The runtime only ever lists, stops or removes containers that carry
 ``barista.managed=true`` and its extra labels, and it addresses them by container id.
@@ -26,7 +26,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from orchestrator.asg.instance import (
+from orchestrator.instances import (
     LABEL_AZ,
     LABEL_GROUP,
     LABEL_INSTANCE_ID,

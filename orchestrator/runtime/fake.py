@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from orchestrator.asg.instance import Health, Instance, Lifecycle
+from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.base import InstanceIdInUse
 from orchestrator.runtime.images import ImagePolicy

@@ -30,7 +30,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from orchestrator.asg.instance import Health
+from orchestrator.instances import Health
 from orchestrator.runtime.docker import _cpu_percent
 from orchestrator.runtime.images import ImagePolicy
 

@@ -20,7 +20,7 @@ from orchestrator.scaling.target_tracking import (
     backlog_per_instance_target,
     target_tracking_decision,
 )
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 __all__ = [
     "ASGAverageCPUUtilization",

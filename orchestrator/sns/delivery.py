@@ -37,7 +37,6 @@ from typing import Any
 from broker_adapters import Broker, BrokerError, Delivery, connect
 from orchestrator.errors import AwsError
 from orchestrator.loop import run_passes
-from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns import attributes, envelope
 from orchestrator.sns.messages import Published, published
 from orchestrator.sns.model import CONFIRMED_BY_ENDPOINT, Subscription, Topic
@@ -46,6 +45,7 @@ from orchestrator.sns.store import SnsStore
 from orchestrator.sqs import messaging
 from orchestrator.sqs.model import name_from_arn as queue_name_from_arn
 from orchestrator.sqs.service import SqsService
+from orchestrator.time_scale import TimeScale
 
 log = logging.getLogger("orchestrator.sns.delivery")
 

@@ -36,9 +36,9 @@ import docker
 from broker_adapters import connect
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
+from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
@@ -46,8 +46,8 @@ from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling import TargetTrackingConfiguration
 from orchestrator.scaling.metrics import QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
-from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.server import ControlLoop
+from orchestrator.time_scale import TimeScale
 from services.ledger import OrderState
 from tests.bench.adapters import replace_section
 from tests.support.containers import stable_image

@@ -37,7 +37,7 @@ from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import Task
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.bench.adapters import replace_section
 from tests.support.containers import stable_image
 from tests.support.receiving import wait_for

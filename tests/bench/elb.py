@@ -43,7 +43,7 @@ from orchestrator.elb.model import Action, HealthCheck, Protocol, Target, Target
 from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.state import ElbStore
 from orchestrator.runtime.docker import DockerRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.bench.adapters import replace_section
 from tests.bench.services import ORDER, service
 from tests.support.brokers import start_redis

@@ -28,8 +28,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-from orchestrator.asg.instance import LABEL_INSTANCE_ID
 from orchestrator.client import Client
+from orchestrator.instances import LABEL_INSTANCE_ID
 from tests.support.aws_auth import KEY_ID, SECRET
 from tests.support.containers import (
     LOOPBACK,

@@ -16,12 +16,12 @@ from orchestrator.asg import (
     set_instance_protection,
 )
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
+from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.docker import DockerRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 

@@ -15,7 +15,7 @@ from orchestrator.api import ApiContext
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs.controller import EcsController
 from orchestrator.runtime.tasks import DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.load_balancing import TARGET_HTTP_PORT, ElbStack, elb_stack

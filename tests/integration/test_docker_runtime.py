@@ -16,7 +16,7 @@ import docker
 import pytest
 from docker.errors import NotFound
 
-from orchestrator.asg.instance import Health, Instance, Lifecycle
+from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.docker import DockerRuntime

@@ -12,7 +12,6 @@ import pytest
 
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
@@ -20,10 +19,11 @@ from orchestrator.ecs.capacity import StoreAsgCapacity
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import TaskStatus
 from orchestrator.ecs.state import EcsStore
+from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.runtime.tasks import DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 

@@ -19,7 +19,7 @@ from orchestrator.ecs.model import LoadBalancer, TaskStatus
 from orchestrator.ecs.state import EcsStore
 from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetType
 from orchestrator.runtime.tasks import DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.load_balancing import ElbStack, elb_stack, get
 from tests.support.receiving import wait_for

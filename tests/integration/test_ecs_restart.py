@@ -30,7 +30,7 @@ import sys, time
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs.controller import EcsController
 from orchestrator.runtime.tasks import DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 path, origin, label, session = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 controller = EcsController(
     path,

@@ -23,7 +23,7 @@ from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.scaling.policy import TargetTrackingPolicy
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 

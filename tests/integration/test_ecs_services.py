@@ -16,7 +16,7 @@ from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import DeploymentConfiguration, HealthStatus, StopCode, TaskStatus
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import LABEL_TASK_ID, DockerTaskRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for
 

@@ -13,9 +13,9 @@ import pytest
 
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetGroup
+from orchestrator.instances import Health
 from orchestrator.launch_templates import create_launch_template
 from tests.support.load_balancing import (
     TARGET_TEMPLATE,

@@ -22,7 +22,7 @@ from orchestrator.elb.model import (
     RuleCondition,
     Target,
 )
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.support.containers import LOOPBACK
 from tests.support.load_balancing import (

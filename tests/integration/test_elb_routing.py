@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.asg.instance import Instance
 from orchestrator.elb.model import (
     Action,
     ActionType,
@@ -24,6 +23,7 @@ from orchestrator.elb.model import (
     TargetGroup,
     TargetGroupTuple,
 )
+from orchestrator.instances import Instance
 from tests.support.load_balancing import ElbStack, elb_stack, get
 from tests.support.receiving import wait_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.asg.instance import LABEL_INSTANCE_ID
+from orchestrator.instances import LABEL_INSTANCE_ID
 from tests.support.containers import free_loopback_port
 from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.receiving import wait_for

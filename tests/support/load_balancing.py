@@ -20,14 +20,14 @@ from pathlib import Path
 
 from testcontainers.core.network import Network
 
-from orchestrator.asg.instance import Instance, Lifecycle
 from orchestrator.elb.controller import ElbController
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.state import ElbStore
+from orchestrator.instances import Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.docker import DockerRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 from tests.support.brokers import http_get
 from tests.support.containers import (
     LOOPBACK,

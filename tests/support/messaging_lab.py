@@ -15,9 +15,9 @@ from orchestrator.api import ApiContext
 from orchestrator.api import sns_links as routes
 from orchestrator.api import sqs as sqs_api
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns import service as sns_service
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
+from orchestrator.time_scale import TimeScale
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
 from tests.support.brokers import Endpoint as BrokerEndpoint
 

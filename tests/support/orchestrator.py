@@ -13,8 +13,8 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
-from orchestrator.asg.instance import LABEL_GROUP
 from orchestrator.client import Client, EndpointUnreachable
+from orchestrator.instances import LABEL_GROUP
 from tests.support.aws_auth import ACCESS_KEY, ENVIRON
 from tests.support.containers import LOOPBACK, SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.receiving import wait_for

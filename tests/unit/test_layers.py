@@ -43,6 +43,8 @@ LAYERS: list[set[str]] = [
         "env_file",
         "launch_templates",
         "instance_types",
+        "instances",
+        "time_scale",
         "client",
     },
     {"runtime"},
@@ -61,11 +63,13 @@ PEERS: dict[str, set[str]] = {
     "paging": {"errors"},
     "sqlite": set(),
     "loop": set(),
-    "clock": set(),
+    "clock": {"time_scale"},
     "env_file": set(),
     "launch_templates": {"errors"},
     "instance_types": {"errors", "launch_templates"},
     "client": set(),
+    "instances": set(),
+    "time_scale": {"errors"},
     # Auto Scaling attaches target groups (its API's AttachLoadBalancerTargetGroups), runs
     # scaling policies and reads CloudWatch-like metrics.
     "asg": {"elb", "scaling", "monitoring"},
@@ -81,33 +85,7 @@ PEERS: dict[str, set[str]] = {
     "demo": set(),
 }
 
-# The instance vocabulary (``Instance``, ``Health``, ``Lifecycle``, the Docker labels) lives in
-# orchestrator/asg/instance.py though its own docstring calls it the orchestrator's shared
-# vocabulary: the runtime builds instances from containers, ELB, ECS and monitoring read them.
-# Its place is beside ``launch_templates``; moving it rewrites the imports of
-# orchestrator/asg/scaling_controller.py, which the merge of ECS service scaling into
-# orchestrator/scaling (branch issue-21-scaling) is rewriting, so it moves after that merge.
-_INSTANCE_VOCABULARY = [
-    ("orchestrator.runtime.base", "orchestrator.asg.instance"),
-    ("orchestrator.runtime.docker", "orchestrator.asg.instance"),
-    ("orchestrator.runtime.fake", "orchestrator.asg.instance"),
-    ("orchestrator.runtime.tasks", "orchestrator.asg.instance"),
-    ("orchestrator.elb.controller", "orchestrator.asg.instance"),
-    ("orchestrator.monitoring", "orchestrator.asg.instance"),
-]
-# The time scale (orchestrator/scaling/time_scale.py) is a setting of the whole control plane
-# (docs/aws-defaults.md), not of scaling policies; it belongs beside ``clock``. It stays inside
-# orchestrator/scaling until the scaling merge (issue-21-scaling) lands, which owns that folder.
-_TIME_SCALE = [
-    ("orchestrator.clock", "orchestrator.scaling.time_scale"),
-    ("orchestrator.elb.controller", "orchestrator.scaling.time_scale"),
-    ("orchestrator.elb.haproxy_config", "orchestrator.scaling.time_scale"),
-    ("orchestrator.elb.settings", "orchestrator.scaling.time_scale"),
-    ("orchestrator.sns.delivery", "orchestrator.scaling.time_scale"),
-]
 EXCEPTIONS: set[tuple[str, str]] = {
-    *_INSTANCE_VOCABULARY,
-    *_TIME_SCALE,
     # The ELB controller reads Auto Scaling's store and lifecycle states to register a group's
     # instances in its target groups, while asg imports elb to attach them: a cycle. The
     # controller should be handed the group members (a port asg implements); not done yet.

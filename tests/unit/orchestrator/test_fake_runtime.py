@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.asg.instance import Health, Lifecycle
+from orchestrator.instances import Health, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.fake import Call, FakeRuntime

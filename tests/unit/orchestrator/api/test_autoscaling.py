@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
+from orchestrator.instances import Health
 from orchestrator.runtime.fake import FakeRuntime
 from tests.unit.orchestrator.api.conftest import Call, error_of
 

@@ -13,8 +13,8 @@ from orchestrator.asg import (
     set_instance_protection,
 )
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
+from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.runtime.images import ImagePolicy

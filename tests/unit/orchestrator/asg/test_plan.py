@@ -15,9 +15,9 @@ from orchestrator.asg import (
     suspend_processes,
     update_auto_scaling_group,
 )
-from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.asg.termination import seconds_to_next_instance_hour
 from orchestrator.errors import ValidationError
+from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import (
     LaunchTemplateData,
     LaunchTemplateError,

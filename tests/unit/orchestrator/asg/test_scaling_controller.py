@@ -10,9 +10,9 @@ import pytest
 
 from orchestrator.asg import create_auto_scaling_group, suspend_processes
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.scaling_controller import ScalingController
 from orchestrator.asg.store import Store
+from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime.fake import FakeRuntime

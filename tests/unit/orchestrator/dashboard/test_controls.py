@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
+from orchestrator.instances import Health
 from orchestrator.runtime.fake import FakeRuntime
 from tests.unit.orchestrator.dashboard.conftest import FakeLoadgen, Services, log_in
 

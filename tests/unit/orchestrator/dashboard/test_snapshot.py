@@ -11,11 +11,11 @@ from starlette.testclient import TestClient
 
 from orchestrator.api import ApiContext, api_routes
 from orchestrator.asg.controller import AutoScalingController
-from orchestrator.asg.instance import Health
 from orchestrator.asg.store import Store
 from orchestrator.dashboard import snapshot
 from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history
 from orchestrator.dashboard.sources import Buckets, merge, parse_latency
+from orchestrator.instances import Health
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.metrics import QueueBacklogMetric

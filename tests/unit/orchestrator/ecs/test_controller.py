@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.asg.instance import Health, Instance, Lifecycle
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import (
@@ -19,6 +18,7 @@ from orchestrator.ecs.model import (
     TaskStatus,
 )
 from orchestrator.ecs.state import EcsStore
+from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.runtime.images import ImagePolicy
 from orchestrator.runtime.tasks import FakeTaskRuntime
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.asg.instance import Lifecycle
 from orchestrator.elb.controller import CONFIG_FILE, DifferenceKind, ElbController
 from orchestrator.elb.haproxy_runtime import ServerStatus
 from orchestrator.elb.model import Action, HealthCheck, Protocol, Target
 from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.state import ElbStore
+from orchestrator.instances import Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 _SERVER = re.compile(r"^\s+server (\S+) ([\d.]+):(\d+)", re.MULTILINE)
 _BACKEND = re.compile(r"^backend (\S+)$", re.MULTILINE)

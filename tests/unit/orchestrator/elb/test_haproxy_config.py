@@ -36,7 +36,7 @@ from orchestrator.elb.model import (
     TargetGroupTuple,
 )
 from orchestrator.elb.topology import ElbTopology
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 PATHS = HaproxyPaths()
 ALB = LoadBalancer("arn:lb/app", "web", LoadBalancerType.APPLICATION, 0.0)

@@ -28,7 +28,7 @@ from orchestrator.elb.model import (
 )
 from orchestrator.elb.topology import ElbTopology
 from orchestrator.errors import ValidationError
-from orchestrator.scaling.time_scale import TimeScale
+from orchestrator.time_scale import TimeScale
 
 ALB = LoadBalancer("arn:lb/app", "web", LoadBalancerType.APPLICATION, 0.0)
 ORDERS = TargetGroup("arn:tg/orders", "orders", Protocol.HTTP, 8000)

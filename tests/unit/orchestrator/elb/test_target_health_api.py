@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.api import ApiContext, elbv2
-from orchestrator.asg.instance import Lifecycle
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.errors import ServiceUnavailable
+from orchestrator.instances import Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.fake import FakeRuntime
 

@@ -12,10 +12,10 @@ import pytest
 from orchestrator.api import ApiContext
 from orchestrator.api import sns_links as routes
 from orchestrator.runtime.fake import FakeRuntime
-from orchestrator.scaling.time_scale import TimeScale
 from orchestrator.sns import service
 from orchestrator.sns.delivery import DeliveryController
 from orchestrator.sqs.brokers import BrokerPool
+from orchestrator.time_scale import TimeScale
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
 from tests.unit.services.fakes import RecordingBroker
 

@@ -1,4 +1,4 @@
-"""The orchestrator's shared vocabulary: launch templates, instances and their Docker labels.
+"""The orchestrator's shared vocabulary: instances and their Docker labels.
 
 An *instance* is a container the orchestrator started for an Auto Scaling group. Everything
 the reconciler needs to know about one is on its labels, so the actual state can always be
