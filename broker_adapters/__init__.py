@@ -62,6 +62,14 @@ def backend_class(scheme: str) -> type[Broker]:
     return cls
 
 
+def features_of(url: str) -> Features:
+    """What the broker at ``url`` declares (its backend, in the mode the URL chooses), without
+    connecting: what an API in front of it may promise before the first call."""
+    if "://" not in url:
+        raise UnknownScheme(f"broker URL {url!r} has no scheme")
+    return backend_class(urlsplit(url).scheme).features_of(url)
+
+
 def connect(url: str, **options: Any) -> Broker:
     """A Broker for ``url``; ``options`` are the backend's own settings (see its Config)."""
     if "://" not in url:
@@ -92,4 +100,5 @@ __all__ = [
     "ack_batch",
     "backend_class",
     "connect",
+    "features_of",
 ]

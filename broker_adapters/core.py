@@ -359,6 +359,12 @@ class Broker(_Closing):
     def from_url(cls, url: str, **options: Any) -> Self:
         """Connect from a URL; ``options`` are the backend's own settings (its Config)."""
 
+    @classmethod
+    def features_of(cls, url: str) -> Features:
+        """What a broker opened from ``url`` declares, without connecting: ``features``,
+        unless the URL chooses another mode of the backend (Kafka's ``queue_mode``)."""
+        return cls.features
+
     # Topics (SNS-like)
 
     def publish(

@@ -219,6 +219,12 @@ class KafkaBroker(Broker):
         target = KafkaShareBroker if config.queue_mode == SHARE_GROUP else cls
         return cast(Self, target(_connection_settings(url), config))
 
+    @classmethod
+    def features_of(cls, url: str) -> Features:
+        """``?queue_mode=share-group`` makes the broker a ``KafkaShareBroker``: its Features."""
+        query = dict(parse_qsl(urlsplit(url).query))
+        return SHARE_FEATURES if query.get("queue_mode") == SHARE_GROUP else FEATURES
+
     # Producing
 
     def _producer_instance(self) -> Producer:

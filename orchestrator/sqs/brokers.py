@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from broker_adapters import Broker, Features, QueueConfig, backend_class, connect
+from broker_adapters import Broker, Features, QueueConfig, backend_class, connect, features_of
 from orchestrator.sqs.model import BACKENDS, SCHEME_BACKENDS
 
 BACKEND_URL_VARIABLES = {
@@ -67,7 +67,11 @@ class BrokerPool:
         return backend in self.urls
 
     def features(self, backend: str) -> Features:
-        """What the backend declares, without connecting."""
+        """What the backend declares, without connecting: in the mode its URL chooses (a Kafka
+        URL with ``?queue_mode=share-group`` declares share-group queues)."""
+        url = self.urls.get(backend)
+        if url is not None:
+            return features_of(url)
         scheme = next(s for s, name in SCHEME_BACKENDS.items() if name == backend)
         return backend_class(scheme).features
 

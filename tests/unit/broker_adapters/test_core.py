@@ -13,8 +13,10 @@ from broker_adapters import (
     RedrivePolicy,
     UnknownScheme,
     connect,
+    features_of,
 )
 from broker_adapters.core import check_receive_arguments, check_send_arguments
+from broker_adapters.kafka.broker import FEATURES, SHARE_FEATURES
 
 
 class RecordingDelivery(Delivery):
@@ -116,3 +118,13 @@ def test_an_unknown_scheme_names_the_known_ones_and_the_closest():
 def test_a_url_without_a_scheme_is_refused():
     with pytest.raises(UnknownScheme, match="has no scheme: start it with one of kafka://"):
         connect("localhost:9092")
+
+
+def test_features_of_a_url_follow_the_mode_it_chooses_without_connecting():
+    kafka = "kafka://user:secret@127.0.0.1:1"  # nothing listens there: no connection is made
+    assert features_of(kafka) == FEATURES
+    assert features_of(f"{kafka}?queue_mode=consumer-group") == FEATURES
+    assert features_of(f"{kafka}?queue_mode=share-group") == SHARE_FEATURES
+    assert features_of("memory://x").name == "memory"
+    with pytest.raises(UnknownScheme):
+        features_of("nats://127.0.0.1")
