@@ -14,7 +14,7 @@ loadBalancers[0]: "containerName"``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pydantic
 from pydantic import ConfigDict, Field
@@ -89,6 +89,55 @@ class CreateService(EcsRequest):
     placement_strategy: tuple[PlacementStrategy, ...] = ()
     placement_constraints: tuple[PlacementConstraint, ...] = ()
     health_check_grace_period_seconds: int | None = None
+    network_configuration: dict[str, Any] | None = None
+
+
+class ManagedScaling(EcsRequest):
+    """A capacity provider's managed scaling, with ECS's defaults and ranges."""
+
+    status: Literal["ENABLED", "DISABLED"] = "ENABLED"
+    target_capacity: int = Field(default=100, ge=1, le=100)
+    minimum_scaling_step_size: int = Field(default=1, ge=1, le=10_000)
+    maximum_scaling_step_size: int = Field(default=10_000, ge=1, le=10_000)
+    instance_warmup_period: int = Field(default=300, ge=0, le=10_000)
+
+
+class AutoScalingGroupProvider(EcsRequest):
+    auto_scaling_group_arn: str = Field(min_length=1)
+    managed_scaling: ManagedScaling = ManagedScaling()
+
+
+class CreateCapacityProvider(EcsRequest):
+    name: str = Field(min_length=1)
+    auto_scaling_group_provider: AutoScalingGroupProvider
+
+
+class Resource(EcsRequest):
+    """One of a container instance's resources (``CPU``, ``MEMORY``, …) as an integer."""
+
+    name: str = Field(min_length=1)
+    integer_value: int = 0
+
+
+class Attribute(EcsRequest):
+    name: str = Field(min_length=1)
+    value: str = ""
+
+
+class RegisterContainerInstance(EcsRequest):
+    cluster: str | None = None
+    total_resources: tuple[Resource, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
+    instance_identity_document: str | None = None
+
+
+class RunTask(EcsRequest):
+    task_definition: str = Field(min_length=1)
+    cluster: str | None = None
+    count: int = Field(default=1, ge=1, le=10)  # ECS starts at most 10 tasks per call
+    launch_type: str | None = None
+    started_by: str | None = None
+    group: str | None = None
     network_configuration: dict[str, Any] | None = None
 
 

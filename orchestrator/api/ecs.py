@@ -314,9 +314,8 @@ def _deployment_configuration(
     )
 
 
-def _identity(params: Params) -> dict[str, Any]:
+def _identity(text: str | None) -> dict[str, Any]:
     """The EC2 instance identity document AWS's agent sends, as a dict."""
-    text = _text(params, "instanceIdentityDocument")
     if not text:
         return {}
     try:
@@ -435,22 +434,19 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             return {"cluster": _cluster_doc(s, inactive)}
 
     def create_capacity_provider(params: Params) -> Mapping[str, Any]:
-        name = _required(params, "name")
-        provider_params = params.get("autoScalingGroupProvider") or {}
-        if not isinstance(provider_params, Mapping):
-            raise InvalidParameterException("autoScalingGroupProvider must be a structure.")
-        group = _required(provider_params, "autoScalingGroupArn")
-        scaling = provider_params.get("managedScaling") or {}
+        request = parse_ecs(requests.CreateCapacityProvider, params)
+        provider_of = request.auto_scaling_group_provider
+        scaling = provider_of.managed_scaling
         with store() as s:
             provider = operations.create_capacity_provider(
                 s,
-                name,
-                group,
-                managed_scaling=scaling.get("status", "ENABLED") == "ENABLED",
-                target_capacity=int(scaling.get("targetCapacity", 100)),
-                minimum_scaling_step_size=int(scaling.get("minimumScalingStepSize", 1)),
-                maximum_scaling_step_size=int(scaling.get("maximumScalingStepSize", 10000)),
-                instance_warmup_period=int(scaling.get("instanceWarmupPeriod", 300)),
+                request.name,
+                provider_of.auto_scaling_group_arn,
+                managed_scaling=scaling.status == "ENABLED",
+                target_capacity=scaling.target_capacity,
+                minimum_scaling_step_size=scaling.minimum_scaling_step_size,
+                maximum_scaling_step_size=scaling.maximum_scaling_step_size,
+                instance_warmup_period=scaling.instance_warmup_period,
             )
         return {"capacityProvider": _provider_doc(provider)}
 
@@ -481,14 +477,10 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             return {"cluster": _cluster_doc(s, cluster)}
 
     def register_container_instance(params: Params) -> Mapping[str, Any]:
-        resources = {
-            str(r.get("name")): int(r.get("integerValue", 0))
-            for r in _list(params, "totalResources")
-        }
-        attributes = [
-            (str(a["name"]), str(a.get("value", ""))) for a in _list(params, "attributes")
-        ]
-        identity = _identity(params)
+        request = parse_ecs(requests.RegisterContainerInstance, params)
+        resources = {r.name: r.integer_value for r in request.total_resources}
+        attributes = [(a.name, a.value) for a in request.attributes]
+        identity = _identity(request.instance_identity_document)
         zone = dict(attributes).get(
             "ecs.availability-zone", str(identity.get("availabilityZone") or "az-a")
         )
@@ -496,7 +488,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         with store() as s:
             instance = operations.register_container_instance(
                 s,
-                _text(params, "cluster"),
+                request.cluster,
                 cpu=resources.get("CPU", 0),
                 memory=resources.get("MEMORY", 0),
                 availability_zone=zone,
@@ -536,21 +528,21 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"containerInstances": found, "failures": []}
 
     def run_task(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "taskDefinition")
+        request = parse_ecs(requests.RunTask, params)
         with store() as s:
-            operations.find_cluster(s, _text(params, "cluster"))
+            operations.find_cluster(s, request.cluster)
             operations.check_network_configuration(
-                operations.resolve_task_definition(s, reference),
-                params.get("networkConfiguration"),
+                operations.resolve_task_definition(s, request.task_definition),
+                request.network_configuration,
             )
             tasks = operations.run_task(
                 s,
-                _text(params, "cluster"),
-                reference,
-                count=_number(params, "count") or 1,
-                launch_type=_text(params, "launchType"),
-                started_by=_text(params, "startedBy"),
-                group=_text(params, "group"),
+                request.cluster,
+                request.task_definition,
+                count=request.count,
+                launch_type=request.launch_type,
+                started_by=request.started_by,
+                group=request.group,
                 now=now(),
             )
         return {"tasks": [_task_doc(t) for t in tasks], "failures": []}

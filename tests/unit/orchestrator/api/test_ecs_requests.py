@@ -114,3 +114,48 @@ def test_a_well_formed_load_balancer_is_kept(ecs: Any) -> None:
         "enable": True,
         "rollback": False,
     }
+
+
+def test_run_task_starts_at_most_ten_tasks_per_call(ecs: Any) -> None:
+    error = refused(ecs.run_task, cluster="shop", taskDefinition="web", count=11)
+    assert error == {
+        "Code": "InvalidParameterException",
+        "Message": "count input should be less than or equal to 10.",
+    }
+    assert ecs.list_tasks(cluster="shop")["taskArns"] == []
+
+
+def test_a_capacity_providers_target_capacity_is_a_percentage(ecs: Any) -> None:
+    group = "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:1:autoScalingGroupName/ecs"
+    error = refused(
+        ecs.create_capacity_provider,
+        name="ec2",
+        autoScalingGroupProvider={
+            "autoScalingGroupArn": group,
+            "managedScaling": {"status": "ENABLED", "targetCapacity": 101},
+        },
+    )
+    assert error == {
+        "Code": "InvalidParameterException",
+        "Message": (
+            "autoScalingGroupProvider.managedScaling.targetCapacity input should be less than "
+            "or equal to 100."
+        ),
+    }
+    assert ecs.describe_capacity_providers()["capacityProviders"] == []
+
+
+def test_a_container_instance_registers_its_resources_and_attributes(ecs: Any) -> None:
+    registered = ecs.register_container_instance(
+        cluster="shop",
+        totalResources=[
+            {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+            {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096},
+        ],
+        attributes=[{"name": "ecs.availability-zone", "value": "az-b"}, {"name": "team"}],
+    )["containerInstance"]
+    resources = {r["name"]: r["integerValue"] for r in registered["registeredResources"]}
+    assert (resources["CPU"], resources["MEMORY"]) == (2048, 4096)
+    attributes = {a["name"]: a.get("value") for a in registered["attributes"]}
+    assert attributes["ecs.availability-zone"] == "az-b"
+    assert "team" in attributes
