@@ -17,9 +17,9 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from broker_adapters import QueueNotDeclared
-from orchestrator.asg.store import Store
 from orchestrator.instances import Health, Instance
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.runtime import Runtime
@@ -40,6 +40,20 @@ _STATS_WORKERS = 8  # docker stats takes about a second per container; sample th
 BacklogReader = Callable[[str], int]
 
 
+class MetricsStore(Protocol):
+    """What the sampler needs of the store (Auto Scaling's, which holds the datapoint table
+    and the launch templates): declared here so that monitoring does not import Auto Scaling,
+    whose scaling controller reads monitoring."""
+
+    def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]: ...
+
+    def record_datapoint(
+        self, series: str, timestamp: float, value: float, keep: float
+    ) -> None: ...
+
+    def launch_templates(self) -> dict[str, LaunchTemplate]: ...
+
+
 def instance_series(metric: CpuUtilizationMetric, instance_id: str) -> str:
     return f"{metric.key}/InstanceId={instance_id}"
 
@@ -47,7 +61,9 @@ def instance_series(metric: CpuUtilizationMetric, instance_id: str) -> str:
 class MetricsSampler:
     """Records a datapoint for each watched metric whose newest one is a period old."""
 
-    def __init__(self, store: Store, runtime: Runtime, backlog: BacklogReader | None) -> None:
+    def __init__(
+        self, store: MetricsStore, runtime: Runtime, backlog: BacklogReader | None
+    ) -> None:
         self.store = store
         self.runtime = runtime
         self.backlog = backlog

@@ -43,6 +43,7 @@ from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
 from orchestrator.api.sns_links import routes as sns_routes
 from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
+from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.scaling_controller import ScalingController
 from orchestrator.asg.store import Store
@@ -244,7 +245,9 @@ def main(environ: Mapping[str, str]) -> int:
     backlog = _backlog_reader(broker)
     interval = settings.reconcile_interval
     elb = (
-        ElbSettings.from_environ(environ).controller(settings.state_path, runtime)
+        ElbSettings.from_environ(environ).controller(
+            settings.state_path, runtime, LaunchHolds(settings.state_path)
+        )
         if settings.haproxy_runtime_api
         else None
     )

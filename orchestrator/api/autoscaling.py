@@ -30,6 +30,7 @@ from orchestrator.api._policies import (
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
 from orchestrator.asg.group import Tag
+from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.operations import (
     AutoScaling,
@@ -425,7 +426,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def operations() -> Iterator[AutoScaling]:
         with Store(context.store_path) as store, ElbStore(context.store_path) as elb_store:
             elb = (
-                ElbSettings.from_environ(context.environ).controller(context.store_path, runtime)
+                ElbSettings.from_environ(context.environ).controller(
+                    context.store_path, runtime, LaunchHolds(context.store_path)
+                )
                 if context.environ.get("BARISTA_HAPROXY_RUNTIME_API")
                 else None
             )

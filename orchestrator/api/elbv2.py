@@ -20,6 +20,7 @@ from pydantic import Field
 from orchestrator.api import Action as Handler
 from orchestrator.api import ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
+from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.elb.haproxy_runtime import HaproxyCommandError
 from orchestrator.elb.model import (
     ATTRIBUTE_KEYS,
@@ -672,7 +673,9 @@ def actions(context: ApiContext) -> dict[str, Handler]:  # noqa: PLR0915 - one c
         request = parse(DescribeTargetHealth, params)
         with ElbStore(context.store_path) as store:
             Elbv2(store).target_group(request.target_group_arn)
-        controller = settings.controller(context.store_path, runtime)
+        controller = settings.controller(
+            context.store_path, runtime, LaunchHolds(context.store_path)
+        )
         asked = None if not request.targets else [Target(t.id, t.port) for t in request.targets]
         try:
             descriptions = controller.describe_target_health(request.target_group_arn, asked)

@@ -21,13 +21,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Set
+import typing
+from collections.abc import Callable, Collection, Iterable, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from orchestrator.asg.lifecycle import LifecycleState
-from orchestrator.asg.store import Store
 from orchestrator.elb import health
 from orchestrator.elb.haproxy_config import (
     HaproxyPaths,
@@ -99,6 +98,23 @@ class DesiredTarget:
         return self.deregistration is not None and not self.deregistration.drained
 
 
+class LaunchHolds(typing.Protocol):
+    """The instances their group's launch hooks hold out of service (no targets yet); Auto
+    Scaling implements it (``orchestrator.asg.launch_holds``)."""
+
+    def __call__(self) -> Collection[str]: ...
+
+    def close(self) -> None: ...
+
+
+class _NoLaunchHolds:
+    def __call__(self) -> Collection[str]:
+        return ()
+
+    def close(self) -> None:
+        return
+
+
 class ElbController:
     """Reconciles HAProxy with the store; also the Auto Scaling controller's ELB hooks.
 
@@ -107,7 +123,7 @@ class ElbController:
     ``before_terminate``): each thread gets its own store connection, and passes are serialized.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the parts it reconciles, and how
         self,
         store_path: str | Path,
         runtime: Runtime,
@@ -118,6 +134,7 @@ class ElbController:
         time_scale: TimeScale | None = None,
         clock: Callable[[], float] = time.time,
         poll_interval: float = 0.05,
+        launch_holds: LaunchHolds | None = None,
     ) -> None:
         self.store_path = Path(store_path)
         self.runtime = runtime
@@ -129,8 +146,7 @@ class ElbController:
         self.poll_interval = poll_interval
         self._lock = threading.RLock()
         self._stores = PerThread(lambda: ElbStore(self.store_path), ElbStore.close)
-        # The Auto Scaling groups' instance lifecycles, in the same file (launch hooks).
-        self._asg_stores = PerThread(lambda: Store(self.store_path), Store.close)
+        self.launch_holds = launch_holds or _NoLaunchHolds()
 
     @property
     def store(self) -> ElbStore:
@@ -139,7 +155,7 @@ class ElbController:
     def close(self) -> None:
         """Close the calling thread's store connection (others close with their threads)."""
         self._stores.close()
-        self._asg_stores.close()
+        self.launch_holds.close()
 
     # Desired state.
 
@@ -182,11 +198,7 @@ class ElbController:
     def _held_by_launch_hooks(self) -> set[str]:
         """Instances their group holds in Pending:Wait or Pending:Proceed: AWS registers an
         instance with its target groups only once its launch hooks let it in service."""
-        return {
-            instance_id
-            for instance_id, record in self._asg_stores.get().instance_lifecycles().items()
-            if record.state in (LifecycleState.PENDING_WAIT, LifecycleState.PENDING_PROCEED)
-        }
+        return set(self.launch_holds())
 
     def _finished_tombstones(self) -> list[Deregistration]:
         """Drained deregistrations whose target is gone (instance terminated, or not an

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.elb.controller import ElbController
+from orchestrator.elb.controller import ElbController, LaunchHolds
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.runtime import Runtime
 from orchestrator.time_scale import TimeScale
@@ -45,10 +45,20 @@ class ElbSettings:
         host, port = self.runtime_api
         return HaproxyRuntimeApi(host, port, master_port=self.master_cli_port)
 
-    def controller(self, store_path: str | Path, runtime: Runtime) -> ElbController:
+    def controller(
+        self,
+        store_path: str | Path,
+        runtime: Runtime,
+        launch_holds: LaunchHolds | None = None,
+    ) -> ElbController:
         """The ELB controller these settings describe; run ``controller.run(stopping)`` on a
         thread and hand ``controller.before_terminate`` and ``controller.elb_unhealthy`` to the
-        Auto Scaling controller."""
+        Auto Scaling controller (and its ``LaunchHolds`` to this)."""
         return ElbController(
-            store_path, runtime, self.haproxy(), self.config_dir, time_scale=self.time_scale
+            store_path,
+            runtime,
+            self.haproxy(),
+            self.config_dir,
+            time_scale=self.time_scale,
+            launch_holds=launch_holds,
         )

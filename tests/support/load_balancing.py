@@ -20,6 +20,7 @@ from pathlib import Path
 
 from testcontainers.core.network import Network
 
+from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.elb.controller import ElbController
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.elb.operations import Elbv2
@@ -244,6 +245,7 @@ def elb_stack(tmp_path: Path, time_scale: float = 10.0) -> Iterator[ElbStack]:
             haproxy.api,
             haproxy.config_dir,
             time_scale=TimeScale(time_scale),
+            launch_holds=LaunchHolds(store_path),
         )
         yield ElbStack(network, haproxy, runtime, store_path, Elbv2(store), controller)
     finally:

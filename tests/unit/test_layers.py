@@ -85,16 +85,7 @@ PEERS: dict[str, set[str]] = {
     "demo": set(),
 }
 
-EXCEPTIONS: set[tuple[str, str]] = {
-    # The ELB controller reads Auto Scaling's store and lifecycle states to register a group's
-    # instances in its target groups, while asg imports elb to attach them: a cycle. The
-    # controller should be handed the group members (a port asg implements); not done yet.
-    ("orchestrator.elb.controller", "orchestrator.asg.lifecycle"),
-    ("orchestrator.elb.controller", "orchestrator.asg.store"),
-    # Monitoring reads Auto Scaling's store for per-group metrics, while the scaling controller
-    # reads monitoring: a cycle, to be cut as the ELB one.
-    ("orchestrator.monitoring", "orchestrator.asg.store"),
-}
+EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

@@ -265,10 +265,13 @@ def test_detaching_a_group_drains_its_running_instances(parts):
 def test_an_instance_held_by_a_launch_hook_becomes_a_target_only_once_in_service(
     parts, tmp_path: Path
 ):
+    from orchestrator.asg.launch_holds import LaunchHolds  # noqa: PLC0415
     from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleState  # noqa: PLC0415
     from orchestrator.asg.store import Store  # noqa: PLC0415
 
     controller, _, runtime, _, _ = parts
+    # Auto Scaling tells the load balancers which instances its launch hooks hold.
+    controller.launch_holds = LaunchHolds(tmp_path / "barista.db")
     controller.reconcile_once()
     launch(runtime, "i-1")
     waiting = InstanceLifecycle("i-1", "asg", LifecycleState.PENDING_WAIT, 0.0)
