@@ -141,6 +141,111 @@ class RunTask(EcsRequest):
     network_configuration: dict[str, Any] | None = None
 
 
+class Paged(EcsRequest):
+    """A list action's page: ``maxResults`` and the ``nextToken`` of the previous answer."""
+
+    max_results: int | None = None
+    next_token: str | None = None
+
+
+class TaskDefinitionReference(EcsRequest):
+    """DescribeTaskDefinition, DeregisterTaskDefinition: a family, family:revision or ARN."""
+
+    task_definition: str = Field(min_length=1)
+
+
+class ListTaskDefinitions(Paged):
+    family_prefix: str | None = None
+    status: str = "ACTIVE"
+    sort: str | None = None
+
+
+class ListTaskDefinitionFamilies(Paged):
+    family_prefix: str | None = None
+    status: str = "ACTIVE"
+
+
+class CreateCluster(EcsRequest):
+    cluster_name: str | None = None
+
+
+class DescribeClusters(EcsRequest):
+    clusters: tuple[str, ...] = ()
+
+
+class DeleteCluster(EcsRequest):
+    cluster: str = Field(min_length=1)
+
+
+class DescribeCapacityProviders(EcsRequest):
+    capacity_providers: tuple[str, ...] = ()
+
+
+class CapacityProviderStrategyItem(EcsRequest):
+    capacity_provider: str = Field(min_length=1)
+    weight: int = Field(default=0, ge=0, le=1000)
+    base: int = Field(default=0, ge=0, le=100_000)
+
+
+class PutClusterCapacityProviders(EcsRequest):
+    cluster: str = Field(min_length=1)
+    capacity_providers: tuple[str, ...] = ()
+    default_capacity_provider_strategy: tuple[CapacityProviderStrategyItem, ...] = ()
+
+
+class DeregisterContainerInstance(EcsRequest):
+    container_instance: str = Field(min_length=1)
+    cluster: str | None = None
+    force: bool = False
+
+
+class ListContainerInstances(Paged):
+    cluster: str | None = None
+    status: str = "ACTIVE"
+
+
+class DescribeContainerInstances(EcsRequest):
+    cluster: str | None = None
+    container_instances: tuple[str, ...] = ()
+
+
+class StopTask(EcsRequest):
+    task: str = Field(min_length=1)
+    cluster: str | None = None
+    reason: str | None = None
+
+
+class DescribeTasks(EcsRequest):
+    cluster: str | None = None
+    tasks: tuple[str, ...] = ()
+
+
+class ListTasks(Paged):
+    cluster: str | None = None
+    desired_status: str = "RUNNING"
+    service_name: str | None = None
+    family: str | None = None
+    container_instance: str | None = None
+    started_by: str | None = None
+    launch_type: str | None = None
+
+
+class DescribeServices(EcsRequest):
+    cluster: str | None = None
+    services: tuple[str, ...] = ()
+
+
+class ListServices(Paged):
+    cluster: str | None = None
+    launch_type: str | None = None
+
+
+class DeleteService(EcsRequest):
+    service: str = Field(min_length=1)
+    cluster: str | None = None
+    force: bool = False
+
+
 class UpdateService(EcsRequest):
     service: str = Field(min_length=1)
     cluster: str | None = None

@@ -62,44 +62,6 @@ from orchestrator.paging import Page
 SERVICE = "ecs"
 
 
-def _required(params: Params, member: str) -> str:
-    value = _text(params, member)
-    if not value:
-        raise InvalidParameterException(f"{member} can not be blank.")
-    return value
-
-
-def _text(params: Params, member: str) -> str | None:
-    value = params.get(member)
-    if value is None:
-        return None
-    if not isinstance(value, str | int):
-        raise InvalidParameterException(f"{member} must be a string.")
-    return str(value)
-
-
-def _number(params: Params, member: str) -> int | None:
-    value = params.get(member)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterException(f"{member} must be an integer.") from None
-
-
-def _list(params: Params, member: str) -> list[Any]:
-    value = params.get(member) or []
-    if not isinstance(value, list):
-        raise InvalidParameterException(f"{member} must be a list.")
-    return value
-
-
-def _flag(params: Params, member: str) -> bool:
-    value = params.get(member, False)
-    return value in (True, "true", "True")
-
-
 def _task_definition_doc(definition: TaskDefinition) -> dict[str, Any]:
     return {
         **definition.document,
@@ -337,11 +299,6 @@ def _checked(action: str, handler: Action) -> Action:
     return checked
 
 
-def _page(params: Params) -> tuple[int | None, str | None]:
-    """A list action's ``maxResults`` and ``nextToken``."""
-    return _number(params, "maxResults"), _text(params, "nextToken")
-
-
 def _listed(member: str, items: Sequence[Any], page: Page[Any]) -> dict[str, Any]:
     """A list action's answer: ``member``, and ``nextToken`` unless it was the last page."""
     answer: dict[str, Any] = {member: list(items)}
@@ -370,34 +327,34 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         }
 
     def describe_task_definition(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "taskDefinition")
+        reference = parse_ecs(requests.TaskDefinitionReference, params).task_definition
         with store() as s:
             definition = operations.resolve_task_definition(s, reference)
         return {"taskDefinition": _task_definition_doc(definition), "tags": []}
 
     def list_task_definitions(params: Params) -> Mapping[str, Any]:
+        request = parse_ecs(requests.ListTaskDefinitions, params)
         with store() as s:
             page = operations.list_task_definitions(
                 s,
-                _text(params, "familyPrefix"),
-                _text(params, "status") or "ACTIVE",
-                _text(params, "sort"),
-                *_page(params),
+                request.family_prefix,
+                request.status,
+                request.sort,
+                request.max_results,
+                request.next_token,
             )
         return _listed("taskDefinitionArns", [d.arn for d in page.items], page)
 
     def list_task_definition_families(params: Params) -> Mapping[str, Any]:
+        request = parse_ecs(requests.ListTaskDefinitionFamilies, params)
         with store() as s:
             page = operations.list_task_definition_families(
-                s,
-                _text(params, "familyPrefix"),
-                _text(params, "status") or "ACTIVE",
-                *_page(params),
+                s, request.family_prefix, request.status, request.max_results, request.next_token
             )
         return _listed("families", page.items, page)
 
     def deregister_task_definition(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "taskDefinition")
+        reference = parse_ecs(requests.TaskDefinitionReference, params).task_definition
         with store() as s:
             definition = operations.resolve_task_definition(s, reference)
             s.set_task_definition_status(definition.family, definition.revision, "INACTIVE")
@@ -406,11 +363,14 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def create_cluster(params: Params) -> Mapping[str, Any]:
         with store() as s:
-            cluster = operations.create_cluster(s, _text(params, "clusterName"))
+            cluster = operations.create_cluster(
+                s, parse_ecs(requests.CreateCluster, params).cluster_name
+            )
             return {"cluster": _cluster_doc(s, cluster)}
 
     def describe_clusters(params: Params) -> Mapping[str, Any]:
-        wanted = [cluster_name(c) for c in _list(params, "clusters")] or ["default"]
+        request = parse_ecs(requests.DescribeClusters, params)
+        wanted = [cluster_name(c) for c in request.clusters] or ["default"]
         with store() as s:
             known = s.clusters()
             found = [_cluster_doc(s, known[n]) for n in wanted if n in known]
@@ -418,13 +378,14 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"clusters": found, "failures": _failures(missing)}
 
     def list_clusters(params: Params) -> Mapping[str, Any]:
+        request = parse_ecs(requests.Paged, params)
         with store() as s:
-            page = operations.list_clusters(s, *_page(params))
+            page = operations.list_clusters(s, request.max_results, request.next_token)
         return _listed("clusterArns", [c.arn for c in page.items], page)
 
     def delete_cluster(params: Params) -> Mapping[str, Any]:
         with store() as s:
-            cluster = operations.find_cluster(s, _required(params, "cluster"))
+            cluster = operations.find_cluster(s, parse_ecs(requests.DeleteCluster, params).cluster)
             if [x for x in s.services(cluster.name) if x.status == "ACTIVE"]:
                 raise ClusterContainsServicesException()
             if s.tasks(cluster=cluster.name, stopped=False):
@@ -451,7 +412,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"capacityProvider": _provider_doc(provider)}
 
     def describe_capacity_providers(params: Params) -> Mapping[str, Any]:
-        wanted = {str(n).rsplit("/", 1)[-1] for n in _list(params, "capacityProviders")}
+        request = parse_ecs(requests.DescribeCapacityProviders, params)
+        wanted = {n.rsplit("/", 1)[-1] for n in request.capacity_providers}
         with store() as s:
             found = [
                 _provider_doc(p)
@@ -461,9 +423,10 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"capacityProviders": found, "failures": []}
 
     def put_cluster_capacity_providers(params: Params) -> Mapping[str, Any]:
-        names = [str(n) for n in _list(params, "capacityProviders")]
-        for item in _list(params, "defaultCapacityProviderStrategy"):
-            if isinstance(item, Mapping) and item.get("capacityProvider") not in names:
+        request = parse_ecs(requests.PutClusterCapacityProviders, params)
+        names = list(request.capacity_providers)
+        for item in request.default_capacity_provider_strategy:
+            if item.capacity_provider not in names:
                 raise InvalidParameterException(
                     "The specified capacity provider strategy cannot contain a capacity "
                     "provider that is not associated with the cluster. Associate the capacity "
@@ -471,9 +434,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                     "again."
                 )
         with store() as s:
-            cluster = operations.put_cluster_capacity_providers(
-                s, _required(params, "cluster"), names
-            )
+            cluster = operations.put_cluster_capacity_providers(s, request.cluster, names)
             return {"cluster": _cluster_doc(s, cluster)}
 
     def register_container_instance(params: Params) -> Mapping[str, Any]:
@@ -499,10 +460,10 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             return {"containerInstance": _instance_doc(s, instance)}
 
     def deregister_container_instance(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "containerInstance")
-        instance_id = reference.rsplit("/", 1)[-1]
+        request = parse_ecs(requests.DeregisterContainerInstance, params)
+        instance_id = request.container_instance.rsplit("/", 1)[-1]
         with store() as s:
-            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            cluster = operations.find_cluster(s, request.cluster)
             found = [i for i in s.container_instances(cluster.name) if i.instance_id == instance_id]
             if not found:
                 raise InvalidParameterException("Container instance not found.")
@@ -510,16 +471,18 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             return {"containerInstance": {**_instance_doc(s, found[0]), "status": "INACTIVE"}}
 
     def list_container_instances(params: Params) -> Mapping[str, Any]:
+        request = parse_ecs(requests.ListContainerInstances, params)
         with store() as s:
             page = operations.list_container_instances(
-                s, _text(params, "cluster"), _text(params, "status") or "ACTIVE", *_page(params)
+                s, request.cluster, request.status, request.max_results, request.next_token
             )
         return _listed("containerInstanceArns", [i.arn for i in page.items], page)
 
     def describe_container_instances(params: Params) -> Mapping[str, Any]:
-        wanted = {r.rsplit("/", 1)[-1] for r in _list(params, "containerInstances")}
+        request = parse_ecs(requests.DescribeContainerInstances, params)
+        wanted = {r.rsplit("/", 1)[-1] for r in request.container_instances}
         with store() as s:
-            cluster = operations.find_cluster(s, _text(params, "cluster"))
+            cluster = operations.find_cluster(s, request.cluster)
             found = [
                 _instance_doc(s, i)
                 for i in s.container_instances(cluster.name)
@@ -548,39 +511,39 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"tasks": [_task_doc(t) for t in tasks], "failures": []}
 
     def stop_task(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "task")
+        request = parse_ecs(requests.StopTask, params)
         with store() as s:
-            task = operations.stop_task(
-                s, _text(params, "cluster"), reference, _text(params, "reason")
-            )
+            task = operations.stop_task(s, request.cluster, request.task, request.reason)
         return {"task": _task_doc(task)}
 
     def describe_tasks(params: Params) -> Mapping[str, Any]:
-        references = [str(r) for r in _list(params, "tasks")]
+        request = parse_ecs(requests.DescribeTasks, params)
+        references = list(request.tasks)
         if not references:
             raise InvalidParameterException("Tasks cannot be empty.")
         found, missing = [], []
         with store() as s:
             for reference in references:
                 try:
-                    found.append(
-                        _task_doc(operations.find_task(s, _text(params, "cluster"), reference))
-                    )
+                    found.append(_task_doc(operations.find_task(s, request.cluster, reference)))
                 except InvalidParameterException:
                     missing.append(reference)
         return {"tasks": found, "failures": _failures(missing)}
 
     def list_tasks(params: Params) -> Mapping[str, Any]:
+        request = parse_ecs(requests.ListTasks, params)
         wanted = operations.TaskFilter(
-            desired_status=_text(params, "desiredStatus") or "RUNNING",
-            service=_text(params, "serviceName"),
-            family=_text(params, "family"),
-            container_instance=_text(params, "containerInstance"),
-            started_by=_text(params, "startedBy"),
-            launch_type=_text(params, "launchType"),
+            desired_status=request.desired_status,
+            service=request.service_name,
+            family=request.family,
+            container_instance=request.container_instance,
+            started_by=request.started_by,
+            launch_type=request.launch_type,
         )
         with store() as s:
-            page = operations.list_tasks(s, _text(params, "cluster"), wanted, *_page(params))
+            page = operations.list_tasks(
+                s, request.cluster, wanted, request.max_results, request.next_token
+            )
         return _listed("taskArns", [t.arn for t in page.items], page)
 
     def create_service(params: Params) -> Mapping[str, Any]:
@@ -635,10 +598,11 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             return {"service": _service_doc(s, service)}
 
     def describe_services(params: Params) -> Mapping[str, Any]:
-        references = [str(r) for r in _list(params, "services")]
+        request = parse_ecs(requests.DescribeServices, params)
+        references = list(request.services)
         found, missing = [], []
         with store() as s:
-            cluster = operations.find_cluster(s, _text(params, "cluster")).name
+            cluster = operations.find_cluster(s, request.cluster).name
             for reference in references:
                 service = s.service(cluster, reference.rsplit("/", 1)[-1])
                 if service is None:
@@ -648,18 +612,17 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {"services": found, "failures": _failures(missing)}
 
     def list_services(params: Params) -> Mapping[str, Any]:
+        request = parse_ecs(requests.ListServices, params)
         with store() as s:
             page = operations.list_services(
-                s, _text(params, "cluster"), _text(params, "launchType"), *_page(params)
+                s, request.cluster, request.launch_type, request.max_results, request.next_token
             )
         return _listed("serviceArns", [x.arn for x in page.items], page)
 
     def delete_service(params: Params) -> Mapping[str, Any]:
-        reference = _required(params, "service")
+        request = parse_ecs(requests.DeleteService, params)
         with store() as s:
-            service = operations.delete_service(
-                s, _text(params, "cluster"), reference, _flag(params, "force")
-            )
+            service = operations.delete_service(s, request.cluster, request.service, request.force)
             return {"service": _service_doc(s, service)}
 
     handlers: dict[str, Action] = {
