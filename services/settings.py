@@ -1,7 +1,14 @@
 """Service configuration from the environment, with errors that name the variable to fix.
 
-Each service declares a pydantic model; field ``broker_url`` is read from ``BARISTA_BROKER_URL``.
-A missing or bad value stops the service at start with every problem listed, never later.
+Each process (every service, and ``barista serve orchestrator``) declares one pydantic model;
+field ``broker_url`` is read from ``BARISTA_BROKER_URL``. A missing or bad value stops the
+process at start with every problem listed, never later.
+
+Why not pydantic-settings: its environment source reads ``os.environ`` only, while every caller
+here hands the environment in (the tests give a dict, ``barista demo`` a merged ``.env``); reading
+a given mapping means overriding its private ``_load_env_vars``. What it would add over the
+model (prefix, empty-means-unset) is the dozen lines of :func:`load`, which also redact a URL's
+password in the error, something pydantic-settings' errors would print.
 """
 
 from __future__ import annotations
