@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from orchestrator.api import ApiContext
 from orchestrator.asg.group import AutoScalingGroup
+from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.store import Store
 from orchestrator.dashboard.config import DashboardSettings
 from orchestrator.dashboard.sources import (
@@ -261,6 +262,7 @@ class Dashboard:
         slow["latency"] = self._submit("latency", lambda: self._latency(instances))
         with Store(self.context.store_path) as store:
             groups = store.groups()
+            lifecycles = store.instance_lifecycles()
             activities = store.activities(None, 500)
             policies = store.policies()
             queues = self._queue_views(store, policies)
@@ -275,6 +277,7 @@ class Dashboard:
                     policies=policies,
                     store=store,
                     draining=draining,
+                    lifecycles=lifecycles,
                     now=now,
                 )
                 for group in groups.values()
@@ -351,6 +354,7 @@ class Dashboard:
         policies: Sequence[ScalingPolicy],
         store: Store,
         draining: frozenset[str],
+        lifecycles: Mapping[str, InstanceLifecycle],
         now: float,
     ) -> dict[str, Any]:
         name = group.auto_scaling_group_name
@@ -361,6 +365,11 @@ class Dashboard:
             {
                 "instance_id": i.instance_id,
                 "state": instance_state(i, draining),
+                # AWS's lifecycle state (Pending:Wait, InService, Terminating:Wait, …), as
+                # DescribeAutoScalingInstances answers it; None before the group records one.
+                "lifecycle_state": (
+                    lifecycles[i.instance_id].state.value if i.instance_id in lifecycles else None
+                ),
                 "health": i.health.value,
                 "availability_zone": i.availability_zone,
                 "lifecycle": i.lifecycle.value,

@@ -259,7 +259,7 @@ function renderGroup(section, group, clock, chaos) {
       : "";
     return `<tr data-instance="${escapeHtml(i.instance_id)}">
       <td><code>${escapeHtml(i.instance_id)}</code></td>
-      <td class="state">${badge(i.state, stateClass(i.state))}</td>
+      <td class="state">${badge(i.state, stateClass(i.state))}${i.lifecycle_state ? ` <span class="note lifecycle-state">${escapeHtml(i.lifecycle_state)}</span>` : ""}</td>
       <td>${escapeHtml(i.availability_zone)}</td>
       <td>${i.lifecycle === "spot" ? badge("spot", "spot") : "on-demand"}</td>
       <td>${i.protected ? badge("protected", "protected") : "—"}</td>

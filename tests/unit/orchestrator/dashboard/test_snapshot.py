@@ -96,6 +96,11 @@ def test_instances_show_their_state_protection_and_market(
     assert rows[first]["protected"] is True
     assert rows[second]["state"] == "pending"
     assert rows[second]["lifecycle"] == "on-demand"
+    # Beside the page's word, AWS's lifecycle state, as DescribeAutoScalingInstances has it.
+    described = caller(client, "autoscaling")("DescribeAutoScalingInstances")
+    aws_states = {i["InstanceId"]: i["LifecycleState"] for i in described["AutoScalingInstances"]}
+    assert {i: rows[i]["lifecycle_state"] for i in (first, second)} == aws_states
+    assert rows[first]["lifecycle_state"] == "InService"
     assert shown["counts"] == {"in service": 1, "pending": 1}
     assert shown["protected"] == 1
     assert shown["history"][-1][1] == 2, "two launches on record, two instances now"
