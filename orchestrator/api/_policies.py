@@ -304,6 +304,14 @@ def policy_alarms(policy: ScalingPolicy, alarms: list[MetricAlarm]) -> list[dict
     return [{"AlarmName": name, "AlarmARN": alarm_arn(name)} for name in names]
 
 
+def tracked_metric(policy: ScalingPolicy) -> dict[str, Any]:
+    """What a target tracking policy tracks, as its TargetTrackingConfiguration states it."""
+    definition = policy.definition
+    if not isinstance(definition, TargetTrackingPolicy):
+        raise TypeError(f"{policy.policy_name} is no target tracking policy")
+    return _tracked_metric(policy, definition.metric)
+
+
 def _tracked_metric(policy: ScalingPolicy, metric: MetricSpec) -> dict[str, Any]:
     if isinstance(metric, CpuUtilizationMetric) and (
         metric.auto_scaling_group_name == policy.auto_scaling_group_name

@@ -24,13 +24,23 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._metrics import Dimension, metric_identity, metric_spec
-from orchestrator.api._policies import alarm_arn
+from orchestrator.api._policies import alarm_arn, tracked_metric
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg.store import Store
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.paging import paginate
-from orchestrator.scaling.alarms import AlarmState, ComparisonOperator, MetricAlarm, evaluate
+from orchestrator.scaling.alarms import (
+    SCALE_IN_EVALUATION_PERIODS,
+    SCALE_OUT_EVALUATION_PERIODS,
+    AlarmState,
+    ComparisonOperator,
+    MetricAlarm,
+    TrackingAlarm,
+    evaluate,
+    tracking_alarm_name,
+)
+from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.step import StepScalingPolicy
 
 SERVICE = "cloudwatch"
@@ -130,6 +140,58 @@ def describe_alarm(alarm: MetricAlarm, newest_first: list[float]) -> dict[str, A
     return described
 
 
+def target_tracking_alarms(policy: ScalingPolicy) -> list[tuple[MetricAlarm, str]]:
+    """The two alarms an Auto Scaling target tracking policy owns (AWS creates them with the
+    policy), each with the series it reads: the value the policy tracks, one per period
+    (backlog ÷ instances in service, or the group's average CPU)."""
+    definition = policy.definition
+    if not isinstance(definition, TargetTrackingPolicy):
+        return []
+    target = definition.configuration.target_value
+    rules = {
+        TrackingAlarm.HIGH: (
+            ComparisonOperator.GREATER_THAN_THRESHOLD,
+            SCALE_OUT_EVALUATION_PERIODS,
+        ),
+        TrackingAlarm.LOW: (ComparisonOperator.LESS_THAN_THRESHOLD, SCALE_IN_EVALUATION_PERIODS),
+    }
+    return [
+        (
+            MetricAlarm(
+                alarm_name=tracking_alarm_name(
+                    policy.auto_scaling_group_name, policy.policy_name, which
+                ),
+                metric=definition.metric,
+                comparison_operator=operator,
+                threshold=target,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                alarm_actions=(policy.policy_arn,),
+            ),
+            policy.tracked_series,
+        )
+        for which, (operator, periods) in rules.items()
+    ]
+
+
+def describe_tracking_alarm(
+    policy: ScalingPolicy, alarm: MetricAlarm, newest_first: list[float]
+) -> dict[str, Any]:
+    """A target tracking alarm as DescribeAlarms shows it: the tracked metric as the policy
+    states it (a metric math query for backlog per instance), AWS's do-not-edit description."""
+    described = describe_alarm(alarm, newest_first)
+    described["AlarmDescription"] = (
+        f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy.policy_arn}."
+    )
+    tracked = tracked_metric(policy)
+    custom = tracked.get("CustomizedMetricSpecification", {})
+    if "Metrics" in custom:
+        for key in ("Namespace", "MetricName", "Dimensions", "Statistic"):
+            described.pop(key, None)
+        described["Metrics"] = custom["Metrics"]
+    return described
+
+
 def _statistic(name: str, values: list[float]) -> float:
     if name == "SampleCount":
         return float(len(values))
@@ -194,23 +256,30 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def describe_alarms(params: Params) -> Mapping[str, Any]:
         request = parse(DescribeAlarms, params)
         described = []
+
+        def wanted(alarm: MetricAlarm) -> bool:
+            if request.alarm_names and alarm.alarm_name not in request.alarm_names:
+                return False
+            if request.alarm_name_prefix and not alarm.alarm_name.startswith(
+                request.alarm_name_prefix
+            ):
+                return False
+            return not request.action_prefix or any(
+                a.startswith(request.action_prefix) for a in alarm.alarm_actions
+            )
+
         with Store(context.store_path) as store:
             for alarm in store.alarms():
-                if request.alarm_names and alarm.alarm_name not in request.alarm_names:
-                    continue
-                if request.alarm_name_prefix and not alarm.alarm_name.startswith(
-                    request.alarm_name_prefix
-                ):
-                    continue
-                if request.action_prefix and not any(
-                    a.startswith(request.action_prefix) for a in alarm.alarm_actions
-                ):
-                    continue
-                values = [v for _, v in store.datapoints(alarm.metric.key, HISTORY)]
-                entry = describe_alarm(alarm, values)
-                if request.state_value and entry["StateValue"] != request.state_value:
-                    continue
-                described.append(entry)
+                if wanted(alarm):
+                    values = [v for _, v in store.datapoints(alarm.metric.key, HISTORY)]
+                    described.append(describe_alarm(alarm, values))
+            for policy in store.policies():
+                for alarm, tracked in target_tracking_alarms(policy):
+                    if wanted(alarm):
+                        values = [v for _, v in store.datapoints(tracked, HISTORY)]
+                        described.append(describe_tracking_alarm(policy, alarm, values))
+        if request.state_value:
+            described = [e for e in described if e["StateValue"] == request.state_value]
         page = paginate(
             "alarms",
             described,

@@ -226,7 +226,7 @@ class ScalingController:
                 return None
             tracked = ASGAverageCPUUtilization(cpu)
             value = cpu
-        series = f"{policy.policy_arn}/tracked"
+        series = policy.tracked_series
         history = self.store.datapoints(series, limit=1)
         if not history or history[0][0] < sampled_at:
             self.store.record_datapoint(series, sampled_at, value, keep=3600)

@@ -72,6 +72,12 @@ class ScalingPolicy:
             f"autoScalingGroupName/{self.auto_scaling_group_name}:policyName/{self.policy_name}"
         )
 
+    @property
+    def tracked_series(self) -> str:
+        """The datapoint series of the value a target tracking policy tracks, one per period:
+        what its AlarmHigh and AlarmLow read (backlog per instance, the group's CPU)."""
+        return f"{self.policy_arn}/tracked"
+
     def answers_to(self, action: str) -> bool:
         """Whether an alarm action (an ARN or ``group/policy``) names this policy."""
         return action in (self.policy_arn, f"{self.auto_scaling_group_name}/{self.policy_name}")

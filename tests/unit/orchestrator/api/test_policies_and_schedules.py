@@ -113,6 +113,43 @@ def test_queue_backlog_in_both_documented_forms(
     assert described["EstimatedInstanceWarmup"] == 60
 
 
+def test_describe_alarms_lists_the_two_alarms_a_target_tracking_policy_owns(
+    autoscaling: Call, cloudwatch: Call, group: str, store_path: Path
+):
+    policy = autoscaling(
+        "PutScalingPolicy",
+        AutoScalingGroupName=group,
+        PolicyName="backlog",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={
+            "CustomizedMetricSpecification": backlog_math(group),
+            "TargetValue": 10,
+        },
+    )
+    alarms = {a["AlarmName"]: a for a in cloudwatch("DescribeAlarms")["MetricAlarms"]}
+    assert set(alarms) == {a["AlarmName"] for a in policy["Alarms"]}
+    high, low = (alarms[a["AlarmName"]] for a in policy["Alarms"])
+    assert (high["ComparisonOperator"], high["EvaluationPeriods"]) == ("GreaterThanThreshold", 3)
+    assert (low["ComparisonOperator"], low["EvaluationPeriods"]) == ("LessThanThreshold", 15)
+    assert high["Threshold"] == low["Threshold"] == 10
+    assert high["AlarmActions"] == [policy["PolicyARN"]]
+    assert high["AlarmDescription"].startswith("DO NOT EDIT OR DELETE.")
+    assert [m["Id"] for m in high["Metrics"]] == ["m1", "m2", "e1"]  # backlog per instance
+    assert "MetricName" not in high
+    assert high["StateValue"] == low["StateValue"] == "INSUFFICIENT_DATA"
+    with Store(store_path) as store:
+        [stored] = store.policies(group)
+        for age, per_instance in enumerate([14.0, 12.0, 11.0]):
+            store.record_datapoint(stored.tracked_series, START - 60 * age, per_instance, 3600)
+    [breached] = cloudwatch("DescribeAlarms", StateValue="ALARM")["MetricAlarms"]
+    assert breached["AlarmName"] == high["AlarmName"]
+    assert breached["StateReason"].startswith(
+        "Threshold Crossed: 3 out of the last 3 datapoints [14, 12, 11]"
+    )
+    prefix = cloudwatch("DescribeAlarms", AlarmNamePrefix=f"TargetTracking-{group}-AlarmLow")
+    assert [a["AlarmName"] for a in prefix["MetricAlarms"]] == [low["AlarmName"]]
+
+
 @pytest.mark.parametrize(
     ("configuration", "expected"),
     [
