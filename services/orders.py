@@ -62,6 +62,10 @@ class OrderRequest(Strict):
     items: list[OrderItem] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
+# The uuid namespace of order ids made from a client's Idempotency-Key.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0c3a52-6b0e-4d5e-9a55-0b9c2a1b7e41")
+
+
 class Order(OrderRequest):
     """An accepted order, as it travels on the orders queue."""
 
@@ -69,11 +73,18 @@ class Order(OrderRequest):
     accepted_at: AwareDatetime
 
     @classmethod
-    def accept(cls, request: OrderRequest) -> Order:
+    def accept(cls, request: OrderRequest, idempotency_key: str | None = None) -> Order:
+        """A new order id, or with ``idempotency_key`` the one every retry of that request
+        gets (a name-based uuid of the key), so a retried order is the same order."""
+        order_id = (
+            uuid.uuid4().hex
+            if idempotency_key is None
+            else uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key).hex
+        )
         return cls(
             customer=request.customer,
             items=request.items,
-            order_id=uuid.uuid4().hex,
+            order_id=order_id,
             accepted_at=datetime.now(UTC),
         )
 

@@ -25,12 +25,17 @@ failure is written on the order's log line and counted in
 subscribers still learn of the order from ``order-ready``, which the barista publishes.
 
 A 503 means "not confirmed", not "not enqueued": a send still running at the deadline may be
-confirmed afterwards (see ``calls``), so a client's retry can make a duplicate order.
+confirmed afterwards (see ``calls``), so a client's plain retry can make a duplicate order.
+A retry that carries the first request's ``Idempotency-Key`` header is the same order: its id
+is derived from the key, it is sent again only while the ledger does not say it is brewed or
+dead-lettered (then the answer is the same 202 at once), and a second delivery of one order id
+is acked by the barista's duplicate check without a second cup.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -84,6 +89,10 @@ RETRY_AFTER_SECONDS = 2
 MAX_RUNNING_CALLS = 100
 # The field name for an error about the whole body (``[]`` instead of an object).
 ROOT_FIELD = "$"
+# A client's retry key (the IETF draft "The Idempotency-Key HTTP Header Field"): 1-255
+# visible ASCII characters.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 class OrderLedger(Protocol):
@@ -212,7 +221,34 @@ class OrderCounter:
             return reject(
                 422, "invalid", {"error": "invalid order", "fields": fields}, fields=fields
             )
-        return await self._accept(Order.accept(order_request))
+        return await self._place_valid(order_request, request.headers.get(IDEMPOTENCY_HEADER))
+
+    async def _place_valid(self, order_request: OrderRequest, key: str | None) -> Response:
+        """A valid order, retried under ``key`` (Idempotency-Key) or new."""
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            return reject(
+                400,
+                "bad-idempotency-key",
+                {
+                    "error": "invalid Idempotency-Key",
+                    "detail": "1 to 255 visible ASCII characters",
+                },
+            )
+        order = Order.accept(order_request, key)
+        if key is not None and await self._settled(order) is not None:
+            # A retry of an order already brewed or dead-lettered: the same answer, no resend.
+            return self._accepted(order, event="retry")
+        return await self._accept(order)
+
+    async def _settled(self, order: Order) -> OrderState | None:
+        """A final state of a retried order (brewed, dead-lettered), else None (unknown, or
+        accepted: a send of it may not have been confirmed, so it is sent again; the barista's
+        duplicate check keeps a second delivery from a second cup)."""
+        try:
+            state = await self.calls.run(LEDGER_TIMEOUT, partial(self.ledger.state, order.order_id))
+        except Exception:
+            return None  # the ledger is checked again, and answered for, by _accept
+        return state if state in (OrderState.BREWED, OrderState.DEAD_LETTERED) else None
 
     async def _accept(self, order: Order) -> Response:
         try:
@@ -257,9 +293,12 @@ class OrderCounter:
                 500, "error", {"error": "internal error"}, error=error, order_id=order.order_id
             )
         event = await self._follow_up("event", timeout, partial(self._announce, order))
+        return self._accepted(order, event)
+
+    def _accepted(self, order: Order, event: str) -> Response:
         ORDERS_ACCEPTED.inc()
         log.log(
-            logging.WARNING if event != "ok" else logging.INFO,
+            logging.WARNING if event not in ("ok", "retry") else logging.INFO,
             "order accepted",
             extra={
                 "outcome": "accepted",

@@ -32,3 +32,4 @@ def test_no_confirmed_order_is_lost(scenario: str, backend: str):
     assert result.lost == 0, result
     assert result.brewed + result.dead_lettered == result.confirmed, result
     assert result.duplicates <= DUPLICATE_BOUND, result
+    assert result.gave_up == 0, result  # a retrying customer's order is confirmed in the end

@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ JITTER_MS = 50
 PROXIED_PORTS = {"kafka": (19092,), "rabbitmq": (5672, 15672), "redis": (6379,)}
 # Customers keep coming this long before the fault and after the shop has recovered.
 STEADY_SECONDS = 3.0
+# A retrying customer (producer-retry) asks again after this, for at most RETRY_BUDGET seconds.
+RETRY_PAUSE = 0.25
+RETRY_BUDGET = 90.0
 RECOVERY_TIMEOUT = 180.0
 SETTLE_TIMEOUT = 120.0
 # At most this many brews of one order beyond the first, per fault: each barista holds one
@@ -89,6 +93,8 @@ class FaultResult:
     recovery_seconds: float
     refused: int
     restarts: int
+    # Orders a retrying customer never got confirmed within RETRY_BUDGET (producer-retry).
+    gave_up: int = 0
 
     ROW_HEADER = (
         "| scenario | backend | confirmed | brewed | dead-lettered | lost | duplicates | "
@@ -288,15 +294,23 @@ def _post(port: int, timeout: float = 10) -> int:
 
 
 class Customers:
-    """Posts orders at ``rate`` per second until stopped; keeps every confirmed order id."""
+    """Posts orders at ``rate`` per second until stopped; keeps every confirmed order id.
 
-    def __init__(self, port: Callable[[], int], rate: float = ORDER_RATE) -> None:
+    A ``retrying`` customer sends each order with an ``Idempotency-Key`` and asks again after
+    every refusal (503, or no answer) until it is confirmed, as an SDK's retry would, for at
+    most ``RETRY_BUDGET`` seconds; what it never got confirmed is counted in ``gave_up``."""
+
+    def __init__(
+        self, port: Callable[[], int], rate: float = ORDER_RATE, retrying: bool = False
+    ) -> None:
         self._port = port
         self._interval = 1 / rate
+        self._retrying = retrying
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._confirmed: list[tuple[float, str]] = []
         self.refused = 0
+        self.gave_up = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Customers:
@@ -313,18 +327,39 @@ class Customers:
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            order_id = self._post_one()
-            with self._lock:
-                if order_id is not None:
-                    self._confirmed.append((time.monotonic(), order_id))
-                else:
-                    self.refused += 1
+            if self._retrying:
+                self._order_until_confirmed(uuid.uuid4().hex)
+            else:
+                self._record(self._post_one())
             self._stop.wait(max(0.0, self._interval - (time.monotonic() - started)))
 
-    def _post_one(self) -> str | None:
-        request = urllib.request.Request(
-            f"http://{LOOPBACK}:{self._port()}/orders", ORDER, {"Content-Type": "application/json"}
-        )
+    def _record(self, order_id: str | None) -> None:
+        with self._lock:
+            if order_id is not None:
+                self._confirmed.append((time.monotonic(), order_id))
+            else:
+                self.refused += 1
+
+    def _order_until_confirmed(self, key: str) -> None:
+        """One order, asked again under the same key until confirmed (not cut short by
+        ``stop``: a customer who was refused keeps asking for the coffee they ordered)."""
+        deadline = time.monotonic() + RETRY_BUDGET
+        while True:
+            order_id = self._post_one(key)
+            self._record(order_id)
+            if order_id is not None:
+                return
+            if time.monotonic() >= deadline:
+                with self._lock:
+                    self.gave_up += 1
+                return
+            threading.Event().wait(RETRY_PAUSE)
+
+    def _post_one(self, key: str | None = None) -> str | None:
+        headers = {"Content-Type": "application/json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        request = urllib.request.Request(f"http://{LOOPBACK}:{self._port()}/orders", ORDER, headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 if response.status == 202:
@@ -479,6 +514,8 @@ class Scenario:
     order_rate: float = ORDER_RATE
     # The services reach the broker through Toxiproxy.
     proxied: bool = False
+    # Customers retry refused orders under an Idempotency-Key.
+    retrying: bool = False
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -488,6 +525,9 @@ SCENARIOS: dict[str, Scenario] = {
     "broker-late": Scenario(broker_late, before_services=True),
     "broker-bandwidth": Scenario(broker_bandwidth),
     "broker-latency": Scenario(broker_latency, proxied=True),
+    # A failover on one node: the broker SIGKILLed and started again while customers retry
+    # every refused order under its Idempotency-Key until it is confirmed.
+    "producer-retry": Scenario(broker_sigkill, retrying=True),
     # An espresso is 0.5 units: 4.5 s per cup against a 3 s visibility timeout.
     "slow-consumer": Scenario(slow_baristas, brew_seconds_per_unit=9.0, order_rate=0.5),
 }
@@ -502,7 +542,7 @@ def run_scenario(scenario: str, backend: str) -> FaultResult:
         if chosen.before_services:
             shop.broker_container.stop(timeout=10)
             start_services(shop, wait_ready=False)
-        with Customers(shop.api_port, chosen.order_rate) as customers:
+        with Customers(shop.api_port, chosen.order_rate, chosen.retrying) as customers:
             return _observe(scenario, shop, customers, chosen)
 
 
@@ -542,4 +582,5 @@ def _observe(scenario: str, shop: FaultShop, customers: Customers, chosen: Scena
         recovery_seconds=recovery,
         refused=customers.refused,
         restarts=shop.restarts(),
+        gave_up=customers.gave_up,
     )

@@ -319,6 +319,48 @@ def test_the_broker_serves_again_after_it_recovers(client, broker):
     assert len(broker.sent) == 1
 
 
+# Retries under an Idempotency-Key
+
+
+def test_a_retry_with_the_same_idempotency_key_is_the_same_order(client, broker, ledger):
+    key = {"Idempotency-Key": "table-4/order-1"}
+    broker.fail("send", times=1)
+    refused = client.post("/orders", json=ORDER, headers=key)
+    assert refused.status_code == 503
+    first = client.post("/orders", json=ORDER, headers=key)
+    again = client.post("/orders", json=ORDER, headers=key)
+    assert first.status_code == again.status_code == 202
+    order_id = first.json()["order_id"]
+    assert again.json()["order_id"] == order_id
+    # Not brewed yet: a retry is sent again (a send may not have been confirmed), same id.
+    assert [Order.model_validate_json(s.message.body).order_id for s in broker.sent] == [
+        order_id,
+        order_id,
+    ]
+    assert ledger.states == {order_id: OrderState.ACCEPTED}
+    other = client.post("/orders", json=ORDER, headers={"Idempotency-Key": "table-4/order-2"})
+    assert other.json()["order_id"] != order_id
+
+
+def test_a_retry_of_a_brewed_order_is_answered_without_sending_it_again(client, broker, ledger):
+    key = {"Idempotency-Key": "k-1"}
+    order_id = client.post("/orders", json=ORDER, headers=key).json()["order_id"]
+    ledger.brewed(order_id)
+    sent = len(broker.sent)
+    retry = client.post("/orders", json=ORDER, headers=key)
+    assert (retry.status_code, retry.json()["order_id"]) == (202, order_id)
+    assert len(broker.sent) == sent
+    assert ledger.states[order_id] is OrderState.BREWED
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 256, "naïve".encode("latin-1")])
+def test_an_idempotency_key_must_be_1_to_255_visible_ascii_characters(client, broker, key):
+    response = client.post("/orders", json=ORDER, headers={"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid Idempotency-Key"
+    assert broker.sent == []
+
+
 # The send was confirmed; a follow-up step fails
 
 
