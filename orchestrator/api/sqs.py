@@ -26,6 +26,9 @@ from orchestrator.sqs.errors import invalid_parameter
 from orchestrator.sqs.service import DEFAULT_ENDPOINT, SqsService
 
 SERVICE = "sqs"
+# The demo's queues ListQueues adopts from the default broker (comma separated; empty: none).
+DEMO_QUEUES_VARIABLE = "BARISTA_SQS_QUEUES"
+DEFAULT_DEMO_QUEUES = "orders"
 
 _services: dict[tuple[str, tuple[tuple[str, str], ...]], SqsService] = {}
 _services_lock = threading.Lock()
@@ -38,7 +41,14 @@ def service_for(context: ApiContext) -> SqsService:
         service = _services.get(key)
         if service is None:
             endpoint = context.environ.get("BARISTA_API_ENDPOINT", DEFAULT_ENDPOINT)
-            service = SqsService(context.store_path, BrokerPool(urls), default, endpoint)
+            named = context.environ.get(DEMO_QUEUES_VARIABLE, DEFAULT_DEMO_QUEUES)
+            service = SqsService(
+                context.store_path,
+                BrokerPool(urls),
+                default,
+                endpoint,
+                demo_queues=tuple(n.strip() for n in named.split(",") if n.strip()),
+            )
             _services[key] = service
         return service
 

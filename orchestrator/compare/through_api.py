@@ -87,6 +87,7 @@ def served_api(broker_urls: Mapping[str, str]) -> Iterator[dict[str, str]]:
         environ = {
             "BARISTA_BROKER_URL": first,
             "BARISTA_SNS_TOPICS": "",  # no demo topic to adopt
+            "BARISTA_SQS_QUEUES": "",  # nor demo queue
             **{URL_VARIABLES[backend]: url for backend, url in broker_urls.items()},
         }
         # Only SQS and SNS are served; neither starts or stops instances, so no Docker runtime.

@@ -146,6 +146,8 @@ def list_queues(
     next_token: str | None,
     endpoint: str | None = None,
 ) -> tuple[list[str], str | None]:
+    for name in service.demo_queues:
+        service.find(name)  # adopted, with its dead-letter queue, if a worker declared it
     with service.store() as store:
         names = [q.name for q in store.all() if not prefix or q.name.startswith(prefix)]
     return page(service, names, max_results, next_token, endpoint)

@@ -121,8 +121,12 @@ class SqsService:
         default_backend: str | None,
         endpoint: str = DEFAULT_ENDPOINT,
         clock: Callable[[], float] = time.time,
+        demo_queues: tuple[str, ...] = (),
     ) -> None:
         self.store_path = store_path
+        # Queues the workers declare on the default broker (BARISTA_SQS_QUEUES), adopted when
+        # queues are listed, so ListQueues shows them before anyone asked for one by name.
+        self.demo_queues = demo_queues
         self.brokers = brokers
         self.default_backend = default_backend
         self.endpoint = endpoint

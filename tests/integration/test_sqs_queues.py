@@ -455,3 +455,27 @@ def test_a_queue_workers_declared_is_adopted_with_its_redrive_policy(
         assert delivery.message.id == sent["MessageId"]
         delivery.ack()
     refused("QueueDoesNotExist", lambda: sqs("GetQueueUrl", QueueName=f"{unique_name}-none"))
+
+
+def test_list_queues_shows_the_demos_queues_before_anyone_asked_for_them(
+    tmp_path: Path, endpoint: Endpoint, unique_name: str, backend: str
+):
+    """``aws sqs list-queues`` on a fresh demo: the queue the baristas declared (named by
+    BARISTA_SQS_QUEUES) and its dead-letter queue, adopted from the broker."""
+    context = ApiContext(
+        store_path=tmp_path / "demo.db",
+        runtime=FakeRuntime(),
+        environ={"BARISTA_BROKER_URL": endpoint.url, "BARISTA_SQS_QUEUES": unique_name},
+    )
+    actions = sqs_api.actions(context)
+    assert actions["ListQueues"]({})["QueueUrls"] == []  # not declared by a worker yet
+    with connect(endpoint.url) as barista:
+        barista.declare_queue(f"{unique_name}-dlq")
+        barista.declare_queue(
+            unique_name, QueueConfig(redrive_policy=RedrivePolicy(f"{unique_name}-dlq", 5))
+        )
+        urls = actions["ListQueues"]({})["QueueUrls"]
+    names = sorted(url.rsplit("/", 1)[-1] for url in urls)
+    # Kafka keeps no redrive policy in the broker, so only the queue itself is found there.
+    dead_letters = [] if backend == "kafka" else [f"{unique_name}-dlq"]
+    assert names == [unique_name, *dead_letters]

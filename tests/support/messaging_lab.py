@@ -33,7 +33,11 @@ class Lab:
 @contextmanager
 def messaging_lab(tmp_path: Path, endpoint: BrokerEndpoint, backend: str) -> Iterator[Lab]:
     """The API (SNS and SQS) on the backend's broker, and the delivery controller running."""
-    environ = {"BARISTA_BROKER_URL": endpoint.url, "BARISTA_SNS_TOPICS": ""}
+    environ = {
+        "BARISTA_BROKER_URL": endpoint.url,
+        "BARISTA_SNS_TOPICS": "",
+        "BARISTA_SQS_QUEUES": "",
+    }
     context = ApiContext(tmp_path / "barista.db", FakeRuntime(), environ, CREDENTIALS)
     stopping = threading.Event()
     try:
