@@ -166,11 +166,7 @@ class QueueConfig:
     mode: str | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
-            raise ValueError(
-                f"visibility_timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, "
-                f"got {self.visibility_timeout}",
-            )
+        check_visibility_timeout(self.visibility_timeout)
         if self.deduplication_window <= 0:
             raise ValueError("deduplication_window must be positive")
 
@@ -507,6 +503,14 @@ def check_receive_arguments(max_messages: int, wait: float) -> None:
         raise ValueError(f"max_messages must be 1..{MAX_RECEIVE_BATCH}, got {max_messages}")
     if not 0 <= wait <= MAX_WAIT:
         raise ValueError(f"wait must be 0..{MAX_WAIT:.0f} s, got {wait}")
+
+
+def check_visibility_timeout(timeout: float) -> None:
+    """A queue's or a receive's visibility timeout: SQS's range, 0..12 hours."""
+    if not 0 <= timeout <= MAX_VISIBILITY_TIMEOUT:
+        raise ValueError(
+            f"visibility_timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, got {timeout}",
+        )
 
 
 def check_send_arguments(body: bytes, delay: float) -> None:

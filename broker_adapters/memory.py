@@ -71,6 +71,7 @@ from broker_adapters.core import (
     check_receive_arguments,
     check_send_arguments,
     check_single_mode,
+    check_visibility_timeout,
     new_message_id,
     now,
 )
@@ -538,10 +539,7 @@ class MemoryBroker(Broker):
         check_receive_arguments(max_messages, wait)
         config = self._declaration(queue)
         timeout = config.visibility_timeout if visibility_timeout is None else visibility_timeout
-        if not 0 <= timeout <= MAX_VISIBILITY_TIMEOUT:
-            raise ValueError(
-                f"visibility_timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, got {timeout}",
-            )
+        check_visibility_timeout(timeout)
         return self._take_from(
             lambda: self._stored(self.store, queue),
             config.redrive_policy,

@@ -19,7 +19,6 @@ from redis.typing import EncodableT, FieldT
 
 from broker_adapters import wire
 from broker_adapters.core import (
-    MAX_VISIBILITY_TIMEOUT,
     Backlog,
     Delivery,
     OutgoingMessage,
@@ -29,6 +28,7 @@ from broker_adapters.core import (
     Sent,
     check_receive_arguments,
     check_send_arguments,
+    check_visibility_timeout,
     new_message_id,
     now,
 )
@@ -303,10 +303,7 @@ class Queues:
         timeout = (
             declared.config.visibility_timeout if visibility_timeout is None else visibility_timeout
         )
-        if not 0 <= timeout <= MAX_VISIBILITY_TIMEOUT:
-            raise ValueError(
-                f"visibility_timeout must be 0..{MAX_VISIBILITY_TIMEOUT:.0f} s, got {timeout}",
-            )
+        check_visibility_timeout(timeout)
         return declared.receiver.receive(max_messages, wait, timeout)
 
     def backlog(self, queue: str) -> Backlog:
