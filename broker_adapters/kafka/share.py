@@ -20,7 +20,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from confluent_kafka import AcknowledgeType, KafkaError, KafkaException, ShareConsumer
@@ -37,6 +37,12 @@ from broker_adapters.core import (
 
 # Settles a nack the share group cannot settle alone (dead-lettering produces to another topic).
 DeadLetter = Callable[[Message, str], None]
+# One delivery of a record: partition, offset and the broker's delivery count. The count is
+# part of it because a record comes back to the same member once its lock ran out, and the
+# earlier delivery's late ack or nack (an SQS receipt whose visibility ended, say) must not
+# settle the new one: it did, and a record was handed out again 0.4 s after its second
+# receive, so a poison message was dead-lettered after two receives instead of three.
+DeliveryKey = tuple[int, int, int]
 # How many records one ShareFetch may hand a member (SQS's receive maximum); the rest of a
 # fetch waits in the member's buffer, under its lock, for the next receive.
 MAX_POLL_RECORDS = 10
@@ -48,7 +54,7 @@ COMMIT_TIMEOUT = 10.0
 
 
 class ShareDelivery(Delivery):
-    def __init__(self, message: Message, member: ShareMember, key: tuple[int, int]) -> None:
+    def __init__(self, message: Message, member: ShareMember, key: DeliveryKey) -> None:
         super().__init__(message)
         self._member = member
         self._key = key
@@ -59,7 +65,7 @@ class ShareDelivery(Delivery):
     @classmethod
     def _settle_acks(cls, deliveries: Sequence[Delivery]) -> None:
         """One acknowledgement request per member for the whole batch (DeleteMessageBatch)."""
-        by_member: dict[int, tuple[ShareMember, list[tuple[int, int]]]] = {}
+        by_member: dict[int, tuple[ShareMember, list[DeliveryKey]]] = {}
         for delivery in cast("Sequence[ShareDelivery]", deliveries):
             by_member.setdefault(id(delivery.member), (delivery.member, []))[1].append(delivery.key)
         for member, keys in by_member.values():
@@ -79,7 +85,7 @@ class ShareDelivery(Delivery):
         return self._member
 
     @property
-    def key(self) -> tuple[int, int]:
+    def key(self) -> DeliveryKey:
         return self._key
 
 
@@ -98,7 +104,7 @@ class ShareMember:
         self.queue = queue
         self._lock = threading.Lock()
         self._buffer: list[_Held] = []
-        self._held: dict[tuple[int, int], _Held] = {}
+        self._held: dict[DeliveryKey, _Held] = {}
         self.broken = False
         self._consumer = ShareConsumer(
             {
@@ -125,7 +131,7 @@ class ShareMember:
         """True when librdkafka lets this member poll: nothing it fetched is unsettled."""
         with self._lock:
             self._forget_expired(time.monotonic())
-            return not self._held and not self._buffer
+            return not self.broken and not self._held and not self._buffer
 
     def poll(self, limit: int, wait: float) -> list[KafkaMessage]:
         """Fetch (up to ``wait`` seconds); hand out up to ``limit``, keep the rest buffered."""
@@ -156,13 +162,11 @@ class ShareMember:
             if records or time.monotonic() >= deadline:
                 return records[:limit]
 
-    def acknowledge(self, key: tuple[int, int], ack_type: AcknowledgeType) -> bool:
+    def acknowledge(self, key: DeliveryKey, ack_type: AcknowledgeType) -> bool:
         """Settle one held record; False when its lock ran out here before (stale)."""
         return self.acknowledge_all([key], ack_type) == [True]
 
-    def acknowledge_all(
-        self, keys: Sequence[tuple[int, int]], ack_type: AcknowledgeType
-    ) -> list[bool]:
+    def acknowledge_all(self, keys: Sequence[DeliveryKey], ack_type: AcknowledgeType) -> list[bool]:
         """Settle held records in one request and wait for the broker's answer, so that a
         settled delivery is settled on the broker: an acknowledgement only queued in
         librdkafka (``commit_async``) could still be in flight when the consumer closed, and
@@ -196,15 +200,29 @@ class ShareMember:
 
     def _forget_expired(self, now: float) -> None:
         """Records whose lock ran out are the broker's again (it counts a new delivery when it
-        hands them out); release them here only so that librdkafka lets this member poll."""
+        hands them out); release them here only so that librdkafka lets this member poll.
+
+        The releases are sent and answered before this member polls again: the broker
+        matches an acknowledgement by offset and member, not by delivery, so a release left
+        queued in librdkafka could reach the broker after this member's next fetch acquired
+        the same record again, and release that new delivery."""
         expired = [k for k, held in self._held.items() if held.deadline <= now]
         stale = [held for held in self._buffer if held.deadline <= now]
+        released = 0
         for raw in [self._held.pop(k).raw for k in expired] + [h.raw for h in stale]:
             try:
                 self._consumer.acknowledge(raw, AcknowledgeType.RELEASE)
             except (KafkaException, RuntimeError):
                 continue  # the broker refuses a release of a lock it already took back
+            released += 1
         self._buffer = [held for held in self._buffer if held.deadline > now]
+        if released:
+            try:
+                self._commit()
+            except BrokerUnavailable:
+                # Unanswered, a release could still land on a later delivery: this member
+                # polls no more; the queue opens another.
+                self.broken = True
 
     def release_all(self) -> None:
         """Hand every held and buffered record back (RELEASE), as a close does."""
@@ -326,20 +344,23 @@ class ShareQueue:
     def _deliveries(self, member: ShareMember, records: list[KafkaMessage]) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for raw in records:
-            delivery = ShareDelivery(_decode(raw), member, _key(raw))
+            message = _decode(raw)
             limit = self._max_receive_count
-            if limit is not None and delivery.message.attempt > limit:
+            if limit is not None and message.attempt > limit:
                 # Received max_receive_count times and never settled (its consumers crashed or
                 # let the lock run out): the broker's count survives them, so it ends here.
-                delivery.nack(
+                # This delivery reached no consumer, so the dead letter counts the others only
+                # (as Redis's receive does).
+                received = message.attempt - 1
+                ShareDelivery(replace(message, attempt=received), member, _key(raw)).nack(
                     requeue=False,
                     reason=(
-                        f"received {delivery.message.attempt - 1} times without being settled "
+                        f"received {received} times without being settled "
                         f"(max_receive_count {limit})"
                     ),
                 )
                 continue
-            deliveries.append(delivery)
+            deliveries.append(ShareDelivery(message, member, _key(raw)))
         return deliveries
 
     def nack(self, delivery: ShareDelivery, requeue: bool, delay: float, reason: str) -> Outcome:
@@ -367,8 +388,12 @@ class ShareQueue:
             member.close()
 
 
-def _key(raw: KafkaMessage) -> tuple[int, int]:
-    return cast("int", raw.partition()), cast("int", raw.offset())
+def _key(raw: KafkaMessage) -> DeliveryKey:
+    return (
+        cast("int", raw.partition()),
+        cast("int", raw.offset()),
+        raw.delivery_count() or 1,
+    )
 
 
 def _usable(raw: KafkaMessage) -> bool:

@@ -137,3 +137,20 @@ def test_a_consumer_killed_mid_message_hands_it_to_another_counted_as_attempt_2(
         f"redelivered {back_at - killed_at:.1f} s after the SIGKILL, "
         f"{back_at - taken_at:.1f} s after it was taken (lock {visibility:.0f} s)"
     )
+
+
+def test_an_expired_deliverys_nack_does_not_hand_back_the_records_next_delivery(
+    open_broker: Callable[[], Broker], unique_name: str
+):
+    """An SQS receipt outliving its visibility timeout: the record came back (here, to the same
+    share consumer) and handing back the old receipt must leave the new delivery held."""
+    broker = open_broker()
+    broker.declare_queue(unique_name, QueueConfig(visibility_timeout=2))
+    broker.send(unique_name, b"cup")
+    [first] = receive_until(lambda: broker.receive(unique_name, 1, wait=1), bool, ack=False)
+    [second] = receive_until(lambda: broker.receive(unique_name, 1, wait=1), bool, ack=False)
+    assert (first.message.attempt, second.message.attempt) == (1, 2)
+    first.nack()
+    assert broker.receive(unique_name, 1, wait=1) == [], "the second delivery still holds it"
+    assert second.ack() is True
+    assert broker.receive(unique_name, 1, wait=3) == [], "settled by the second delivery's ack"
