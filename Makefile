@@ -70,7 +70,7 @@ logs: ## follow the demo stack's logs (the workers': docker logs NAME, names fro
 	$(COMPOSE) logs --follow --tail=100
 
 test: images ## every test: unit, integration (real brokers) and e2e (the compose stack)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --durations=25 $(PYTEST_ARGS)
 
 test-matrix: images ## every backend for the tests make test runs on one (marker matrix: API layers the brokers share)
 	$(VENV)/bin/pytest -m matrix $(PYTEST_ARGS)
