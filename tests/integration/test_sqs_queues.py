@@ -13,16 +13,36 @@ from typing import Any
 
 import pytest
 
-from broker_adapters import QueueConfig, RedrivePolicy, backend_class, connect
+from broker_adapters import QueueConfig, RedrivePolicy, connect, features_of
 from orchestrator.api import ApiContext
 from orchestrator.api import sqs as sqs_api
 from orchestrator.errors import AwsError
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.sqs.checksums import md5_of_attributes
-from tests.support.brokers import Endpoint
+from tests.support.brokers import (
+    BACKEND_FIXTURES,
+    CONTRACT_BACKEND_FIXTURES,
+    QUEUE_BACKENDS,
+    Endpoint,
+    broker_of,
+)
 from tests.support.receiving import wait_for
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.matrix(ci=tuple(BACKEND_FIXTURES))]
+
+
+@pytest.fixture(params=list(QUEUE_BACKENDS))
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each broker, and Kafka with its queues on share groups (``make test-matrix``)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest, backend: str) -> Endpoint:
+    """The session broker of the test's backend, in the backend's queue mode."""
+    fixture: Endpoint = request.getfixturevalue(CONTRACT_BACKEND_FIXTURES[backend])
+    return fixture
+
 
 Sqs = Callable[..., Mapping[str, Any]]
 
@@ -77,7 +97,7 @@ def test_create_queue_answers_a_url_and_aws_attributes(sqs: Sqs, unique_name: st
     assert attributes["VisibilityTimeout"] == "30"
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert abs(int(attributes["CreatedTimestamp"]) - time.time()) < 60
-    assert sqs("ListQueueTags", QueueUrl=url)["Tags"] == {"barista:backend": backend}
+    assert sqs("ListQueueTags", QueueUrl=url)["Tags"] == {"barista:backend": broker_of(backend)}
     assert url in sqs("ListQueues", QueueNamePrefix=unique_name)["QueueUrls"]
     refused(
         "QueueNameExists",
@@ -311,7 +331,7 @@ def test_tags_and_attributes_can_be_changed_but_not_the_backend(sqs: Sqs, unique
 def test_what_a_backend_cannot_honour_is_refused_quoting_its_features(
     sqs: Sqs, unique_name: str, endpoint: Endpoint
 ):
-    features = backend_class(endpoint.scheme).features
+    features = features_of(endpoint.url)
     if not features.fifo_queues:
         error = refused(
             "InvalidAttributeValue",
@@ -329,9 +349,11 @@ def test_what_a_backend_cannot_honour_is_refused_quoting_its_features(
         assert "Features.delivery_delay=False" in error.message
 
 
-def test_a_delayed_message_is_counted_then_delivered(sqs: Sqs, unique_name: str, backend: str):
-    if backend == "kafka":
-        pytest.skip("kafka declares Features.delivery_delay=False (refusal tested above)")
+def test_a_delayed_message_is_counted_then_delivered(
+    sqs: Sqs, endpoint: Endpoint, unique_name: str, backend: str
+):
+    if not features_of(endpoint.url).delivery_delay:
+        pytest.skip(f"{backend} declares Features.delivery_delay=False (refusal tested above)")
     url = sqs("CreateQueue", QueueName=unique_name)["QueueUrl"]
     sqs("SendMessage", QueueUrl=url, MessageBody="cold brew", DelaySeconds=2)
     assert "Messages" not in sqs("ReceiveMessage", QueueUrl=url, WaitTimeSeconds=1)
@@ -441,7 +463,7 @@ def test_a_queue_workers_declared_is_adopted_with_its_redrive_policy(
         assert url.endswith(f"/000000000000/{unique_name}")
         assert url in sqs("ListQueues", QueueNamePrefix=unique_name)["QueueUrls"]
         got = sqs("GetQueueAttributes", QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        if backend != "kafka":  # Kafka keeps no redrive policy in the broker
+        if broker_of(backend) != "kafka":  # Kafka keeps no redrive policy in the broker
             assert json.loads(got["RedrivePolicy"]) == {
                 "deadLetterTargetArn": f"arn:aws:sqs:us-east-1:000000000000:{unique_name}-dlq",
                 "maxReceiveCount": 5,
@@ -477,5 +499,5 @@ def test_list_queues_shows_the_demos_queues_before_anyone_asked_for_them(
         urls = actions["ListQueues"]({})["QueueUrls"]
     names = sorted(url.rsplit("/", 1)[-1] for url in urls)
     # Kafka keeps no redrive policy in the broker, so only the queue itself is found there.
-    dead_letters = [] if backend == "kafka" else [f"{unique_name}-dlq"]
+    dead_letters = [] if broker_of(backend) == "kafka" else [f"{unique_name}-dlq"]
     assert names == [unique_name, *dead_letters]

@@ -256,6 +256,11 @@ BACKEND_MODES = {"kafka-share": ("kafka", "queue_mode=share-group")}
 QUEUE_BACKENDS = [b for b in CONTRACT_BACKEND_FIXTURES if b not in IN_PROCESS_BACKENDS]
 
 
+def broker_of(backend: str) -> str:
+    """The broker under a backend: ``kafka`` for kafka-share, else the backend itself."""
+    return BACKEND_MODES[backend][0] if backend in BACKEND_MODES else backend
+
+
 def in_mode(endpoint: Endpoint, backend: str) -> Endpoint:
     """``endpoint`` as ``backend`` reaches it (kafka-share: queues on share groups)."""
     if backend not in BACKEND_MODES:
