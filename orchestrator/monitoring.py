@@ -28,6 +28,7 @@ from orchestrator.scaling.metrics import (
     CpuUtilizationMetric,
     MetricSpec,
     QueueBacklogMetric,
+    total_cpu_series,
 )
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class MetricsSampler:
             self.store.record_datapoint(series, now, value, keep=RETENTION)
         if values:
             self.store.record_datapoint(metric.key, now, sum(values) / len(values), keep=RETENTION)
+            self.store.record_datapoint(total_cpu_series(metric), now, sum(values), keep=RETENTION)
 
     def _cpu(self, instance: Instance, templates: dict[str, LaunchTemplate]) -> float | None:
         percent_of_one_core = self.runtime.cpu_percent(instance.instance_id)

@@ -25,6 +25,11 @@ from orchestrator.api._metrics import (
     metric_identity,
     metric_spec,
 )
+from orchestrator.api._predictive import (
+    PredictiveScalingConfigurationRequest,
+    describe_predictive,
+    predictive_configuration,
+)
 from orchestrator.api._requests import Request
 from orchestrator.errors import ValidationError
 from orchestrator.scaling.adjustment import AdjustmentType
@@ -38,6 +43,7 @@ from orchestrator.scaling.policy import (
     ScalingPolicy,
     TargetTrackingPolicy,
 )
+from orchestrator.scaling.predictive import PredictiveScalingConfiguration
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 from orchestrator.scaling.target_tracking import TargetTrackingConfiguration
@@ -106,7 +112,9 @@ class TargetTrackingConfigurationRequest(Request):
 class PutScalingPolicy(Request):
     auto_scaling_group_name: str = Name
     policy_name: str = Name
-    policy_type: Literal["SimpleScaling", "StepScaling", "TargetTrackingScaling"] = "SimpleScaling"
+    policy_type: Literal[
+        "SimpleScaling", "StepScaling", "TargetTrackingScaling", "PredictiveScaling"
+    ] = "SimpleScaling"
     adjustment_type: (
         Literal["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"] | None
     ) = None
@@ -117,6 +125,7 @@ class PutScalingPolicy(Request):
     step_adjustments: list[StepAdjustmentRequest] | None = None
     estimated_instance_warmup: int | None = Field(default=None, ge=0)
     target_tracking_configuration: TargetTrackingConfigurationRequest | None = None
+    predictive_scaling_configuration: PredictiveScalingConfigurationRequest | None = None
     enabled: bool = True
 
 
@@ -136,6 +145,7 @@ _ALLOWED = {
         "estimated_instance_warmup",
     },
     "TargetTrackingScaling": {"target_tracking_configuration", "estimated_instance_warmup"},
+    "PredictiveScaling": {"predictive_scaling_configuration"},
 }
 _BASE = {"auto_scaling_group_name", "policy_name", "policy_type", "enabled"}
 
@@ -249,6 +259,13 @@ def policy_from_request(request: PutScalingPolicy) -> ScalingPolicy:
                 target_value=config.target_value,
                 disable_scale_in=config.disable_scale_in,
                 estimated_instance_warmup=request.estimated_instance_warmup,
+            ),
+        )
+    elif kind == "PredictiveScaling":
+        definition = predictive_configuration(
+            request.auto_scaling_group_name,
+            _required(
+                request.predictive_scaling_configuration, "PredictiveScalingConfiguration", kind
             ),
         )
     elif kind == "StepScaling":
@@ -365,6 +382,9 @@ def describe_policy(policy: ScalingPolicy, alarms: list[MetricAlarm]) -> dict[st
         "Alarms": policy_alarms(policy, alarms),
         "Enabled": policy.enabled,
     }
+    if isinstance(definition, PredictiveScalingConfiguration):
+        described["PredictiveScalingConfiguration"] = describe_predictive(definition)
+        return described
     if isinstance(definition, TargetTrackingPolicy):
         config = definition.configuration
         described["TargetTrackingConfiguration"] = {

@@ -175,9 +175,9 @@ class TerminateInstanceInAutoScalingGroup(Request):
 class DescribePolicies(Paged):
     auto_scaling_group_name: str | None = None
     policy_names: list[str] = Field(default_factory=list)
-    policy_types: list[Literal["SimpleScaling", "StepScaling", "TargetTrackingScaling"]] = Field(
-        default_factory=list
-    )
+    policy_types: list[
+        Literal["SimpleScaling", "StepScaling", "TargetTrackingScaling", "PredictiveScaling"]
+    ] = Field(default_factory=list)
     max_records: int = Field(default=50, ge=1, le=100)
 
 

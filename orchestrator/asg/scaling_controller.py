@@ -49,6 +49,7 @@ from orchestrator.scaling.alarms import (
 )
 from orchestrator.scaling.metrics import CpuUtilizationMetric, MetricSpec, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
+from orchestrator.scaling.predictive import PredictiveScalingConfiguration
 from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepScalingPolicy
@@ -177,6 +178,8 @@ class ScalingController:
         for policy in policies:
             definition = policy.definition
             decision: ScalingDecision | None
+            if isinstance(definition, PredictiveScalingConfiguration):
+                continue
             if isinstance(definition, TargetTrackingPolicy):
                 decision = self._target_tracking(
                     group, policy, definition, snapshot, instances, now

@@ -13,6 +13,7 @@ A target tracking policy on a queue divides the backlog by the in-service instan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,21 @@ class CpuUtilizationMetric:
 
 
 MetricSpec = QueueBacklogMetric | CpuUtilizationMetric
+
+
+def series_key(namespace: str, metric_name: str, dimensions: Sequence[tuple[str, str]]) -> str:
+    """The series any CloudWatch metric's datapoints live in (PutMetricData, history).
+
+    For the two metrics Barista samples itself this is their ``key``, so a datapoint a caller
+    puts and one the sampler records land in the same series.
+    """
+    return "/".join([namespace, metric_name, *(f"{name}={value}" for name, value in dimensions)])
+
+
+def total_cpu_series(metric: CpuUtilizationMetric) -> str:
+    """ASGTotalCPUUtilization: the sum of the group's instances' CPU, the load predictive
+    scaling forecasts for the ASGCPUUtilization metric pair."""
+    return f"{metric.key}/Total"
 
 
 def metric_to_document(metric: MetricSpec) -> dict[str, Any]:
