@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from orchestrator.api._metrics import Dimension, metric_spec
-from orchestrator.api._requests import Request
+from orchestrator.api._requests import Request, iso
 from orchestrator.errors import ValidationError
 from orchestrator.scaling.metrics import (
     CpuUtilizationMetric,
@@ -33,8 +33,10 @@ from orchestrator.scaling.metrics import (
     series_key,
     total_cpu_series,
 )
+from orchestrator.scaling.policy import ScalingPolicy
 from orchestrator.scaling.predictive import (
     DEFAULT_SCHEDULING_BUFFER_TIME,
+    Forecast,
     MaxCapacityBreachBehavior,
     PredictiveScalingConfiguration,
     PredictiveScalingMode,
@@ -255,3 +257,41 @@ def describe_predictive(config: PredictiveScalingConfiguration) -> dict[str, Any
     if config.max_capacity_buffer is not None:
         described["MaxCapacityBuffer"] = config.max_capacity_buffer
     return described
+
+
+def describe_forecast(
+    policy: ScalingPolicy,
+    forecast: Forecast | None,
+    attempted: float | None,
+    start: float,
+    end: float,
+    now: float,
+) -> dict[str, Any]:
+    """GetPredictiveScalingForecast's answer: the hours of the last forecast within
+    [start, end). With no forecast yet (under 24 hours of history) both forecasts are empty,
+    and UpdateTime is when the policy last tried (or now)."""
+    config = policy.definition
+    assert isinstance(config, PredictiveScalingConfiguration)
+    if forecast is None:
+        when = attempted if attempted is not None else now
+        return {
+            "LoadForecast": [],
+            "CapacityForecast": {"Timestamps": [], "Values": []},
+            "UpdateTime": iso(when),
+        }
+    hours = [i for i, stamp in enumerate(forecast.timestamps) if start <= stamp < end]
+    stamps = [iso(forecast.timestamps[i]) for i in hours]
+    return {
+        "LoadForecast": [
+            {
+                "Timestamps": stamps,
+                "Values": [forecast.load[i] for i in hours],
+                "MetricSpecification": dict(config.metric_specification),
+            }
+        ],
+        "CapacityForecast": {
+            "Timestamps": stamps,
+            "Values": [forecast.capacity[i] for i in hours],
+        },
+        "UpdateTime": iso(forecast.update_time),
+    }

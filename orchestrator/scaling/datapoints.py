@@ -10,6 +10,8 @@ table belongs to the Auto Scaling store's schema (``orchestrator.asg.store``, wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from orchestrator.sqlite import SqliteStore
 
 
@@ -29,12 +31,42 @@ class DatapointStore(SqliteStore):
                 (series, timestamp - keep),
             )
 
+    def record_datapoints(
+        self, series: str, points: Iterable[tuple[float, float]], keep: float, now: float
+    ) -> int:
+        """Add many datapoints in one transaction (PutMetricData, seeded history), forgetting
+        those older than ``now - keep``; returns how many were kept."""
+        rows = [(series, t, v) for t, v in points if t >= now - keep]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO metric_datapoints (series, timestamp, value) "
+                "VALUES (?, ?, ?)",
+                rows,
+            )
+            db.execute(
+                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
+                (series, now - keep),
+            )
+        return len(rows)
+
     def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]:
         """The newest ``limit`` (timestamp, value) points of a series, newest first."""
         rows = self._connection.execute(
             "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
             "ORDER BY timestamp DESC LIMIT ?",
             (series, limit),
+        )
+        return [(timestamp, value) for timestamp, value in rows]
+
+    def datapoints_between(
+        self, series: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """The (timestamp, value) points of a series with start <= timestamp < end, oldest
+        first: the history a forecast reads."""
+        rows = self._connection.execute(
+            "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
+            "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp",
+            (series, start, end),
         )
         return [(timestamp, value) for timestamp, value in rows]
 

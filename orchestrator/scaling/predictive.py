@@ -8,7 +8,7 @@ PredictiveScalingConfiguration API reference):
   capacity forecast is the load forecast divided by the target of the scaling metric;
 * Mode ForecastOnly (the default) only forecasts; ForecastAndScale also acts on it;
 * in ForecastAndScale the forecast capacity of each hour becomes the group's minimum capacity
-  from the start of that hour, advanced by SchedulingBufferTime (default 300 s, at most
+  from the start of that hour, advanced by SchedulingBufferTime (default 300 s, under
   3600) so instances are in service when the hour starts; dynamic scaling policies may still
   scale above it, and predictive scaling never scales *in* on a forecast;
 * MaxCapacityBreachBehavior HonorMaxCapacity (default) caps the forecast capacity at MaxSize;
@@ -77,10 +77,10 @@ class PredictiveScalingConfiguration:
     def __post_init__(self) -> None:
         if not self.target_value > 0:
             raise ValidationError(f"TargetValue must be positive, got {self.target_value}.")
-        if not 0 <= self.scheduling_buffer_time <= HOUR:
+        if not 0 <= self.scheduling_buffer_time < HOUR:
             raise ValidationError(
-                "SchedulingBufferTime must be between 0 and 3600 seconds (got "
-                f"{self.scheduling_buffer_time})."
+                "SchedulingBufferTime must be less than the forecast interval of 3600 seconds "
+                f"(got {self.scheduling_buffer_time})."
             )
         increase = self.max_capacity_breach_behavior is (
             MaxCapacityBreachBehavior.INCREASE_MAX_CAPACITY

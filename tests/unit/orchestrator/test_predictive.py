@@ -168,7 +168,7 @@ def test_increase_max_capacity_lifts_max_by_the_buffer_percent_of_the_forecast()
     ("changes", "message"),
     [
         ({"target_value": 0}, "TargetValue must be positive"),
-        ({"scheduling_buffer_time": 3601}, "SchedulingBufferTime"),
+        ({"scheduling_buffer_time": 3600}, "SchedulingBufferTime"),
         (
             {"max_capacity_breach_behavior": MaxCapacityBreachBehavior.INCREASE_MAX_CAPACITY},
             "MaxCapacityBuffer is required",

@@ -200,7 +200,7 @@ def test_alb_request_count_reads_the_target_group_from_the_resource_label(
             {"MaxCapacityBreachBehavior": "IncreaseMaxCapacity", "MaxCapacityBuffer": 101},
             "less than or equal to 100",
         ),
-        ({"SchedulingBufferTime": 3601}, "SchedulingBufferTime must be between 0 and 3600"),
+        ({"SchedulingBufferTime": 3600}, "SchedulingBufferTime must be less than"),
     ],
 )
 def test_refusals_name_the_field(autoscaling: Call, group: str, configuration: dict, names: str):
