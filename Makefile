@@ -10,8 +10,9 @@ VENV_PY := $(VENV)/bin/python
 COMPOSE := images/compose.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SEED_ARGS ?=
 
-.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers e2e-all test-matrix
+.PHONY: help up down ps logs test unit lint format images engine lock seed-history compare bench bench-adapters bench-services clean clean-test-containers e2e-all test-matrix
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -92,6 +93,9 @@ lock: $(VENV)/.installed ## re-resolve the service image's dependencies for its 
 	$(VENV)/bin/uv pip compile pyproject.toml --quiet --generate-hashes \
 	  --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
 	  -o images/service/requirements.lock
+
+seed-history: ## give the demo's orders queue 3 days of the shop's daily pattern (predictive scaling needs 24 h): SEED_ARGS='--days 7'
+	$(COMPOSE) exec -T --user barista orchestrator barista seed-history $(SEED_ARGS)
 
 compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the three brokers, runs `barista compare` through the adapters, then through the SQS/SNS APIs
 	@docker image inspect barista/kafka:latest barista/rabbitmq:latest barista/redis:latest \

@@ -33,9 +33,11 @@ from orchestrator.scaling.metrics import (
 
 log = logging.getLogger(__name__)
 
-# How much history to keep per series: the longest window anything reads is target tracking's
-# 15-datapoint AlarmLow; a day's worth also feeds the dashboard's charts.
-RETENTION = 24 * 3600
+# How much history to keep per series: predictive scaling reads up to 14 days of a load metric
+# (AWS's window); alarms read minutes of it and the dashboard a day. An instance's own CPU is
+# read only for the group's current average, so a day of it is plenty.
+RETENTION = 14 * 24 * 3600
+INSTANCE_RETENTION = 24 * 3600
 _STATS_WORKERS = 8  # docker stats takes about a second per container; sample them together
 
 BacklogReader = Callable[[str], int]
@@ -116,7 +118,7 @@ class MetricsSampler:
                 continue
             values.append(value)
             series = instance_series(metric, instance.instance_id)
-            self.store.record_datapoint(series, now, value, keep=RETENTION)
+            self.store.record_datapoint(series, now, value, keep=INSTANCE_RETENTION)
         if values:
             self.store.record_datapoint(metric.key, now, sum(values) / len(values), keep=RETENTION)
             self.store.record_datapoint(total_cpu_series(metric), now, sum(values), keep=RETENTION)
