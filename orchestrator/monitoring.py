@@ -24,7 +24,6 @@ from orchestrator.instances import Health, Instance
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.metrics import (
-    PERIOD,
     CpuUtilizationMetric,
     MetricSpec,
     QueueBacklogMetric,
@@ -79,7 +78,7 @@ class MetricsSampler:
         templates: dict[str, LaunchTemplate] | None = None
         for metric in set(metrics):
             newest = self.store.datapoints(metric.key, limit=1)
-            if newest and now - newest[0][0] < PERIOD:
+            if newest and now - newest[0][0] < metric.period:
                 continue
             try:
                 if isinstance(metric, QueueBacklogMetric):

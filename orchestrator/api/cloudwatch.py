@@ -197,6 +197,7 @@ def target_tracking_alarms(policy: ScalingPolicy) -> list[tuple[MetricAlarm, str
                     policy.auto_scaling_group_name, policy.policy_name, which
                 ),
                 metric=definition.metric,
+                period=definition.metric.period,
                 comparison_operator=operator,
                 threshold=target,
                 evaluation_periods=periods,
