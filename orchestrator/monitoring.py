@@ -2,7 +2,8 @@
 
 Policies and alarms read datapoints, never live values, so what triggered a scaling decision
 is on record (the dashboard draws the same series) and a restarted orchestrator keeps its
-alarm history. Two kinds of series are sampled:
+alarm history. A series keeps 14 days (what predictive scaling reads), the last day at full
+resolution and the days before as hourly means. Two kinds of series are sampled:
 
 * a queue's backlog: ``Broker.backlog(queue).total`` (visible + in flight), the
   ApproximateNumberOfMessages that backlog-per-instance tracking divides;
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 # read only for the group's current average, so a day of it is plenty.
 RETENTION = 14 * 24 * 3600
 INSTANCE_RETENTION = 24 * 3600
+# Beyond a day a series is kept as hourly means: all a forecast reads of it (its hours), and a
+# fourteenth of the rows. Alarms and the dashboard read the last day, at full resolution.
+FULL_RESOLUTION = 24 * 3600
+DOWNSAMPLED_PERIOD = 3600
 _STATS_WORKERS = 8  # docker stats takes about a second per container; sample them together
 
 BacklogReader = Callable[[str], int]
@@ -52,6 +57,8 @@ class MetricsStore(Protocol):
     def record_datapoint(
         self, series: str, timestamp: float, value: float, keep: float
     ) -> None: ...
+
+    def downsample(self, series: str, before: float, bucket: int) -> None: ...
 
     def launch_templates(self) -> dict[str, LaunchTemplate]: ...
 
@@ -80,6 +87,8 @@ class MetricsSampler:
             newest = self.store.datapoints(metric.key, limit=1)
             if newest and now - newest[0][0] < metric.period:
                 continue
+            if newest and newest[0][0] // DOWNSAMPLED_PERIOD != now // DOWNSAMPLED_PERIOD:
+                self._downsample(metric, now)  # once an hour per series
             try:
                 if isinstance(metric, QueueBacklogMetric):
                     self._sample_backlog(metric, now)
@@ -95,6 +104,13 @@ class MetricsSampler:
                 # A broker restarting or a container vanishing costs one datapoint, as a gap in
                 # CloudWatch would; alarms then see fewer points, never a made-up one.
                 log.warning("metric sample failed", extra={"metric": metric.key}, exc_info=True)
+
+    def _downsample(self, metric: MetricSpec, now: float) -> None:
+        series = [metric.key]
+        if isinstance(metric, CpuUtilizationMetric):
+            series.append(total_cpu_series(metric))
+        for name in series:
+            self.store.downsample(name, now - FULL_RESOLUTION, DOWNSAMPLED_PERIOD)
 
     def _sample_backlog(self, metric: QueueBacklogMetric, now: float) -> None:
         if self.backlog is None:

@@ -18,8 +18,9 @@ PutMetricData adds datapoints to any metric, up to two weeks old (CloudWatch's r
 how a predictive scaling policy gets the history it forecasts from. Barista keeps one value per
 period (StorageResolution 60, or 1 for high resolution): a datum's Value, the Counts-weighted
 mean of its Values, or its StatisticValues' average; a later put for the same period replaces
-it. Unlike CloudWatch, Barista accepts ``AWS/`` namespaces, so history can be loaded for the
-metrics it samples itself (the orders queue, a group's CPU).
+it; points older than a day are kept as hourly means. Unlike CloudWatch, Barista accepts
+``AWS/`` namespaces, so history can be loaded for the metrics it samples itself (the orders
+queue, a group's CPU).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg.store import Store
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
-from orchestrator.monitoring import RETENTION
+from orchestrator.monitoring import DOWNSAMPLED_PERIOD, FULL_RESOLUTION, RETENTION
 from orchestrator.paging import paginate
 from orchestrator.scaling.alarms import (
     SCALE_IN_EVALUATION_PERIODS,
@@ -409,6 +410,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         with Store(context.store_path) as store:
             for series, points in by_series.items():
                 store.record_datapoints(series, points, keep=RETENTION, now=now)
+                store.downsample(series, now - FULL_RESOLUTION, DOWNSAMPLED_PERIOD)
         return {}
 
     def metric_statistics(params: Params) -> Mapping[str, Any]:

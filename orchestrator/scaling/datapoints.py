@@ -49,6 +49,28 @@ class DatapointStore(SqliteStore):
             )
         return len(rows)
 
+    def downsample(self, series: str, before: float, bucket: int) -> None:
+        """Replace the series' datapoints older than ``before`` by one mean per ``bucket``
+        seconds (at the bucket's start): long history kept small, as CloudWatch keeps older
+        data at coarser resolution. Only whole buckets are merged, so a mean never mixes in
+        points that are still at full resolution."""
+        edge = before - before % bucket
+        with self._transaction() as db:
+            means = db.execute(
+                "SELECT CAST(timestamp / ? AS INTEGER) * ?, AVG(value) "
+                "FROM metric_datapoints WHERE series = ? AND timestamp < ? "
+                "GROUP BY 1",
+                (bucket, bucket, series, edge),
+            ).fetchall()
+            db.execute(
+                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
+                (series, edge),
+            )
+            db.executemany(
+                "INSERT INTO metric_datapoints (series, timestamp, value) VALUES (?, ?, ?)",
+                [(series, float(start), mean) for start, mean in means],
+            )
+
     def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]:
         """The newest ``limit`` (timestamp, value) points of a series, newest first."""
         rows = self._connection.execute(
