@@ -105,7 +105,7 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 	$(VENV)/bin/barista compare --backend all --update docs/compare.md
 	$(VENV)/bin/barista compare --backend all --through aws-api --update docs/compare.md
 
-bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
+bench: bench-adapters bench-services bench-elb bench-autoscaling bench-high-resolution bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
 
 bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
@@ -116,6 +116,10 @@ bench-services: images ## order-api req/s and accepted->ready latency per backen
 .PHONY: bench-autoscaling
 bench-autoscaling: images ## breach -> new barista consuming (p50/p95), reconcile pass with 50/200 instances
 	$(VENV_PY) -m tests.bench.autoscaling $(BENCH_ARGS)
+
+.PHONY: bench-high-resolution
+bench-high-resolution: images ## breach -> desired capacity at time_scale 1 with a 10-second target tracking metric
+	$(VENV_PY) -m tests.bench.high_resolution $(BENCH_ARGS)
 
 .PHONY: bench-elb
 bench-elb: images ## wrk straight to order-api replicas vs through the ALB (needs wrk)
