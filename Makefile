@@ -133,6 +133,10 @@ bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy 
 bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
 	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
 
+.PHONY: test-predictive
+test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
+	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)
+
 .PHONY: faults
 faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md
 	$(VENV_PY) -m tests.faults.report $(PYTEST_ARGS)
