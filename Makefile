@@ -10,8 +10,9 @@ VENV_PY := $(VENV)/bin/python
 COMPOSE := images/compose.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SEED_ARGS ?=
 
-.PHONY: help up down ps logs test unit lint format images engine lock compare bench bench-adapters bench-services clean clean-test-containers e2e-all test-matrix
+.PHONY: help up down ps logs test unit lint format images engine lock seed-history compare bench bench-adapters bench-services clean clean-test-containers e2e-all test-matrix
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -93,6 +94,9 @@ lock: $(VENV)/.installed ## re-resolve the service image's dependencies for its 
 	  --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
 	  -o images/service/requirements.lock
 
+seed-history: ## give the demo's orders queue 3 days of the shop's daily pattern (predictive scaling needs 24 h): SEED_ARGS='--days 7'
+	$(COMPOSE) exec -T --user barista orchestrator barista seed-history $(SEED_ARGS)
+
 compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the three brokers, runs `barista compare` through the adapters, then through the SQS/SNS APIs
 	@docker image inspect barista/kafka:latest barista/rabbitmq:latest barista/redis:latest \
 	  >/dev/null 2>&1 || $(MAKE) images
@@ -101,7 +105,7 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 	$(VENV)/bin/barista compare --backend all --update docs/compare.md
 	$(VENV)/bin/barista compare --backend all --through aws-api --update docs/compare.md
 
-bench: bench-adapters bench-services bench-elb bench-autoscaling bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
+bench: bench-adapters bench-services bench-elb bench-autoscaling bench-high-resolution bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
 
 bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
@@ -112,6 +116,10 @@ bench-services: images ## order-api req/s and accepted->ready latency per backen
 .PHONY: bench-autoscaling
 bench-autoscaling: images ## breach -> new barista consuming (p50/p95), reconcile pass with 50/200 instances
 	$(VENV_PY) -m tests.bench.autoscaling $(BENCH_ARGS)
+
+.PHONY: bench-high-resolution
+bench-high-resolution: images ## breach -> desired capacity at time_scale 1 with a 10-second target tracking metric
+	$(VENV_PY) -m tests.bench.high_resolution $(BENCH_ARGS)
 
 .PHONY: bench-elb
 bench-elb: images ## wrk straight to order-api replicas vs through the ALB (needs wrk)
@@ -124,6 +132,10 @@ bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy 
 .PHONY: bench-sqs
 bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
 	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
+
+.PHONY: test-predictive
+test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
+	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)
 
 .PHONY: faults
 faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md

@@ -2,7 +2,8 @@
 
 Policies and alarms read datapoints, never live values, so what triggered a scaling decision
 is on record (the dashboard draws the same series) and a restarted orchestrator keeps its
-alarm history. Two kinds of series are sampled:
+alarm history. A series keeps 14 days (what predictive scaling reads), the last day at full
+resolution and the days before as hourly means. Two kinds of series are sampled:
 
 * a queue's backlog: ``Broker.backlog(queue).total`` (visible + in flight), the
   ApproximateNumberOfMessages that backlog-per-instance tracking divides;
@@ -24,17 +25,23 @@ from orchestrator.instances import Health, Instance
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.runtime import Runtime
 from orchestrator.scaling.metrics import (
-    PERIOD,
     CpuUtilizationMetric,
     MetricSpec,
     QueueBacklogMetric,
+    total_cpu_series,
 )
 
 log = logging.getLogger(__name__)
 
-# How much history to keep per series: the longest window anything reads is target tracking's
-# 15-datapoint AlarmLow; a day's worth also feeds the dashboard's charts.
-RETENTION = 24 * 3600
+# How much history to keep per series: predictive scaling reads up to 14 days of a load metric
+# (AWS's window); alarms read minutes of it and the dashboard a day. An instance's own CPU is
+# read only for the group's current average, so a day of it is plenty.
+RETENTION = 14 * 24 * 3600
+INSTANCE_RETENTION = 24 * 3600
+# Beyond a day a series is kept as hourly means: all a forecast reads of it (its hours), and a
+# fourteenth of the rows. Alarms and the dashboard read the last day, at full resolution.
+FULL_RESOLUTION = 24 * 3600
+DOWNSAMPLED_PERIOD = 3600
 _STATS_WORKERS = 8  # docker stats takes about a second per container; sample them together
 
 BacklogReader = Callable[[str], int]
@@ -50,6 +57,8 @@ class MetricsStore(Protocol):
     def record_datapoint(
         self, series: str, timestamp: float, value: float, keep: float
     ) -> None: ...
+
+    def downsample(self, series: str, before: float, bucket: int) -> None: ...
 
     def launch_templates(self) -> dict[str, LaunchTemplate]: ...
 
@@ -76,8 +85,10 @@ class MetricsSampler:
         templates: dict[str, LaunchTemplate] | None = None
         for metric in set(metrics):
             newest = self.store.datapoints(metric.key, limit=1)
-            if newest and now - newest[0][0] < PERIOD:
+            if newest and now - newest[0][0] < metric.period:
                 continue
+            if newest and newest[0][0] // DOWNSAMPLED_PERIOD != now // DOWNSAMPLED_PERIOD:
+                self._downsample(metric, now)  # once an hour per series
             try:
                 if isinstance(metric, QueueBacklogMetric):
                     self._sample_backlog(metric, now)
@@ -93,6 +104,13 @@ class MetricsSampler:
                 # A broker restarting or a container vanishing costs one datapoint, as a gap in
                 # CloudWatch would; alarms then see fewer points, never a made-up one.
                 log.warning("metric sample failed", extra={"metric": metric.key}, exc_info=True)
+
+    def _downsample(self, metric: MetricSpec, now: float) -> None:
+        series = [metric.key]
+        if isinstance(metric, CpuUtilizationMetric):
+            series.append(total_cpu_series(metric))
+        for name in series:
+            self.store.downsample(name, now - FULL_RESOLUTION, DOWNSAMPLED_PERIOD)
 
     def _sample_backlog(self, metric: QueueBacklogMetric, now: float) -> None:
         if self.backlog is None:
@@ -115,9 +133,10 @@ class MetricsSampler:
                 continue
             values.append(value)
             series = instance_series(metric, instance.instance_id)
-            self.store.record_datapoint(series, now, value, keep=RETENTION)
+            self.store.record_datapoint(series, now, value, keep=INSTANCE_RETENTION)
         if values:
             self.store.record_datapoint(metric.key, now, sum(values) / len(values), keep=RETENTION)
+            self.store.record_datapoint(total_cpu_series(metric), now, sum(values), keep=RETENTION)
 
     def _cpu(self, instance: Instance, templates: dict[str, LaunchTemplate]) -> float | None:
         percent_of_one_core = self.runtime.cpu_percent(instance.instance_id)

@@ -35,6 +35,7 @@ from tests.support.engine import environment_problem, in_ci
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _keep_one_backend_of_matrix_tests(config, items)
+    _leave_out_unless_named(config, items, "predictive")
     needs_docker = [item for item in items if item.get_closest_marker("docker")]
     if not needs_docker:
         return
@@ -46,6 +47,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason=" ".join(problem.split()))
     for item in needs_docker:
         item.add_marker(skip)
+
+
+def _leave_out_unless_named(config: pytest.Config, items: list[pytest.Item], marker: str) -> None:
+    """Tests of ``marker`` run only when the ``-m`` expression names it (their own make
+    target): they take minutes the default run (and CI) does not have."""
+    if marker in (config.getoption("markexpr") or ""):
+        return
+    deselected = [item for item in items if item.get_closest_marker(marker)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
 
 
 def _keep_one_backend_of_matrix_tests(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -14,6 +14,7 @@ Target tracking accepts the metric forms Barista can measure, and says which whe
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 from pydantic import Field
@@ -25,11 +26,22 @@ from orchestrator.api._metrics import (
     metric_identity,
     metric_spec,
 )
+from orchestrator.api._predictive import (
+    PredictiveScalingConfigurationRequest,
+    describe_predictive,
+    predictive_configuration,
+)
 from orchestrator.api._requests import Request
 from orchestrator.errors import ValidationError
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.alarms import MetricAlarm, TrackingAlarm, tracking_alarm_name
-from orchestrator.scaling.metrics import CpuUtilizationMetric, MetricSpec, QueueBacklogMetric
+from orchestrator.scaling.metrics import (
+    PERIOD,
+    TARGET_TRACKING_PERIODS,
+    CpuUtilizationMetric,
+    MetricSpec,
+    QueueBacklogMetric,
+)
 from orchestrator.scaling.policy import (
     ACCOUNT,
     REGION,
@@ -38,6 +50,7 @@ from orchestrator.scaling.policy import (
     ScalingPolicy,
     TargetTrackingPolicy,
 )
+from orchestrator.scaling.predictive import PredictiveScalingConfiguration
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 from orchestrator.scaling.target_tracking import TargetTrackingConfiguration
@@ -106,7 +119,9 @@ class TargetTrackingConfigurationRequest(Request):
 class PutScalingPolicy(Request):
     auto_scaling_group_name: str = Name
     policy_name: str = Name
-    policy_type: Literal["SimpleScaling", "StepScaling", "TargetTrackingScaling"] = "SimpleScaling"
+    policy_type: Literal[
+        "SimpleScaling", "StepScaling", "TargetTrackingScaling", "PredictiveScaling"
+    ] = "SimpleScaling"
     adjustment_type: (
         Literal["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"] | None
     ) = None
@@ -117,6 +132,7 @@ class PutScalingPolicy(Request):
     step_adjustments: list[StepAdjustmentRequest] | None = None
     estimated_instance_warmup: int | None = Field(default=None, ge=0)
     target_tracking_configuration: TargetTrackingConfigurationRequest | None = None
+    predictive_scaling_configuration: PredictiveScalingConfigurationRequest | None = None
     enabled: bool = True
 
 
@@ -136,6 +152,7 @@ _ALLOWED = {
         "estimated_instance_warmup",
     },
     "TargetTrackingScaling": {"target_tracking_configuration", "estimated_instance_warmup"},
+    "PredictiveScaling": {"predictive_scaling_configuration"},
 }
 _BASE = {"auto_scaling_group_name", "policy_name", "policy_type", "enabled"}
 
@@ -187,8 +204,38 @@ def _queue_math(group: str, queries: list[MetricDataQuery]) -> MetricSpec:
     return spec
 
 
+def metric_period(customized: CustomizedMetricSpecification) -> int:
+    """The Period a customized metric is observed at: CustomizedMetricSpecification's, or the
+    one its metric math queries agree on; 60 when none is given. A shorter one (10 or 30) is a
+    high-resolution policy: sampled and alarmed at that period."""
+    given = {customized.period} if customized.period is not None else set()
+    for query in customized.metrics or []:
+        given |= {p for p in (query.period, query.metric_stat and query.metric_stat.period) if p}
+    if len(given) > 1:
+        raise ValidationError(
+            f"The metrics of a CustomizedMetricSpecification must share one Period (got "
+            f"{', '.join(str(p) for p in sorted(given))})."
+        )
+    period = given.pop() if given else PERIOD
+    if period not in TARGET_TRACKING_PERIODS:
+        raise ValidationError(
+            f"Period {period} is not supported: a target tracking metric's Period must be 10, "
+            "30 or 60 seconds (a metric period greater than 60 isn't supported)."
+        )
+    return period
+
+
 def target_metric(group: str, config: TargetTrackingConfigurationRequest) -> MetricSpec:
-    """The series a TargetTrackingConfiguration tracks, if Barista can measure it."""
+    """The series a TargetTrackingConfiguration tracks, if Barista can measure it, at the
+    Period the policy observes it."""
+    spec = _target_metric(group, config)
+    customized = config.customized_metric_specification
+    if customized is None:
+        return spec
+    return dataclasses.replace(spec, period=metric_period(customized))
+
+
+def _target_metric(group: str, config: TargetTrackingConfigurationRequest) -> MetricSpec:
     predefined = config.predefined_metric_specification
     customized = config.customized_metric_specification
     if (predefined is None) == (customized is None):
@@ -249,6 +296,13 @@ def policy_from_request(request: PutScalingPolicy) -> ScalingPolicy:
                 target_value=config.target_value,
                 disable_scale_in=config.disable_scale_in,
                 estimated_instance_warmup=request.estimated_instance_warmup,
+            ),
+        )
+    elif kind == "PredictiveScaling":
+        definition = predictive_configuration(
+            request.auto_scaling_group_name,
+            _required(
+                request.predictive_scaling_configuration, "PredictiveScalingConfiguration", kind
             ),
         )
     elif kind == "StepScaling":
@@ -313,8 +367,11 @@ def tracked_metric(policy: ScalingPolicy) -> dict[str, Any]:
 
 
 def _tracked_metric(policy: ScalingPolicy, metric: MetricSpec) -> dict[str, Any]:
-    if isinstance(metric, CpuUtilizationMetric) and (
-        metric.auto_scaling_group_name == policy.auto_scaling_group_name
+    period = {"Period": metric.period} if metric.period != PERIOD else {}
+    if (
+        isinstance(metric, CpuUtilizationMetric)
+        and metric.period == PERIOD
+        and (metric.auto_scaling_group_name == policy.auto_scaling_group_name)
     ):
         return {
             "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"}
@@ -332,13 +389,13 @@ def _tracked_metric(policy: ScalingPolicy, metric: MetricSpec) -> dict[str, Any]
                     {
                         "Id": "m1",
                         "Label": "Get the queue size (the number of messages waiting)",
-                        "MetricStat": {"Metric": queue, "Stat": "Sum"},
+                        "MetricStat": {"Metric": queue, "Stat": "Sum", **period},
                         "ReturnData": False,
                     },
                     {
                         "Id": "m2",
                         "Label": "Get the group size (the number of InService instances)",
-                        "MetricStat": {"Metric": group, "Stat": "Average"},
+                        "MetricStat": {"Metric": group, "Stat": "Average", **period},
                         "ReturnData": False,
                     },
                     {
@@ -351,7 +408,7 @@ def _tracked_metric(policy: ScalingPolicy, metric: MetricSpec) -> dict[str, Any]
             }
         }
     identity = metric_identity(metric)
-    return {"CustomizedMetricSpecification": {**identity, "Statistic": "Average"}}
+    return {"CustomizedMetricSpecification": {**identity, "Statistic": "Average", **period}}
 
 
 def describe_policy(policy: ScalingPolicy, alarms: list[MetricAlarm]) -> dict[str, Any]:
@@ -365,6 +422,9 @@ def describe_policy(policy: ScalingPolicy, alarms: list[MetricAlarm]) -> dict[st
         "Alarms": policy_alarms(policy, alarms),
         "Enabled": policy.enabled,
     }
+    if isinstance(definition, PredictiveScalingConfiguration):
+        described["PredictiveScalingConfiguration"] = describe_predictive(definition)
+        return described
     if isinstance(definition, TargetTrackingPolicy):
         config = definition.configuration
         described["TargetTrackingConfiguration"] = {

@@ -27,6 +27,7 @@ from orchestrator.api._policies import (
     policy_alarms,
     policy_from_request,
 )
+from orchestrator.api._predictive import describe_forecast
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
 from orchestrator.asg.group import Tag
@@ -175,10 +176,16 @@ class TerminateInstanceInAutoScalingGroup(Request):
 class DescribePolicies(Paged):
     auto_scaling_group_name: str | None = None
     policy_names: list[str] = Field(default_factory=list)
-    policy_types: list[Literal["SimpleScaling", "StepScaling", "TargetTrackingScaling"]] = Field(
-        default_factory=list
-    )
+    policy_types: list[
+        Literal["SimpleScaling", "StepScaling", "TargetTrackingScaling", "PredictiveScaling"]
+    ] = Field(default_factory=list)
     max_records: int = Field(default=50, ge=1, le=100)
+
+
+class GetPredictiveScalingForecast(GroupRequest):
+    policy_name: str = Field(min_length=1, max_length=255)
+    start_time: str
+    end_time: str
 
 
 class DeletePolicy(Request):
@@ -620,6 +627,16 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             )
         return _paged("ScalingPolicies", page, [describe_policy(p, alarms) for p in page.items])
 
+    def predictive_forecast(params: Params) -> Mapping[str, Any]:
+        request = parse(GetPredictiveScalingForecast, params)
+        start = parse_time(request.start_time, "startTime")
+        end = parse_time(request.end_time, "endTime")
+        with operations() as ops:
+            policy, attempted, forecast = ops.predictive_forecast(
+                request.auto_scaling_group_name, request.policy_name, start, end
+            )
+        return describe_forecast(policy, forecast, attempted, start, end, runtime.now())
+
     def delete_policy(params: Params) -> Mapping[str, Any]:
         request = parse(DeletePolicy, params)
         with operations() as ops:
@@ -714,6 +731,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "PutScalingPolicy": put_policy,
         "DescribePolicies": describe_policies,
         "DeletePolicy": delete_policy,
+        "GetPredictiveScalingForecast": predictive_forecast,
         "PutScheduledUpdateGroupAction": put_scheduled,
         "DescribeScheduledActions": describe_scheduled,
         "DeleteScheduledAction": delete_scheduled,

@@ -13,10 +13,19 @@ give it out (``orchestrator.paging``).
 
 GetMetricStatistics reads the same datapoints, one per period as the controller records them,
 so Average, Minimum, Maximum and Sum of a period agree unless a caller asks for a longer one.
+
+PutMetricData adds datapoints to any metric, up to two weeks old (CloudWatch's rule), which is
+how a predictive scaling policy gets the history it forecasts from. Barista keeps one value per
+period (StorageResolution 60, or 1 for high resolution): a datum's Value, the Counts-weighted
+mean of its Values, or its StatisticValues' average; a later put for the same period replaces
+it; points older than a day are kept as hourly means. Unlike CloudWatch, Barista accepts
+``AWS/`` namespaces, so history can be loaded for the metrics it samples itself (the orders
+queue, a group's CPU).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -29,6 +38,7 @@ from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg.store import Store
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
+from orchestrator.monitoring import DOWNSAMPLED_PERIOD, FULL_RESOLUTION, RETENTION
 from orchestrator.paging import paginate
 from orchestrator.scaling.alarms import (
     SCALE_IN_EVALUATION_PERIODS,
@@ -40,6 +50,7 @@ from orchestrator.scaling.alarms import (
     evaluate,
     tracking_alarm_name,
 )
+from orchestrator.scaling.metrics import series_key
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.step import StepScalingPolicy
 
@@ -47,7 +58,8 @@ SERVICE = "cloudwatch"
 HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
-HISTORY = 1440  # datapoints a describe or a statistics query reads back: one day of minutes
+HISTORY = 1440  # datapoints a describe reads back: one day of minutes
+FUTURE_LIMIT = 2 * 3600  # PutMetricData: how far ahead of now a datapoint may be
 
 
 class PutMetricAlarm(Request):
@@ -90,6 +102,30 @@ class GetMetricStatistics(Request):
     end_time: str
     period: int = Field(ge=1)
     statistics: list[Statistic] = Field(min_length=1, max_length=5)
+
+
+class StatisticSet(Request):
+    sample_count: float = Field(gt=0)
+    sum: float
+    minimum: float
+    maximum: float
+
+
+class MetricDatum(Request):
+    metric_name: str = Field(min_length=1, max_length=255)
+    dimensions: list[Dimension] = Field(default_factory=list, max_length=30)
+    timestamp: str | None = None
+    value: float | None = None
+    statistic_values: StatisticSet | None = None
+    values: list[float] | None = Field(default=None, max_length=150)
+    counts: list[float] | None = Field(default=None, max_length=150)
+    unit: str | None = None
+    storage_resolution: Literal[1, 60] | None = None
+
+
+class PutMetricData(Request):
+    namespace: str = Field(min_length=1, max_length=255)
+    metric_data: list[MetricDatum] = Field(min_length=1, max_length=1000)
 
 
 _SYMBOLS = {
@@ -162,6 +198,7 @@ def target_tracking_alarms(policy: ScalingPolicy) -> list[tuple[MetricAlarm, str
                     policy.auto_scaling_group_name, policy.policy_name, which
                 ),
                 metric=definition.metric,
+                period=definition.metric.period,
                 comparison_operator=operator,
                 threshold=target,
                 evaluation_periods=periods,
@@ -210,6 +247,56 @@ def _check_period(period: int) -> None:
         raise ValidationError(
             f"The parameter Period must be 10, 20, 30, or a multiple of 60 (got {period})."
         )
+
+
+def check_timestamp(when: float, now: float, index: int) -> None:
+    """CloudWatch takes datapoints up to two weeks old and up to two hours ahead."""
+    if not now - RETENTION <= when <= now + FUTURE_LIMIT:
+        raise AwsError(
+            "InvalidParameterValue",
+            f"The parameter MetricData.member.{index}.Timestamp must specify a time no more "
+            "than two weeks in the past and no more than two hours in the future.",
+        )
+
+
+def datum_value(datum: MetricDatum, index: int) -> float:
+    """The one value Barista keeps for a datum's period: Value, the mean of Values weighted
+    by Counts, or StatisticValues' Sum ÷ SampleCount."""
+    given = [
+        name
+        for name, present in (
+            ("Value", datum.value is not None),
+            ("StatisticValues", datum.statistic_values is not None),
+            ("Values", datum.values is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        raise AwsError(
+            "InvalidParameterCombination",
+            f"The parameters MetricData.member.{index}.Value, StatisticValues and Values are "
+            f"mutually exclusive and one of them is required (got {', '.join(given) or 'none'}).",
+        )
+    if datum.value is not None:
+        value = datum.value
+    elif datum.statistic_values is not None:
+        value = datum.statistic_values.sum / datum.statistic_values.sample_count
+    else:
+        assert datum.values is not None
+        counts = datum.counts or [1.0] * len(datum.values)
+        if len(counts) != len(datum.values) or not datum.values or sum(counts) <= 0:
+            raise AwsError(
+                "InvalidParameterValue",
+                f"The parameters MetricData.member.{index}.Values and Counts must be non-empty "
+                "arrays of the same length.",
+            )
+        value = sum(v * c for v, c in zip(datum.values, counts, strict=True)) / sum(counts)
+    if not math.isfinite(value):
+        raise AwsError(
+            "InvalidParameterValue",
+            f"The value {value} for parameter MetricData.member.{index}.Value is invalid.",
+        )
+    return value
 
 
 def invalid_next_token() -> AwsError:
@@ -304,9 +391,32 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 store.delete_alarm(name)
         return {}
 
+    def put_metric_data(params: Params) -> Mapping[str, Any]:
+        request = parse(PutMetricData, params)
+        now = context.runtime.now()
+        by_series: dict[str, list[tuple[float, float]]] = {}
+        for index, datum in enumerate(request.metric_data, start=1):
+            when = (
+                parse_time(datum.timestamp, f"metricData.member.{index}.timestamp")
+                if datum.timestamp is not None
+                else now
+            )
+            check_timestamp(when, now, index)
+            dimensions = [(d.name, d.value) for d in datum.dimensions]
+            series = series_key(request.namespace, datum.metric_name, dimensions)
+            period = datum.storage_resolution or 60
+            bucket = when - when % period
+            by_series.setdefault(series, []).append((bucket, datum_value(datum, index)))
+        with Store(context.store_path) as store:
+            for series, points in by_series.items():
+                store.record_datapoints(series, points, keep=RETENTION, now=now)
+                store.downsample(series, now - FULL_RESOLUTION, DOWNSAMPLED_PERIOD)
+        return {}
+
     def metric_statistics(params: Params) -> Mapping[str, Any]:
         request = parse(GetMetricStatistics, params)
-        metric = metric_spec(request.namespace, request.metric_name, request.dimensions)
+        dimensions = [(d.name, d.value) for d in request.dimensions]
+        series = series_key(request.namespace, request.metric_name, dimensions)
         start = parse_time(request.start_time, "startTime")
         end = parse_time(request.end_time, "endTime")
         if end <= start:
@@ -314,7 +424,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 "The parameter StartTime must be less than the parameter EndTime."
             )
         with Store(context.store_path) as store:
-            points = store.datapoints(metric.key, HISTORY)
+            points = store.datapoints_between(series, start, end)
         buckets: dict[float, list[float]] = {}
         for when, value in points:
             if start <= when < end:
@@ -336,4 +446,5 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DescribeAlarms": describe_alarms,
         "DeleteAlarms": delete_alarms,
         "GetMetricStatistics": metric_statistics,
+        "PutMetricData": put_metric_data,
     }

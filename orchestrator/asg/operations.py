@@ -64,11 +64,13 @@ from orchestrator.runtime import Runtime
 from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
 from orchestrator.scaling.alarms import MetricAlarm
 from orchestrator.scaling.policy import ScalingPolicy
+from orchestrator.scaling.predictive import Forecast, PredictiveScalingConfiguration
 from orchestrator.scaling.scheduled import ScheduledAction
 
 _SETTLE_ATTEMPTS = 5  # compare-and-swap retries against the controller's own writes
 RESOURCE_TYPE = "auto-scaling-group"  # the only ResourceType Auto Scaling tags
 TAG_FILTERS = ("auto-scaling-group", "key", "value", "propagate-at-launch")
+MAX_FORECAST_RANGE = 30 * 24 * 3600  # GetPredictiveScalingForecast: EndTime - StartTime
 
 
 def not_found(name: str) -> ValidationError:
@@ -691,6 +693,31 @@ class AutoScaling:
             next_token,
         )
         return page, self.store.alarms()
+
+    def predictive_forecast(
+        self, group: str, policy_name: str, start: float, end: float
+    ) -> tuple[ScalingPolicy, float | None, Forecast | None]:
+        """GetPredictiveScalingForecast: the policy, when it last forecast, and its forecast
+        (``None`` until its load metric has 24 hours of history)."""
+        if end <= start:
+            raise ValidationError("The StartTime must be before the EndTime.")
+        if end - start > MAX_FORECAST_RANGE:
+            raise ValidationError(
+                "The time range between StartTime and EndTime can't exceed 30 days."
+            )
+        self.group(group)
+        found = [
+            p
+            for p in self.store.policies(group)
+            if p.policy_name == policy_name
+            and isinstance(p.definition, PredictiveScalingConfiguration)
+        ]
+        if not found:
+            raise ValidationError(
+                f"No predictive scaling policy {policy_name} in Auto Scaling group {group}."
+            )
+        attempted, forecast = self.store.forecast(group, policy_name)
+        return found[0], attempted, forecast
 
     def delete_policy(self, group: str | None, policy_name: str) -> None:
         policies = self.store.policies(group)

@@ -15,7 +15,10 @@ AWS rules followed here:
 * several policies: the one asking for the largest capacity wins, so scale-in happens only
   when every policy with an opinion agrees (EC2 Auto Scaling user guide, "multiple scaling
   policies");
-* suspending AlarmNotification stops policies; suspending ScheduledActions stops schedules.
+* suspending AlarmNotification stops policies; suspending ScheduledActions stops schedules;
+* a predictive policy in ForecastAndScale holds the group at its forecast capacity for the hour
+  (``orchestrator.asg.forecasts``), a floor in the same largest-wins rule: dynamic policies
+  scale above it, and none scales in below it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.asg import AutoScalingGroup, ScalingProcess, update_auto_scaling_group
+from orchestrator.asg.forecasts import ForecastFloor, apply_forecasts
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
 from orchestrator.instances import Health, Instance
@@ -49,6 +53,7 @@ from orchestrator.scaling.alarms import (
 )
 from orchestrator.scaling.metrics import CpuUtilizationMetric, MetricSpec, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
+from orchestrator.scaling.predictive import PredictiveScalingConfiguration
 from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepScalingPolicy
@@ -81,6 +86,11 @@ class ScalingController:
         watched += [
             p.definition.metric for p in policies if isinstance(p.definition, TargetTrackingPolicy)
         ]
+        watched += [
+            p.definition.sampled
+            for p in policies
+            if isinstance(p.definition, PredictiveScalingConfiguration) and p.definition.sampled
+        ]
         self.sampler.sample(watched, now)
         for action, last_checked in self.store.scheduled_actions():
             group = groups.get(action.auto_scaling_group_name)
@@ -89,9 +99,16 @@ class ScalingController:
                     group, action, last_checked, now
                 )
         decided: dict[str, list[Proposal]] = {}
-        for name, group in groups.items():
+        for name, stored in groups.items():
             mine = [p for p in policies if p.auto_scaling_group_name == name and p.enabled]
-            if not mine or group.is_suspended(ScalingProcess.ALARM_NOTIFICATION):
+            if not mine:
+                continue
+            group, floors = self._forecasts(stored, mine, now)
+            forecast = [Proposal(f.policy_name, f.capacity, f.decision) for f in floors]
+            if group.is_suspended(ScalingProcess.ALARM_NOTIFICATION):
+                if forecast:
+                    decided[name] = forecast
+                    self._apply(group, forecast)
                 continue
             # Instances on their way out (Terminating*) are no capacity, as for the group.
             leaving = {
@@ -100,10 +117,23 @@ class ScalingController:
                 if record.state.leaving
             }
             instances = [i for i in self.runtime.instances(name) if i.instance_id not in leaving]
-            proposals = self._proposals(group, mine, alarms, instances, now)
+            proposals = forecast + self._proposals(group, mine, alarms, instances, now)
             decided[name] = proposals
             self._apply(group, proposals)
         return decided
+
+    def _forecasts(
+        self, group: AutoScalingGroup, policies: Sequence[ScalingPolicy], now: float
+    ) -> tuple[AutoScalingGroup, list[ForecastFloor]]:
+        """Predictive policies' floors; a forecast that fails costs this pass its floor, as a
+        missing datapoint costs an alarm one evaluation, and never the worker."""
+        try:
+            return apply_forecasts(self.store, group, policies, now)
+        except Exception:
+            log.warning(
+                "forecast failed", extra={"group": group.auto_scaling_group_name}, exc_info=True
+            )
+            return group, []
 
     def _run_schedule(
         self, group: AutoScalingGroup, action: ScheduledAction, last_checked: float, now: float
@@ -177,6 +207,8 @@ class ScalingController:
         for policy in policies:
             definition = policy.definition
             decision: ScalingDecision | None
+            if isinstance(definition, PredictiveScalingConfiguration):
+                continue
             if isinstance(definition, TargetTrackingPolicy):
                 decision = self._target_tracking(
                     group, policy, definition, snapshot, instances, now

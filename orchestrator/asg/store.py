@@ -28,11 +28,12 @@ from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
 from orchestrator.scaling.datapoints import DatapointStore
 from orchestrator.scaling.metrics import metric_from_document, metric_to_document
 from orchestrator.scaling.policy import ScalingPolicy, policy_from_document, policy_to_document
+from orchestrator.scaling.predictive import Forecast, forecast_from_document, forecast_to_document
 from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.sqlite import SchemaVersionError
 
 DEFAULT_PATH = "barista.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE launch_templates (
@@ -112,8 +113,20 @@ INSERT OR IGNORE INTO metric_datapoints (series, timestamp, value)
 DROP TABLE ecs_datapoints;
 """
 
+# Predictive scaling's forecasts, one per policy: the last forecast made (NULL until there is
+# history enough) and when the controller last tried, so a restart keeps both.
+_SCHEMA_V5 = """
+CREATE TABLE IF NOT EXISTS predictive_forecasts (
+    auto_scaling_group_name TEXT NOT NULL,
+    policy_name TEXT NOT NULL,
+    attempted REAL NOT NULL,
+    document TEXT,
+    PRIMARY KEY (auto_scaling_group_name, policy_name)
+);
+"""
+
 # Each entry upgrades the schema from the version before it; a new release appends one.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
 
 
 def _template_to_json(template: LaunchTemplate) -> str:
@@ -258,6 +271,7 @@ class Store(DatapointStore):
                 "scaling_policies",
                 "scheduled_actions",
                 "lifecycle_hooks",
+                "predictive_forecasts",
             ):
                 db.execute(f"DELETE FROM {table} WHERE auto_scaling_group_name = ?", (name,))  # noqa: S608 - fixed table names
 
@@ -300,8 +314,14 @@ class Store(DatapointStore):
         return [_activity_from_json(document) for (document,) in rows]
 
     def put_policy(self, policy: ScalingPolicy) -> None:
-        """PutScalingPolicy: creates or replaces the group's policy of that name."""
+        """PutScalingPolicy: creates or replaces the group's policy of that name. A replaced
+        predictive policy forecasts anew (its metric or target may have changed)."""
         with self._transaction() as db:
+            db.execute(
+                "DELETE FROM predictive_forecasts "
+                "WHERE auto_scaling_group_name = ? AND policy_name = ?",
+                (policy.auto_scaling_group_name, policy.policy_name),
+            )
             db.execute(
                 "INSERT OR REPLACE INTO scaling_policies "
                 "(auto_scaling_group_name, policy_name, document) VALUES (?, ?, ?)",
@@ -311,6 +331,34 @@ class Store(DatapointStore):
                     json.dumps(policy_to_document(policy)),
                 ),
             )
+
+    def put_forecast(
+        self, group: str, policy_name: str, attempted: float, forecast: Forecast | None
+    ) -> None:
+        """Record a forecast run at ``attempted``; ``None`` keeps the previous forecast (a run
+        that found too little history replaces nothing)."""
+        document = json.dumps(forecast_to_document(forecast)) if forecast is not None else None
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO predictive_forecasts "
+                "(auto_scaling_group_name, policy_name, attempted, document) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (auto_scaling_group_name, policy_name) "
+                "DO UPDATE SET attempted = excluded.attempted, "
+                "document = COALESCE(excluded.document, predictive_forecasts.document)",
+                (group, policy_name, attempted, document),
+            )
+
+    def forecast(self, group: str, policy_name: str) -> tuple[float | None, Forecast | None]:
+        """When the policy's forecast was last attempted, and the last forecast made."""
+        row = self._connection.execute(
+            "SELECT attempted, document FROM predictive_forecasts "
+            "WHERE auto_scaling_group_name = ? AND policy_name = ?",
+            (group, policy_name),
+        ).fetchone()
+        if row is None:
+            return None, None
+        attempted, document = row
+        return attempted, forecast_from_document(json.loads(document)) if document else None
 
     def policies(self, group: str | None = None) -> list[ScalingPolicy]:
         query = "SELECT document FROM scaling_policies"
@@ -325,6 +373,11 @@ class Store(DatapointStore):
 
     def delete_policy(self, group: str, policy_name: str) -> bool:
         with self._transaction() as db:
+            db.execute(
+                "DELETE FROM predictive_forecasts "
+                "WHERE auto_scaling_group_name = ? AND policy_name = ?",
+                (group, policy_name),
+            )
             cursor = db.execute(
                 "DELETE FROM scaling_policies "
                 "WHERE auto_scaling_group_name = ? AND policy_name = ?",

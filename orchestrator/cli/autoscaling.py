@@ -158,7 +158,10 @@ VERBS = (
         (
             GROUP,
             Param("PolicyName", required=True),
-            Param("PolicyType", help="TargetTrackingScaling, StepScaling or SimpleScaling"),
+            Param(
+                "PolicyType",
+                help="TargetTrackingScaling, StepScaling, SimpleScaling or PredictiveScaling",
+            ),
             Param(
                 "AdjustmentType", help="ChangeInCapacity, ExactCapacity, PercentChangeInCapacity"
             ),
@@ -169,6 +172,7 @@ VERBS = (
             Param("StepAdjustments", "structures"),
             Param("EstimatedInstanceWarmup", "integer"),
             Param("TargetTrackingConfiguration", "structure", help="JSON or file://cfg.json"),
+            Param("PredictiveScalingConfiguration", "structure", help="JSON or file://cfg.json"),
             Param("Enabled", "boolean"),
         ),
         "Create or replace a scaling policy.",
@@ -182,6 +186,16 @@ VERBS = (
             Param("MaxRecords", "integer"),
         ),
         "Scaling policies with their ARNs and alarms.",
+    ),
+    Verb(
+        "GetPredictiveScalingForecast",
+        (
+            GROUP,
+            Param("PolicyName", required=True, help="a PredictiveScaling policy"),
+            Param("StartTime", "timestamp", required=True, help="ISO 8601, inclusive"),
+            Param("EndTime", "timestamp", required=True, help="exclusive; at most 30 days on"),
+        ),
+        "A predictive policy's hourly load and capacity forecast (the next 48 hours).",
     ),
     Verb(
         "DeletePolicy",

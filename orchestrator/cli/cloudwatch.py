@@ -60,6 +60,19 @@ VERBS = (
         ),
         "Statistics of a recorded metric per period.",
     ),
+    Verb(
+        "PutMetricData",
+        (
+            Param("Namespace", required=True, help="e.g. Barista/Shop, or AWS/SQS for history"),
+            Param(
+                "MetricData",
+                "structures",
+                required=True,
+                help="MetricName=Orders,Value=12,Timestamp=2026-11-28T08:00:00Z (or JSON)",
+            ),
+        ),
+        "Add datapoints (up to two weeks old) to a metric.",
+    ),
 )
 
 

@@ -45,6 +45,7 @@ from orchestrator.instances import Health, Instance
 from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.metrics import PERIOD, CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
+from orchestrator.scaling.predictive import PredictiveScalingConfiguration
 
 WINDOW_PERIODS = 180  # the charts show 180 datapoint periods: CloudWatch's default 3 hours
 SOURCE_DEADLINE = 2.5  # wall seconds the slow sources get before they show as "no answer"
@@ -113,11 +114,39 @@ def _series(points: Sequence[tuple[float, float]]) -> list[list[float]]:
     return [[t, v] for t, v in sorted(points)]
 
 
+def forecast_view(
+    policy: ScalingPolicy,
+    store: Store,
+    history: Sequence[tuple[float, int]],
+    activities: Iterable[Activity],
+) -> dict[str, Any]:
+    """A predictive policy's chart: its capacity forecast (hourly, past hours and the next
+    ones) against the instances the group had, and the moments a launch came from the
+    forecast (the activities whose cause names the policy's forecast)."""
+    _, forecast = store.forecast(policy.auto_scaling_group_name, policy.policy_name)
+    marker = f"the forecast of predictive scaling policy {policy.policy_name} "
+    launched = sorted({a.start_time for a in activities if marker in a.cause})
+    return {
+        "forecast": (
+            [[t, c] for t, c in zip(forecast.timestamps, forecast.capacity, strict=True)]
+            if forecast is not None
+            else []
+        ),
+        "forecast_updated": forecast.update_time if forecast is not None else None,
+        "actual": [[t, n] for t, n in history],
+        "from_forecast": [[t, count_at(history, t)] for t in launched],
+    }
+
+
 def policy_view(
-    policy: ScalingPolicy, store: Store, history: Sequence[tuple[float, int]]
+    policy: ScalingPolicy,
+    store: Store,
+    history: Sequence[tuple[float, int]],
+    activities: Iterable[Activity] = (),
 ) -> dict[str, Any]:
     """A policy with the series it tracks and its target, as the policy itself computes it:
-    backlog ÷ instances for a queue, the group's average CPU otherwise."""
+    backlog ÷ instances for a queue, the group's average CPU otherwise; a predictive policy
+    with its forecast (:func:`forecast_view`)."""
     view: dict[str, Any] = {
         "policy_name": policy.policy_name,
         "policy_type": policy.policy_type.value,
@@ -127,6 +156,10 @@ def policy_view(
         "series": [],
     }
     definition = policy.definition
+    if isinstance(definition, PredictiveScalingConfiguration):
+        view["metric"] = f"capacity forecast ({definition.mode.value}) against instances"
+        view.update(forecast_view(policy, store, history, activities))
+        return view
     if not isinstance(definition, TargetTrackingPolicy):
         return view
     view["target"] = definition.configuration.target_value
@@ -398,7 +431,12 @@ class Dashboard:
             "instances": rows,
             "history": [[t, n] for t, n in history],
             "policies": [
-                policy_view(p, store, history)
+                policy_view(
+                    p,
+                    store,
+                    history,
+                    (a for a in activities if a.auto_scaling_group_name == name),
+                )
                 for p in policies
                 if p.auto_scaling_group_name == name
             ],

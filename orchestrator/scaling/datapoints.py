@@ -10,6 +10,8 @@ table belongs to the Auto Scaling store's schema (``orchestrator.asg.store``, wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from orchestrator.sqlite import SqliteStore
 
 
@@ -29,12 +31,64 @@ class DatapointStore(SqliteStore):
                 (series, timestamp - keep),
             )
 
+    def record_datapoints(
+        self, series: str, points: Iterable[tuple[float, float]], keep: float, now: float
+    ) -> int:
+        """Add many datapoints in one transaction (PutMetricData, seeded history), forgetting
+        those older than ``now - keep``; returns how many were kept."""
+        rows = [(series, t, v) for t, v in points if t >= now - keep]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO metric_datapoints (series, timestamp, value) "
+                "VALUES (?, ?, ?)",
+                rows,
+            )
+            db.execute(
+                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
+                (series, now - keep),
+            )
+        return len(rows)
+
+    def downsample(self, series: str, before: float, bucket: int) -> None:
+        """Replace the series' datapoints older than ``before`` by one mean per ``bucket``
+        seconds (at the bucket's start): long history kept small, as CloudWatch keeps older
+        data at coarser resolution. Only whole buckets are merged, so a mean never mixes in
+        points that are still at full resolution."""
+        edge = before - before % bucket
+        with self._transaction() as db:
+            means = db.execute(
+                "SELECT CAST(timestamp / ? AS INTEGER) * ?, AVG(value) "
+                "FROM metric_datapoints WHERE series = ? AND timestamp < ? "
+                "GROUP BY 1",
+                (bucket, bucket, series, edge),
+            ).fetchall()
+            db.execute(
+                "DELETE FROM metric_datapoints WHERE series = ? AND timestamp < ?",
+                (series, edge),
+            )
+            db.executemany(
+                "INSERT INTO metric_datapoints (series, timestamp, value) VALUES (?, ?, ?)",
+                [(series, float(start), mean) for start, mean in means],
+            )
+
     def datapoints(self, series: str, limit: int = 60) -> list[tuple[float, float]]:
         """The newest ``limit`` (timestamp, value) points of a series, newest first."""
         rows = self._connection.execute(
             "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
             "ORDER BY timestamp DESC LIMIT ?",
             (series, limit),
+        )
+        return [(timestamp, value) for timestamp, value in rows]
+
+    def datapoints_between(
+        self, series: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """The (timestamp, value) points of a series with start <= timestamp < end, oldest
+        first: the history a forecast reads."""
+        rows = self._connection.execute(
+            "SELECT timestamp, value FROM metric_datapoints WHERE series = ? "
+            "AND timestamp >= ? AND timestamp < ? ORDER BY timestamp",
+            (series, start, end),
         )
         return [(timestamp, value) for timestamp, value in rows]
 

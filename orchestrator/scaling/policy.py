@@ -1,4 +1,4 @@
-"""What PutScalingPolicy stores: one named policy of a group, of one of AWS's three types.
+"""What PutScalingPolicy stores: one named policy of a group, of one of AWS's four types.
 
 The arithmetic of each type lives in its own module (target_tracking, step, simple); this
 module ties a definition to its group, its metric and its ARN, and turns it into a JSON
@@ -16,6 +16,11 @@ from typing import Any, Generic, TypeVar
 from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.metrics import MetricSpec, metric_from_document, metric_to_document
+from orchestrator.scaling.predictive import (
+    PredictiveScalingConfiguration,
+    configuration_from_document,
+    configuration_to_document,
+)
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 from orchestrator.scaling.target_tracking import TargetTrackingConfiguration
@@ -28,6 +33,7 @@ class PolicyType(StrEnum):
     TARGET_TRACKING_SCALING = "TargetTrackingScaling"
     STEP_SCALING = "StepScaling"
     SIMPLE_SCALING = "SimpleScaling"
+    PREDICTIVE_SCALING = "PredictiveScaling"
 
 
 MetricT = TypeVar("MetricT")
@@ -45,7 +51,12 @@ class TargetTrackingPolicy(Generic[MetricT]):
     configuration: TargetTrackingConfiguration
 
 
-PolicyDefinition = TargetTrackingPolicy[MetricSpec] | StepScalingPolicy | SimpleScalingPolicy
+PolicyDefinition = (
+    TargetTrackingPolicy[MetricSpec]
+    | StepScalingPolicy
+    | SimpleScalingPolicy
+    | PredictiveScalingConfiguration
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,8 @@ class ScalingPolicy:
             return PolicyType.TARGET_TRACKING_SCALING
         if isinstance(self.definition, StepScalingPolicy):
             return PolicyType.STEP_SCALING
+        if isinstance(self.definition, PredictiveScalingConfiguration):
+            return PolicyType.PREDICTIVE_SCALING
         return PolicyType.SIMPLE_SCALING
 
     @property
@@ -94,6 +107,8 @@ def policy_to_document(policy: ScalingPolicy) -> dict[str, Any]:
     if isinstance(definition, TargetTrackingPolicy):
         document["metric"] = metric_to_document(definition.metric)
         document["configuration"] = asdict(definition.configuration)
+    elif isinstance(definition, PredictiveScalingConfiguration):
+        document["predictive"] = configuration_to_document(definition)
     else:
         document["definition"] = asdict(definition)
         document["definition"]["adjustment_type"] = definition.adjustment_type.value
@@ -108,6 +123,8 @@ def policy_from_document(document: dict[str, Any]) -> ScalingPolicy:
             metric_from_document(document["metric"]),
             TargetTrackingConfiguration(**document["configuration"]),
         )
+    elif kind is PolicyType.PREDICTIVE_SCALING:
+        definition = configuration_from_document(document["predictive"])
     else:
         raw = dict(document["definition"])
         raw["adjustment_type"] = AdjustmentType(raw["adjustment_type"])

@@ -44,7 +44,7 @@ from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling import TargetTrackingConfiguration
-from orchestrator.scaling.metrics import QueueBacklogMetric
+from orchestrator.scaling.metrics import PERIOD, QueueBacklogMetric
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.server import ControlLoop
 from orchestrator.time_scale import TimeScale
@@ -68,12 +68,23 @@ def _brewing(container_id: str) -> bool:
     return '"message": "brewing"' in logs
 
 
-def breach_run(shop: Shop, work: Path, run: int) -> tuple[float, float, float]:
-    """(decision, new container started, new barista consuming), seconds after the breach."""
+def breach_run(
+    shop: Shop,
+    work: Path,
+    run: int,
+    *,
+    time_scale: float = TIME_SCALE,
+    period: int = PERIOD,
+    orders: int = 60,
+) -> tuple[float, float, float]:
+    """(decision, new container started, new barista consuming), seconds after the breach.
+
+    ``period`` is the tracked metric's Period (10 or 30: a high-resolution policy); the burst
+    of ``orders`` must outlast three periods of the one barista draining it."""
     counter = Counter.fresh()
     group = f"bench-{run}-{uuid.uuid4().hex[:6]}"
     labels = {BENCH_LABEL: group}
-    runtime = DockerRuntime(labels=labels, clock=ScaledClock(time.time(), TimeScale(TIME_SCALE)))
+    runtime = DockerRuntime(labels=labels, clock=ScaledClock(time.time(), TimeScale(time_scale)))
     environment = {
         **service_environment(shop, counter),
         "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
@@ -101,7 +112,7 @@ def breach_run(shop: Shop, work: Path, run: int) -> tuple[float, float, float]:
             group,
             "backlog",
             TargetTrackingPolicy(
-                QueueBacklogMetric(counter.queue),
+                QueueBacklogMetric(counter.queue, period),
                 TargetTrackingConfiguration(target_value=5, estimated_instance_warmup=60),
             ),
         )
@@ -121,7 +132,7 @@ def breach_run(shop: Shop, work: Path, run: int) -> tuple[float, float, float]:
             )
             original = {i.instance_id for i in runtime.instances(group)}
             breach = time.monotonic()
-            place_orders(shop, counter, 60)
+            place_orders(shop, counter, orders)
             assert wait_for(lambda: store.groups()[group].desired_capacity > 1, 60, interval=0.05)
             decided = time.monotonic() - breach
 

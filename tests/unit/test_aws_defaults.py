@@ -20,6 +20,7 @@ from orchestrator.ecs import model as ecs_model
 from orchestrator.ecs import scalable_target, task_definition
 from orchestrator.elb import model as elb_model
 from orchestrator.launch_templates import LaunchTemplateData
+from orchestrator.scaling import forecast, predictive
 from orchestrator.sns.retries import RetryPolicy
 from orchestrator.sqs import attributes as sqs_attributes
 
@@ -73,6 +74,17 @@ CHECKS: list[tuple[str, str, str, Callable[[], float]]] = [
     ),
     (ASG, "DefaultCooldown", "^" + N + U, lambda: group.DEFAULT_COOLDOWN),
     (ASG, "instance warm-up", "0" + DASH + N + U, lambda: group.MAX_DEFAULT_INSTANCE_WARMUP),
+    (ASG, "predictive scaling", "≥ " + N + U, lambda: forecast.MINIMUM_HISTORY),
+    (ASG, "predictive scaling", "up to " + N + U, lambda: forecast.MAXIMUM_HISTORY),
+    (ASG, "predictive scaling", "next " + N + U, lambda: forecast.HORIZON_HOURS * 3600),
+    (ASG, "predictive scaling", "every " + N + U, lambda: forecast.REFRESH_INTERVAL),
+    (
+        ASG,
+        "predictive scaling",
+        "SchedulingBufferTime default " + N + U,
+        lambda: predictive.DEFAULT_SCHEDULING_BUFFER_TIME,
+    ),
+    (ASG, "predictive scaling", r"\(< " + N, lambda: predictive.HOUR),
     (ASG, "lifecycle hooks", r"HeartbeatTimeout " + N, lambda: hooks.MIN_HEARTBEAT_TIMEOUT),
     (
         ASG,
@@ -257,7 +269,6 @@ BEHAVIOUR_ONLY = {
         "queue backlog metric",
         "step scaling",
         "scheduled actions",
-        "predictive scaling",
         "scale-in protection",
         "termination policies",
         "Default termination order",

@@ -33,8 +33,8 @@ const Charts = (() => {
     return String(Math.round(value * 100) / 100);
   }
 
-  // spec: {series: [{name, points: [[t, v]], color, step}], target, xmin, xmax, height, empty,
-  //        integer}
+  // spec: {series: [{name, points: [[t, v]], color, step, dots}], target, xmin, xmax, height,
+  //        empty, integer}; a dots series marks moments (a circle each) instead of a line.
   function render(container, spec) {
     const height = spec.height || 150;
     const svg = el("svg", {
@@ -71,6 +71,10 @@ const Charts = (() => {
     spec.series.forEach((series, index) => {
       const visible = series.points.filter((p) => p[0] >= xmin - 1e-6);
       if (visible.length === 0) return;
+      if (series.dots) {
+        for (const [t, v] of visible) svg.append(el("circle", { cx: x(Math.min(t, xmax)), cy: y(v), r: 3.5, class: `dot series-${index}` }));
+        return;
+      }
       let d = "";
       visible.forEach(([t, v], i) => {
         const px = x(Math.min(t, xmax)).toFixed(1);

@@ -241,6 +241,21 @@ function renderGroup(section, group, clock, chaos) {
   }
   for (const policy of group.policies) {
     const holder = policies.querySelector(`[data-policy="${CSS.escape(policy.policy_name)}"] .chart-box`);
+    if (policy.policy_type === "PredictiveScaling") {
+      // The forecast against what the group had, and three hours of what it expects next.
+      Charts.render(holder, {
+        xmin: clock.since,
+        xmax: clock.now + 3 * 3600,
+        integer: true,
+        empty: "no forecast yet: predictive scaling needs 24 hours of the load metric (make seed-history)",
+        series: [
+          { name: "capacity forecast", points: policy.forecast, step: true },
+          { name: "instances", points: policy.actual, step: true },
+          { name: "raised by the forecast", points: policy.from_forecast, dots: true },
+        ],
+      });
+      continue;
+    }
     if (policy.target === null) {
       holder.innerHTML = `<p class="note">${escapeHtml(policy.policy_type)}: runs when its CloudWatch alarm fires</p>`;
       continue;

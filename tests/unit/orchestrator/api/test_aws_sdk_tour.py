@@ -145,6 +145,29 @@ def _auto_scaling(tour: Tour, context: ApiContext) -> None:
         },
     )
     assert [p["PolicyName"] for p in autoscaling.describe_policies()["ScalingPolicies"]] == ["cpu"]
+    autoscaling.put_scaling_policy(
+        AutoScalingGroupName="baristas",
+        PolicyName="rush",
+        PolicyType="PredictiveScaling",
+        PredictiveScalingConfiguration={
+            "MetricSpecifications": [
+                {
+                    "TargetValue": 40.0,
+                    "PredefinedMetricPairSpecification": {
+                        "PredefinedMetricType": "ASGCPUUtilization"
+                    },
+                }
+            ]
+        },
+    )
+    empty = autoscaling.get_predictive_scaling_forecast(
+        AutoScalingGroupName="baristas",
+        PolicyName="rush",
+        StartTime=datetime.fromtimestamp(START),
+        EndTime=datetime.fromtimestamp(START + 2 * 86400),
+    )
+    assert empty["LoadForecast"] == []  # no history yet: AWS needs 24 hours
+    autoscaling.delete_policy(AutoScalingGroupName="baristas", PolicyName="rush")
     autoscaling.put_scheduled_update_group_action(
         AutoScalingGroupName="baristas",
         ScheduledActionName="morning",
@@ -517,6 +540,29 @@ def _alarms(tour: Tour) -> None:
         Statistics=["Average"],
     )
     assert statistics["Datapoints"] == []
+    cloudwatch.put_metric_data(
+        Namespace="Barista/Shop",
+        MetricData=[
+            {"MetricName": "Orders", "Value": 12.0, "Timestamp": datetime(2026, 11, 27, 23, 0)},
+            {"MetricName": "Orders", "Values": [1.0, 3.0], "Counts": [1.0, 3.0]},
+        ],
+    )
+    put = cloudwatch.get_metric_statistics(
+        Namespace="Barista/Shop",
+        MetricName="Orders",
+        StartTime=datetime(2026, 11, 27, 23, 0),
+        EndTime=datetime(2026, 11, 28, 0, 1),
+        Period=3600,
+        Statistics=["Maximum", "SampleCount"],
+    )
+    assert [(d["Maximum"], d["SampleCount"]) for d in put["Datapoints"]] == [(12.0, 1), (2.5, 1)]
+    tour.refused(
+        "cloudwatch",
+        "put_metric_data",
+        "InvalidParameterValue",
+        Namespace="Barista/Shop",
+        MetricData=[{"MetricName": "Orders", "Value": 1.0, "Timestamp": datetime(2026, 11, 1)}],
+    )
     assert cloudwatch.describe_alarms()["MetricAlarms"][0]["AlarmName"] == "backlog-high"
     tour.refused(
         "cloudwatch",

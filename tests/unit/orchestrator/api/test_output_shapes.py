@@ -20,6 +20,7 @@ from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.store import Store
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.scaling.predictive import Forecast
 
 START = 1_795_000_000.0
 
@@ -297,6 +298,47 @@ def scenario(call: Recorder, store_path: Path, runtime: FakeRuntime) -> None:  #
         Statistics=["Average"],
     )
     call("cloudwatch", "DeleteAlarms", AlarmNames=["busy"])
+    call(
+        "cloudwatch",
+        "PutMetricData",
+        Namespace="Barista/Shop",
+        MetricData=[{"MetricName": "Orders", "Value": 3.0}],
+    )
+    call(
+        "autoscaling",
+        "PutScalingPolicy",
+        AutoScalingGroupName="web",
+        PolicyName="rush",
+        PolicyType="PredictiveScaling",
+        PredictiveScalingConfiguration={
+            "MetricSpecifications": [
+                {
+                    "TargetValue": 40.0,
+                    "PredefinedMetricPairSpecification": {
+                        "PredefinedMetricType": "ASGCPUUtilization"
+                    },
+                }
+            ],
+            "Mode": "ForecastAndScale",
+            "MaxCapacityBreachBehavior": "IncreaseMaxCapacity",
+            "MaxCapacityBuffer": 10,
+        },
+    )
+    with Store(store_path) as store:
+        store.put_forecast(
+            "web",
+            "rush",
+            START,
+            Forecast(START, (START + 3600, START + 7200), (80.0, 120.0), (2.0, 3.0)),
+        )
+    call(
+        "autoscaling",
+        "GetPredictiveScalingForecast",
+        AutoScalingGroupName="web",
+        PolicyName="rush",
+        StartTime="2026-11-18T00:00:00Z",
+        EndTime="2026-11-20T00:00:00Z",
+    )
     call("autoscaling", "DescribePolicies", AutoScalingGroupName="web", MaxRecords=10)
     call("autoscaling", "DeletePolicy", AutoScalingGroupName="web", PolicyName="simple")
     call(

@@ -192,4 +192,4 @@ def test_version_4_moves_ecs_datapoints_into_the_one_datapoint_table(tmp_path):
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         assert "ecs_datapoints" not in tables
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

@@ -383,3 +383,55 @@ def test_an_instance_whose_target_drains_shows_draining(
     rows = {row["instance_id"]: row["state"] for row in state["groups"][0]["instances"]}
     assert rows[victim] == "draining"
     assert "draining" not in state["load_balancers"], "the page gets it per target"
+
+
+def test_a_predictive_policy_charts_its_forecast_against_instances_and_marks_its_launches(
+    client: TestClient, group: str, store_path: Path, runtime: FakeRuntime
+):
+    from orchestrator.scaling.predictive import Forecast  # noqa: PLC0415
+
+    converge(store_path, runtime)
+    caller(client, "autoscaling")(
+        "PutScalingPolicy",
+        AutoScalingGroupName=group,
+        PolicyName="rush",
+        PolicyType="PredictiveScaling",
+        PredictiveScalingConfiguration={
+            "MetricSpecifications": [
+                {
+                    "TargetValue": 40,
+                    "PredefinedMetricPairSpecification": {
+                        "PredefinedMetricType": "ASGCPUUtilization"
+                    },
+                }
+            ],
+            "Mode": "ForecastAndScale",
+        },
+    )
+    now = runtime.now()
+    hour = now - now % 3600
+    raised = Activity(
+        activity_id="launch-forecast",
+        auto_scaling_group_name=group,
+        description="Launching a new EC2 instance: i-forecast",
+        cause="At 2026-11-28T00:55:00Z the forecast of predictive scaling policy rush for the "
+        "hour starting 2026-11-28T01:00:00Z (capacity 3) changed the desired capacity from 2 "
+        "to 3.",
+        start_time=now - 30,
+        status_code=ActivityStatusCode.SUCCESSFUL,
+        end_time=now - 30,
+    )
+    with Store(store_path) as store:
+        store.put_forecast(
+            group, "rush", now, Forecast(now, (hour, hour + 3600), (80.0, 120.0), (2.0, 3.0))
+        )
+        store.record_activities([raised])
+
+    state = client.get("/dashboard/state").json()
+
+    (policy,) = state["groups"][0]["policies"]
+    assert policy["metric"] == "capacity forecast (ForecastAndScale) against instances"
+    assert policy["forecast"] == [[hour, 2.0], [hour + 3600, 3.0]]
+    assert policy["forecast_updated"] == now
+    assert policy["actual"] == state["groups"][0]["history"]
+    assert [t for t, _ in policy["from_forecast"]] == [now - 30]
