@@ -186,7 +186,9 @@ def test_unconfigured_sources_are_not_available_and_name_the_setting(
         "poison": False,
         "restart_broker": False,
         "chaos": True,
+        "subscribers": False,
     }
+    assert state["fanout"]["topic"] == {"error": "BARISTA_SUBSCRIBERS is not set"}
 
 
 def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
