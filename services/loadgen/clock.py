@@ -66,9 +66,7 @@ def read_clock(
             with urllib.request.urlopen(url, timeout=READ_TIMEOUT) as response:  # noqa: S310
                 answer = json.loads(response.read())
             wall = time.time()
-            reading = ScaledClockReading(
-                float(answer["now"]), wall, float(answer["time_scale"])
-            )
+            reading = ScaledClockReading(float(answer["now"]), wall, float(answer["time_scale"]))
         except (OSError, ValueError, KeyError, TypeError) as error:
             problem = f"{type(error).__name__}: {error}"
             continue

@@ -385,3 +385,24 @@ def test_an_instance_whose_target_drains_shows_draining(
     rows = {row["instance_id"]: row["state"] for row in state["groups"][0]["instances"]}
     assert rows[victim] == "draining"
     assert "draining" not in state["load_balancers"], "the page gets it per target"
+
+
+@pytest.mark.usefixtures("group")
+def test_the_queue_half_shows_the_orders_each_live_barista_brewed(
+    dashboard: Dashboard,
+    runtime: FakeRuntime,
+    store_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    converge(store_path, runtime)
+    by_address = {i.address or "": i.instance_id for i in runtime.instances()}
+    first, second = sorted(by_address)
+    pages = {first: histogram(fast=3, slow=4), second: histogram(fast=0, slow=5)}
+    monkeypatch.setattr(snapshot, "scrape_latency", lambda addresses, port: dict(pages))
+
+    queue = dashboard.snapshot()["fanout"]["queue"]
+    assert queue["queue"] == "orders"
+    assert sorted((b["instance_id"], b["orders"]) for b in queue["baristas"]) == sorted(
+        [(by_address[first], 7), (by_address[second], 5)]
+    )
+    assert queue["live_total"] == 12
