@@ -54,6 +54,24 @@ SPIKE = {"pattern": "spike", "rate": 0.5, "peak_rate": 8, "spike_at": 0, "spike_
 STOPPED = {"pattern": "steady", "rate": 0}
 
 
+def post_json(
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    opener: urllib.request.OpenerDirector | None = None,
+) -> dict[str, Any]:
+    """POST ``body`` as JSON; the JSON answer (an HTTP error status raises)."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
+        answer: dict[str, Any] = json.load(response)
+    return answer
+
+
 @dataclass(frozen=True)
 class Demo:
     project: str
@@ -87,15 +105,7 @@ class Demo:
         return activities
 
     def set_pattern(self, pattern: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/pattern",
-            data=json.dumps(pattern).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status: dict[str, Any] = json.load(response)
-        return status
+        return post_json(f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/pattern", pattern)
 
     def loadgen_accepted(self) -> int:
         """The orders the load generator saw accepted (202), from its Prometheus metrics."""
@@ -334,15 +344,7 @@ class DashboardSession:
         self.post("/dashboard/session", {"access_key_id": KEY_ID, "secret_access_key": SECRET})
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.base + path,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", "Origin": self.base},
-        )
-        with self.opener.open(request, timeout=30) as response:
-            answer: dict[str, Any] = json.load(response)
-        return answer
+        return post_json(self.base + path, body, {"Origin": self.base}, self.opener)
 
     def subscribers(self) -> dict[str, dict[str, Any]]:
         with self.opener.open(self.base + "/dashboard/state", timeout=30) as response:
@@ -357,15 +359,8 @@ def place_order(demo: Demo, name: str) -> str:
         "customer": {"id": f"e2e-{SESSION_ID}"[:64], "name": name},
         "items": [{"item": "espresso", "size": "small", "quantity": 1}],
     }
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{demo.port('ALB_PORT')}/orders",
-        data=json.dumps(order).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202
-        order_id: str = json.load(response)["order_id"]
+    answer = post_json(f"http://127.0.0.1:{demo.port('ALB_PORT')}/orders", order)
+    order_id: str = answer["order_id"]
     return order_id
 
 

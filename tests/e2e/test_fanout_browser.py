@@ -33,7 +33,7 @@ from tests.support.containers import (
     stable_image,
 )
 from tests.support.orchestrator import OrchestratorProcess
-from tests.support.processes import serving
+from tests.support.processes import service_environment, serving
 from tests.support.receiving import wait_for
 
 if TYPE_CHECKING:
@@ -116,12 +116,9 @@ def subscriber_containers(
 def pickup_board(rabbitmq: Endpoint, topic: str) -> Iterator[str]:
     """``barista serve subscriber`` as the pickup board, on the host."""
     port = free_loopback_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BARISTA_")} | {
-        "BARISTA_BROKER_URL": rabbitmq.url,
-        "BARISTA_SUBSCRIPTION": "pickup-board",
-        "BARISTA_EVENTS_TOPIC": topic,
-        "BARISTA_PORT": str(port),
-    }
+    env = service_environment(
+        broker_url=rabbitmq.url, subscription="pickup-board", events_topic=topic, port=str(port)
+    )
     url = f"http://{LOOPBACK}:{port}"
     with serving("subscriber", env) as process:
         assert wait_for(lambda: answers(f"{url}/readyz"), timeout=60), process.poll()
