@@ -322,7 +322,11 @@ class Dashboard:
             "throughput": self._throughput(done["ledger"]),
             "latency": latency,
             "ledger": self._ledger_view(done["ledger"]),
-            "fanout": self._fanout(done["scraped"], instances, done["ledger"], done["subscribers"]),
+            "fanout": self._fanout(
+                self._orders_per_barista(done["scraped"], instances, policies),
+                done["ledger"],
+                done["subscribers"],
+            ),
             "controls": {
                 "traffic": self.sources.loadgen is not None,
                 "poison": self.sources.broker is not None,
@@ -536,20 +540,42 @@ class Dashboard:
                 running[name] = None
         return {"stats": subscribers.read(), "running": running}
 
-    def _fanout(
+    def _orders_per_barista(
         self,
         scrape: Mapping[str, Any],
         instances: Sequence[Instance],
+        policies: Sequence[ScalingPolicy],
+    ) -> dict[str, int]:
+        """Orders each live barista made ready since it started, by instance id.
+
+        The baristas are the instances of the groups scaled on the orders queue's backlog (the
+        order counters serve the same metric with nothing in it); when no group is, any
+        instance that made an order ready counts.
+        """
+        histograms: Mapping[str, Buckets] = scrape.get("histograms", {})
+        groups = {
+            policy.auto_scaling_group_name
+            for policy in policies
+            if isinstance(policy.definition, TargetTrackingPolicy)
+            and isinstance(policy.definition.metric, QueueBacklogMetric)
+            and policy.definition.metric.queue_name == self.settings.orders_queue
+        }
+        counts = {
+            i.instance_id: round(histograms[i.address].count)
+            for i in instances
+            if i.address is not None
+            and i.address in histograms
+            and (i.group in groups or not groups)
+        }
+        return counts if groups else {key: n for key, n in counts.items() if n > 0}
+
+    def _fanout(
+        self,
+        per_barista: Mapping[str, int],
         ledger: Mapping[str, Any],
         subscribers: Mapping[str, Any],
     ) -> dict[str, Any]:
         """The queue and the topic side by side (``fanout.py``)."""
-        by_address = {i.address: i.instance_id for i in instances if i.address is not None}
-        histograms: Mapping[str, Buckets] = scrape.get("histograms", {})
-        per_barista = {
-            by_address.get(address, address): round(buckets.count)
-            for address, buckets in histograms.items()
-        }
         queue = queue_view(per_barista, ledger, self.settings.orders_queue)
         if "error" in subscribers:
             return {"queue": queue, "topic": _error(subscribers["error"])}
