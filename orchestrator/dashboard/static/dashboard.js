@@ -127,7 +127,11 @@ function renderTraffic(traffic) {
     box.innerHTML = `<div class="figures">${figure("pattern", NA)}${figure("orders/s asked now", NA)}</div>${unavailable(traffic)}`;
     return;
   }
-  box.innerHTML = `<div class="figures">${figure("pattern", escapeHtml(traffic.pattern))}${figure("orders/s asked now", number(traffic.target_rate, 1))}${figure("base rate", number(traffic.rate, 1))}${figure("peak rate", number(traffic.peak_rate, 1))}</div>`;
+  // A daily pattern says the hour of its day: with one clock it is the AWS clock's hour.
+  const hour = typeof traffic.hour === "number"
+    ? figure("its day's time", `${String(Math.floor(traffic.hour)).padStart(2, "0")}:${String(Math.floor((traffic.hour % 1) * 60)).padStart(2, "0")}`, "", traffic.aligned_to_clock ? "started at the AWS clock's hour: the rush is at 08:00 on that clock" : "not aligned to the AWS clock")
+    : "";
+  box.innerHTML = `<div class="figures">${figure("pattern", escapeHtml(traffic.pattern))}${figure("orders/s asked now", number(traffic.target_rate, 1))}${figure("base rate", number(traffic.rate, 1))}${figure("peak rate", number(traffic.peak_rate, 1))}${hour}</div>`;
 }
 
 function renderThroughput(throughput, latency, clock) {
