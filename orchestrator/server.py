@@ -89,6 +89,7 @@ class OrchestratorSettings(Settings):
     broker_service: str | None = None
     compose_project: str | None = None
     instance_metrics_port: int = Field(default=8080, ge=1, le=65535)
+    subscribers: str | None = Field(default=None, pattern=r"^([a-z0-9-]+=https?://[^,]+,?)*$")
     # Load balancers: the HAProxy runtime API (host:port) turns the ELB controller on; the
     # rest of its settings are orchestrator/elb/settings.py's.
     haproxy_runtime_api: str | None = None

@@ -273,6 +273,7 @@ class Barista:
             at=datetime.now(UTC),
             accepted_at=order.accepted_at,
             barista=self.settings.name,
+            customer_name=order.customer.name,
         )
 
 

@@ -111,3 +111,6 @@ class OrderEvent(Strict):
     at: AwareDatetime
     accepted_at: AwareDatetime
     barista: str | None = None
+    # What the pickup board calls out; only "ready" events carry it (the barista has the
+    # order in hand), and events from before it existed parse without it.
+    customer_name: str | None = None

@@ -10,6 +10,8 @@
   sets ``BARISTA_BROKER_URL`` from ``BACKEND`` and that broker's credentials (unless given)
   and waits until the broker answers, since a broker behind a compose profile cannot be a
   ``depends_on``.
+* ``barista demo subscriber`` is ``barista serve subscriber`` for the compose stack (the
+  pickup board, loyalty, analytics), with ``BARISTA_BROKER_URL`` set the same way.
 * ``barista demo urls`` prints where everything is, for the chosen backend and ports, and
   writes ``.aws-barista/config`` (beside ``.env``) with a ``barista`` profile (region, endpoint,
   the orchestrator's access key) so the ``aws`` CLI and boto3 reach Barista with
@@ -74,10 +76,15 @@ def register(commands: Any) -> None:
     )
     orchestrator.set_defaults(run=run_orchestrator)
 
+    subscriber = verbs.add_parser(
+        "subscriber", help="`serve subscriber` with the broker URL BACKEND names"
+    )
+    subscriber.set_defaults(run=run_subscriber)
+
     urls = verbs.add_parser("urls", help="print the demo's URLs")
     urls.set_defaults(run=run_urls)
 
-    for sub in (apply, orchestrator, urls):
+    for sub in (apply, orchestrator, subscriber, urls):
         sub.add_argument(
             "--env-file",
             type=Path,
@@ -216,6 +223,21 @@ def run_orchestrator(args: argparse.Namespace) -> int:
     return server.main(environ)
 
 
+def run_subscriber(args: argparse.Namespace) -> int:
+    """A subscriber of the stack's events topic (the pickup board, loyalty, analytics): no
+    broker wait here, the subscriber reconnects on its own until the broker answers."""
+    from orchestrator.demo.environment import DemoSettingError, broker_url  # noqa: PLC0415
+    from services import subscriber  # noqa: PLC0415
+
+    environ = _environ(args)
+    try:
+        environ.setdefault("BARISTA_BROKER_URL", broker_url(environ))
+    except DemoSettingError as error:
+        print(f"barista demo subscriber: {error}", file=sys.stderr)
+        return 2
+    return subscriber.main(environ)
+
+
 def run_urls(args: argparse.Namespace) -> int:
     from orchestrator.demo.environment import DemoSettingError, backend  # noqa: PLC0415
 
@@ -234,6 +256,7 @@ def run_urls(args: argparse.Namespace) -> int:
         ("Dashboard", _dashboard_link(orchestrator, environ)),
         ("AWS API (aws CLI, boto3)", orchestrator),
         ("ALB (order counters)", f"http://127.0.0.1:{port('ALB_PORT', 8080)}/menu"),
+        ("Pickup board", f"http://127.0.0.1:{port('PICKUP_BOARD_PORT', 8502)}/"),
         ("Load generator", f"http://127.0.0.1:{port('LOADGEN_PORT', 8501)}/pattern"),
         ("HAProxy stats", f"http://127.0.0.1:{port('HAPROXY_STATS_PORT', 8404)}/stats"),
     ]

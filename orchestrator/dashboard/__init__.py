@@ -5,6 +5,9 @@
 - ``GET /``: the page (``static/``: plain HTML, CSS and JavaScript with hand-drawn SVG charts,
   nothing fetched from the internet, so the demo runs offline);
 - ``GET /dashboard/state``: the snapshot the page polls every second (``snapshot.py``);
+- ``GET /dashboard/clock``: the control plane's clock (``now`` in AWS seconds, ``wall``,
+  ``time_scale``), public like the page, which shows the same time: the load generator reads
+  it to start its day at the hour this clock shows (``services/loadgen/clock.py``);
 - ``POST /dashboard/controls/{name}``: the buttons (``controls.py``); a refusal answers 4xx (or
   502/503 when what it drives does not answer) with ``{"error": reason}``;
 - ``POST``/``GET``/``DELETE /dashboard/session`` and ``GET /dashboard/login?token=``: log in
@@ -17,7 +20,7 @@ the logout a session, a same-origin request and a JSON body (``access.py`` says 
 Settings, from ``BARISTA_*`` variables through the orchestrator's settings: ``LOADGEN_URL``,
 ``LEDGER_URL``, ``LEDGER_NAMESPACE``, ``BROKER_URL``, ``ORDERS_QUEUE``, ``DEAD_LETTER_QUEUE``,
 ``MAX_RECEIVE_COUNT``, ``VISIBILITY_TIMEOUT``, ``BROKER_SERVICE``, ``COMPOSE_PROJECT``,
-``INSTANCE_METRICS_PORT`` (see ``config.py``).
+``INSTANCE_METRICS_PORT``, ``SUBSCRIBERS`` (see ``config.py``).
 """
 
 from __future__ import annotations
@@ -58,6 +61,16 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     async def page(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=NO_STORE)
 
+    async def clock(_request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "now": dashboard.context.runtime.now(),
+                "wall": dashboard.wall(),
+                "time_scale": dashboard.settings.time_scale,
+            },
+            headers=NO_STORE,
+        )
+
     async def state(request: Request) -> JSONResponse:
         try:
             check_session(request, credentials, dashboard.wall())
@@ -89,6 +102,7 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     return [
         Route("/", page, methods=["GET"]),
         Route("/dashboard/state", state, methods=["GET"]),
+        Route("/dashboard/clock", clock, methods=["GET"]),
         Route("/dashboard/controls/{name}", control, methods=["POST"]),
         *session_routes(credentials, dashboard.wall),
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),

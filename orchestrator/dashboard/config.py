@@ -56,3 +56,9 @@ class DashboardSettings(Protocol):
     def instance_metrics_port(self) -> int:
         """Where each barista serves ``/metrics`` (its side door), for latency percentiles."""
         ...
+
+    @property
+    def subscribers(self) -> str | None:
+        """The events topic's subscribers, ``name=http://host:port,...``: the name is the
+        subscriber's Compose service, the URL its side door (``GET /stats``)."""
+        ...

@@ -1,8 +1,9 @@
 """The dashboard's buttons: each one a validated request carried out the way a user would.
 
 Capacity and protection go through the API's own actions (so AWS's rules and messages apply);
-traffic through the load generator's side door; kill, pause and the broker restart through the
-runtime, the only Docker API user; the poison order through ``broker_adapters``. A refusal is a
+traffic through the load generator's side door; kill, pause, the broker restart and stopping or
+starting a subscriber through the runtime, the only Docker API user; the poison order through
+``broker_adapters``. A refusal is a
 :class:`ControlError` with an HTTP status and a reason a person can act on.
 """
 
@@ -43,6 +44,17 @@ class ChaosRuntime(Protocol):
     def restart_service(self, service: str, project: str | None = None) -> str: ...
 
 
+@runtime_checkable
+class ServiceRuntime(Protocol):
+    """Stopping and starting a Compose service's container (``DockerRuntime``, ``FakeRuntime``)."""
+
+    def stop_service(self, service: str, project: str | None = None) -> str: ...
+
+    def start_service(self, service: str, project: str | None = None) -> str: ...
+
+    def service_running(self, service: str, project: str | None = None) -> bool: ...
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,6 +82,11 @@ class InstanceTarget(Body):
 
 class Pause(InstanceTarget):
     paused: bool = True
+
+
+class SubscriberSwitch(Body):
+    subscriber: str = Field(min_length=1)
+    running: bool
 
 
 def _parse(model: type[Body], body: Mapping[str, Any]) -> Any:
@@ -201,7 +218,36 @@ def controls(dashboard: Dashboard) -> dict[str, Control]:  # noqa: PLR0915 - a c
             raise ControlError(409, f"{error} (set BARISTA_COMPOSE_PROJECT)") from None
         return {"service": service, "container": container, "restarted": True}
 
+    def subscriber(body: Mapping[str, Any]) -> dict[str, Any]:
+        request = _parse(SubscriberSwitch, body)
+        known = dashboard.sources.subscribers.links
+        if request.subscriber not in known:
+            names = ", ".join(sorted(known)) or "none (BARISTA_SUBSCRIBERS is not set)"
+            raise ControlError(404, f"no subscriber {request.subscriber!r}; known: {names}")
+        if not isinstance(runtime, ServiceRuntime):
+            raise ControlError(501, f"the runtime {type(runtime).__name__} cannot do this")
+        project = dashboard.settings.compose_project
+        try:
+            if request.running:
+                container = runtime.start_service(request.subscriber, project)
+            else:
+                # What was published so far, so the topic panel can tell what it misses; a
+                # second stop of a stopped subscriber keeps the first one's count.
+                if runtime.service_running(request.subscriber, project):
+                    dashboard.sources.subscribers.stopped(request.subscriber, dashboard.brewed())
+                container = runtime.stop_service(request.subscriber, project)
+        except LookupError as error:
+            raise ControlError(404, f"{error} (set BARISTA_COMPOSE_PROJECT?)") from None
+        except ValueError as error:
+            raise ControlError(409, f"{error} (set BARISTA_COMPOSE_PROJECT)") from None
+        return {
+            "subscriber": request.subscriber,
+            "container": container,
+            "running": request.running,
+        }
+
     return {
+        "subscriber": subscriber,
         "traffic": traffic,
         "desired-capacity": desired_capacity,
         "protect": protect,

@@ -30,6 +30,12 @@ from orchestrator.asg.group import AutoScalingGroup
 from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.store import Store
 from orchestrator.dashboard.config import DashboardSettings
+from orchestrator.dashboard.fanout import (
+    Subscribers,
+    parse_subscribers,
+    queue_view,
+    topic_view,
+)
 from orchestrator.dashboard.sources import (
     BrokerLink,
     Buckets,
@@ -197,6 +203,7 @@ class Sources:
     ledger: LedgerReader | None = None
     broker: BrokerLink | None = None
     unset: dict[str, str] = field(default_factory=dict)  # source → the variable to set
+    subscribers: Subscribers = field(default_factory=lambda: Subscribers({}))
 
     @classmethod
     def from_settings(cls, settings: DashboardSettings) -> Sources:
@@ -222,7 +229,10 @@ class Sources:
             broker = BrokerLink(settings.broker_url, queue)
         else:
             unset["broker"] = "BARISTA_BROKER_URL is not set"
-        return cls(loadgen, ledger, broker, unset)
+        subscribers = Subscribers(parse_subscribers(settings.subscribers))
+        if not subscribers.links:
+            unset["subscribers"] = "BARISTA_SUBSCRIBERS is not set"
+        return cls(loadgen, ledger, broker, unset, subscribers)
 
     def close(self) -> None:
         if self.broker is not None:
@@ -275,6 +285,15 @@ class Dashboard:
             self._cached = (wall, built)
             return built
 
+    def brewed(self) -> int | None:
+        """The ledger's brewed count now, or None when the ledger does not answer."""
+        if self.sources.ledger is None:
+            return None
+        try:
+            return self.sources.ledger.summary().brewed
+        except Exception:  # a ledger that does not answer: the figure is unknown, not 0
+            return None
+
     def invalidate(self) -> None:
         """After a control acts, the next snapshot shows its effect at once."""
         with self._lock:
@@ -290,9 +309,10 @@ class Dashboard:
             "traffic": self._submit("traffic", self._traffic),
             "ledger": self._submit("ledger", self._ledger_counts),
             "backlog": self._submit("backlog", self._live_backlog),
+            "subscribers": self._submit("subscribers", self._subscribers),
         }
         instances = runtime.instances()
-        slow["latency"] = self._submit("latency", lambda: self._latency(instances))
+        slow["scraped"] = self._submit("scraped", lambda: self._scrape(instances))
         with Store(self.context.store_path) as store:
             groups = store.groups()
             lifecycles = store.instance_lifecycles()
@@ -300,6 +320,7 @@ class Dashboard:
             policies = store.policies()
             queues = self._queue_views(store, policies)
             done = {name: _result(future, deadline) for name, future in slow.items()}
+            latency = self._latency(done["scraped"])
             elb = done["elb"]
             draining = frozenset(elb.get("draining", ())) if isinstance(elb, dict) else frozenset()
             group_views = [
@@ -332,13 +353,20 @@ class Dashboard:
             "activities": [_activity_view(a) for a in activities[:25]],
             "load_balancers": {k: v for k, v in elb.items() if k != "draining"},
             "throughput": self._throughput(done["ledger"]),
-            "latency": done["latency"],
+            "latency": latency,
             "ledger": self._ledger_view(done["ledger"]),
+            "fanout": self._fanout(
+                self._orders_per_barista(done["scraped"], instances, policies),
+                done["ledger"],
+                done["subscribers"],
+            ),
             "controls": {
                 "traffic": self.sources.loadgen is not None,
                 "poison": self.sources.broker is not None,
                 "restart_broker": self.broker_service() is not None,
                 "chaos": all(hasattr(runtime, name) for name in ("kill", "pause", "unpause")),
+                "subscribers": bool(self.sources.subscribers.links)
+                and all(hasattr(runtime, name) for name in ("stop_service", "start_service")),
             },
         }
 
@@ -486,11 +514,17 @@ class Dashboard:
         queues = (self.settings.orders_queue, self.settings.dead_letter_queue)
         return {queue: self.sources.broker.backlog(queue) for queue in queues}
 
-    def _latency(self, instances: Sequence[Instance]) -> dict[str, Any]:
+    def _scrape(self, instances: Sequence[Instance]) -> dict[str, Any]:
+        """Each healthy barista's latency histogram, by address."""
         addresses = [
             i.address for i in instances if i.address is not None and i.health is Health.HEALTHY
         ]
-        scraped = scrape_latency(addresses, self.settings.instance_metrics_port)
+        return {"histograms": scrape_latency(addresses, self.settings.instance_metrics_port)}
+
+    def _latency(self, scrape: Mapping[str, Any]) -> dict[str, Any]:
+        if "error" in scrape:
+            return _error(f"the baristas' metrics: {scrape['error']}")
+        scraped: dict[str, Buckets] = scrape["histograms"]
         if not scraped:
             return _error(
                 "no barista reports an accepted→ready latency yet "
@@ -529,6 +563,70 @@ class Dashboard:
         return [
             buckets.since(readings[address][0][1]) for address, buckets in scraped.items()
         ], span
+
+    def _subscribers(self) -> dict[str, Any]:
+        """Each subscriber's ``/stats`` and whether its container runs (None: unknown)."""
+        subscribers = self.sources.subscribers
+        if not subscribers.links:
+            return _error(self.sources.unset.get("subscribers", "no subscribers"))
+        running: dict[str, bool | None] = {}
+        check = getattr(self.context.runtime, "service_running", None)
+        for name in subscribers.links:
+            try:
+                running[name] = check(name, self.settings.compose_project) if check else None
+            except (LookupError, ValueError):
+                running[name] = None
+        return {"stats": subscribers.read(), "running": running}
+
+    def _orders_per_barista(
+        self,
+        scrape: Mapping[str, Any],
+        instances: Sequence[Instance],
+        policies: Sequence[ScalingPolicy],
+    ) -> dict[str, int]:
+        """Orders each live barista made ready since it started, by instance id.
+
+        The baristas are the instances of the groups scaled on the orders queue's backlog (the
+        order counters serve the same metric with nothing in it); when no group is, any
+        instance that made an order ready counts.
+        """
+        histograms: Mapping[str, Buckets] = scrape.get("histograms", {})
+        groups = {
+            policy.auto_scaling_group_name
+            for policy in policies
+            if isinstance(policy.definition, TargetTrackingPolicy)
+            and isinstance(policy.definition.metric, QueueBacklogMetric)
+            and policy.definition.metric.queue_name == self.settings.orders_queue
+        }
+        counts = {
+            i.instance_id: round(histograms[i.address].count)
+            for i in instances
+            if i.address is not None
+            and i.address in histograms
+            and (i.group in groups or not groups)
+        }
+        return counts if groups else {key: n for key, n in counts.items() if n > 0}
+
+    def _fanout(
+        self,
+        per_barista: Mapping[str, int],
+        ledger: Mapping[str, Any],
+        subscribers: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The queue and the topic side by side (``fanout.py``)."""
+        queue = queue_view(per_barista, ledger, self.settings.orders_queue)
+        if "error" in subscribers:
+            return {"queue": queue, "topic": _error(subscribers["error"])}
+        stats: Mapping[str, Mapping[str, Any]] = subscribers["stats"]
+        topics = [s["topic"] for s in stats.values() if isinstance(s.get("topic"), str)]
+        topic = topic_view(
+            topics[0] if topics else "order-events",
+            stats,
+            subscribers["running"],
+            ledger,
+            self.sources.subscribers.baselines(),
+        )
+        return {"queue": queue, "topic": topic}
 
     def _target_health(self) -> dict[str, Any]:
         from orchestrator.api import elbv2  # noqa: PLC0415 - only when the page asks

@@ -35,7 +35,7 @@ class SourceError(Exception):
         self.detail = detail
 
 
-def _http_json(url: str, body: Mapping[str, Any] | None = None) -> Any:
+def http_json(url: str, body: Mapping[str, Any] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310 - the URL comes from the operator's settings
         url,
@@ -63,13 +63,13 @@ class Loadgen:
         self.url = url.rstrip("/") + "/pattern"
 
     def status(self) -> dict[str, Any]:
-        found = _http_json(self.url)
+        found = http_json(self.url)
         if not isinstance(found, dict):
             raise SourceError(f"{self.url} answered something other than a JSON object")
         return found
 
     def change(self, update: Mapping[str, Any]) -> dict[str, Any]:
-        changed = _http_json(self.url, update)
+        changed = http_json(self.url, update)
         if not isinstance(changed, dict):
             raise SourceError(f"{self.url} answered something other than a JSON object")
         return changed

@@ -220,6 +220,32 @@ class DockerRuntime:
 
         ``LookupError`` if no container carries those labels, ``ValueError`` if several do.
         """
+        container = self._service_container(service, project)
+        self._client.api.restart(str(container.id), timeout=_DOCKER_DEFAULT_STOP_TIMEOUT)
+        return str(container.name)
+
+    def stop_service(self, service: str, project: str | None = None) -> str:
+        """Stop the one Compose container of ``service`` as ``docker stop`` does (SIGTERM,
+        then SIGKILL after Docker's default 10 s) and return its name. A container Compose
+        runs with ``restart: unless-stopped`` stays stopped until started again. Errors as
+        :meth:`restart_service`'s."""
+        container = self._service_container(service, project)
+        self._client.api.stop(str(container.id), timeout=_DOCKER_DEFAULT_STOP_TIMEOUT)
+        return str(container.name)
+
+    def start_service(self, service: str, project: str | None = None) -> str:
+        """Start the one Compose container of ``service`` again (nothing if it runs) and
+        return its name. Errors as :meth:`restart_service`'s."""
+        container = self._service_container(service, project)
+        self._client.api.start(str(container.id))
+        return str(container.name)
+
+    def service_running(self, service: str, project: str | None = None) -> bool:
+        """Whether the one Compose container of ``service`` is running (errors as above)."""
+        container = self._service_container(service, project)
+        return str(container.status) == "running"
+
+    def _service_container(self, service: str, project: str | None) -> Container:
         labels = [f"com.docker.compose.service={service}"]
         if project is not None:
             labels.append(f"com.docker.compose.project={project}")
@@ -230,8 +256,7 @@ class DockerRuntime:
             names = ", ".join(sorted(str(c.name) for c in found))
             raise ValueError(f"several containers have the labels {', '.join(labels)}: {names}")
         (container,) = found
-        self._client.api.restart(str(container.id), timeout=_DOCKER_DEFAULT_STOP_TIMEOUT)
-        return str(container.name)
+        return container
 
     def _container_call(self, instance_id: str, action: str) -> None:
         container = self._find(instance_id)

@@ -53,6 +53,7 @@ class FakeRuntime:
         self._paused: set[str] = set()
         self.services: dict[str, str] = {}  # compose service → container name
         self.restarted: list[str] = []
+        self.stopped_services: set[str] = set()
 
     def launch(
         self,
@@ -150,10 +151,30 @@ class FakeRuntime:
 
     def restart_service(self, service: str, project: str | None = None) -> str:
         """Records the restart; ``services`` (name → container name) says what exists."""
+        name = self._service(service)
+        self.restarted.append(service)
+        self.stopped_services.discard(service)
+        return name
+
+    def stop_service(self, service: str, project: str | None = None) -> str:
+        """As ``DockerRuntime.stop_service``: the service's container no longer runs."""
+        name = self._service(service)
+        self.stopped_services.add(service)
+        return name
+
+    def start_service(self, service: str, project: str | None = None) -> str:
+        name = self._service(service)
+        self.stopped_services.discard(service)
+        return name
+
+    def service_running(self, service: str, project: str | None = None) -> bool:
+        self._service(service)
+        return service not in self.stopped_services
+
+    def _service(self, service: str) -> str:
         name = self.services.get(service)
         if name is None:
             raise LookupError(f"no container has the label com.docker.compose.service={service}")
-        self.restarted.append(service)
         return name
 
     def _running(self, instance_id: str, action: str) -> None:

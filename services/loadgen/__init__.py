@@ -10,8 +10,13 @@ restarts at 0. A body over :data:`MAX_PATTERN_BYTES` is refused with 413 unread.
 
 Environment (``BARISTA_`` + the field name in capitals): ``TARGET_URL`` (required),
 ``PATTERN`` (steady|spike|ramp|daily), ``RATE``, ``PEAK_RATE``, ``PERIOD``, ``SPIKE_AT``,
-``SPIKE_DURATION``, ``RAMP_TO``, ``DURATION`` (0 = until stopped), ``CONCURRENCY``,
-``REQUEST_TIMEOUT``, ``REPORT_INTERVAL``, ``SEED``, ``PORT``.
+``SPIKE_DURATION``, ``RAMP_TO``, ``DAY_OFFSET``, ``DURATION`` (0 = until stopped),
+``CONCURRENCY``, ``REQUEST_TIMEOUT``, ``REPORT_INTERVAL``, ``SEED``, ``PORT``.
+
+One clock (``clock.py``): with ``TIME_SCALE`` and no ``PERIOD``, the daily pattern's day is
+``86400 / TIME_SCALE`` seconds, a day of the orchestrator's clock; with ``CLOCK_URL`` (the
+orchestrator's ``/dashboard/clock``) it starts at the hour that clock shows, so its 08:00 rush
+is the dashboard's 08:00. An explicit ``PERIOD`` still sets the day's length.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from services import logs
 from services.lifecycle import Lifecycle, serve_side_door
+from services.loadgen.clock import day_length, read_clock
 from services.loadgen.patterns import Pattern
 from services.loadgen.poster import OrderPoster
 from services.loadgen.runner import LoadGenerator
@@ -62,9 +68,15 @@ class LoadgenSettings(Settings, Pattern):
     report_interval: float = Field(default=10.0, gt=0)
     seed: int | None = None
     port: int = Field(default=8080, ge=1, le=65535)
+    time_scale: float | None = Field(default=None, gt=0)
+    clock_url: str | None = Field(default=None, pattern=r"^https?://")
 
     def load_pattern(self) -> Pattern:
-        return Pattern.model_validate(self.model_dump(include=set(Pattern.model_fields)))
+        """The pattern; its period a day of the scaled clock unless ``PERIOD`` was given."""
+        fields = self.model_dump(include=set(Pattern.model_fields))
+        if "period" not in self.model_fields_set and self.time_scale is not None:
+            fields["period"] = day_length(self.time_scale)
+        return Pattern.model_validate(fields)
 
 
 def pattern_routes(generator: LoadGenerator) -> list[BaseRoute]:
@@ -117,12 +129,14 @@ def main(environ: Mapping[str, str]) -> int:
     lifecycle = Lifecycle()
     lifecycle.install_signal_handlers()
     poster = OrderPoster(settings.target_url, settings.request_timeout)
+    reading = read_clock(settings.clock_url) if settings.clock_url else None
     generator = LoadGenerator(
         settings.load_pattern(),
         poster.post,
         concurrency=settings.concurrency,
         report_interval=settings.report_interval,
         seed=settings.seed,
+        day_clock=reading.now if reading is not None else None,
     )
     side_door = serve_side_door(
         settings.port, lambda: True, [*pattern_routes(generator), *accepted_routes(poster)]

@@ -54,14 +54,20 @@ def _day_shape(hour: float) -> float:
 _MORNING_PEAK = _day_shape(DAY_PEAKS[0][0])
 
 
-def daily(t: float, rate: float, peak_rate: float, period: float) -> float:
-    """A day compressed into ``period`` seconds, starting at midnight and repeating.
+def day_hour(t: float, period: float, offset: float = 0.0) -> float:
+    """The hour of the compressed day (0 to 24) at ``t``."""
+    return 24.0 * (((t + offset) % period) / period)
+
+
+def daily(t: float, rate: float, peak_rate: float, period: float, offset: float = 0.0) -> float:
+    """A day compressed into ``period`` seconds, ``offset`` seconds into it at ``t = 0``
+    (0: at midnight), and repeating.
 
     ``rate`` at night (the minimum), ``peak_rate`` at the 08:00 rush, about 80 % of the way
     to the peak at 12:30 lunch, a dip between them; smooth, so scaling policies see a curve
     they can forecast rather than steps.
     """
-    hour = 24.0 * ((t % period) / period)
+    hour = day_hour(t, period, offset)
     return rate + (peak_rate - rate) * _day_shape(hour) / _MORNING_PEAK
 
 
@@ -77,6 +83,12 @@ class Pattern(BaseModel):
     spike_at: float = Field(default=60.0, ge=0)
     spike_duration: float = Field(default=30.0, ge=0)
     ramp_to: float = Field(default=20.0, ge=0)
+    day_offset: float = Field(
+        default=0.0,
+        ge=0,
+        description="s into the day at the pattern's start (daily); set from the control "
+        "plane's clock when the load generator reads one",
+    )
 
     def rate_at(self, t: float) -> float:
         match self.pattern:
@@ -87,7 +99,7 @@ class Pattern(BaseModel):
             case PatternName.RAMP:
                 return ramp(t, self.rate, self.ramp_to, self.period)
             case PatternName.DAILY:
-                return daily(t, self.rate, self.peak_rate, self.period)
+                return daily(t, self.rate, self.peak_rate, self.period, self.day_offset)
 
 
 class Schedule:

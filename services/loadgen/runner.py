@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from services.loadgen.patterns import Pattern, Schedule
+from services.loadgen.clock import day_offset
+from services.loadgen.patterns import Pattern, PatternName, Schedule, day_hour
 from services.loadgen.poster import Result, random_order
 from services.metrics import LOADGEN_DROPPED, LOADGEN_REQUESTS, LOADGEN_TARGET_RATE
 
@@ -59,25 +60,30 @@ class LoadGenerator:
 
     ``post`` sends one JSON order and classifies the answer (``OrderPoster.post``); it is
     called from ``concurrency`` threads at once. ``set_pattern`` may be called from any
-    thread; it restarts the pattern's clock at 0.
+    thread; it restarts the pattern's clock at 0. With ``day_clock`` (the control plane's time,
+    AWS seconds: ``clock.py``) a daily pattern starts at the hour that clock shows, each
+    time it (re)starts, so its rush is the clock's 08:00.
     """
 
     def __init__(
         self,
         pattern: Pattern,
         post: Callable[[bytes], Result],
+        *,
         concurrency: int = 4,
         report_interval: float = 10.0,
         seed: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        day_clock: Callable[[], float] | None = None,
     ) -> None:
         self._post = post
         self._concurrency = concurrency
         self._report_interval = report_interval
         self._rng = random.Random(seed)  # noqa: S311 - orders, not secrets
         self._clock = clock
+        self._day_clock = day_clock
         self._lock = threading.Lock()
-        self._pattern = pattern
+        self._pattern = self._aligned(pattern)
         self._changed = True
         self._origin = clock()
         self._senders = threading.BoundedSemaphore(concurrency)
@@ -90,7 +96,15 @@ class LoadGenerator:
         with self._lock:
             return self._pattern
 
+    def _aligned(self, pattern: Pattern) -> Pattern:
+        """A daily pattern set to start where the control plane's day is now."""
+        if self._day_clock is None or pattern.pattern is not PatternName.DAILY:
+            return pattern
+        offset = day_offset(self._day_clock(), pattern.period)
+        return pattern.model_copy(update={"day_offset": round(offset, 3)})
+
     def set_pattern(self, pattern: Pattern) -> None:
+        pattern = self._aligned(pattern)
         with self._lock:
             self._pattern = pattern
             self._changed = True
@@ -100,11 +114,15 @@ class LoadGenerator:
         """The pattern, its clock and the rate it asks for now (the side door shows this)."""
         with self._lock:
             pattern, elapsed = self._pattern, self._clock() - self._origin
-        return {
+        status = {
             **pattern.model_dump(mode="json"),
             "elapsed": round(elapsed, 3),
             "target_rate": round(pattern.rate_at(elapsed), 3),
+            "aligned_to_clock": self._day_clock is not None,
         }
+        if pattern.pattern is PatternName.DAILY:
+            status["hour"] = round(day_hour(elapsed, pattern.period, pattern.day_offset), 3)
+        return status
 
     def run(self, stopping: threading.Event, duration: float = 0.0) -> Tally:
         """Offer orders until ``stopping`` is set or ``duration`` seconds pass (0 = no limit).
@@ -127,6 +145,8 @@ class LoadGenerator:
                     next_report += self._report_interval
                 with self._lock:
                     if self._changed:
+                        # Aligned again at the instant its clock restarts, not when it was set.
+                        self._pattern = self._aligned(self._pattern)
                         pattern, self._changed = self._pattern, False
                         schedule, origin, event = Schedule(pattern.rate_at), now, None
                         self._origin = origin

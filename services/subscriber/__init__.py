@@ -3,8 +3,11 @@
 Run one container per subscription; each receives every event. The subscription name picks
 the role (``services/subscriber/roles.py``): ``kitchen-display`` shows the last orders at
 ``GET /board``, ``loyalty`` counts cups per customer at ``GET /points``, ``notifier`` logs
-"order ready for <customer>"; any other name counts events by kind at ``GET /events``.
-All answer ``/healthz``, ``/readyz`` (subscribed) and ``/metrics`` on the side door.
+"order ready for <customer>", ``pickup-board`` serves a page at ``GET /`` that shows each
+ready order as it happens (``pickup.py``); ``analytics`` and any other name count events by
+kind at ``GET /events``. All answer ``/healthz``, ``/readyz`` (subscribed), ``/metrics`` and
+``GET /stats`` (the subscription, whether it is durable, and what it received, by kind: what
+the dashboard's topic panel reads) on the side door.
 
 Environment: ``BARISTA_BROKER_URL`` (required), ``BARISTA_SUBSCRIPTION`` (required,
 ``[a-z0-9-]+``), ``BARISTA_EVENTS_TOPIC`` (order-events), ``BARISTA_DURABLE`` (true),
@@ -15,9 +18,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Mapping
 
 from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from services import logs
 from services.lifecycle import Lifecycle, serve_side_door
@@ -52,6 +59,29 @@ def subscriber_for(settings: SubscriberSettings, role: Role | None = None) -> Su
     return Subscriber(settings.target(), role or role_for(settings.subscription), open_broker)
 
 
+def stats_route(subscriber: Subscriber) -> Route:
+    """``GET /stats``: this subscription and its counts since the process started."""
+    started = time.time()
+
+    async def stats(_request: Request) -> JSONResponse:
+        counts = subscriber.stats
+        return JSONResponse(
+            {
+                "subscription": subscriber.target.subscription,
+                "topic": subscriber.target.topic,
+                "durable": subscriber.target.durable,
+                "subscribed": subscriber.ready(),
+                "started_at": started,
+                "handled": counts.handled,
+                "unparseable": counts.unparseable,
+                "failed": counts.failed,
+                "events": dict(counts.events),
+            }
+        )
+
+    return Route("/stats", stats, methods=["GET"])
+
+
 def main(environ: Mapping[str, str]) -> int:
     logs.configure("subscriber")
     try:
@@ -62,7 +92,9 @@ def main(environ: Mapping[str, str]) -> int:
     lifecycle = Lifecycle()
     lifecycle.install_signal_handlers()
     subscriber = subscriber_for(settings)
-    side_door = serve_side_door(settings.port, subscriber.ready, subscriber.role.routes())
+    side_door = serve_side_door(
+        settings.port, subscriber.ready, [stats_route(subscriber), *subscriber.role.routes()]
+    )
     try:
         subscriber.run(lifecycle.stopping)
     finally:

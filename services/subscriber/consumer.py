@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
@@ -40,6 +40,10 @@ class ConsumerStats:
     handled: int = 0
     unparseable: int = 0
     failed: int = 0
+    events: dict[str, int] = field(default_factory=dict)  # received, by kind
+
+    def count(self, kind: str) -> None:
+        self.events[kind] = self.events.get(kind, 0) + 1
 
 
 def handle_delivery(
@@ -50,6 +54,7 @@ def handle_delivery(
         event = OrderEvent.model_validate_json(delivery.message.body)
     except ValidationError as error:
         stats.unparseable += 1
+        stats.count(UNPARSEABLE)
         EVENTS_RECEIVED.labels(subscription=subscription, kind=UNPARSEABLE).inc()
         log.warning(
             "unparseable order event acked and dropped",
@@ -60,6 +65,7 @@ def handle_delivery(
             },
         )
     else:
+        stats.count(event.kind.value)
         EVENTS_RECEIVED.labels(subscription=subscription, kind=event.kind.value).inc()
         try:
             role.handle(event)

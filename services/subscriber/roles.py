@@ -1,4 +1,5 @@
-"""What each subscription does with an order event: the kitchen display, loyalty, the notifier.
+"""What each subscription does with an order event: the kitchen display, loyalty, the notifier,
+the pickup board (``pickup.py``) and analytics.
 
 A role is pure in-memory state fed one ``OrderEvent`` at a time; it never touches a broker,
 so the tests drive it with hand-made events. Delivery is at least once, so every role says what
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -20,13 +22,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from services.orders import EventKind, OrderEvent
+from services.subscriber.pickup import PickupBoard
+from services.subscriber.recent import REMEMBERED_ORDERS, RecentIds
 
 log = logging.getLogger(__name__)
 
 BOARD_SIZE = 20
-# Loyalty remembers this many order ids to ignore repeats; a repeat older than that (hours of
-# traffic in the demo) would count twice, which is the price of bounded memory.
-REMEMBERED_ORDERS = 10_000
 
 
 class Role(Protocol):
@@ -93,22 +94,6 @@ class KitchenDisplay:
             return JSONResponse({"orders": [entry.as_json() for entry in self.board()]})
 
         return [Route("/board", board)]
-
-
-class RecentIds:
-    """A bounded memory of ids seen, oldest forgotten first, to recognise redeliveries."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def first_time(self, key: str) -> bool:
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-        return True
 
 
 class Loyalty:
@@ -179,7 +164,8 @@ class Notifier:
 
 
 class Tally:
-    """Any other subscription (an audit trail, a new team's consumer): counts events by kind."""
+    """``analytics``, and any other subscription (an audit trail, a new team's consumer):
+    counts events by kind. Repeats count again: it tallies deliveries, not orders."""
 
     def __init__(self) -> None:
         self._kinds: Counter[str] = Counter()
@@ -200,14 +186,18 @@ class Tally:
         return [Route("/events", counts)]
 
 
-ROLES: dict[str, type[KitchenDisplay] | type[Loyalty] | type[Notifier]] = {
+ROLES: dict[str, Callable[[], Role]] = {
     "kitchen-display": KitchenDisplay,
     "loyalty": Loyalty,
     "notifier": Notifier,
+    "pickup-board": PickupBoard,
+    "analytics": Tally,
 }
+
+__all__ = ["REMEMBERED_ORDERS", "ROLES", "RecentIds", "Role", "role_for"]
 
 
 def role_for(subscription: str) -> Role:
     """The role a subscription name asks for; unknown names get a ``Tally``."""
-    cls = ROLES.get(subscription)
-    return cls() if cls else Tally()
+    make = ROLES.get(subscription, Tally)
+    return make()

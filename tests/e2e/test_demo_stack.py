@@ -24,7 +24,7 @@ import pytest
 
 from orchestrator.client import Client
 from services.ledger import Ledger, LedgerSummary, OrderState
-from tests.support.aws_auth import ACCESS_KEY
+from tests.support.aws_auth import ACCESS_KEY, KEY_ID, SECRET
 from tests.support.aws_auth import ENVIRON as ACCESS_KEY_ENVIRON
 from tests.support.aws_endpoint import Endpoint as AwsEndpoint
 from tests.support.brokers import http_get
@@ -45,12 +45,31 @@ PORT_VARIABLES = (
     "HAPROXY_STATS_PORT",
     "ORCHESTRATOR_PORT",
     "LOADGEN_PORT",
+    "PICKUP_BOARD_PORT",
 )
 # A trickle one barista keeps up with, then a spike no single barista can: 8 orders/s for 40 s
 # (about 320 orders, 0.5 s of brewing per unit, 1 to 3 drinks each).
 BASELINE = {"pattern": "steady", "rate": 0.5}
 SPIKE = {"pattern": "spike", "rate": 0.5, "peak_rate": 8, "spike_at": 0, "spike_duration": 40}
 STOPPED = {"pattern": "steady", "rate": 0}
+
+
+def post_json(
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    opener: urllib.request.OpenerDirector | None = None,
+) -> dict[str, Any]:
+    """POST ``body`` as JSON; the JSON answer (an HTTP error status raises)."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
+        answer: dict[str, Any] = json.load(response)
+    return answer
 
 
 @dataclass(frozen=True)
@@ -86,15 +105,7 @@ class Demo:
         return activities
 
     def set_pattern(self, pattern: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/pattern",
-            data=json.dumps(pattern).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status: dict[str, Any] = json.load(response)
-        return status
+        return post_json(f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/pattern", pattern)
 
     def loadgen_accepted(self) -> int:
         """The orders the load generator saw accepted (202), from its Prometheus metrics."""
@@ -196,7 +207,12 @@ def demo() -> Iterator[Demo]:
 
 
 def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
-    for name, variable in (("Dashboard", "ORCHESTRATOR_PORT"), ("ALB", "ALB_PORT")):
+    shown = (
+        ("Dashboard", "ORCHESTRATOR_PORT"),
+        ("ALB", "ALB_PORT"),
+        ("Pickup board", "PICKUP_BOARD_PORT"),
+    )
+    for name, variable in shown:
         assert re.search(rf"{name}.*http://127\.0\.0\.1:{demo.port(variable)}/", demo.up_output)
     assert demo.group("order-api")["DesiredCapacity"] == 2
     assert running(demo.group("baristas")) >= 1
@@ -208,6 +224,11 @@ def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
     assert wait_until(lambda: demo.loadgen_accepted() > 0, timeout=60), (
         "the load generator's orders should reach the counters through the ALB"
     )
+    # One clock: the load generator read the orchestrator's, and a day is 86400 / 60 s long.
+    status = demo.set_pattern({"pattern": "daily"})
+    demo.set_pattern(BASELINE)
+    assert status["aligned_to_clock"] is True
+    assert status["period"] == 1440
 
 
 def test_the_orchestrator_runs_unprivileged_and_reaches_docker_only_through_the_proxy(
@@ -312,6 +333,89 @@ def test_an_order_sent_with_the_aws_cli_is_brewed_and_the_events_topic_fans_out(
         "the subscribed queue should get the barista's order-ready event and the published note",
         seen[-5:],
     )
+
+
+class DashboardSession:
+    """The dashboard as its page uses it: logged in with the key pair, same-origin JSON."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        self.post("/dashboard/session", {"access_key_id": KEY_ID, "secret_access_key": SECRET})
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return post_json(self.base + path, body, {"Origin": self.base}, self.opener)
+
+    def subscribers(self) -> dict[str, dict[str, Any]]:
+        with self.opener.open(self.base + "/dashboard/state", timeout=30) as response:
+            topic = json.load(response)["fanout"]["topic"]
+        assert "error" not in topic, topic
+        return {row["name"]: row for row in topic["subscribers"]}
+
+
+def place_order(demo: Demo, name: str) -> str:
+    """One order through the ALB, as a customer at the counter; its id."""
+    order = {
+        "customer": {"id": f"e2e-{SESSION_ID}"[:64], "name": name},
+        "items": [{"item": "espresso", "size": "small", "quantity": 1}],
+    }
+    answer = post_json(f"http://127.0.0.1:{demo.port('ALB_PORT')}/orders", order)
+    order_id: str = answer["order_id"]
+    return order_id
+
+
+def test_the_pickup_board_calls_out_an_order_placed_through_the_alb(demo: Demo):
+    board = f"http://127.0.0.1:{demo.port('PICKUP_BOARD_PORT')}"
+    status, page = http_get(f"{board}/")
+    assert status == 200
+    assert b"EventSource" in page
+    with urllib.request.urlopen(f"{board}/stream", timeout=30) as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        order_id = place_order(demo, "Ada Lovelace")
+        events: list[dict[str, Any]] = []
+        kind = ""
+        while not any(e.get("order_id") == order_id for e in events):
+            line = stream.readline().decode().rstrip("\n")
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: ") and kind == "ready":
+                events.append(json.loads(line.removeprefix("data: ")))
+    [call] = [e for e in events if e["order_id"] == order_id]
+    assert call["text"] == f"order {order_id[-6:].upper()} ready for Ada Lovelace"
+
+
+def test_stopped_loyalty_catches_up_and_stopped_analytics_misses(demo: Demo):
+    """The dashboard's topic panel and its stop/start control on the real containers."""
+    dashboard = DashboardSession(f"http://127.0.0.1:{demo.port('ORCHESTRATOR_PORT')}")
+    rows = dashboard.subscribers()
+    assert set(rows) == {"pickup-board", "loyalty", "analytics"}
+    assert all(row["running"] and row["received"] > 0 for row in rows.values()), rows
+    assert (rows["loyalty"]["durable"], rows["analytics"]["durable"]) == (True, False)
+    ledger = demo.ledger()
+    for name in ("loyalty", "analytics"):
+        dashboard.post("/dashboard/controls/subscriber", {"subscriber": name, "running": False})
+    assert wait_until(
+        lambda: not any(dashboard.subscribers()[n]["running"] for n in ("loyalty", "analytics")),
+        timeout=30,
+        interval=0.5,
+    )
+    away = [place_order(demo, "Grace Hopper") for _ in range(3)]
+    assert wait_until(
+        lambda: all(ledger.state(o) == OrderState.BREWED for o in away), timeout=60, interval=0.5
+    )
+    for name in ("loyalty", "analytics"):
+        dashboard.post("/dashboard/controls/subscriber", {"subscriber": name, "running": True})
+
+    def caught_up() -> bool:
+        # Both subscribed again (Kafka's group joins take longer than RabbitMQ's binding).
+        rows = dashboard.subscribers()
+        back = all(rows[n].get("subscribed") is True for n in ("loyalty", "analytics"))
+        return back and rows["loyalty"]["missed"] == 0
+
+    assert wait_until(caught_up, timeout=60, interval=0.5), dashboard.subscribers()
+    analytics = dashboard.subscribers()["analytics"]
+    assert analytics["running"], analytics
+    assert analytics["missed"] >= len(away), analytics
 
 
 def test_every_accepted_order_is_brewed_once(demo: Demo):

@@ -7,7 +7,6 @@ then ``barista serve subscriber`` as a process, to see its side door and its SIG
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import urllib.request
@@ -23,7 +22,7 @@ from services.subscriber.consumer import Subscriber, Target
 from services.subscriber.roles import KitchenDisplay, Loyalty, Notifier
 from tests.support.brokers import Endpoint
 from tests.support.containers import LOOPBACK, free_loopback_port
-from tests.support.processes import serving, stop_gracefully
+from tests.support.processes import service_environment, serving, stop_gracefully
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -134,12 +133,9 @@ def test_barista_serve_subscriber_shows_its_board_and_exits_0_on_sigterm(
     endpoint: Endpoint, topic: str
 ):
     port = free_loopback_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BARISTA_")} | {
-        "BARISTA_BROKER_URL": endpoint.url,
-        "BARISTA_SUBSCRIPTION": "kitchen-display",
-        "BARISTA_EVENTS_TOPIC": topic,
-        "BARISTA_PORT": str(port),
-    }
+    env = service_environment(
+        broker_url=endpoint.url, subscription="kitchen-display", events_topic=topic, port=str(port)
+    )
     side_door = f"http://{LOOPBACK}:{port}"
     with serving("subscriber", env) as process:
         assert wait_for(lambda: answers(f"{side_door}/readyz"), timeout=60), process.poll()

@@ -4,6 +4,7 @@ stop it (SIGTERM), with what it logged."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+
+def service_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without its ``BARISTA_*`` variables, plus ``settings`` as
+    ``BARISTA_<NAME>``: what a test's ``barista serve`` gets, and nothing a developer exported."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("BARISTA_")}
+    return inherited | {f"BARISTA_{name.upper()}": value for name, value in settings.items()}
 
 
 @contextmanager

@@ -48,6 +48,7 @@ function describeAnswer(name, answer) {
     case "kill": return `${answer.instance_id} killed (SIGKILL): the group replaces it`;
     case "pause": return `${answer.instance_id} ${answer.paused ? "paused" : "resumed"}`;
     case "restart-broker": return `broker ${answer.service} (${answer.container}) restarted`;
+    case "subscriber": return `subscriber ${answer.subscriber} (${answer.container}) ${answer.running ? "started: watch whether it catches up" : "stopped: events published now are kept only for a durable subscription"}`;
     case "traffic": return `traffic: ${answer.traffic.pattern} at ${answer.traffic.rate} orders/s (peak ${answer.traffic.peak_rate})`;
     default: return `${name}: done`;
   }
@@ -126,7 +127,11 @@ function renderTraffic(traffic) {
     box.innerHTML = `<div class="figures">${figure("pattern", NA)}${figure("orders/s asked now", NA)}</div>${unavailable(traffic)}`;
     return;
   }
-  box.innerHTML = `<div class="figures">${figure("pattern", escapeHtml(traffic.pattern))}${figure("orders/s asked now", number(traffic.target_rate, 1))}${figure("base rate", number(traffic.rate, 1))}${figure("peak rate", number(traffic.peak_rate, 1))}</div>`;
+  // A daily pattern says the hour of its day: with one clock it is the AWS clock's hour.
+  const hour = typeof traffic.hour === "number"
+    ? figure("its day's time", `${String(Math.floor(traffic.hour)).padStart(2, "0")}:${String(Math.floor((traffic.hour % 1) * 60)).padStart(2, "0")}`, "", traffic.aligned_to_clock ? "started at the AWS clock's hour: the rush is at 08:00 on that clock" : "not aligned to the AWS clock")
+    : "";
+  box.innerHTML = `<div class="figures">${figure("pattern", escapeHtml(traffic.pattern))}${figure("orders/s asked now", number(traffic.target_rate, 1))}${figure("base rate", number(traffic.rate, 1))}${figure("peak rate", number(traffic.peak_rate, 1))}${hour}</div>`;
 }
 
 function renderThroughput(throughput, latency, clock) {
@@ -185,6 +190,51 @@ function renderQueues(queues, clock) {
       empty: "no backlog datapoints: a policy on this queue and BARISTA_BROKER_URL record them",
     });
   }
+}
+
+// The queue: each order to exactly one barista (their counts add up to the orders brewed).
+function renderFanoutQueue(queue) {
+  const box = document.getElementById("fanout-queue");
+  const rows = queue.baristas.map((b) => `<tr><td><code>${escapeHtml(b.instance_id)}</code></td><td class="count">${number(b.orders)}</td></tr>`).join("");
+  const totals = queue.ledger_error
+    ? `<p class="note">ledger n/a: ${escapeHtml(queue.ledger_error)}</p>`
+    : `<div class="figures">${figure("accepted", number(queue.accepted))}${figure("brewed", number(queue.brewed))}${figure("duplicates", number(queue.duplicates), queue.duplicates > 0 ? "bad" : "")}</div>`;
+  box.innerHTML = `<h3>queue ${escapeHtml(queue.queue)}: each order to exactly one barista</h3>${totals}
+    <table><thead><tr><th>barista</th><th class="count">orders it brewed</th></tr></thead><tbody>${rows || '<tr><td colspan="2" class="note">no barista reports yet</td></tr>'}</tbody></table>
+    <p class="note">since each live barista started; together ${number(queue.live_total)}: the orders are shared out, none is brewed twice</p>`;
+}
+
+// The topic: each event to every subscriber; stop one to see durable vs fire-and-forget.
+function renderFanoutTopic(topic, canSwitch) {
+  const box = document.getElementById("fanout-topic");
+  if (topic.error) {
+    box.innerHTML = `<h3>topic: each event to every subscriber</h3>${unavailable(topic)}`;
+    return;
+  }
+  const published = topic.published
+    ? `<div class="figures">${figure("placed (published)", number(topic.published["order-placed"]))}${figure("ready (published)", number(topic.published["order-ready"]))}</div>`
+    : '<p class="note">published n/a: needs the ledger</p>';
+  const rows = topic.subscribers.map((s) => {
+    const running = s.running !== false;
+    const kind = s.durable === undefined || s.durable === null ? "" : s.durable ? "durable" : "fire-and-forget";
+    const state = s.running === false ? badge("stopped", "state-terminating") : s.error ? badge("no answer", "state-unhealthy") : badge("running", "state-in-service");
+    const received = s.error ? NA : number(s.received);
+    const missed = s.error || s.missed === null || s.missed === undefined ? NA : number(s.missed);
+    const button = canSwitch
+      ? `<button data-subscriber="${escapeHtml(s.name)}" data-running="${!running}">${running ? "stop" : "start"}</button>`
+      : "";
+    return `<tr class="${running ? "" : "stopped"}" data-subscriber-row="${escapeHtml(s.name)}">
+      <td><b>${escapeHtml(s.name)}</b></td><td>${escapeHtml(kind)}</td><td>${state}</td>
+      <td class="count received">${received}</td><td class="count missed">${missed}</td><td class="actions">${button}</td></tr>`;
+  }).join("");
+  box.innerHTML = `<h3>topic ${escapeHtml(topic.topic)}: each event to every subscriber</h3>${published}
+    <table><thead><tr><th>subscriber</th><th>subscription</th><th>container</th><th class="count">ready events received</th><th class="count">missed (about)</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+    <p class="note">received: since its container started. Missed: ready events published since it was last stopped from here (or since the stack started) that it did not receive. Stop loyalty and analytics for a while, then start them: the durable one catches up, the fire-and-forget one never gets what it missed.</p>`;
+}
+
+function renderFanout(fanout, canSwitch) {
+  renderFanoutQueue(fanout.queue);
+  renderFanoutTopic(fanout.topic, canSwitch);
 }
 
 function groupSection(group) {
@@ -331,6 +381,7 @@ function render(state) {
   renderTraffic(state.traffic);
   renderThroughput(state.throughput, state.latency, state.clock);
   renderLedger(state.ledger, state.live_backlog);
+  renderFanout(state.fanout, state.controls.subscribers);
   renderQueues(state.queues, state.clock);
   renderGroups(state.groups, state.clock, state.controls.chaos);
   renderTargets(state.load_balancers);
@@ -368,6 +419,12 @@ document.getElementById("traffic-form").addEventListener("submit", (event) => {
   control("traffic", body);
 });
 document.getElementById("poison").addEventListener("click", () => control("poison"));
+document.getElementById("fanout-topic").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-subscriber]");
+  if (!button) return;
+  button.disabled = true;
+  control("subscriber", { subscriber: button.dataset.subscriber, running: button.dataset.running === "true" });
+});
 document.getElementById("restart-broker").addEventListener("click", () => {
   if (window.confirm("Restart the broker container? Orders wait (or get 503) until it is back.")) control("restart-broker");
 });

@@ -163,7 +163,7 @@ def test_a_valid_event_is_handled_counted_and_acked(topic: EventTopic):
     handle_delivery(delivery, kitchen, "unit-kitchen", stats)
     assert delivery.outcome is Outcome.ACKED
     assert [e.order_id for e in kitchen.board()] == ["o1"]
-    assert stats == ConsumerStats(handled=1)
+    assert stats == ConsumerStats(handled=1, events={"order-placed": 1})
     assert events_received("unit-kitchen", "order-placed") == before + 1
 
 
@@ -180,7 +180,7 @@ def test_an_unparseable_event_is_logged_counted_and_acked(body, caplog, topic: E
     handle_delivery(delivery, kitchen, "unit-kitchen", stats)
     assert delivery.outcome is Outcome.ACKED
     assert kitchen.board() == []
-    assert stats == ConsumerStats(unparseable=1)
+    assert stats == ConsumerStats(unparseable=1, events={"unparseable": 1})
     assert events_received("unit-kitchen", "unparseable") == before + 1
     [record] = [r for r in caplog.records if "unparseable" in r.getMessage()]
     assert record.message_id == message_id
@@ -195,7 +195,7 @@ def test_a_role_that_raises_does_not_stop_the_subscription(caplog, topic: EventT
     delivery = topic.delivery_of(event(READY, "o1"))
     handle_delivery(delivery, Broken(), "unit-broken", stats)
     assert delivery.outcome is Outcome.ACKED
-    assert stats == ConsumerStats(failed=1)
+    assert stats == ConsumerStats(failed=1, events={"order-ready": 1})
     assert any(r.exc_info for r in caplog.records)
 
 

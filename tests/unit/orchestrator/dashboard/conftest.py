@@ -43,6 +43,7 @@ class Settings:
     broker_service: str | None = None
     compose_project: str | None = None
     instance_metrics_port: int = 8080
+    subscribers: str | None = None
 
 
 @dataclass

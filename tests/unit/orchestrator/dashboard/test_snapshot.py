@@ -186,7 +186,9 @@ def test_unconfigured_sources_are_not_available_and_name_the_setting(
         "poison": False,
         "restart_broker": False,
         "chaos": True,
+        "subscribers": False,
     }
+    assert state["fanout"]["topic"] == {"error": "BARISTA_SUBSCRIBERS is not set"}
 
 
 def test_ledger_counts_with_lost_bounded_by_what_the_queue_still_holds(
@@ -435,3 +437,76 @@ def test_a_predictive_policy_charts_its_forecast_against_instances_and_marks_its
     assert policy["forecast_updated"] == now
     assert policy["actual"] == state["groups"][0]["history"]
     assert [t for t, _ in policy["from_forecast"]] == [now - 30]
+
+
+@pytest.mark.usefixtures("group")
+def test_the_queue_half_shows_the_orders_each_live_barista_brewed(
+    dashboard: Dashboard,
+    runtime: FakeRuntime,
+    store_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    converge(store_path, runtime)
+    by_address = {i.address or "": i.instance_id for i in runtime.instances()}
+    first, second = sorted(by_address)
+    pages = {first: histogram(fast=3, slow=4), second: histogram(fast=0, slow=5)}
+    monkeypatch.setattr(snapshot, "scrape_latency", lambda addresses, port: dict(pages))
+
+    queue = dashboard.snapshot()["fanout"]["queue"]
+    assert queue["queue"] == "orders"
+    assert sorted((b["instance_id"], b["orders"]) for b in queue["baristas"]) == sorted(
+        [(by_address[first], 7), (by_address[second], 5)]
+    )
+    assert queue["live_total"] == 12
+
+
+def test_with_a_group_scaled_on_the_orders_backlog_only_its_instances_are_baristas(
+    client: TestClient,
+    dashboard: Dashboard,
+    group: str,
+    store_path: Path,
+    runtime: FakeRuntime,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The order counters serve the same histogram, empty: they are not baristas. A barista
+    that has brewed nothing yet is one all the same."""
+    api = caller(client, "autoscaling")
+    api(
+        "CreateAutoScalingGroup",
+        AutoScalingGroupName="counters",
+        LaunchTemplate={"LaunchTemplateName": "baristas"},
+        MinSize=1,
+        MaxSize=1,
+        DesiredCapacity=1,
+        AvailabilityZones=["az-a"],
+    )
+    api(
+        "PutScalingPolicy",
+        AutoScalingGroupName=group,
+        PolicyName="backlog",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={
+            "CustomizedMetricSpecification": {
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Namespace": "AWS/SQS",
+                "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
+                "Statistic": "Sum",
+            },
+            "TargetValue": 10,
+        },
+    )
+    converge(store_path, runtime)
+    members = {i.address or "": i for i in runtime.instances()}
+    assert sorted(i.group for i in members.values()) == ["baristas", "baristas", "counters"]
+    pages = {
+        address: histogram(fast=0, slow=4 if i.group == group else 0)
+        for address, i in members.items()
+    }
+    newest = max((i for i in members.values() if i.group == group), key=lambda i: i.instance_id)
+    pages[newest.address or ""] = histogram(fast=0, slow=0)
+    monkeypatch.setattr(snapshot, "scrape_latency", lambda addresses, port: dict(pages))
+
+    baristas = dashboard.snapshot()["fanout"]["queue"]["baristas"]
+    shown = {b["instance_id"]: b["orders"] for b in baristas}
+    expected = {i.instance_id: 4 for i in members.values() if i.group == group}
+    assert shown == expected | {newest.instance_id: 0}
