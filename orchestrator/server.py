@@ -21,6 +21,8 @@ Settings (``BARISTA_*`` environment variables):
 - ``KAFKA_URL``, ``RABBITMQ_URL``, ``REDIS_URL``: more brokers SQS queues and SNS topics may
   live on (tag ``barista:backend``); ``API_ENDPOINT``: the address subscribers reach the API
   at, for SNS's SubscribeURL; ``SNS_TOPICS``: the demo's topics to adopt (``order-events``);
+- the Spot market's knobs (``SPOT_SEED``, ``SPOT_POOL_CAPACITY``, …): see
+  ``orchestrator.spot.model``;
 - the dashboard's sources (``LOADGEN_URL``, ``LEDGER_URL``, …): see ``orchestrator.dashboard``.
 """
 
@@ -51,6 +53,7 @@ from orchestrator.asg.terminator import BackgroundStops, Drain
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
+from orchestrator.errors import ValidationError
 from orchestrator.loop import run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
@@ -58,6 +61,8 @@ from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 from orchestrator.sns.publishing import publish
 from orchestrator.sns.service import shutdown as sns_shutdown
+from orchestrator.spot.controller import SpotMarketController
+from orchestrator.spot.model import MarketSettings
 from orchestrator.sqs.brokers import urls_from_environ
 from orchestrator.time_scale import TimeScale
 from services import logs
@@ -199,11 +204,29 @@ def _backlog_reader(broker: Broker | None) -> Callable[[str], int] | None:
     return backlog
 
 
+def _group_zones(store_path: Path) -> list[str]:
+    """Every zone an Auto Scaling group uses: the Spot market opens pools there."""
+    with Store(store_path) as store:
+        return [z for group in store.groups().values() for z in group.availability_zones]
+
+
+def _spot_market(
+    store_path: Path, runtime: Runtime, settings: MarketSettings
+) -> tuple[SpotMarketController, BackgroundStops]:
+    """The Spot market, stopping interrupted instances on threads of their own."""
+    stops = BackgroundStops(runtime)
+    market = SpotMarketController(
+        store_path, runtime, settings, stop=stops.stop, zones=lambda: _group_zones(store_path)
+    )
+    return market, stops
+
+
 def main(environ: Mapping[str, str]) -> int:
     logs.configure("orchestrator")
     try:
         settings = load(OrchestratorSettings, environ)
-    except SettingsError as error:
+        market_settings = MarketSettings.from_environ(environ)
+    except (SettingsError, ValidationError) as error:
         log.error(str(error))
         return 2
     try:
@@ -278,7 +301,9 @@ def main(environ: Mapping[str, str]) -> int:
         send_to_queue=lambda arn, body: send_to_queue(arn, {"MessageBody": body}),
         publish_to_topic=publish_to_topic,
     )
+    market, spot_stops = _spot_market(settings.state_path, runtime, market_settings)
     threads = [
+        _start("spot-market", market, lifecycle.stopping, interval),
         _start("ecs", ecs, lifecycle.stopping, interval),
         _start("ecs-scaling", service_scaling, lifecycle.stopping, interval),
         _start("sns-delivery", sns_delivery, lifecycle.stopping, interval),
@@ -297,6 +322,7 @@ def main(environ: Mapping[str, str]) -> int:
     finally:
         for thread in threads:
             thread.join(timeout=30)
+        spot_stops.shutdown()
         api.should_exit = True
         api_thread.join(timeout=5)
         # Messages the SQS API holds go back to their brokers; connections close.

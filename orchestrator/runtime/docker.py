@@ -26,10 +26,12 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
+from orchestrator.instance_types import instance_type_of
 from orchestrator.instances import (
     LABEL_AZ,
     LABEL_GROUP,
     LABEL_INSTANCE_ID,
+    LABEL_INSTANCE_TYPE,
     LABEL_LAUNCHED_AT,
     LABEL_LIFECYCLE,
     LABEL_MANAGED,
@@ -102,6 +104,9 @@ class DockerRuntime:
             LABEL_PROTECTED: "true" if protected else "false",
             LABEL_LAUNCHED_AT: repr(self.now()),
         }
+        instance_type = instance_type_of(data)
+        if instance_type is not None:
+            labels[LABEL_INSTANCE_TYPE] = instance_type
         if self._find(instance_id) is not None:
             raise InstanceIdInUse(instance_id)
         self._images.check(data.image)
@@ -299,6 +304,7 @@ def _instance(container: Container) -> Instance:
         health=_health(attrs["State"]),
         container_id=str(container.id),
         address=_address(attrs),
+        instance_type=labels.get(LABEL_INSTANCE_TYPE),
     )
 
 

@@ -43,12 +43,13 @@ LAYERS: list[set[str]] = [
         "env_file",
         "launch_templates",
         "instance_types",
+        "price_list",
         "instances",
         "time_scale",
         "client",
     },
     {"runtime"},
-    {"asg", "scaling", "elb", "ecs", "sqs", "sns", "monitoring"},
+    {"asg", "scaling", "elb", "ecs", "sqs", "sns", "monitoring", "spot"},
     {"api"},
     {"dashboard", "compare", "demo"},
     {"server"},
@@ -67,12 +68,14 @@ PEERS: dict[str, set[str]] = {
     "env_file": set(),
     "launch_templates": {"errors"},
     "instance_types": {"errors", "launch_templates"},
+    "price_list": {"errors"},
     "client": set(),
     "instances": set(),
     "time_scale": {"errors"},
     # Auto Scaling attaches target groups (its API's AttachLoadBalancerTargetGroups), runs
     # scaling policies and reads CloudWatch-like metrics.
-    "asg": {"elb", "scaling", "monitoring"},
+    # ... and buys Spot capacity (MixedInstancesPolicy, CapacityRebalance).
+    "asg": {"elb", "scaling", "monitoring", "spot"},
     "scaling": set(),
     "elb": set(),
     "ecs": {"asg", "elb", "scaling"},
@@ -80,6 +83,7 @@ PEERS: dict[str, set[str]] = {
     # SNS delivers to SQS queues.
     "sns": {"sqs"},
     "monitoring": {"scaling"},
+    "spot": set(),
     "dashboard": set(),
     "compare": set(),
     "demo": set(),
