@@ -44,7 +44,7 @@ from orchestrator.api import sns as sns_api
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
 from orchestrator.api.sns_links import routes as sns_routes
-from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
+from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Market, Notify
 from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.scaling_controller import ScalingController
@@ -139,8 +139,10 @@ class ControlLoop:
         drain: Drain | None = None,
         elb_unhealthy: ElbUnhealthy | None = None,
         notify: Notify | None = None,
+        market: Market | None = None,
     ) -> None:
         self.store_path = store_path
+        self.market = market
         self.runtime = runtime
         self.backlog = backlog
         self.drain = drain
@@ -160,6 +162,7 @@ class ControlLoop:
                 elb_unhealthy=self.elb_unhealthy,
                 stops=stops,
                 notify=self.notify,
+                market=self.market,
             )
 
             def one_pass() -> None:
@@ -318,6 +321,7 @@ def main(environ: Mapping[str, str]) -> int:
             drain=elb,
             elb_unhealthy=elb.elb_unhealthy if elb is not None else None,
             notify=hook_notifier,
+            market=market.quotes,
         ).run(lifecycle.stopping, interval)
     finally:
         for thread in threads:

@@ -6,7 +6,8 @@ it moves every instance's lifecycle (``orchestrator.asg.lifecycle``) one or more
 lifecycle hooks waited on, draining checked, stops begun, activities finished. Nothing in a
 pass waits: the load balancer drains on its own loop and stops run on threads of their own
 (``orchestrator.asg.terminator``), so one group's long deregistration delay holds up no other
-group. Instance ids are derived deterministically by ``plan``, the runtime refuses a second
+group. Groups with a mixed instances policy plan over the Spot market's pools
+(``market``). Instance ids are derived deterministically by ``plan``, the runtime refuses a second
 container with an id already in use, and each instance's lifecycle is persisted, so killing
 the orchestrator at any point and starting it again resumes every instance where it was.
 """
@@ -35,8 +36,9 @@ from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.scaling.activity import ActivityStatusCode, activity_id, timestamp
+from orchestrator.spot.model import Pool, PoolState
 
-__all__ = ["AutoScalingController", "ElbUnhealthy", "Notify", "PassResult"]
+__all__ = ["AutoScalingController", "ElbUnhealthy", "Market", "Notify", "PassResult"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class PassResult:
 ElbUnhealthy = Callable[[str], Set[str]]
 # Sends a hook's notification (orchestrator.asg.notifications) when an action starts.
 Notify = Callable[[LifecycleHook, InstanceLifecycle, LifecycleAction], None]
+# The Spot market's pools now (orchestrator.spot.controller.SpotMarketController.quotes).
+Market = Callable[[], Mapping[Pool, PoolState]]
 
 
 class AutoScalingController:
@@ -84,8 +88,10 @@ class AutoScalingController:
         elb_unhealthy: ElbUnhealthy | None = None,
         stops: Stops | None = None,
         notify: Notify | None = None,
+        market: Market | None = None,
     ) -> None:
         self.store = store
+        self.market = market
         self.runtime = runtime
         self.drain = drain
         self.elb_unhealthy = elb_unhealthy
@@ -102,7 +108,10 @@ class AutoScalingController:
         plans: dict[str, Plan] = {}
         records = self.store.instance_lifecycles()
         hooks = self._hooks_by_group()
-        for name, group in self.store.groups().items():
+        groups = self.store.groups()
+        mixed = any(g.mixed_instances_policy is not None for g in groups.values())
+        market = self.market() if self.market is not None and mixed else None
+        for name, group in groups.items():
             instances = self._with_elb_health(name, group, self.runtime.instances(name))
             # Instances on their way out are no longer capacity and never chosen again.
             leaving = {i for i, record in records.items() if record.state.leaving}
@@ -113,6 +122,7 @@ class AutoScalingController:
                 set(group.protected_instance_ids),
                 self.runtime.now(),
                 leaving,
+                market=market,
             )
             plans[name] = decided
             if decided.is_empty:

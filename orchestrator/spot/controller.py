@@ -94,6 +94,25 @@ class SpotMarketController:
         """A pass every ``interval`` wall seconds until ``stopping`` is set."""
         run_passes(self.reconcile_once, stopping, interval, "spot market")
 
+    def quotes(self) -> dict[Pool, PoolState]:
+        """Every pool now, as the next pass will see it (no record is written): what Auto
+        Scaling plans Spot launches over."""
+        now = self.runtime.now()
+        running = [
+            i
+            for i in self.runtime.instances()
+            if pool_of(i) is not None and i.health is not Health.STOPPED
+        ]
+        pools = known_pools(self.settings, [*self.zones(), *(i.availability_zone for i in running)])
+        used = Counter(pool_of(i) for i in running)
+        with SpotStore(self.store_path) as store:
+            reclaimed = store.reclaimed(now)
+        step = step_of(self.settings, now)
+        return {
+            pool: pool_state(self.settings, pool, step, used[pool], pool in reclaimed)
+            for pool in pools
+        }
+
     def reconcile_once(self) -> MarketPass:
         with SpotStore(self.store_path) as store:
             return self._pass(store, self.runtime.now())
