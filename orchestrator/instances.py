@@ -24,6 +24,16 @@ LABEL_LAUNCHED_AT = "barista.launched-at"  # seconds since the epoch, as a decim
 LABEL_INSTANCE_TYPE = "barista.instance-type"  # t3.micro, …, when the limits name a type
 
 
+# What AWS's SDKs read to find the instance metadata service; the orchestrator serves one per
+# instance (orchestrator.api.instance_metadata), the instance id in the path.
+METADATA_ENDPOINT_VARIABLE = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+
+
+def metadata_endpoint(base_url: str, instance_id: str) -> str:
+    """One instance's metadata service, given the orchestrator's address as instances see it."""
+    return f"{base_url.rstrip('/')}/metadata/{instance_id}/"
+
+
 class Lifecycle(StrEnum):
     ON_DEMAND = "on-demand"
     SPOT = "spot"

@@ -18,6 +18,8 @@ Settings (``BARISTA_*`` environment variables):
 - ``HAPROXY_RUNTIME_API``: ``host:port`` of HAProxy's runtime API; set, it turns the load
   balancer controller on (its other settings: ``orchestrator.elb.settings``);
 - ``TASK_NETWORK``: the Docker network ECS task containers join by default;
+- ``METADATA_ENDPOINT``: the orchestrator as instances reach it, for their instance metadata
+  service (``AWS_EC2_METADATA_SERVICE_ENDPOINT``; ``API_ENDPOINT`` when unset);
 - ``KAFKA_URL``, ``RABBITMQ_URL``, ``REDIS_URL``: more brokers SQS queues and SNS topics may
   live on (tag ``barista:backend``); ``API_ENDPOINT``: the address subscribers reach the API
   at, for SNS's SubscribeURL; ``SNS_TOPICS``: the demo's topics to adopt (``order-events``);
@@ -43,6 +45,7 @@ from orchestrator.api import ApiContext, create_app
 from orchestrator.api import sns as sns_api
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
+from orchestrator.api.instance_metadata import routes as metadata_routes
 from orchestrator.api.sns_links import routes as sns_routes
 from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Market, Notify
 from orchestrator.asg.launch_holds import LaunchHolds
@@ -107,6 +110,9 @@ class OrchestratorSettings(Settings):
     redis_url: str | None = None
     api_endpoint: str | None = None
     sns_topics: str | None = None
+    # Where instances reach the orchestrator's instance metadata service (API_ENDPOINT's
+    # address unless set); unset, instances are not told one.
+    metadata_endpoint: str | None = None
 
     def labels(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
@@ -246,10 +252,17 @@ def main(environ: Mapping[str, str]) -> int:
     lifecycle.install_signal_handlers()
     with Store(settings.state_path) as store:
         clock = control_plane_clock(store, settings.time_scale)
-    runtime = DockerRuntime(labels=settings.labels(), clock=clock)
+    runtime = DockerRuntime(
+        labels=settings.labels(),
+        clock=clock,
+        metadata_url=settings.metadata_endpoint or settings.api_endpoint,
+    )
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
     context = ApiContext(settings.state_path, runtime, dict(environ), credentials)
-    app = create_app(context, [*sns_routes(context), *dashboard.routes(context, settings)])
+    app = create_app(
+        context,
+        [*sns_routes(context), *metadata_routes(context), *dashboard.routes(context, settings)],
+    )
     api = uvicorn.Server(
         uvicorn.Config(
             app,

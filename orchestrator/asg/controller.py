@@ -37,6 +37,8 @@ from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.scaling.activity import ActivityStatusCode, activity_id, timestamp
 from orchestrator.spot.model import Pool, PoolState
+from orchestrator.spot.notices import Notice
+from orchestrator.spot.store import SpotStore
 
 __all__ = ["AutoScalingController", "ElbUnhealthy", "Market", "Notify", "PassResult"]
 
@@ -100,6 +102,8 @@ class AutoScalingController:
         # Groups whose last launch was refused: (retry after, current backoff), in the
         # runtime's clock. AWS retries failed launches with a growing delay, not every pass.
         self._launch_backoff: dict[str, tuple[float, float]] = {}
+        # Interruption notices already in the activity history (instance id, notice time).
+        self._noticed: set[tuple[str, float]] = set()
 
     def reconcile_once(self) -> PassResult:
         """One pass over every group, then every instance lifecycle; safe to repeat and to
@@ -111,6 +115,7 @@ class AutoScalingController:
         groups = self.store.groups()
         mixed = any(g.mixed_instances_policy is not None for g in groups.values())
         market = self.market() if self.market is not None and mixed else None
+        notices = self._spot_notices()
         for name, group in groups.items():
             instances = self._with_elb_health(name, group, self.runtime.instances(name))
             # Instances on their way out are no longer capacity and never chosen again.
@@ -123,6 +128,7 @@ class AutoScalingController:
                 self.runtime.now(),
                 leaving,
                 market=market,
+                at_risk={i for i, n in notices.items() if n.group == name},
             )
             plans[name] = decided
             if decided.is_empty:
@@ -135,6 +141,21 @@ class AutoScalingController:
                 self.store.put_group(dataclasses.replace(current, protected_instance_ids=protected))
         self.advance_lifecycles(hooks)
         return PassResult(plans)
+
+    def _spot_notices(self) -> dict[str, Notice]:
+        """The Spot market's notices; each interruption notice also goes into its group's
+        activity history once (the activity id is derived from it, so a repeat replaces)."""
+        with SpotStore(self.store.path) as spot:
+            notices = spot.notices()
+        fresh = [
+            n
+            for n in notices.values()
+            if n.interrupted and (n.instance_id, n.noticed_at) not in self._noticed
+        ]
+        for notice in fresh:
+            self.store.record_activities([_interruption_activity(notice)])
+            self._noticed.add((notice.instance_id, notice.noticed_at))
+        return notices
 
     def _hooks_by_group(self) -> dict[str, list[LifecycleHook]]:
         by_group: dict[str, list[LifecycleHook]] = {}
@@ -387,6 +408,27 @@ def _abandon_termination(record: InstanceLifecycle, launch: Activity, now: float
         ),
         start_time=now,
         availability_zone=launch.availability_zone,
+    )
+
+
+def _interruption_activity(notice: Notice) -> Activity:
+    """The group's record of a Spot interruption notice: the two minutes have begun."""
+    description = f"Spot interruption notice for EC2 instance: {notice.instance_id}"
+    stop_at = notice.action_time if notice.action_time is not None else notice.noticed_at
+    return Activity(
+        activity_id=activity_id(notice.group, notice.noticed_at, description),
+        auto_scaling_group_name=notice.group,
+        description=description,
+        cause=(
+            f"At {timestamp(notice.noticed_at)} EC2 gave Spot instance {notice.instance_id} "
+            f"({notice.instance_type}, {notice.availability_zone}) an interruption notice: "
+            f"{notice.reason}. It is stopped at {timestamp(stop_at)}."
+        ),
+        start_time=notice.noticed_at,
+        end_time=notice.noticed_at,
+        status_code=ActivityStatusCode.SUCCESSFUL,
+        progress=100,
+        availability_zone=notice.availability_zone,
     )
 
 

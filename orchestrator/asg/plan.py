@@ -356,6 +356,7 @@ def plan(
     leaving: Iterable[str] = (),
     *,
     market: Mapping[Pool, PoolState] | None = None,
+    at_risk: Iterable[str] = (),
 ) -> Plan:
     """Decide the launches and terminations that bring ``group`` to its desired capacity.
 
@@ -364,7 +365,9 @@ def plan(
     include other groups' instances; only this group's are considered. Instances ``leaving``
     (already terminating) are neither capacity nor candidates, but their ids stay taken.
     ``market`` is the Spot market's pools now (price, room), for mixed groups; a pool it does
-    not list counts as roomy at the On-Demand price.
+    not list counts as roomy at the On-Demand price. ``at_risk`` names instances the Spot
+    market has warned (a rebalance recommendation or an interruption notice): with
+    CapacityRebalance they are replaced first, then terminated.
     """
     template = find(template_versions, group.launch_template_name)
     version, data = template.resolve(group.launch_template_version)
@@ -392,6 +395,7 @@ def plan(
         market=market or {},
     )
     _replace_unhealthy(state, mine)
+    _capacity_rebalance(state, frozenset(at_risk))
     name = group.auto_scaling_group_name
     _replace_expired(
         state, replacing=any(i.group == name and i.instance_id in gone for i in instances)
@@ -446,6 +450,38 @@ def _replace_expired(state: _Pass, replacing: bool) -> None:
             oldest,
             f"At {state.at} an instance was taken out of service in response to a maximum "
             "instance lifetime check.",
+        )
+
+
+def _capacity_rebalance(state: _Pass, at_risk: frozenset[str]) -> None:
+    """CapacityRebalance, as AWS documents it: an instance at elevated risk of interruption no
+    longer counts as capacity, a replacement is launched, and the instance is terminated once
+    the group's other instances are healthy at its desired capacity. (A protected instance is
+    replaced too but kept; AWS leaves it to its owner.)"""
+    if not state.group.capacity_rebalance or not at_risk:
+        return
+    risky = [i for i in state.capacity if i.instance_id in at_risk]
+    if not risky or state.suspended(ScalingProcess.LAUNCH):
+        return
+    for instance in risky:
+        state.capacity.remove(instance)
+    cause = (
+        f"At {state.at} an instance was launched in response to an EC2 instance rebalance "
+        "recommendation."
+    )
+    while state.units() < state.group.desired_capacity:
+        if not state.launch(cause):
+            break
+    replaced = not state.launches and all(i.health is Health.HEALTHY for i in state.capacity)
+    if not replaced or state.suspended(ScalingProcess.TERMINATE):
+        return
+    for instance in risky:
+        if instance.instance_id in state.protected_ids:
+            continue
+        state.terminate(
+            instance,
+            f"At {state.at} an instance was taken out of service in response to an EC2 "
+            "instance rebalance recommendation.",
         )
 
 

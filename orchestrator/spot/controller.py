@@ -137,8 +137,12 @@ class SpotMarketController:
         recommended = self._recommend(store, states, running, store.notices(), now)
         stopped = self._stop_due(store, store.notices(), {i.instance_id for i in instances}, now)
         present = {i.instance_id for i in self.runtime.instances()}
+        # An instance gone (stopped here, or terminated by its group first) needs no notice;
+        # an interruption's is kept until its stop time has passed.
         store.forget_notices(
-            i for i, n in store.notices().items() if i not in present and n.stopped
+            i
+            for i, n in store.notices().items()
+            if i not in present and (n.stopped or not n.interrupted)
         )
         return MarketPass(states, interrupted, recommended, stopped)
 
