@@ -57,6 +57,17 @@ def on_demand_cost(instance_type: str, start: float, end: float) -> Decimal:
     return on_demand_hourly(instance_type) * billed_seconds(start, end) / HOUR
 
 
+def _integrate(history: Sequence[tuple[float, float]], low: float, high: float) -> Decimal:
+    """Dollars for [low, high) at the hourly prices of ``history`` (changes, oldest first)."""
+    total = Decimal(0)
+    for index, (since, price) in enumerate(history):
+        until = history[index + 1][0] if index + 1 < len(history) else math.inf
+        a, b = max(since, low), min(until, high)
+        if b > a:
+            total += Decimal(str(price)) * Decimal(str(b - a)) / HOUR
+    return total
+
+
 def spot_cost(history: Sequence[tuple[float, float]], start: float, end: float) -> Decimal:
     """A Spot run's price: each billed second at the pool's price in force then.
 
@@ -65,14 +76,7 @@ def spot_cost(history: Sequence[tuple[float, float]], start: float, end: float) 
     StartTime."""
     if not history or history[0][0] > start:
         raise ValueError("the price history must cover the run's start")
-    billed_end = start + billed_seconds(start, end)
-    total = Decimal(0)
-    for index, (since, price) in enumerate(history):
-        until = history[index + 1][0] if index + 1 < len(history) else math.inf
-        low, high = max(since, start), min(until, billed_end)
-        if high > low:
-            total += Decimal(str(price)) * Decimal(str(high - low)) / HOUR
-    return total
+    return _integrate(history, start, start + billed_seconds(start, end))
 
 
 def cost_of(
@@ -85,6 +89,28 @@ def cost_of(
         history = spot_histories[(run.instance_type, run.availability_zone)]
         return spot_cost(history, run.start, end)
     return on_demand_cost(run.instance_type, run.start, end)
+
+
+def charge_within(
+    run: Run,
+    low: float,
+    high: float,
+    now: float,
+    spot_histories: Mapping[tuple[str, str], Sequence[tuple[float, float]]],
+) -> Decimal:
+    """What ``run`` costs within [low, high): its billed seconds (the minute minimum counted
+    from its start) that fall in the window, at the prices in force then. Summed over
+    adjacent windows it is the run's whole cost, which is how Cost Explorer splits a run
+    across days or hours."""
+    end = run.end if run.end is not None else now
+    billed_end = run.start + billed_seconds(run.start, end)
+    a, b = max(low, run.start), min(high, billed_end)
+    if b <= a:
+        return Decimal(0)
+    if run.purchase_option is PurchaseOption.SPOT:
+        history = spot_histories.get((run.instance_type, run.availability_zone), ())
+        return _integrate(history, a, b)
+    return on_demand_hourly(run.instance_type) * Decimal(str(b - a)) / HOUR
 
 
 def by_purchase_option(costs: Iterable[tuple[PurchaseOption, Decimal]]) -> dict[str, Decimal]:

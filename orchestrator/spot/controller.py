@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrator.billing import PurchaseOption, Run
 from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.loop import run_passes
 from orchestrator.runtime import Runtime
@@ -137,6 +138,7 @@ class SpotMarketController:
         recommended = self._recommend(store, states, running, store.notices(), now)
         stopped = self._stop_due(store, store.notices(), {i.instance_id for i in instances}, now)
         present = {i.instance_id for i in self.runtime.instances()}
+        _record_runs(store, self.runtime.instances(), now)
         # An instance gone (stopped here, or terminated by its group first) needs no notice;
         # an interruption's is kept until its stop time has passed.
         store.forget_notices(
@@ -243,6 +245,34 @@ class SpotMarketController:
                 self.stop(notice.instance_id)
                 stopped.append(notice.instance_id)
         return tuple(stopped)
+
+
+def _record_runs(store: SpotStore, instances: list[Instance], now: float) -> None:
+    """Billing's view: a run starts at an instance's launch and ends when it stops or goes."""
+    runs = {r.instance_id: r for r in store.runs()}
+    changed: list[Run] = []
+    running = {i.instance_id: i for i in instances if i.health is not Health.STOPPED}
+    for instance in running.values():
+        if instance.instance_id not in runs and instance.instance_type is not None:
+            option = (
+                PurchaseOption.SPOT
+                if instance.lifecycle is Lifecycle.SPOT
+                else PurchaseOption.ON_DEMAND
+            )
+            changed.append(
+                Run(
+                    instance.instance_id,
+                    instance.instance_type,
+                    instance.availability_zone,
+                    option,
+                    instance.launched_at,
+                )
+            )
+    for run in runs.values():
+        if run.end is None and run.instance_id not in running:
+            changed.append(replace(run, end=now))
+    if changed:
+        store.put_runs(changed)
 
 
 def _interrupted(notices: dict[str, Notice], instance_id: str) -> bool:

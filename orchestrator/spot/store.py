@@ -1,12 +1,13 @@
 """The Spot market's records in the orchestrator's SQLite file (tables ``spot_*``): the price
-history DescribeSpotPriceHistory answers from, the pools reclaimed until a time, and the
-notices given to instances."""
+history DescribeSpotPriceHistory answers from, the pools reclaimed until a time, the notices
+given to instances, and every instance's run (launch to stop, On-Demand or Spot) for billing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from orchestrator.billing import Run
 from orchestrator.spot.model import Pool
 from orchestrator.spot.notices import Notice
 from orchestrator.sqlite import DocumentStore
@@ -20,6 +21,7 @@ CREATE TABLE IF NOT EXISTS spot_reclaims (
     instance_type TEXT NOT NULL, availability_zone TEXT NOT NULL, until REAL NOT NULL,
     PRIMARY KEY (instance_type, availability_zone));
 CREATE TABLE IF NOT EXISTS spot_notices (instance_id TEXT PRIMARY KEY, document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spot_runs (instance_id TEXT PRIMARY KEY, document TEXT NOT NULL);
 """
 
 
@@ -106,3 +108,26 @@ class SpotStore(DocumentStore):
             db.executemany(
                 "DELETE FROM spot_notices WHERE instance_id = ?", [(i,) for i in instance_ids]
             )
+
+    # Runs, for billing.
+
+    def runs(self) -> list[Run]:
+        return self._all(Run, "SELECT document FROM spot_runs ORDER BY instance_id")
+
+    def put_runs(self, runs: Iterable[Run]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO spot_runs VALUES (?, ?)",
+                [(r.instance_id, self._dump(r)) for r in runs],
+            )
+
+    def histories(self) -> dict[tuple[str, str], list[tuple[float, float]]]:
+        """Every pool's price changes, oldest first, keyed (instance type, zone)."""
+        rows = self._connection.execute(
+            "SELECT instance_type, availability_zone, timestamp, price FROM spot_prices "
+            "ORDER BY timestamp"
+        ).fetchall()
+        found: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for instance_type, zone, at, value in rows:
+            found.setdefault((instance_type, zone), []).append((float(at), float(value)))
+        return found
