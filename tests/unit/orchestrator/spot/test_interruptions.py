@@ -20,7 +20,7 @@ from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.group import create_auto_scaling_group
 from orchestrator.asg.mixed import Override, instances_distribution, mixed_instances_policy
 from orchestrator.asg.store import Store
-from orchestrator.instances import Lifecycle
+from orchestrator.instances import Health, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.spot.controller import SpotMarketController
@@ -43,9 +43,11 @@ ALL_SPOT = mixed_instances_policy(
 class Shop:
     """One all-Spot group of two, the market and the group's controller on one clock."""
 
-    def __init__(self, path: Path, capacity_rebalance: bool) -> None:
+    def __init__(
+        self, path: Path, capacity_rebalance: bool, initial_health: Health = Health.HEALTHY
+    ) -> None:
         self.path = path
-        self.runtime = FakeRuntime(start=START)
+        self.runtime = FakeRuntime(start=START, initial_health=initial_health)
         self.market = SpotMarketController(path, self.runtime, QUIET)
         with Store(path) as store:
             store.put_launch_template(create_launch_template("web", LaunchTemplateData(image="x")))
@@ -174,3 +176,24 @@ def test_the_metadata_service_answers_the_notice_with_a_token(
         ).status_code
         == 404
     )
+
+
+def test_capacity_rebalance_keeps_the_warned_instance_until_the_replacement_is_healthy(
+    tmp_path: Path,
+) -> None:
+    # Instances start like a health-checked image's: starting until told healthy.
+    shop = Shop(tmp_path / "db", capacity_rebalance=True, initial_health=Health.STARTING)
+    shop.tick()
+    before = shop.ids()
+    for instance_id in before:
+        shop.runtime.set_health(instance_id, Health.HEALTHY)
+    shop.reclaim(shop.pool_of_first())
+    shop.tick()
+    replacements = shop.ids() - before
+    assert len(replacements) == 2
+    shop.tick(5)
+    assert shop.ids() >= before, "kept while the replacements are still starting"
+    for instance_id in replacements:
+        shop.runtime.set_health(instance_id, Health.HEALTHY)
+    shop.tick(5)
+    assert shop.ids() == replacements
