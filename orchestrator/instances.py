@@ -21,6 +21,17 @@ LABEL_AZ = "barista.az"
 LABEL_LIFECYCLE = "barista.lifecycle"  # spot | on-demand
 LABEL_PROTECTED = "barista.protected"  # "true" | "false" (scale-in protection at launch)
 LABEL_LAUNCHED_AT = "barista.launched-at"  # seconds since the epoch, as a decimal
+LABEL_INSTANCE_TYPE = "barista.instance-type"  # t3.micro, …, when the limits name a type
+
+
+# What AWS's SDKs read to find the instance metadata service; the orchestrator serves one per
+# instance (orchestrator.api.instance_metadata), the instance id in the path.
+METADATA_ENDPOINT_VARIABLE = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+
+
+def metadata_endpoint(base_url: str, instance_id: str) -> str:
+    """One instance's metadata service, given the orchestrator's address as instances see it."""
+    return f"{base_url.rstrip('/')}/metadata/{instance_id}/"
 
 
 class Lifecycle(StrEnum):
@@ -52,3 +63,6 @@ class Instance:
     health: Health
     container_id: str
     address: str | None = None  # the container's IP on its network, for load balancers
+    # The EC2 instance type its limits are (orchestrator.instance_types); None for limits
+    # that are no type, and for containers launched before the label existed.
+    instance_type: str | None = None

@@ -18,9 +18,13 @@ Settings (``BARISTA_*`` environment variables):
 - ``HAPROXY_RUNTIME_API``: ``host:port`` of HAProxy's runtime API; set, it turns the load
   balancer controller on (its other settings: ``orchestrator.elb.settings``);
 - ``TASK_NETWORK``: the Docker network ECS task containers join by default;
+- ``METADATA_ENDPOINT``: the orchestrator as instances reach it, for their instance metadata
+  service (``AWS_EC2_METADATA_SERVICE_ENDPOINT``; ``API_ENDPOINT`` when unset);
 - ``KAFKA_URL``, ``RABBITMQ_URL``, ``REDIS_URL``: more brokers SQS queues and SNS topics may
   live on (tag ``barista:backend``); ``API_ENDPOINT``: the address subscribers reach the API
   at, for SNS's SubscribeURL; ``SNS_TOPICS``: the demo's topics to adopt (``order-events``);
+- the Spot market's knobs (``SPOT_SEED``, ``SPOT_POOL_CAPACITY``, …): see
+  ``orchestrator.spot.model``;
 - the dashboard's sources (``LOADGEN_URL``, ``LEDGER_URL``, …): see ``orchestrator.dashboard``.
 """
 
@@ -41,8 +45,9 @@ from orchestrator.api import ApiContext, create_app
 from orchestrator.api import sns as sns_api
 from orchestrator.api import sqs as sqs_api
 from orchestrator.api.credentials import Credentials
+from orchestrator.api.instance_metadata import routes as metadata_routes
 from orchestrator.api.sns_links import routes as sns_routes
-from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Notify
+from orchestrator.asg.controller import AutoScalingController, ElbUnhealthy, Market, Notify
 from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.asg.notifications import Notifier
 from orchestrator.asg.scaling_controller import ScalingController
@@ -51,6 +56,7 @@ from orchestrator.asg.terminator import BackgroundStops, Drain
 from orchestrator.clock import ScaledClock
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
+from orchestrator.errors import ValidationError
 from orchestrator.loop import run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
@@ -58,6 +64,8 @@ from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 from orchestrator.sns.publishing import publish
 from orchestrator.sns.service import shutdown as sns_shutdown
+from orchestrator.spot.controller import SpotMarketController
+from orchestrator.spot.model import MarketSettings
 from orchestrator.sqs.brokers import urls_from_environ
 from orchestrator.time_scale import TimeScale
 from services import logs
@@ -103,6 +111,9 @@ class OrchestratorSettings(Settings):
     redis_url: str | None = None
     api_endpoint: str | None = None
     sns_topics: str | None = None
+    # Where instances reach the orchestrator's instance metadata service (API_ENDPOINT's
+    # address unless set); unset, instances are not told one.
+    metadata_endpoint: str | None = None
 
     def labels(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
@@ -135,8 +146,10 @@ class ControlLoop:
         drain: Drain | None = None,
         elb_unhealthy: ElbUnhealthy | None = None,
         notify: Notify | None = None,
+        market: Market | None = None,
     ) -> None:
         self.store_path = store_path
+        self.market = market
         self.runtime = runtime
         self.backlog = backlog
         self.drain = drain
@@ -156,6 +169,7 @@ class ControlLoop:
                 elb_unhealthy=self.elb_unhealthy,
                 stops=stops,
                 notify=self.notify,
+                market=self.market,
             )
 
             def one_pass() -> None:
@@ -200,11 +214,29 @@ def _backlog_reader(broker: Broker | None) -> Callable[[str], int] | None:
     return backlog
 
 
+def _group_zones(store_path: Path) -> list[str]:
+    """Every zone an Auto Scaling group uses: the Spot market opens pools there."""
+    with Store(store_path) as store:
+        return [z for group in store.groups().values() for z in group.availability_zones]
+
+
+def _spot_market(
+    store_path: Path, runtime: Runtime, settings: MarketSettings
+) -> tuple[SpotMarketController, BackgroundStops]:
+    """The Spot market, stopping interrupted instances on threads of their own."""
+    stops = BackgroundStops(runtime)
+    market = SpotMarketController(
+        store_path, runtime, settings, stop=stops.stop, zones=lambda: _group_zones(store_path)
+    )
+    return market, stops
+
+
 def main(environ: Mapping[str, str]) -> int:
     logs.configure("orchestrator")
     try:
         settings = load(OrchestratorSettings, environ)
-    except SettingsError as error:
+        market_settings = MarketSettings.from_environ(environ)
+    except (SettingsError, ValidationError) as error:
         log.error(str(error))
         return 2
     try:
@@ -221,10 +253,17 @@ def main(environ: Mapping[str, str]) -> int:
     lifecycle.install_signal_handlers()
     with Store(settings.state_path) as store:
         clock = control_plane_clock(store, settings.time_scale)
-    runtime = DockerRuntime(labels=settings.labels(), clock=clock)
+    runtime = DockerRuntime(
+        labels=settings.labels(),
+        clock=clock,
+        metadata_url=settings.metadata_endpoint or settings.api_endpoint,
+    )
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
     context = ApiContext(settings.state_path, runtime, dict(environ), credentials)
-    app = create_app(context, [*sns_routes(context), *dashboard.routes(context, settings)])
+    app = create_app(
+        context,
+        [*sns_routes(context), *metadata_routes(context), *dashboard.routes(context, settings)],
+    )
     api = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -279,7 +318,9 @@ def main(environ: Mapping[str, str]) -> int:
         send_to_queue=lambda arn, body: send_to_queue(arn, {"MessageBody": body}),
         publish_to_topic=publish_to_topic,
     )
+    market, spot_stops = _spot_market(settings.state_path, runtime, market_settings)
     threads = [
+        _start("spot-market", market, lifecycle.stopping, interval),
         _start("ecs", ecs, lifecycle.stopping, interval),
         _start("ecs-scaling", service_scaling, lifecycle.stopping, interval),
         _start("sns-delivery", sns_delivery, lifecycle.stopping, interval),
@@ -294,10 +335,12 @@ def main(environ: Mapping[str, str]) -> int:
             drain=elb,
             elb_unhealthy=elb.elb_unhealthy if elb is not None else None,
             notify=hook_notifier,
+            market=market.quotes,
         ).run(lifecycle.stopping, interval)
     finally:
         for thread in threads:
             thread.join(timeout=30)
+        spot_stops.shutdown()
         api.should_exit = True
         api_thread.join(timeout=5)
         # Messages the SQS API holds go back to their brokers; connections close.

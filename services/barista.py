@@ -24,6 +24,11 @@ Scale-in with a terminate lifecycle hook (``BARISTA_LIFECYCLE_HOOK``, ``services
 once its instance waits in ``Terminating:Wait``, the barista takes no new order, finishes the
 one in hand whatever it takes, completes the hook, and waits for the stop, so a scale-in never
 hands back or kills a cup in progress.
+
+On a Spot instance (``AWS_EC2_METADATA_SERVICE_ENDPOINT`` set, ``services.spot_notice``): once
+the metadata service shows the interruption notice, the barista takes no new order, finishes
+the one in hand if the two minutes allow (the stop's SIGTERM hands it back otherwise), and
+waits for the stop.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ from services.scale_in import (
     complete_after_work,
 )
 from services.settings import Settings, SettingsError, load
+from services.spot_notice import ENDPOINT_VARIABLE as SPOT_ENDPOINT_VARIABLE
+from services.spot_notice import InstanceMetadata, SpotNoticeWatcher
 
 log = logging.getLogger("services.barista")
 
@@ -328,6 +335,11 @@ def main(environ: Mapping[str, str]) -> int:
     scale_in = _scale_in(settings)
     if scale_in is not None:
         ScaleInWatcher(scale_in, leaving, lifecycle.stopping, settings.lifecycle_poll).start()
+    spot = environ.get(SPOT_ENDPOINT_VARIABLE)
+    if spot:
+        # A Spot instance: its two-minute notice sends it home like a scale-in.
+        metadata = InstanceMetadata(spot)
+        SpotNoticeWatcher(metadata, leaving, lifecycle.stopping, settings.lifecycle_poll).start()
     barista = Barista(settings, broker, ledger, lifecycle.stopping, leaving)
     side_door = serve_side_door(
         settings.port, ready=lambda: not (lifecycle.stopping.is_set() or leaving.is_set())
@@ -339,6 +351,8 @@ def main(environ: Mapping[str, str]) -> int:
             # The order in hand is done: let the group go on, then wait for its SIGTERM.
             complete_after_work(scale_in, lifecycle.stopping)
             lifecycle.stopping.wait()
+        elif leaving.is_set():
+            lifecycle.stopping.wait()  # warned: idle until the stop at the deadline
     except BrokerError:
         log.exception("broker failed; leaving the shift")
         return 1

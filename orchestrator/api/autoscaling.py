@@ -21,6 +21,7 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._lifecycle_hooks import hook_actions
+from orchestrator.api._mixed import MixedInstancesPolicyRequest, describe_mixed, one_launch_template
 from orchestrator.api._policies import (
     PutScalingPolicy,
     describe_policy,
@@ -87,7 +88,8 @@ class TagRequest(Request):
 
 class CreateAutoScalingGroup(Request):
     auto_scaling_group_name: str = GroupName
-    launch_template: LaunchTemplateRequest
+    launch_template: LaunchTemplateRequest | None = None
+    mixed_instances_policy: MixedInstancesPolicyRequest | None = None
     min_size: int = Field(ge=0)
     max_size: int = Field(ge=0)
     desired_capacity: int | None = Field(default=None, ge=0)
@@ -110,6 +112,7 @@ class CreateAutoScalingGroup(Request):
 class UpdateAutoScalingGroup(Request):
     auto_scaling_group_name: str = GroupName
     launch_template: LaunchTemplateRequest | None = None
+    mixed_instances_policy: MixedInstancesPolicyRequest | None = None
     min_size: int | None = Field(default=None, ge=0)
     max_size: int | None = Field(default=None, ge=0)
     desired_capacity: int | None = Field(default=None, ge=0)
@@ -297,9 +300,12 @@ def describe_instance(
         "LaunchTemplate": _instance_template(instance, templates),
         "ProtectedFromScaleIn": instance.instance_id in group.protected_instance_ids,
     }
-    instance_type = _instance_type(instance, templates)
+    instance_type = instance.instance_type or _instance_type(instance, templates)
     if instance_type is not None:
         described["InstanceType"] = instance_type
+    policy = group.mixed_instances_policy
+    if policy is not None and policy.weighted:
+        described["WeightedCapacity"] = str(policy.weight_of(instance_type))
     return described
 
 
@@ -358,6 +364,11 @@ def describe_group(
         "NewInstancesProtectedFromScaleIn": group.new_instances_protected_from_scale_in,
         "CapacityRebalance": group.capacity_rebalance,
     }
+    if group.mixed_instances_policy is not None:
+        # AWS answers the template inside the policy, not beside it.
+        described["MixedInstancesPolicy"] = describe_mixed(
+            group.mixed_instances_policy, described.pop("LaunchTemplate")
+        )
     if group.default_instance_warmup is not None:
         described["DefaultInstanceWarmup"] = group.default_instance_warmup
     if group.max_instance_lifetime is not None:
@@ -448,10 +459,15 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
     def create_group(params: Params) -> Mapping[str, Any]:
         request = parse(CreateAutoScalingGroup, params)
         name = request.auto_scaling_group_name
+        template, mixed = one_launch_template(
+            request.launch_template.specification() if request.launch_template else None,
+            request.mixed_instances_policy,
+        )
         with operations() as ops:
             ops.create_group(
                 name,
-                request.launch_template.specification(),
+                template,
+                mixed_instances_policy=mixed,
                 min_size=request.min_size,
                 max_size=request.max_size,
                 desired_capacity=request.desired_capacity,
@@ -472,14 +488,18 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
 
     def update_group(params: Params) -> Mapping[str, Any]:
         request = parse(UpdateAutoScalingGroup, params)
+        mixed = request.mixed_instances_policy
         with operations() as ops:
             ops.update_group(
                 request.auto_scaling_group_name,
                 launch_template=(
                     request.launch_template.specification()
                     if request.launch_template is not None
+                    else mixed.specification()
+                    if mixed is not None and mixed.launch_template is not None
                     else None
                 ),
+                mixed_instances_policy=mixed.policy() if mixed is not None else None,
                 min_size=request.min_size,
                 max_size=request.max_size,
                 desired_capacity=request.desired_capacity,

@@ -1,4 +1,5 @@
-"""EC2's launch template actions: ``POST /api/ec2/{Action}``.
+"""EC2's launch template actions: ``POST /api/ec2/{Action}`` (the Spot actions beside them
+are ``orchestrator.api._spot``'s).
 
 Versions are immutable (``orchestrator.launch_templates``): CreateLaunchTemplateVersion adds
 one, ModifyLaunchTemplate only moves ``$Default``. LaunchTemplateData keeps EC2's keys where
@@ -30,6 +31,7 @@ from pydantic import Field
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._launch_data import EXTENSION, USER_DATA, data_from_aws, data_to_aws
 from orchestrator.api._requests import Request, parse
+from orchestrator.api._spot import spot_actions
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
 from orchestrator.launch_templates import (
@@ -278,4 +280,5 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DescribeLaunchTemplates": describe_templates,
         "DescribeLaunchTemplateVersions": describe_versions,
         "DeleteLaunchTemplate": delete_template,
+        **spot_actions(context),
     }

@@ -6,7 +6,8 @@ it moves every instance's lifecycle (``orchestrator.asg.lifecycle``) one or more
 lifecycle hooks waited on, draining checked, stops begun, activities finished. Nothing in a
 pass waits: the load balancer drains on its own loop and stops run on threads of their own
 (``orchestrator.asg.terminator``), so one group's long deregistration delay holds up no other
-group. Instance ids are derived deterministically by ``plan``, the runtime refuses a second
+group. Groups with a mixed instances policy plan over the Spot market's pools
+(``market``). Instance ids are derived deterministically by ``plan``, the runtime refuses a second
 container with an id already in use, and each instance's lifecycle is persisted, so killing
 the orchestrator at any point and starting it again resumes every instance where it was.
 """
@@ -35,8 +36,11 @@ from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.scaling.activity import ActivityStatusCode, activity_id, timestamp
+from orchestrator.spot.model import Pool, PoolState
+from orchestrator.spot.notices import Notice
+from orchestrator.spot.store import SpotStore
 
-__all__ = ["AutoScalingController", "ElbUnhealthy", "Notify", "PassResult"]
+__all__ = ["AutoScalingController", "ElbUnhealthy", "Market", "Notify", "PassResult"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,8 @@ class PassResult:
 ElbUnhealthy = Callable[[str], Set[str]]
 # Sends a hook's notification (orchestrator.asg.notifications) when an action starts.
 Notify = Callable[[LifecycleHook, InstanceLifecycle, LifecycleAction], None]
+# The Spot market's pools now (orchestrator.spot.controller.SpotMarketController.quotes).
+Market = Callable[[], Mapping[Pool, PoolState]]
 
 
 class AutoScalingController:
@@ -84,8 +90,10 @@ class AutoScalingController:
         elb_unhealthy: ElbUnhealthy | None = None,
         stops: Stops | None = None,
         notify: Notify | None = None,
+        market: Market | None = None,
     ) -> None:
         self.store = store
+        self.market = market
         self.runtime = runtime
         self.drain = drain
         self.elb_unhealthy = elb_unhealthy
@@ -94,6 +102,8 @@ class AutoScalingController:
         # Groups whose last launch was refused: (retry after, current backoff), in the
         # runtime's clock. AWS retries failed launches with a growing delay, not every pass.
         self._launch_backoff: dict[str, tuple[float, float]] = {}
+        # Interruption notices already in the activity history (instance id, notice time).
+        self._noticed: set[tuple[str, float]] = set()
 
     def reconcile_once(self) -> PassResult:
         """One pass over every group, then every instance lifecycle; safe to repeat and to
@@ -102,7 +112,11 @@ class AutoScalingController:
         plans: dict[str, Plan] = {}
         records = self.store.instance_lifecycles()
         hooks = self._hooks_by_group()
-        for name, group in self.store.groups().items():
+        groups = self.store.groups()
+        mixed = any(g.mixed_instances_policy is not None for g in groups.values())
+        market = self.market() if self.market is not None and mixed else None
+        notices = self._spot_notices()
+        for name, group in groups.items():
             instances = self._with_elb_health(name, group, self.runtime.instances(name))
             # Instances on their way out are no longer capacity and never chosen again.
             leaving = {i for i, record in records.items() if record.state.leaving}
@@ -113,6 +127,8 @@ class AutoScalingController:
                 set(group.protected_instance_ids),
                 self.runtime.now(),
                 leaving,
+                market=market,
+                at_risk={i for i, n in notices.items() if n.group == name},
             )
             plans[name] = decided
             if decided.is_empty:
@@ -125,6 +141,21 @@ class AutoScalingController:
                 self.store.put_group(dataclasses.replace(current, protected_instance_ids=protected))
         self.advance_lifecycles(hooks)
         return PassResult(plans)
+
+    def _spot_notices(self) -> dict[str, Notice]:
+        """The Spot market's notices; each interruption notice also goes into its group's
+        activity history once (the activity id is derived from it, so a repeat replaces)."""
+        with SpotStore(self.store.path) as spot:
+            notices = spot.notices()
+        fresh = [
+            n
+            for n in notices.values()
+            if n.interrupted and (n.instance_id, n.noticed_at) not in self._noticed
+        ]
+        for notice in fresh:
+            self.store.record_activities([_interruption_activity(notice)])
+            self._noticed.add((notice.instance_id, notice.noticed_at))
+        return notices
 
     def _hooks_by_group(self) -> dict[str, list[LifecycleHook]]:
         by_group: dict[str, list[LifecycleHook]] = {}
@@ -377,6 +408,27 @@ def _abandon_termination(record: InstanceLifecycle, launch: Activity, now: float
         ),
         start_time=now,
         availability_zone=launch.availability_zone,
+    )
+
+
+def _interruption_activity(notice: Notice) -> Activity:
+    """The group's record of a Spot interruption notice: the two minutes have begun."""
+    description = f"Spot interruption notice for EC2 instance: {notice.instance_id}"
+    stop_at = notice.action_time if notice.action_time is not None else notice.noticed_at
+    return Activity(
+        activity_id=activity_id(notice.group, notice.noticed_at, description),
+        auto_scaling_group_name=notice.group,
+        description=description,
+        cause=(
+            f"At {timestamp(notice.noticed_at)} EC2 gave Spot instance {notice.instance_id} "
+            f"({notice.instance_type}, {notice.availability_zone}) an interruption notice: "
+            f"{notice.reason}. It is stopped at {timestamp(stop_at)}."
+        ),
+        start_time=notice.noticed_at,
+        end_time=notice.noticed_at,
+        status_code=ActivityStatusCode.SUCCESSFUL,
+        progress=100,
+        availability_zone=notice.availability_zone,
     )
 
 

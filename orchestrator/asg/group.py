@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from orchestrator.asg.mixed import MixedInstancesPolicy
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.launch_templates import DEFAULT
 from orchestrator.scaling.activity import timestamp
@@ -99,6 +100,9 @@ class AutoScalingGroup:
     # MaxInstanceLifetime in seconds: an instance in service this long is replaced. None: not
     # set (AWS's default; 0 in a request clears it).
     max_instance_lifetime: int | None = None
+    # Several instance types, On-Demand and Spot (orchestrator.asg.mixed); None: every
+    # instance On-Demand from the launch template as it is.
+    mixed_instances_policy: MixedInstancesPolicy | None = None
 
     def is_suspended(self, process: ScalingProcess) -> bool:
         return process in self.suspended_processes
@@ -209,6 +213,7 @@ def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup
     default_instance_warmup: int | None = None,
     max_instance_lifetime: int | None = None,
     tags: Iterable[Tag] = (),
+    mixed_instances_policy: MixedInstancesPolicy | None = None,
 ) -> AutoScalingGroup:
     """CreateAutoScalingGroup: desired defaults to min, as in AWS."""
     group = validate(
@@ -228,6 +233,7 @@ def create_auto_scaling_group(  # noqa: PLR0913 - mirrors CreateAutoScalingGroup
             capacity_rebalance=capacity_rebalance,
             default_instance_warmup=default_instance_warmup,
             max_instance_lifetime=_lifetime(max_instance_lifetime),
+            mixed_instances_policy=mixed_instances_policy,
         )
     )
     return with_tags(group, tags)
@@ -249,6 +255,7 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
     capacity_rebalance: bool | None = None,
     default_instance_warmup: int | None = None,
     max_instance_lifetime: int | None = None,
+    mixed_instances_policy: MixedInstancesPolicy | None = None,
 ) -> AutoScalingGroup:
     """UpdateAutoScalingGroup: only the given fields change, and the whole result is validated.
 
@@ -276,6 +283,7 @@ def update_auto_scaling_group(  # noqa: PLR0913 - mirrors UpdateAutoScalingGroup
         "capacity_rebalance": capacity_rebalance,
         "default_instance_warmup": default_instance_warmup,
         "max_instance_lifetime": max_instance_lifetime,
+        "mixed_instances_policy": mixed_instances_policy,
     }
     changes = {name: value for name, value in given.items() if value is not None}
     if default_instance_warmup == -1:

@@ -50,6 +50,7 @@ from orchestrator.asg.group import (
 )
 from orchestrator.asg.hooks import LifecycleHook, action_result, put_lifecycle_hook
 from orchestrator.asg.lifecycle import InstanceLifecycle, complete, heartbeat
+from orchestrator.asg.mixed import MixedInstancesPolicy
 from orchestrator.asg.paging import Page
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Terminator
@@ -224,6 +225,7 @@ class AutoScaling:
         max_instance_lifetime: int | None = None,
         target_group_arns: Sequence[str] = (),
         tags: Sequence[ResourceTag] = (),
+        mixed_instances_policy: MixedInstancesPolicy | None = None,
     ) -> AutoScalingGroup:
         if name in self.store.groups():
             raise AwsError(
@@ -251,6 +253,7 @@ class AutoScaling:
             default_instance_warmup=default_instance_warmup,
             max_instance_lifetime=max_instance_lifetime,
             tags=[t.tag for t in tags],
+            mixed_instances_policy=mixed_instances_policy,
         )
         if target_group_arns:
             Elbv2(self.elb_store).attach_target_groups(name, target_group_arns)
@@ -276,6 +279,7 @@ class AutoScaling:
         capacity_rebalance: bool | None = None,
         default_instance_warmup: int | None = None,
         max_instance_lifetime: int | None = None,
+        mixed_instances_policy: MixedInstancesPolicy | None = None,
     ) -> AutoScalingGroup:
         group = self.group(name)
         version = None
@@ -305,6 +309,7 @@ class AutoScaling:
             capacity_rebalance=capacity_rebalance,
             default_instance_warmup=default_instance_warmup,
             max_instance_lifetime=max_instance_lifetime,
+            mixed_instances_policy=mixed_instances_policy,
         )
         if updated.desired_capacity != group.desired_capacity:
             # Quote the change in the launches and terminations that follow, as for a user's

@@ -10,7 +10,11 @@ Order of business in one pass, as EC2 Auto Scaling does it:
    replaced (HealthCheck and ReplaceUnhealthy, which also needs Launch and Terminate); then,
    with a MaxInstanceLifetime, the oldest instance in service past it, one at a time;
 2. capacity: non-STOPPED instances count; launch into the zone with fewest instances, or
-   terminate by the termination policies from the zone with most, never a protected instance;
+   terminate by the termination policies from the zone with most, never a protected instance.
+   With a ``MixedInstancesPolicy`` capacity counts in units (``WeightedCapacity``), each
+   launch is On-Demand or Spot by the policy's split and gets its instance type from the
+   policy's allocation strategies over the Spot market's pools (``orchestrator.asg.mixed``),
+   and scale-in first takes from the market that is over its share;
 3. AZRebalance: move instances, launch first then terminate, until zones differ by at most one.
 """
 
@@ -19,13 +23,23 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orchestrator.asg.group import AutoScalingGroup, HealthCheckType, ScalingProcess
-from orchestrator.asg.termination import select_for_termination
+from orchestrator.asg.mixed import (
+    MixedInstancesPolicy,
+    SpotAllocationStrategy,
+    choose_spot_pool,
+    on_demand_type,
+    split,
+    spot_pools,
+)
+from orchestrator.asg.termination import Filter, select_for_termination
+from orchestrator.instance_types import limits
 from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData, find
 from orchestrator.scaling.activity import Activity, ActivityStatusCode, activity_id, timestamp
+from orchestrator.spot.model import Pool, PoolState
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class Launch:
     lifecycle: Lifecycle
     protected: bool
     activity: Activity
+    # The type a mixed instances policy chose (``data`` has its limits); None otherwise.
+    instance_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,7 @@ class _Pass:
     launches: list[Launch]
     terminations: list[Termination]
     notes: list[str]
+    market: Mapping[Pool, PoolState]
 
     @property
     def at(self) -> str:
@@ -116,10 +133,48 @@ class _Pass:
                 return candidate
             ordinal += 1
 
-    def launch(self, cause: str, zone: str | None = None) -> None:
+    def weight(self, instance_type: str | None) -> int:
+        policy = self.group.mixed_instances_policy
+        return 1 if policy is None else policy.weight_of(instance_type)
+
+    def largest_weight(self) -> int:
+        policy = self.group.mixed_instances_policy
+        return 1 if policy is None else max(o.weight for o in policy.overrides)
+
+    def units(self, lifecycle: Lifecycle | None = None) -> int:
+        """Capacity in units (instances, or their weights), launches of this pass included."""
+        kept = [
+            self.weight(i.instance_type)
+            for i in self.capacity
+            if lifecycle is None or i.lifecycle is lifecycle
+        ]
+        new = [
+            self.weight(launch.instance_type)
+            for launch in self.launches
+            if lifecycle is None or launch.lifecycle is lifecycle
+        ]
+        return sum(kept) + sum(new)
+
+    def launch(self, cause: str, zone: str | None = None) -> bool:
+        """Add a launch; False when a mixed group finds no market with room for it."""
+        # A zone the caller chose (rebalancing) is kept; otherwise Spot may go elsewhere.
+        anywhere = zone is None
         if zone is None:
             counts = self.zone_counts()
             zone = min(self.group.availability_zones, key=lambda z: counts[z])
+        lifecycle, instance_type, data = Lifecycle.ON_DEMAND, None, self.data
+        policy = self.group.mixed_instances_policy
+        if policy is not None:
+            chosen = self._mixed_choice(policy, zone, anywhere)
+            if chosen is None:
+                self.notes.append(
+                    "No Spot pool of the group's instance types has capacity at or under the "
+                    "maximum price: the Spot launch waits."
+                )
+                return False
+            lifecycle, instance_type, zone = chosen
+            cpus, memory = limits(instance_type)
+            data = replace(self.data, cpus=cpus, memory_mib=memory)
         instance_id = self.new_instance_id()
         self.launches.append(
             Launch(
@@ -127,12 +182,51 @@ class _Pass:
                 availability_zone=zone,
                 launch_template_name=self.template_name,
                 template_version=self.template_version,
-                data=self.data,
-                lifecycle=Lifecycle.ON_DEMAND,
+                data=data,
+                lifecycle=lifecycle,
                 protected=self.group.new_instances_protected_from_scale_in,
                 activity=self.activity(f"Launching a new EC2 instance: {instance_id}", cause, zone),
+                instance_type=instance_type,
             )
         )
+        return True
+
+    def _mixed_choice(
+        self, policy: MixedInstancesPolicy, zone: str, anywhere: bool
+    ) -> tuple[Lifecycle, str, str] | None:
+        """(market, instance type, zone) of the next launch by the policy's split: On-Demand
+        while On-Demand is under its share, else Spot from the zone's pools, or another
+        zone's when this one has none with room."""
+        on_demand, _ = split(policy.instances_distribution, self.group.desired_capacity)
+        if self.units(Lifecycle.ON_DEMAND) < on_demand:
+            return Lifecycle.ON_DEMAND, on_demand_type(policy), zone
+        counts = self.zone_counts()
+        others = sorted(
+            (z for z in self.group.availability_zones if z != zone and anywhere),
+            key=lambda z: counts[z],
+        )
+        launched = Counter(
+            Pool(launch.instance_type, launch.availability_zone)
+            for launch in self.launches
+            if launch.lifecycle is Lifecycle.SPOT and launch.instance_type is not None
+        )
+        for candidate_zone in (zone, *others):
+            members = Counter(
+                i.instance_type or ""
+                for i in self.capacity
+                if i.lifecycle is Lifecycle.SPOT and i.availability_zone == candidate_zone
+            )
+            members.update(
+                p.instance_type
+                for p in launched.elements()
+                if p.availability_zone == candidate_zone
+            )
+            pool = choose_spot_pool(
+                policy, spot_pools(policy, candidate_zone, self.market, members, launched)
+            )
+            if pool is not None:
+                return Lifecycle.SPOT, pool.override.instance_type, candidate_zone
+        return None
 
     def terminate(self, instance: Instance, reason: str) -> None:
         if instance in self.capacity:
@@ -187,7 +281,43 @@ class _Pass:
             self.group.termination_policies,
             template_name=self.template_name,
             now=self.now,
+            allocation=self.allocation_filter(),
         )
+
+    def allocation_filter(self) -> Filter | None:
+        """For a mixed group, AWS's first step of Default and the AllocationStrategy policy:
+        keep the instances of the market over its share, then, among Spot ones, those in the
+        pool the allocation strategy likes least (the dearest per unit for lowest-price, the
+        one with least room for the capacity strategies); among On-Demand ones, the type
+        furthest down the priority list."""
+        policy = self.group.mixed_instances_policy
+        if policy is None:
+            return None
+        on_demand, spot = split(policy.instances_distribution, self.group.desired_capacity)
+        excess = {
+            Lifecycle.ON_DEMAND: self.units(Lifecycle.ON_DEMAND) - on_demand,
+            Lifecycle.SPOT: self.units(Lifecycle.SPOT) - spot,
+        }
+        priority = {o.instance_type: n for n, o in enumerate(policy.overrides)}
+        market = self.market
+
+        def disliked(instance: Instance) -> tuple[float, ...]:
+            pool = market.get(Pool(instance.instance_type or "", instance.availability_zone))
+            if instance.lifecycle is Lifecycle.ON_DEMAND or pool is None:
+                return (-priority.get(instance.instance_type or "", -1),)
+            strategy = policy.instances_distribution.spot_allocation_strategy
+            if strategy is SpotAllocationStrategy.LOWEST_PRICE:
+                return (-pool.price / policy.weight_of(instance.instance_type),)
+            return (float(pool.available),)
+
+        def allocation(candidates: Sequence[Instance]) -> list[Instance]:
+            over = max(excess, key=lambda m: excess[m])
+            kept = [i for i in candidates if i.lifecycle is over] or list(candidates)
+            keys = [disliked(i) for i in kept]
+            best = min(keys)
+            return [i for i, k in zip(kept, keys, strict=True) if k == best]
+
+        return allocation
 
 
 def _health_reason(group: AutoScalingGroup, instance: Instance, now: float) -> str | None:
@@ -224,6 +354,9 @@ def plan(
     protected_ids: Iterable[str],
     now: float,
     leaving: Iterable[str] = (),
+    *,
+    market: Mapping[Pool, PoolState] | None = None,
+    at_risk: Iterable[str] = (),
 ) -> Plan:
     """Decide the launches and terminations that bring ``group`` to its desired capacity.
 
@@ -231,6 +364,10 @@ def plan(
     version is resolved on every pass, so ``$Latest`` follows new versions. ``instances`` may
     include other groups' instances; only this group's are considered. Instances ``leaving``
     (already terminating) are neither capacity nor candidates, but their ids stay taken.
+    ``market`` is the Spot market's pools now (price, room), for mixed groups; a pool it does
+    not list counts as roomy at the On-Demand price. ``at_risk`` names instances the Spot
+    market has warned (a rebalance recommendation or an interruption notice): with
+    CapacityRebalance they are replaced first, then terminated.
     """
     template = find(template_versions, group.launch_template_name)
     version, data = template.resolve(group.launch_template_version)
@@ -255,8 +392,10 @@ def plan(
         launches=[],
         terminations=[],
         notes=[],
+        market=market or {},
     )
     _replace_unhealthy(state, mine)
+    _capacity_rebalance(state, frozenset(at_risk))
     name = group.auto_scaling_group_name
     _replace_expired(
         state, replacing=any(i.group == name and i.instance_id in gone for i in instances)
@@ -314,13 +453,45 @@ def _replace_expired(state: _Pass, replacing: bool) -> None:
         )
 
 
+def _capacity_rebalance(state: _Pass, at_risk: frozenset[str]) -> None:
+    """CapacityRebalance, as AWS documents it: an instance at elevated risk of interruption no
+    longer counts as capacity, a replacement is launched, and the instance is terminated once
+    the group's other instances are healthy at its desired capacity. (A protected instance is
+    replaced too but kept; AWS leaves it to its owner.)"""
+    if not state.group.capacity_rebalance or not at_risk:
+        return
+    risky = [i for i in state.capacity if i.instance_id in at_risk]
+    if not risky or state.suspended(ScalingProcess.LAUNCH):
+        return
+    for instance in risky:
+        state.capacity.remove(instance)
+    cause = (
+        f"At {state.at} an instance was launched in response to an EC2 instance rebalance "
+        "recommendation."
+    )
+    while state.units() < state.group.desired_capacity:
+        if not state.launch(cause):
+            break
+    replaced = not state.launches and all(i.health is Health.HEALTHY for i in state.capacity)
+    if not replaced or state.suspended(ScalingProcess.TERMINATE):
+        return
+    for instance in risky:
+        if instance.instance_id in state.protected_ids:
+            continue
+        state.terminate(
+            instance,
+            f"At {state.at} an instance was taken out of service in response to an EC2 "
+            "instance rebalance recommendation.",
+        )
+
+
 def _quoting(group: AutoScalingGroup, cause: str) -> str:
     """AWS prefixes a capacity change's activity with what changed desired capacity."""
     return f"{group.desired_capacity_cause} {cause}" if group.desired_capacity_cause else cause
 
 
 def _reach_desired_capacity(state: _Pass) -> None:
-    actual, desired = len(state.capacity), state.group.desired_capacity
+    actual, desired = state.units(), state.group.desired_capacity
     if actual < desired:
         if state.suspended(ScalingProcess.LAUNCH):
             state.notes.append(f"Launch is suspended: capacity stays at {actual} of {desired}.")
@@ -330,9 +501,12 @@ def _reach_desired_capacity(state: _Pass) -> None:
             f"At {state.at} an instance was started in response to a difference between "
             f"desired and actual capacity, increasing the capacity from {actual} to {desired}.",
         )
-        for _ in range(desired - actual):
-            state.launch(cause)
-    elif actual > desired:
+        while state.units() < desired:
+            if not state.launch(cause):
+                return
+    elif actual - desired >= state.largest_weight():
+        # With weights a launch may overshoot desired; AWS keeps an excess smaller than the
+        # largest weight (without weights: any excess goes).
         if state.suspended(ScalingProcess.TERMINATE):
             state.notes.append(f"Terminate is suspended: capacity stays at {actual} of {desired}.")
             return
@@ -342,7 +516,7 @@ def _reach_desired_capacity(state: _Pass) -> None:
             f"between desired and actual capacity, shrinking the capacity from {actual} to "
             f"{desired}.",
         )
-        for _ in range(actual - desired):
+        while state.units() - desired >= state.largest_weight():
             found = state.busiest_zone_candidates()
             if found is None:
                 state.notes.append(
@@ -350,7 +524,10 @@ def _reach_desired_capacity(state: _Pass) -> None:
                     "instances are protected from scale-in."
                 )
                 return
-            state.terminate(state.choose(found[1]), reason)
+            chosen = state.choose(found[1])
+            if state.units() - state.weight(chosen.instance_type) < desired:
+                return  # with weights, one fewer would fall below desired: keep it
+            state.terminate(chosen, reason)
 
 
 def _rebalance(state: _Pass) -> None:
@@ -370,11 +547,13 @@ def _rebalance(state: _Pass) -> None:
         stray = busiest not in zones
         if not stray and counts[busiest] - counts[emptiest] < 2:
             return
-        state.launch(
+        launched = state.launch(
             f"At {state.at} instances were launched to balance instances in zones {busiest} "
             f"with other zones {emptiest}.",
             zone=emptiest,
         )
+        if not launched:
+            return
         state.terminate(
             state.choose(candidates),
             f"At {state.at} an instance was taken out of service to balance instances in "

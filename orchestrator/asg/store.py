@@ -22,6 +22,7 @@ from orchestrator.asg.group import (
 )
 from orchestrator.asg.hooks import LifecycleActionResult, LifecycleHook, LifecycleTransition
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction, LifecycleState
+from orchestrator.asg.mixed import mixed_from_raw
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData
 from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
@@ -173,6 +174,7 @@ def _group_from_json(document: str) -> AutoScalingGroup:
     raw["suspended_processes"] = frozenset(ScalingProcess(p) for p in raw["suspended_processes"])
     raw["protected_instance_ids"] = frozenset(raw["protected_instance_ids"])
     raw["tags"] = tuple(Tag(**tag) for tag in raw.get("tags", ()))
+    raw["mixed_instances_policy"] = mixed_from_raw(raw.get("mixed_instances_policy"))
     return AutoScalingGroup(**raw)
 
 

@@ -7,7 +7,10 @@ instances that still has an unprotected one — balance across zones beats every
 
 Default's order, as AWS documents it and as read here:
 1. zone with the most instances (done by the caller, for every policy);
-2. allocation strategy (on-demand/spot mix): not modelled, every instance is on-demand;
+2. allocation strategy, for a group with a mixed instances policy: the market over its share
+   of the On-Demand/Spot split, then the pool its allocation strategy likes least (the
+   planner builds this filter, ``allocation``, since it needs the market); the
+   ``AllocationStrategy`` policy is this step alone;
 3. instances on a *different* launch template than the group's, then those on the *oldest
    version* of the group's template;
 4. closest to the next billing hour;
@@ -48,8 +51,9 @@ def _tie_break(instance: Instance) -> str:
     return hashlib.sha256(instance.instance_id.encode()).hexdigest()
 
 
-def filters(template_name: str, now: float) -> dict[str, Filter]:
-    """One filter per policy, for a group whose current launch template is ``template_name``."""
+def filters(template_name: str, now: float, allocation: Filter | None = None) -> dict[str, Filter]:
+    """One filter per policy, for a group whose current launch template is ``template_name``
+    (and, with a mixed instances policy, its ``allocation`` filter)."""
 
     def oldest_launch_template(candidates: Sequence[Instance]) -> list[Instance]:
         # Another template ranks before any version of ours; then oldest version first.
@@ -61,13 +65,16 @@ def filters(template_name: str, now: float) -> dict[str, Filter]:
     def closest(candidates: Sequence[Instance]) -> list[Instance]:
         return _keep_min(candidates, lambda i: (seconds_to_next_instance_hour(i, now),))
 
+    def allocation_strategy(candidates: Sequence[Instance]) -> list[Instance]:
+        return list(candidates) if allocation is None else allocation(candidates)
+
     def default(candidates: Sequence[Instance]) -> list[Instance]:
-        for step in (oldest_launch_template, closest):
+        for step in (allocation_strategy, oldest_launch_template, closest):
             candidates = step(candidates)
         return [min(candidates, key=_tie_break)]
 
     def unmodelled(candidates: Sequence[Instance]) -> list[Instance]:
-        # No launch configurations and no spot mix here: these policies prefer nobody.
+        # No launch configurations here: the policy prefers nobody.
         return list(candidates)
 
     return {
@@ -77,7 +84,7 @@ def filters(template_name: str, now: float) -> dict[str, Filter]:
         TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION: unmodelled,
         TerminationPolicy.OLDEST_LAUNCH_TEMPLATE: oldest_launch_template,
         TerminationPolicy.CLOSEST_TO_NEXT_INSTANCE_HOUR: closest,
-        TerminationPolicy.ALLOCATION_STRATEGY: unmodelled,
+        TerminationPolicy.ALLOCATION_STRATEGY: allocation_strategy,
     }
 
 
@@ -87,11 +94,12 @@ def select_for_termination(
     *,
     template_name: str,
     now: float,
+    allocation: Filter | None = None,
 ) -> Instance:
     """Apply the policies in order, Default last, and return the one instance they agree on."""
     if not candidates:
         raise ValueError("no candidates to choose from")
-    by_policy = filters(template_name, now)
+    by_policy = filters(template_name, now, allocation)
     remaining = list(candidates)
     for policy in (*policies, TerminationPolicy.DEFAULT):
         remaining = by_policy[policy](remaining)

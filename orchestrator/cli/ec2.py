@@ -66,8 +66,19 @@ VERBS = (
         (NAME, TEMPLATE_ID),
         "Delete a template and all its versions (refused while a group uses it).",
     ),
+    Verb(
+        "DescribeSpotPriceHistory",
+        (
+            Param("InstanceTypes", "strings"),
+            Param("AvailabilityZone"),
+            Param("StartTime", help="ISO 8601"),
+            Param("EndTime", help="ISO 8601"),
+            Param("MaxResults", "integer"),
+        ),
+        "The Spot market's price changes, newest first.",
+    ),
 )
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    register_service(commands, "ec2", VERBS, help="EC2 launch templates")
+    register_service(commands, "ec2", VERBS, help="EC2 launch templates and Spot")

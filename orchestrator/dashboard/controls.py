@@ -19,6 +19,9 @@ from orchestrator.api import autoscaling
 from orchestrator.dashboard.snapshot import Dashboard
 from orchestrator.dashboard.sources import SourceError
 from orchestrator.errors import AwsError
+from orchestrator.spot.model import MarketSettings, Pool
+from orchestrator.spot.operations import reclaim_capacity
+from orchestrator.spot.store import SpotStore
 
 Control = Callable[[Mapping[str, Any]], dict[str, Any]]
 
@@ -89,6 +92,11 @@ class SubscriberSwitch(Body):
     running: bool
 
 
+class SpotPool(Body):
+    instance_type: str = Field(min_length=1)
+    availability_zone: str = Field(min_length=1)
+
+
 def _parse(model: type[Body], body: Mapping[str, Any]) -> Any:
     try:
         return model.model_validate(dict(body))
@@ -156,6 +164,24 @@ def controls(dashboard: Dashboard) -> dict[str, Control]:  # noqa: PLR0915 - a c
             },
         )
         return {"instance_id": request.instance_id, "protected": request.protected}
+
+    def reclaim_spot_capacity(body: Mapping[str, Any]) -> dict[str, Any]:
+        """EC2 taking a Spot pool's capacity back, which AWS offers no API for: every Spot
+        instance in the pool gets its two-minute notice on the market's next pass."""
+        request = _parse(SpotPool, body)
+        pool = Pool(request.instance_type, request.availability_zone)
+        try:
+            with SpotStore(context.store_path) as store:
+                until = reclaim_capacity(
+                    store, MarketSettings.from_environ(context.environ), pool, runtime.now()
+                )
+        except AwsError as error:
+            raise ControlError(400, error.message, {"code": error.code}) from None
+        return {
+            "instance_type": pool.instance_type,
+            "availability_zone": pool.availability_zone,
+            "reclaimed_until": until,
+        }
 
     def kill(body: Mapping[str, Any]) -> dict[str, Any]:
         request = _parse(InstanceTarget, body)
@@ -255,4 +281,5 @@ def controls(dashboard: Dashboard) -> dict[str, Control]:  # noqa: PLR0915 - a c
         "pause": pause,
         "poison": poison,
         "restart-broker": restart_broker,
+        "reclaim-spot-capacity": reclaim_spot_capacity,
     }

@@ -434,6 +434,7 @@ class Dashboard:
                 "health": i.health.value,
                 "availability_zone": i.availability_zone,
                 "lifecycle": i.lifecycle.value,
+                "instance_type": i.instance_type,
                 "protected": i.instance_id in group.protected_instance_ids,
                 "launched_at": i.launched_at,
                 "address": i.address,

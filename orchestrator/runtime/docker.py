@@ -26,19 +26,23 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
+from orchestrator.instance_types import instance_type_of
 from orchestrator.instances import (
     LABEL_AZ,
     LABEL_GROUP,
     LABEL_INSTANCE_ID,
+    LABEL_INSTANCE_TYPE,
     LABEL_LAUNCHED_AT,
     LABEL_LIFECYCLE,
     LABEL_MANAGED,
     LABEL_PROTECTED,
     LABEL_TEMPLATE,
     LABEL_TEMPLATE_VERSION,
+    METADATA_ENDPOINT_VARIABLE,
     Health,
     Instance,
     Lifecycle,
+    metadata_endpoint,
 )
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.base import InstanceIdInUse
@@ -69,6 +73,7 @@ class DockerRuntime:
         labels: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         images: ImagePolicy | None = None,
+        metadata_url: str | None = None,
     ) -> None:
         # No version pinned: the SDK negotiates with the engine (20.10 here, newer elsewhere).
         self._client = client if client is not None else docker.from_env()
@@ -77,6 +82,8 @@ class DockerRuntime:
         self._extra_labels = dict(labels or {})
         self._scope = {LABEL_MANAGED: "true", **self._extra_labels}
         self._clock = clock
+        # The orchestrator as instances reach it: each instance is told its metadata service.
+        self._metadata_url = metadata_url
 
     def launch(
         self,
@@ -102,6 +109,9 @@ class DockerRuntime:
             LABEL_PROTECTED: "true" if protected else "false",
             LABEL_LAUNCHED_AT: repr(self.now()),
         }
+        instance_type = instance_type_of(data)
+        if instance_type is not None:
+            labels[LABEL_INSTANCE_TYPE] = instance_type
         if self._find(instance_id) is not None:
             raise InstanceIdInUse(instance_id)
         self._images.check(data.image)
@@ -119,7 +129,7 @@ class DockerRuntime:
                 name=f"barista-{group}-{instance_id}",
                 labels=labels,
                 # An instance knows its own id, as an EC2 instance reads it from its metadata.
-                environment={**data.environment, INSTANCE_ID_VARIABLE: instance_id},
+                environment=self._environment(data, instance_id),
                 stop_signal="SIGTERM",
                 stop_timeout=math.ceil(data.stop_timeout),
                 host_config=host_config,
@@ -137,6 +147,14 @@ class DockerRuntime:
             raise
         container = self._client.containers.get(container_id)
         return _instance(container)
+
+    def _environment(self, data: LaunchTemplateData, instance_id: str) -> dict[str, str]:
+        environment = {**data.environment, INSTANCE_ID_VARIABLE: instance_id}
+        if self._metadata_url is not None:
+            environment[METADATA_ENDPOINT_VARIABLE] = metadata_endpoint(
+                self._metadata_url, instance_id
+            )
+        return environment
 
     def terminate(self, instance_id: str, stop_timeout: float | None = None) -> None:
         container = self._find(instance_id)
@@ -324,6 +342,7 @@ def _instance(container: Container) -> Instance:
         health=_health(attrs["State"]),
         container_id=str(container.id),
         address=_address(attrs),
+        instance_type=labels.get(LABEL_INSTANCE_TYPE),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from orchestrator.instance_types import instance_type_of
 from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplateData
 from orchestrator.runtime.base import InstanceIdInUse
@@ -86,6 +87,7 @@ class FakeRuntime:
             health=self._initial_health,
             container_id=f"fake-{instance_id}",
             address=f"10.0.0.{len(self._used_ids) % 250 + 2}",
+            instance_type=instance_type_of(data),
         )
         self._instances[instance_id] = instance
         self._templates[instance_id] = data

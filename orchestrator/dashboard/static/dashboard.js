@@ -46,6 +46,7 @@ function describeAnswer(name, answer) {
     case "desired-capacity": return `desired capacity of ${answer.group} set to ${answer.desired_capacity}`;
     case "protect": return `${answer.instance_id} ${answer.protected ? "protected from" : "no longer protected from"} scale-in`;
     case "kill": return `${answer.instance_id} killed (SIGKILL): the group replaces it`;
+    case "reclaim-spot-capacity": return `Spot pool ${answer.instance_type} in ${answer.availability_zone} reclaimed: its instances get two minutes' notice`;
     case "pause": return `${answer.instance_id} ${answer.paused ? "paused" : "resumed"}`;
     case "restart-broker": return `broker ${answer.service} (${answer.container}) restarted`;
     case "subscriber": return `subscriber ${answer.subscriber} (${answer.container}) ${answer.running ? "started: watch whether it catches up" : "stopped: events published now are kept only for a durable subscription"}`;
@@ -269,6 +270,10 @@ function groupSection(group) {
     if (action === "protect") control("protect", { group: group.name, instance_id: id, protected: button.dataset.value === "true" });
     if (action === "pause") control("pause", { instance_id: id, paused: button.dataset.value === "true" });
     if (action === "kill") control("kill", { instance_id: id });
+    if (action === "reclaim") {
+      const row = button.closest("tr");
+      control("reclaim-spot-capacity", { instance_type: row.dataset.type, availability_zone: row.dataset.zone });
+    }
   });
   return section;
 }
@@ -322,14 +327,18 @@ function renderGroup(section, group, clock, chaos) {
     const buttons = chaos
       ? `<button data-action="pause" data-value="${!paused}" ${i.state === "terminating" ? "disabled" : ""}>${paused ? "resume" : "pause"}</button><button class="danger" data-action="kill" ${i.state === "terminating" ? "disabled" : ""}>kill</button>`
       : "";
-    return `<tr data-instance="${escapeHtml(i.instance_id)}">
+    // EC2 taking this Spot instance's pool back: every instance in it gets the two-minute notice.
+    const reclaim = i.lifecycle === "spot" && i.instance_type
+      ? `<button class="danger" data-action="reclaim" title="reclaim the ${escapeHtml(i.instance_type)} Spot pool in ${escapeHtml(i.availability_zone)}">reclaim pool</button>`
+      : "";
+    return `<tr data-instance="${escapeHtml(i.instance_id)}" data-type="${escapeHtml(i.instance_type || "")}" data-zone="${escapeHtml(i.availability_zone)}">
       <td><code>${escapeHtml(i.instance_id)}</code></td>
       <td class="state">${badge(i.state, stateClass(i.state))}${i.lifecycle_state ? ` <span class="note lifecycle-state">${escapeHtml(i.lifecycle_state)}</span>` : ""}</td>
       <td>${escapeHtml(i.availability_zone)}</td>
-      <td>${i.lifecycle === "spot" ? badge("spot", "spot") : "on-demand"}</td>
+      <td>${i.lifecycle === "spot" ? badge("spot", "spot") : "on-demand"}${i.instance_type ? ` <span class="note">${escapeHtml(i.instance_type)}</span>` : ""}</td>
       <td>${i.protected ? badge("protected", "protected") : "—"}</td>
       <td>${Charts.clockLabel(i.launched_at)}</td>
-      <td class="actions"><button data-action="protect" data-value="${!i.protected}">${i.protected ? "unprotect" : "protect"}</button>${buttons}</td>
+      <td class="actions"><button data-action="protect" data-value="${!i.protected}">${i.protected ? "unprotect" : "protect"}</button>${buttons}${reclaim}</td>
     </tr>`;
   });
   section.querySelector("tbody").innerHTML = rows.join("") || '<tr><td colspan="7" class="note">no instances</td></tr>';

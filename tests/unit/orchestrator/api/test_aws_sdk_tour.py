@@ -613,6 +613,8 @@ def test_every_action_through_boto3(tour: Tour, context: ApiContext) -> None:
     )
     autoscaling.delete_auto_scaling_group(AutoScalingGroupName="baristas", ForceDelete=True)
     tour["ec2"].delete_launch_template(LaunchTemplateName="baristas")
+    assert tour["ec2"].describe_spot_price_history(InstanceTypes=["t3.micro"])["SpotPriceHistory"]
+    tour.refused("ec2", "describe_spot_price_history", "InvalidNextToken", NextToken="x")
     implemented = {
         (service, action)
         for service, actions in service_actions(context).items()

@@ -85,6 +85,7 @@ def scenario(call: Recorder, store_path: Path, runtime: FakeRuntime) -> None:  #
     call("ec2", "ModifyLaunchTemplate", LaunchTemplateName="web", DefaultVersion="2")
     call("ec2", "DescribeLaunchTemplates")
     call("ec2", "DescribeLaunchTemplateVersions", LaunchTemplateName="web")
+    call("ec2", "DescribeSpotPriceHistory", InstanceTypes=["t3.micro"], MaxResults=2)
     call("ec2", "CreateLaunchTemplate", LaunchTemplateName="spare", LaunchTemplateData=data)
     call("ec2", "DeleteLaunchTemplate", LaunchTemplateName="spare")
 

@@ -13,6 +13,8 @@ from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.store import Store
 from orchestrator.instances import Health
 from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.spot.model import Pool
+from orchestrator.spot.store import SpotStore
 from tests.unit.orchestrator.dashboard.conftest import FakeLoadgen, Services, log_in
 
 
@@ -105,6 +107,26 @@ def test_kill_and_pause_go_through_the_runtime(
     assert {i.instance_id: i.health for i in runtime.instances()}[second] is Health.HEALTHY
     assert press(client, "kill", 404, instance_id="i-nobody")["error"] == (
         "no instance i-nobody in any group"
+    )
+
+
+def test_reclaim_spot_capacity_takes_the_pool_for_the_reclaim_duration(
+    client: TestClient, store_path: Path, runtime: FakeRuntime
+):
+    answer = press(
+        client, "reclaim-spot-capacity", instance_type="t3.micro", availability_zone="az-a"
+    )
+    assert answer["reclaimed_until"] == runtime.now() + 600  # BARISTA_SPOT_RECLAIM_DURATION
+    with SpotStore(store_path) as store:
+        assert store.reclaimed(runtime.now()) == {Pool("t3.micro", "az-a")}
+        assert store.reclaimed(runtime.now() + 600) == set()
+    refused = press(
+        client, "reclaim-spot-capacity", 400, instance_type="m5.large", availability_zone="az-a"
+    )
+    assert "InstanceType" in refused["error"]
+    assert (
+        "availability_zone"
+        in press(client, "reclaim-spot-capacity", 400, instance_type="t3.micro")["error"]
     )
 
 
