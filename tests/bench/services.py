@@ -205,8 +205,10 @@ def main() -> None:
         f"| backend | {columns} | goal | steady load | orders timed | p50 ms | p99 ms | mean ms |",
         "| --- | " + "---: | " * len(connections) + "--- | --- | ---: | ---: | ---: | ---: |",
     ]
+    load_before = os.getloadavg()[0]
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         lines += run_backend(backend, args.seconds, args.rate, connections)
+    load_after = os.getloadavg()[0]
     print("\n".join(lines))
     if not args.no_write:
         header = (
@@ -216,7 +218,8 @@ def main() -> None:
             f"accepted → order-ready event, after 5 warm-up orders), then wrk -t2 for "
             f"{args.seconds} s with {args.connections} connections (requests/s of one order-api "
             f"replica, uvicorn on uvloop and httptools; every 202 is a broker-confirmed, "
-            f"ledgered order, committed in batches). Goal: the best column."
+            f"ledgered order, committed in batches). Goal: the best column. Load average (1 min) "
+            f"{load_before:.1f} before and {load_after:.1f} after: the machine is shared."
         )
         replace_section("bench-services", [header, "", *lines])
 
