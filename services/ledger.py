@@ -12,6 +12,7 @@ Keys (``{ns}`` defaults to ``barista:ledger``): ``{ns}:state`` hash order id →
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,6 +61,22 @@ class Ledger:
         send both succeeded); a later state (a fast barista, a redelivery) is never
         overwritten."""
         self._client.hsetnx(self._state, order_id, OrderState.ACCEPTED.value)
+
+    def accepted_many(self, order_ids: Sequence[str]) -> None:
+        """``accepted`` for a batch of orders, in one pipelined round trip (order-api's group
+        commit); not a transaction: each record stands alone, as ``accepted`` writes it."""
+        with self._client.pipeline(transaction=False) as pipe:
+            for order_id in order_ids:
+                pipe.hsetnx(self._state, order_id, OrderState.ACCEPTED.value)
+            pipe.execute()
+
+    def withdrawn_many(self, order_ids: Sequence[str]) -> list[bool]:
+        """``withdrawn`` for a batch, in one pipelined round trip; True for each record
+        removed."""
+        with self._client.pipeline(transaction=False) as pipe:
+            for order_id in order_ids:
+                pipe.eval(_WITHDRAW, 1, self._state, order_id, OrderState.ACCEPTED.value)
+            return [bool(removed) for removed in pipe.execute()]
 
     def withdrawn(self, order_id: str) -> bool:
         """Forget an order recorded as accepted whose send was not confirmed (order-api

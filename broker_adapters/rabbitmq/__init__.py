@@ -11,8 +11,9 @@ How the contract maps onto RabbitMQ (``RabbitMQBroker.features`` says the same a
 - topic: a durable fanout exchange named after the topic; a durable subscription is a quorum
   queue ``{topic}.{subscription}`` bound to it; a fire-and-forget one is a server-named
   exclusive queue that lives as long as the connection.
-- queue: a durable quorum queue; competing consumers share it; each receive is basic.get with
-  manual ack. Order holds for a single consumer only.
+- queue: a durable quorum queue; competing consumers share it; receives are served by one
+  long-lived push consumer per queue (basic.consume, manual ack, a prefetch window of what the
+  caller holds plus what it asks for; see ``consumer``). Order holds for a single consumer only.
 - publish/send: persistent messages, returned only after a publisher confirm; batches keep
   up to ``confirm_window`` publishes in flight.
 - delay (send and nack): a holding queue per delay value, ``{queue}.delay.{ms}ms``, whose TTL

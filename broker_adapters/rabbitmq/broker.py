@@ -223,16 +223,16 @@ class RabbitMQBroker(Broker):
         wait: float = 0.0,
         visibility_timeout: float | None = None,
     ) -> list[Delivery]:
-        """Up to ``max_messages`` by basic.get, polling an empty queue until ``wait`` passes.
+        """Up to ``max_messages`` pushed by the queue's consumer, waiting up to ``wait``.
 
         ``visibility_timeout`` has no effect (Features.visibility_timeout is False): a message
         stays with this consumer until it is settled or this broker's connection closes.
 
-        Why polling rather than a consumer: cancelling a consumer whose wait ran out makes
-        pika reject whatever raced in meanwhile, and RabbitMQ 4 counts that rejection as a
-        delivery attempt, so an idle poll could push a message toward its dead-letter queue.
-        basic.get never takes more than it returns. An empty queue is asked again after
-        10 ms, doubling up to ``poll_interval`` (0.1 s).
+        The first receive of a queue starts a consumer (basic.consume with manual ack) that
+        lives as long as its channel; its prefetch window is what the caller holds unsettled
+        plus ``max_messages``, and a message the broker pushes between receives waits in
+        flight for the next one. Why a long-lived consumer, and what that means for in-flight
+        counts and attempts: ``broker_adapters.rabbitmq.consumer``.
         """
         check_receive_arguments(max_messages, wait)
         config = self._config_of(queue)
@@ -286,18 +286,16 @@ class RabbitMQBroker(Broker):
     # Used by deliveries and subscriptions
 
     def poll(self, target: Target, max_messages: int, wait: float) -> list[Delivery]:
-        """basic.get up to ``max_messages``; if none, ask again until ``wait`` has passed."""
+        """Up to ``max_messages`` from the target's push consumer, waiting up to ``wait`` for
+        the first (``consumer.PushConsumer``). The connection's lock is held for one short
+        slice of the wait at a time, so other threads' calls get in between."""
         deadline = time.monotonic() + wait
-        pause = min(0.01, self.config.poll_interval)
         while True:
             deliveries = self._connection.call(
-                lambda session, _deadline: self._get(session, target, max_messages)
+                lambda session, _deadline: self._take(session, target, max_messages, deadline)
             )
-            remaining = deadline - time.monotonic()
-            if deliveries or remaining <= 0 or self._connection.closed:
+            if deliveries or time.monotonic() >= deadline or self._connection.closed:
                 return deliveries
-            self._connection.wait(min(pause, remaining))
-            pause = min(pause * 2, self.config.poll_interval)
 
     def settle(self, delivery: RabbitMQDelivery, action: Callable[[Any], None]) -> bool:
         """Ack/nack/reject on the delivery's own channel; False (nothing done) if it is gone."""
@@ -414,19 +412,18 @@ class RabbitMQBroker(Broker):
                 "the message was not kept: declare the queue again",
             )
 
-    def _get(self, session: Session, target: Target, max_messages: int) -> list[Delivery]:
+    def _take(
+        self, session: Session, target: Target, max_messages: int, until: float
+    ) -> list[Delivery]:
         queue = target.queue_on(session)
-        channel = session.consumer(target.key)
-        deliveries: list[Delivery] = []
-        while len(deliveries) < max_messages:
-            method, properties, body = channel.basic_get(queue, auto_ack=False)
-            if method is None:
-                break
+        consumer = session.push_consumer(target.key, queue)
+        channel = consumer.channel
+
+        def deliver(method: Any, properties: Any, body: bytes) -> Delivery:
             message = codec.decode(method, properties, body)
-            deliveries.append(
-                RabbitMQDelivery(self, target, queue, channel, method.delivery_tag, message)
-            )
-        return deliveries
+            return RabbitMQDelivery(self, target, queue, channel, method.delivery_tag, message)
+
+        return consumer.take(max_messages, until, deliver)
 
     def _declare_exchange(self, session: Session, topic: str) -> None:
         if topic not in self._exchanges:

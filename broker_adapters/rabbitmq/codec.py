@@ -75,7 +75,7 @@ def receives(raw_headers: Mapping[str, Any], redelivered: bool) -> int:
 
 
 def decode(method: Any, props: Any, body: bytes) -> Message:
-    """A Message from a basic.get; messages from plain AMQP clients get defaults."""
+    """A Message from a delivery (basic.deliver); messages from plain AMQP clients get defaults."""
     raw: Mapping[str, Any] = props.headers or {}
     headers = {name: _text(value) for name, value in raw.items() if not _is_broker_header(name)}
     last_queue = raw.get("x-last-death-queue")

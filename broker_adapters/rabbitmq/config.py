@@ -41,8 +41,6 @@ class RabbitMQConfig:
     connection_name: str = "barista broker_adapters"
     # Socket connect/read timeout for one connection attempt.
     socket_timeout: float = 5.0
-    # Long polls re-check an empty queue at most this far apart (see RabbitMQBroker.receive).
-    poll_interval: float = 0.1
     # Publishes in flight before the batch publisher waits for confirms.
     confirm_window: int = 1000
     # An idle delay queue is deleted this long after its last message could have expired.
@@ -51,8 +49,8 @@ class RabbitMQConfig:
     def __post_init__(self) -> None:
         if not self.management_url:
             object.__setattr__(self, "management_url", http_url(self.host, DEFAULT_MANAGEMENT_PORT))
-        if self.timeout <= 0 or self.socket_timeout <= 0 or self.poll_interval <= 0:
-            raise ValueError("timeout, socket_timeout and poll_interval must be positive")
+        if self.timeout <= 0 or self.socket_timeout <= 0:
+            raise ValueError("timeout and socket_timeout must be positive")
         if self.heartbeat < 0:
             raise ValueError("heartbeat must be >= 0 (0 turns heartbeats off)")
         if self.confirm_window < 1:

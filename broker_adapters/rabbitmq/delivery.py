@@ -30,7 +30,7 @@ class Target:
 
 
 class RabbitMQDelivery(Delivery):
-    """A message from ``basic.get``, settled on the channel that received it.
+    """A message from the queue's push consumer, settled on the channel that received it.
 
     Delivery tags are numbers local to one channel. If that channel (or its connection) has
     been closed since the receive (a reconnect, a broker restart), the broker has already put

@@ -7,7 +7,7 @@ back every message received on it:
 
 - one *admin* channel for declares and deletes, reopened after an error;
 - one *consumer* channel per queue or subscription, so deliveries of one queue never die of
-  another queue's error;
+  another queue's error, with one long-lived push consumer on it (``consumer.PushConsumer``);
 - one *publisher* channel in confirm mode that keeps a window of publishes in flight.
 """
 
@@ -22,6 +22,7 @@ import pika
 import pika.exceptions
 
 from broker_adapters.rabbitmq.config import RabbitMQConfig
+from broker_adapters.rabbitmq.consumer import PushConsumer
 
 # Errors that mean "this connection is gone": reconnect and retry.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -188,6 +189,7 @@ class Session:
         self.connection: Any = pika.BlockingConnection(parameters)
         self._admin: Any = None
         self._consumers: dict[str, Any] = {}
+        self._push_consumers: dict[str, PushConsumer] = {}
         self._publisher: ConfirmingPublisher | None = None
 
     @property
@@ -208,8 +210,19 @@ class Session:
             self._consumers[key] = channel
         return channel
 
+    def push_consumer(self, key: str, queue: str) -> PushConsumer:
+        """The long-lived consumer of ``queue`` on the channel of ``key`` (``consumer``); a new
+        one when that channel was reopened or the queue's name changed."""
+        channel = self.consumer(key)
+        consumer = self._push_consumers.get(key)
+        if consumer is None or consumer.channel is not channel or consumer.queue != queue:
+            consumer = PushConsumer(self.connection, channel, queue)
+            self._push_consumers[key] = consumer
+        return consumer
+
     def close_consumer(self, key: str) -> None:
         """Close a consumer channel: its unacked messages go back to the queue."""
+        self._push_consumers.pop(key, None)
         channel = self._consumers.pop(key, None)
         if channel is not None and channel.is_open:
             channel.close()

@@ -94,8 +94,8 @@ def declare_topic(session: Session, topic: str) -> None:
 def declare_fire_and_forget_queue(session: Session, topic: str) -> str:
     """A new server-named queue bound to ``topic``, gone when this connection closes.
 
-    Auto-delete is set too, but it only acts on a queue that has had consumers, and receive
-    uses basic.get: exclusivity is what removes it.
+    Auto-delete removes it once its consumer's channel closes (the subscription closed);
+    exclusivity removes it with the connection, consumer or not.
     """
     channel = session.admin()
     declared = channel.queue_declare("", exclusive=True, auto_delete=True)

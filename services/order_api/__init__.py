@@ -23,7 +23,8 @@ from services import logs
 from services.ledger import Ledger
 from services.lifecycle import Lifecycle
 from services.messaging import declare_orders, open_broker
-from services.order_api.app import MAX_BODY_BYTES, SERVICE, create_app, describe
+from services.order_api.app import MAX_BODY_BYTES, SERVICE, create_app
+from services.order_api.commits import describe
 from services.order_api.settings import OrderApiSettings
 from services.settings import SettingsError, load
 
@@ -75,6 +76,10 @@ def main(environ: Mapping[str, str]) -> int:
             port=settings.port,
             log_config=None,
             access_log=False,
+            # uvloop and httptools (dependencies of the project): about twice the requests/s
+            # of asyncio's loop and h11 for the same app (BENCHMARKS.md, bench-services).
+            loop="uvloop",
+            http="httptools",
         )
         log.info("stopped")
     except BrokerError as error:

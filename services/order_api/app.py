@@ -6,7 +6,9 @@ is sent), 503 with ``Retry-After`` when the ledger or the broker raises or does 
 time (``LEDGER_TIMEOUT``, ``broker_timeout``).
 
 The steps are: record the order in the ledger as accepted, send (the confirm), publish
-``order-placed``, answer 202. Why the ledger comes first:
+``order-placed``, answer 202. Concurrent orders take them together, one ledger write, one
+confirmed send and one publish per batch (``services.order_api.commits``: group commit); the
+promise holds per order. Why the ledger comes first:
 
 - The ledger exists to prove that nothing confirmed was lost, so it must hold every order a
   202 was given for. Written after the confirm, a failed write could only be logged (a 5xx
@@ -37,8 +39,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -51,7 +52,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from broker_adapters import Broker, BrokerError
+from broker_adapters import Broker
 from services.health import health_payload
 from services.ledger import OrderState
 from services.metrics import (
@@ -60,15 +61,14 @@ from services.metrics import (
     ORDERS_ACCEPTED,
     ORDERS_REJECTED,
 )
-from services.order_api.calls import BlockingCalls, Saturated
+from services.order_api.calls import BlockingCalls
+from services.order_api.commits import OrderCommits, Refused, describe
 from services.order_api.settings import OrderApiSettings
 from services.orders import (
     MAX_ITEMS,
     MAX_QUANTITY,
     MENU,
-    EventKind,
     Order,
-    OrderEvent,
     OrderRequest,
     Size,
 )
@@ -98,20 +98,13 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 class OrderLedger(Protocol):
     """The part of ``services.ledger.Ledger`` the counter uses (tests pass a fake)."""
 
-    def accepted(self, order_id: str) -> None: ...
+    def accepted_many(self, order_ids: Sequence[str]) -> None: ...
 
-    def withdrawn(self, order_id: str) -> bool: ...
+    def withdrawn_many(self, order_ids: Sequence[str]) -> list[bool]: ...
 
     def state(self, order_id: str) -> OrderState | None: ...
 
     def ping(self) -> bool: ...
-
-
-def describe(error: BaseException, seconds: float | None = None) -> str:
-    """An error as a log or readiness line; a missed deadline says how long it waited."""
-    if isinstance(error, TimeoutError) and seconds is not None:
-        return f"no answer within {seconds:g} s"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def field_errors(errors: list[ErrorDetails]) -> list[dict[str, str]]:
@@ -134,17 +127,6 @@ async def read_body(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
-
-
-def placed_event(order: Order) -> OrderEvent:
-    return OrderEvent(
-        kind=EventKind.PLACED,
-        order_id=order.order_id,
-        customer_id=order.customer.id,
-        cups=order.cups(),
-        at=datetime.now(UTC),
-        accepted_at=order.accepted_at,
-    )
 
 
 def reject(
@@ -183,6 +165,15 @@ class OrderCounter:
         self.ledger = ledger
         self.settings = settings
         self.calls = calls
+        self.commits = OrderCommits(
+            broker,
+            ledger,
+            orders_queue=settings.orders_queue,
+            events_topic=settings.events_topic,
+            calls=calls,
+            broker_timeout=settings.broker_timeout,
+            ledger_timeout=LEDGER_TIMEOUT,
+        )
         self.health = health_payload() | {"service": SERVICE}
 
     # POST /orders
@@ -252,47 +243,26 @@ class OrderCounter:
 
     async def _accept(self, order: Order) -> Response:
         try:
-            await self.calls.run(LEDGER_TIMEOUT, partial(self.ledger.accepted, order.order_id))
-        except Exception as error:
-            if isinstance(error, TimeoutError):
-                # A write that timed out may still land: take it back, as for a failed send.
-                await self._withdraw(order)
+            event = await self.commits.commit(order)
+        except Refused as refused:
+            if refused.step == "internal":
+                return reject(
+                    500,
+                    "error",
+                    {"error": "internal error"},
+                    error=refused.error,
+                    order_id=order.order_id,
+                )
             return reject(
                 503,
                 "unavailable",
-                {"error": "ledger unavailable"},
+                {"error": f"{refused.step} unavailable"},
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                 order_id=order.order_id,
-                detail=describe(error, LEDGER_TIMEOUT),
+                detail=describe(refused.error, refused.seconds),
             )
-        timeout = self.settings.broker_timeout
-        send = partial(
-            self.broker.send,
-            self.settings.orders_queue,
-            order.model_dump_json().encode(),
-            group_id=order.customer.id,
-            trace_id=order.order_id,
-            headers={"content-type": JSON},
-        )
-        try:
-            await self.calls.run(timeout, send)
-        except (BrokerError, TimeoutError, Saturated) as error:
-            await self._withdraw(order)
-            return reject(
-                503,
-                "unavailable",
-                {"error": "broker unavailable"},
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-                order_id=order.order_id,
-                detail=describe(error, timeout),
-            )
-        except Exception as error:
-            # Not a BrokerError: a bug, not an outage. Still unconfirmed, so still no 2xx.
-            await self._withdraw(order)
-            return reject(
-                500, "error", {"error": "internal error"}, error=error, order_id=order.order_id
-            )
-        event = await self._follow_up("event", timeout, partial(self._announce, order))
+        if event != "ok":
+            ORDER_FOLLOW_UP_FAILURES.labels(step="event").inc()
         return self._accepted(order, event)
 
     def _accepted(self, order: Order, event: str) -> Response:
@@ -315,35 +285,6 @@ class OrderCounter:
             status_code=202,
             headers={"Location": f"/orders/{order.order_id}"},
         )
-
-    async def _withdraw(self, order: Order) -> None:
-        """Take back the ledger record of an order that was not confirmed (best effort: a
-        record left behind reads "accepted" until someone looks at the queue)."""
-        try:
-            await self.calls.run(LEDGER_TIMEOUT, partial(self.ledger.withdrawn, order.order_id))
-        except Exception as error:
-            log.warning(
-                "ledger record of an unconfirmed order not withdrawn",
-                extra={"order_id": order.order_id, "detail": describe(error, LEDGER_TIMEOUT)},
-            )
-
-    def _announce(self, order: Order) -> None:
-        self.broker.publish(
-            self.settings.events_topic,
-            placed_event(order).model_dump_json().encode(),
-            headers={"content-type": JSON},
-            group_id=order.customer.id,
-            trace_id=order.order_id,
-        )
-
-    async def _follow_up(self, step: str, seconds: float, call: Callable[[], object]) -> str:
-        """A step after the confirm: "ok", or what failed; never raises (module docstring)."""
-        try:
-            await self.calls.run(seconds, call)
-        except Exception as error:
-            ORDER_FOLLOW_UP_FAILURES.labels(step=step).inc()
-            return f"failed: {describe(error, seconds)}"
-        return "ok"
 
     # GET /orders/{order_id}
 

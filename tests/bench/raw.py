@@ -154,7 +154,9 @@ class RedisRaw:
 
 
 class RabbitRaw:
-    """A quorum queue; publisher confirms per message (pika's blocking channel); basic.get + ack."""
+    """A quorum queue; publisher confirms per message (pika's blocking channel); a push consumer
+    (basic.consume, prefetch = messages per receive) with one ack per message, as pika's
+    documentation consumes."""
 
     def __init__(self, endpoint: Endpoint, queue: str) -> None:
         self.queue = queue
@@ -172,14 +174,17 @@ class RabbitRaw:
         return messages
 
     def consume(self, messages: int, per_receive: int) -> int:
-        """basic.get and one ack per message, as the adapter receives (see its docstring)."""
+        """One ack per message, as the adapter's receive hands them out (see its docstring)."""
+        self.channel.basic_qos(prefetch_count=per_receive)
         done = 0
-        while done < messages:
-            method, _properties, _body = self.channel.basic_get(self.queue)
+        for method, _properties, _body in self.channel.consume(self.queue, inactivity_timeout=30):
             if method is None:
-                continue
+                raise RuntimeError("no message within 30 s")
             self.channel.basic_ack(method.delivery_tag)
             done += 1
+            if done >= messages:
+                break
+        self.channel.cancel()
         return done
 
     def close(self) -> None:

@@ -4,18 +4,21 @@ subscription that existed before the order, and the ledger knows the order."""
 
 from __future__ import annotations
 
+import itertools
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 from starlette.testclient import TestClient
 
-from broker_adapters import Broker, Subscription, connect
+from broker_adapters import Broker, Subscription, ack_batch, connect
 from services.ledger import Ledger, OrderState
 from services.messaging import declare_orders, open_broker
 from services.order_api import OrderApiSettings, create_app
-from services.orders import EventKind, Order, OrderEvent
+from services.orders import IDEMPOTENCY_NAMESPACE, EventKind, Order, OrderEvent
 from tests.support.brokers import Endpoint, start_redis
 from tests.support.containers import Credentials
 from tests.support.receiving import receive_count, wait_for
@@ -169,3 +172,68 @@ def test_a_frozen_broker_gets_503s_never_a_202_and_the_api_recovers_with_it(
 
         assert wait_for(order_once_more, timeout=15, interval=0.2)
         assert ledger.state(accepted[0]) is OrderState.ACCEPTED
+
+
+def test_orders_in_a_batch_the_frozen_broker_never_confirmed_get_503_and_no_202_is_lost(
+    own_redis: Endpoint, redis_server: Endpoint, unique_name: str
+):
+    """Sixteen customers order at once, so order-api commits their orders in batches; the
+    broker is frozen (docker pause) while batches are at it. Every 202 must be on the queue
+    and in the ledger; the orders of the frozen batches get 503 and leave no ledger record
+    behind, unless their send did land after all (a 503 means "not confirmed")."""
+    settings = OrderApiSettings(
+        broker_url=own_redis.url,
+        ledger_url=redis_server.url,
+        orders_queue=unique_name,
+        dead_letter_queue=f"{unique_name}-dlq",
+        events_topic=f"{unique_name}-events",
+        broker_timeout=1.0,
+        ledger_namespace=f"test:{uuid.uuid4().hex}",
+    )
+    ledger = Ledger.from_url(settings.ledger_url, settings.ledger_namespace)
+    answers: dict[str, int] = {}  # order id (from its Idempotency-Key) -> status
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def customer(number: int) -> None:
+        for attempt in itertools.count():
+            if stop.is_set():
+                return
+            key = f"{unique_name}/{number}/{attempt}"
+            status = client.post("/orders", json=ORDER, headers={"Idempotency-Key": key})
+            with lock:
+                answers[uuid.uuid5(IDEMPOTENCY_NAMESPACE, key).hex] = status.status_code
+
+    def count(status: int) -> int:
+        with lock:
+            return sum(answer == status for answer in answers.values())
+
+    with open_broker(settings.broker_url, settings.broker_timeout) as broker:
+        declare(broker, settings)
+        frozen = own_redis.container.get_wrapped_container()
+        with TestClient(create_app(broker, ledger, settings)) as client:
+            with ThreadPoolExecutor(16) as customers:
+                for number in range(16):
+                    customers.submit(customer, number)
+                try:
+                    assert wait_for(lambda: count(202) >= 100, timeout=30, interval=0.01)
+                    frozen.pause()  # mid-stream: some batch is at the broker now
+                    assert wait_for(lambda: count(503) >= 16, timeout=30, interval=0.05)
+                finally:
+                    frozen.unpause()
+                    stop.set()
+            assert {202, 503} >= set(answers.values())
+
+        queued: set[str] = set()
+        while batch := broker.receive(settings.orders_queue, max_messages=10, wait=1):
+            queued |= {Order.model_validate_json(d.message.body).order_id for d in batch}
+            ack_batch(batch)
+
+    confirmed = {order_id for order_id, status in answers.items() if status == 202}
+    refused = set(answers) - confirmed
+    assert confirmed <= queued, "a 202 whose order is not on the queue"
+    assert queued <= set(answers), "an order on the queue that nobody placed"
+    for order_id in confirmed:
+        assert ledger.state(order_id) is OrderState.ACCEPTED
+    for order_id in refused - queued:
+        assert ledger.state(order_id) is None, "a refused order left a ledger record"

@@ -228,8 +228,20 @@ class FakeLedger:
         self.faults.check("accepted")
         self.states.setdefault(order_id, OrderState.ACCEPTED)
 
+    def accepted_many(self, order_ids: Sequence[str]) -> None:
+        self.faults.check("accepted")
+        for order_id in order_ids:
+            self.states.setdefault(order_id, OrderState.ACCEPTED)
+
+    def withdrawn_many(self, order_ids: Sequence[str]) -> list[bool]:
+        self.faults.check("withdrawn")
+        return [self._withdraw(order_id) for order_id in order_ids]
+
     def withdrawn(self, order_id: str) -> bool:
         self.faults.check("withdrawn")
+        return self._withdraw(order_id)
+
+    def _withdraw(self, order_id: str) -> bool:
         if self.states.get(order_id) is not OrderState.ACCEPTED:
             return False
         del self.states[order_id]

@@ -582,6 +582,7 @@ def test_main_declares_the_orders_queue_serves_and_closes_the_broker(monkeypatch
     )
     assert broker.peer().describe_queue("orders-dlq") is not None
     assert served["port"] == 9090
+    assert (served["loop"], served["http"]) == ("uvloop", "httptools")
     assert broker.closed
 
 
