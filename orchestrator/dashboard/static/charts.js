@@ -44,13 +44,17 @@ const Charts = (() => {
     });
     const points = spec.series.reduce((total, s) => total + s.points.length, 0);
     svg.dataset.points = String(points);
-    const values = spec.series.flatMap((s) => s.points.map((p) => p[1]));
+    const xmin = spec.xmin;
+    const xmax = Math.max(spec.xmax, xmin + 1);
+    // Only points inside [xmin, xmax] are drawn and scaled to: a forecast reaches days past the
+    // window's right edge, and its later hours must neither pile up on that edge nor stretch
+    // the axis (a step series holds its last value up to the edge instead).
+    const inWindow = (s) => s.points.filter((p) => p[0] >= xmin - 1e-6 && p[0] <= xmax + 1e-6);
+    const values = spec.series.flatMap((s) => inWindow(s).map((p) => p[1]));
     if (spec.target != null) values.push(spec.target);
     const highest = Math.max(0, ...values);
     // Counts (instances) get whole-number gridlines: 0, half, top, all integers.
     const ymax = spec.integer ? 2 * Math.max(1, Math.ceil(highest / 2)) : niceMax(highest * 1.1);
-    const xmin = spec.xmin;
-    const xmax = Math.max(spec.xmax, xmin + 1);
     const plotW = WIDTH - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     const x = (t) => PAD.left + ((t - xmin) / (xmax - xmin)) * plotW;
@@ -69,20 +73,21 @@ const Charts = (() => {
       svg.append(el("text", { x: WIDTH - PAD.right - 2, y: y(spec.target) - 3, class: "axis target-label", "text-anchor": "end" }, `target ${formatValue(spec.target)}`));
     }
     spec.series.forEach((series, index) => {
-      const visible = series.points.filter((p) => p[0] >= xmin - 1e-6);
+      const visible = inWindow(series);
       if (visible.length === 0) return;
       if (series.dots) {
-        for (const [t, v] of visible) svg.append(el("circle", { cx: x(Math.min(t, xmax)), cy: y(v), r: 3.5, class: `dot series-${index}` }));
+        for (const [t, v] of visible) svg.append(el("circle", { cx: x(t), cy: y(v), r: 3.5, class: `dot series-${index}` }));
         return;
       }
       let d = "";
       visible.forEach(([t, v], i) => {
-        const px = x(Math.min(t, xmax)).toFixed(1);
+        const px = x(t).toFixed(1);
         const py = y(v).toFixed(1);
         if (i === 0) d += `M${px},${py}`;
         else if (series.step) d += `H${px}V${py}`;
         else d += `L${px},${py}`;
       });
+      if (series.step && series.points.some((p) => p[0] > xmax + 1e-6)) d += `H${x(xmax).toFixed(1)}`;
       svg.append(el("path", { d, class: `line series-${index}`, style: series.color ? `stroke:${series.color}` : "" }));
       if (visible.length <= 2 && !series.step) {
         for (const [t, v] of visible) svg.append(el("circle", { cx: x(t), cy: y(v), r: 2.5, class: `dot series-${index}` }));
