@@ -271,6 +271,9 @@ def main(environ: Mapping[str, str]) -> int:
             port=settings.api_port,
             log_config=None,
             access_log=False,
+            # On a daemon thread: asyncio and h11, as services.lifecycle says why.
+            loop="asyncio",
+            http="h11",
         )
     )
     api_thread = threading.Thread(target=api.run, name="api", daemon=True)

@@ -69,6 +69,12 @@ def serve_side_door(
         port=port,
         log_config=None,
         access_log=False,
+        # asyncio and h11, as before uvloop and httptools were installed for order-api (uvicorn's
+        # "auto" picks them up): the load generator, whose side door runs here on a daemon
+        # thread, once exited on SIGTERM with SIGSEGV (-11) under CI load since they came in.
+        # A side door needs no speed; its loop dies with the process.
+        loop="asyncio",
+        http="h11",
     )
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, name="side-door", daemon=True).start()

@@ -108,7 +108,16 @@ def served_api(broker_urls: Mapping[str, str]) -> Iterator[dict[str, str]]:
         port = _free_port()
         endpoint = f"http://127.0.0.1:{port}"
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                access_log=False,
+                # On a daemon thread: asyncio and h11, as services.lifecycle says why.
+                loop="asyncio",
+                http="h11",
+            )
         )
         serving = threading.Thread(target=server.run, name="compare-api", daemon=True)
         serving.start()
