@@ -38,28 +38,13 @@ from tests.support.containers import (
     free_loopback_port,
     stable_image,
 )
-from tests.support.engine import in_ci
 from tests.support.orchestrator import OrchestratorProcess, group_containers
-from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.docker
 
 GROUP = "dashboard-web"
 BROKER_PROJECT = f"dashboard-{SESSION_ID}"
 TIMEOUT_MS = 90_000
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Debian's chromium; with CI=true a missing browser or Playwright fails, never skips."""
-    try:
-        import playwright.sync_api  # noqa: F401, PLC0415 - only this test needs it
-    except ImportError:
-        message = "Playwright for Python is missing: .venv/bin/pip install -e '.[dev]'"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return require_tool("chromium")
 
 
 @pytest.fixture

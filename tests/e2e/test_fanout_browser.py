@@ -23,7 +23,7 @@ import pytest
 from broker_adapters import connect
 from services.ledger import Ledger
 from services.orders import EventKind, OrderEvent
-from tests.e2e.test_dashboard import TIMEOUT_MS, chromium, log_in  # noqa: F401 - fixture
+from tests.e2e.test_dashboard import TIMEOUT_MS, log_in
 from tests.support.brokers import Endpoint, http_get
 from tests.support.containers import (
     LOOPBACK,
@@ -178,7 +178,7 @@ def row(panel: Locator, name: str) -> Locator:
 
 def test_the_pickup_board_and_the_topic_panel_in_a_browser(
     *,
-    chromium: str,  # noqa: F811 - the fixture imported above
+    chromium: str,
     rabbitmq: Endpoint,
     topic: str,
     pickup_board: str,
