@@ -183,16 +183,14 @@ class SpotMarketController:
                 earlier = notices.get(instance.instance_id)
                 reason = "capacity reclaimed" if state.reclaimed else "no capacity left in the pool"
                 store.put_notice(
-                    Notice(
-                        instance_id=instance.instance_id,
-                        group=instance.group,
-                        instance_type=pool.instance_type,
-                        availability_zone=pool.availability_zone,
-                        kind=NoticeKind.INTERRUPTION,
-                        noticed_at=now,
+                    _notice(
+                        instance,
+                        pool,
+                        NoticeKind.INTERRUPTION,
+                        now,
+                        reason,
                         action_time=now + INTERRUPTION_NOTICE_SECONDS,
                         rebalance_at=earlier.rebalance_at if earlier is not None else None,
-                        reason=reason,
                     )
                 )
                 chosen.append(instance.instance_id)
@@ -218,15 +216,13 @@ class SpotMarketController:
             if not at_risk(self.settings, states[pool]):
                 continue
             store.put_notice(
-                Notice(
-                    instance_id=instance.instance_id,
-                    group=instance.group,
-                    instance_type=pool.instance_type,
-                    availability_zone=pool.availability_zone,
-                    kind=NoticeKind.REBALANCE,
-                    noticed_at=now,
+                _notice(
+                    instance,
+                    pool,
+                    NoticeKind.REBALANCE,
+                    now,
+                    "elevated risk of interruption",
                     rebalance_at=now,
-                    reason="elevated risk of interruption",
                 )
             )
             chosen.append(instance.instance_id)
@@ -273,6 +269,30 @@ def _record_runs(store: SpotStore, instances: list[Instance], now: float) -> Non
             changed.append(replace(run, end=now))
     if changed:
         store.put_runs(changed)
+
+
+def _notice(
+    instance: Instance,
+    pool: Pool,
+    kind: NoticeKind,
+    now: float,
+    reason: str,
+    *,
+    action_time: float | None = None,
+    rebalance_at: float | None = None,
+) -> Notice:
+    """The notice EC2 gives ``instance`` of ``pool`` at ``now``."""
+    return Notice(
+        instance_id=instance.instance_id,
+        group=instance.group,
+        instance_type=pool.instance_type,
+        availability_zone=pool.availability_zone,
+        kind=kind,
+        noticed_at=now,
+        action_time=action_time,
+        rebalance_at=rebalance_at,
+        reason=reason,
+    )
 
 
 def _interrupted(notices: dict[str, Notice], instance_id: str) -> bool:

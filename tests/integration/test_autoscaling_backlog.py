@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from broker_adapters import connect
-from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
 from orchestrator.instances import Health
-from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling import TargetTrackingConfiguration
 from orchestrator.scaling.metrics import QueueBacklogMetric
@@ -24,8 +22,9 @@ from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.server import ControlLoop
 from orchestrator.time_scale import TimeScale
 from services.ledger import OrderState
+from tests.support.barista_group import put_barista_group
 from tests.support.brokers import STARTERS
-from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
+from tests.support.containers import SESSION_ID, SESSION_LABEL
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
 
@@ -65,22 +64,15 @@ def test_a_backlog_scales_baristas_out_and_back_in_with_no_order_lost(shop: Shop
     }
     stopping = threading.Event()
     with Store(tmp_path / "barista.db") as store, connect(shop.broker.url) as broker:
-        store.put_launch_template(
-            create_launch_template(
-                group,
-                LaunchTemplateData(
-                    image=stable_image("service"),
-                    command=("serve", "barista"),
-                    environment=environment,
-                    network=shop.network.name,
-                    stop_timeout=15,
-                ),
-            )
-        )
-        store.put_group(
-            create_auto_scaling_group(
-                group, group, min_size=0, max_size=MAX_SIZE, availability_zones=("az-a", "az-b")
-            )
+        put_barista_group(
+            store,
+            shop,
+            group,
+            environment,
+            min_size=0,
+            max_size=MAX_SIZE,
+            availability_zones=("az-a", "az-b"),
+            stop_timeout=15,
         )
         store.put_policy(
             ScalingPolicy(

@@ -22,11 +22,9 @@ from pathlib import Path
 import pytest
 
 from broker_adapters import connect
-from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.store import Store
 from orchestrator.clock import ScaledClock
 from orchestrator.instances import Health
-from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
 from orchestrator.monitoring import RETENTION
 from orchestrator.runtime.docker import DockerRuntime
 from orchestrator.scaling import TargetTrackingConfiguration
@@ -40,7 +38,8 @@ from orchestrator.scaling.predictive import (
 from orchestrator.server import ControlLoop
 from orchestrator.time_scale import TimeScale
 from services.ledger import OrderState
-from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
+from tests.support.barista_group import put_barista_group
+from tests.support.containers import SESSION_ID, SESSION_LABEL
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
 
@@ -95,22 +94,15 @@ def morning(shop: Shop, tmp_path: Path, *, predictive: bool) -> tuple[float, int
         Store(tmp_path / f"{group}.db") as store,
         connect(shop.broker.url) as broker,
     ):
-        store.put_launch_template(
-            create_launch_template(
-                group,
-                LaunchTemplateData(
-                    image=stable_image("service"),
-                    command=("serve", "barista"),
-                    environment=environment,
-                    network=shop.network.name,
-                    stop_timeout=5,
-                ),
-            )
-        )
-        store.put_group(
-            create_auto_scaling_group(
-                group, group, min_size=1, max_size=MAX_SIZE, availability_zones=("az-a",)
-            )
+        put_barista_group(
+            store,
+            shop,
+            group,
+            environment,
+            min_size=1,
+            max_size=MAX_SIZE,
+            availability_zones=("az-a",),
+            stop_timeout=5,
         )
         store.put_policy(tracking)
         if predictive:
