@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.arns import REGION
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:8500"
 ENDPOINT_VARIABLE = "BARISTA_ENDPOINT_URL"
 ACCESS_KEY_VARIABLE = "BARISTA_ACCESS_KEY_ID"
 SECRET_KEY_VARIABLE = "BARISTA_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name, not a secret
 # Barista is one region; the signature carries it, and the orchestrator accepts any.
-REGION = "us-east-1"
 # The name a request is signed for is the service's signing name, where AWS's differs from the
 # path segment (botocore's models: ``signingName``).
 SIGNING_NAMES = {"cloudwatch": "monitoring", "elbv2": "elasticloadbalancing"}

@@ -32,6 +32,7 @@ from orchestrator.api._predictive import (
     predictive_configuration,
 )
 from orchestrator.api._requests import Request
+from orchestrator.arns import arn
 from orchestrator.errors import ValidationError
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.alarms import MetricAlarm, TrackingAlarm, tracking_alarm_name
@@ -43,8 +44,6 @@ from orchestrator.scaling.metrics import (
     QueueBacklogMetric,
 )
 from orchestrator.scaling.policy import (
-    ACCOUNT,
-    REGION,
     PolicyDefinition,
     PolicyType,
     ScalingPolicy,
@@ -343,7 +342,7 @@ def policy_from_request(request: PutScalingPolicy) -> ScalingPolicy:
 
 
 def alarm_arn(alarm_name: str) -> str:
-    return f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm_name}"
+    return arn("cloudwatch", f"alarm:{alarm_name}")
 
 
 def policy_alarms(policy: ScalingPolicy, alarms: list[MetricAlarm]) -> list[dict[str, str]]:

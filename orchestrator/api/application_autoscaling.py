@@ -24,6 +24,7 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._requests import Request, iso, parse
+from orchestrator.arns import arn
 from orchestrator.ecs.scalable_target import (
     BACKLOG,
     CPU,
@@ -36,10 +37,10 @@ from orchestrator.ecs.scalable_target import (
     tracking_configuration,
 )
 from orchestrator.ecs.state import EcsStore
-from orchestrator.ecs.task_definition import ACCOUNT, REGION
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.paging import Page, paginate
 from orchestrator.scaling.adjustment import AdjustmentType
+from orchestrator.scaling.alarms import TrackingAlarm, tracking_alarm_name
 from orchestrator.scaling.policy import TargetTrackingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 
@@ -334,8 +335,9 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 raise ValidationError("Minimum capacity cannot be greater than maximum capacity.")
             store.put_scalable_target(ScalableTarget(cluster, service, low, high))
         return {
-            "ScalableTargetARN": f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:"
-            f"scalable-target/{request.resource_id}"
+            "ScalableTargetARN": arn(
+                "application-autoscaling", f"scalable-target/{request.resource_id}"
+            )
         }
 
     def describe_scalable_targets(params: Params) -> Mapping[str, Any]:
@@ -402,8 +404,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         return {
             "PolicyARN": policy.policy_arn,
             "Alarms": [
-                {"AlarmName": f"TargetTracking-{policy.resource_id}-{which}-{policy.policy_name}"}
-                for which in ("AlarmHigh", "AlarmLow")
+                {"AlarmName": tracking_alarm_name(policy.resource_id, policy.policy_name, which)}
+                for which in TrackingAlarm
             ],
         }
 

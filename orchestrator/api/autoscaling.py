@@ -30,6 +30,7 @@ from orchestrator.api._policies import (
 )
 from orchestrator.api._predictive import describe_forecast
 from orchestrator.api._requests import Request, iso, parse, parse_time
+from orchestrator.arns import arn
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
 from orchestrator.asg.group import Tag
 from orchestrator.asg.launch_holds import LaunchHolds
@@ -51,7 +52,7 @@ from orchestrator.instance_types import instance_type_of
 from orchestrator.instances import Instance
 from orchestrator.launch_templates import LaunchTemplate
 from orchestrator.scaling.activity import activity_id
-from orchestrator.scaling.policy import ACCOUNT, REGION, PolicyType
+from orchestrator.scaling.policy import PolicyType
 from orchestrator.scaling.scheduled import UTC_ZONE, ScheduledAction
 
 SERVICE = "autoscaling"
@@ -242,18 +243,19 @@ class DescribeTags(Paged):
 
 
 def group_arn(name: str) -> str:
-    return (
-        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:"
-        f"{activity_id('group', name)}:autoScalingGroupName/{name}"
+    return arn(
+        "autoscaling",
+        f"autoScalingGroup:{activity_id('group', name)}:autoScalingGroupName/{name}",
     )
 
 
 def scheduled_action_arn(action: ScheduledAction) -> str:
     uuid = activity_id("scheduled", action.auto_scaling_group_name, action.scheduled_action_name)
-    return (
-        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:scheduledUpdateGroupAction:{uuid}:"
+    return arn(
+        "autoscaling",
+        f"scheduledUpdateGroupAction:{uuid}:"
         f"autoScalingGroupName/{action.auto_scaling_group_name}:"
-        f"scheduledActionName/{action.scheduled_action_name}"
+        f"scheduledActionName/{action.scheduled_action_name}",
     )
 
 

@@ -32,6 +32,7 @@ from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._launch_data import EXTENSION, USER_DATA, data_from_aws, data_to_aws
 from orchestrator.api._requests import Request, parse
 from orchestrator.api._spot import spot_actions
+from orchestrator.arns import arn
 from orchestrator.asg.store import Store
 from orchestrator.errors import AwsError
 from orchestrator.launch_templates import (
@@ -48,7 +49,7 @@ from orchestrator.paging import Page, paginate
 
 SERVICE = "ec2"
 MAX_RESULTS = 200
-CREATED_BY = "arn:aws:iam::000000000000:root"
+CREATED_BY = arn("iam", "root", region="")
 
 TemplateName = Field(default=None, min_length=3, max_length=128, pattern=r"^[a-zA-Z0-9().\-/_]+$")
 

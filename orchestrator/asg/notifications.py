@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.arns import ACCOUNT_ID
 from orchestrator.asg.hooks import LifecycleHook, LifecycleTransition
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction
-from orchestrator.scaling.policy import ACCOUNT
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def lifecycle_message(
         "Time": _iso_millis(action.started_at),
         "RequestId": str(uuid.uuid5(uuid.NAMESPACE_URL, action.lifecycle_action_token)),
         "LifecycleActionToken": action.lifecycle_action_token,
-        "AccountId": ACCOUNT,
+        "AccountId": ACCOUNT_ID,
         "AutoScalingGroupName": record.auto_scaling_group_name,
         "LifecycleHookName": hook.lifecycle_hook_name,
         "EC2InstanceId": record.instance_id,

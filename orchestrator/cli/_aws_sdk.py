@@ -15,10 +15,9 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 
+from orchestrator.arns import REGION
 from orchestrator.cli._client import UsageError
 from orchestrator.client import AccessKey, EndpointUnreachable, NoCredentials, ServiceError
-
-REGION = "us-east-1"
 
 
 class AwsSdkCaller:

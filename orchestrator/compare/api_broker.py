@@ -49,11 +49,11 @@ from broker_adapters import (
     backend_class,
 )
 from broker_adapters.core import check_receive_arguments
+from orchestrator.arns import REGION
 from orchestrator.compare.opening import API_SCHEME
 from orchestrator.compare.urls import broker_of
 
 SCHEME = API_SCHEME
-REGION = "us-east-1"
 BACKEND_TAG = "barista:backend"
 BATCH = 10  # SQS's and SNS's batch limit
 SCHEMES = {"kafka": "kafka", "kafka-share": "kafka", "rabbitmq": "amqp", "redis": "redis"}

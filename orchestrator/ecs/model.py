@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from orchestrator.ecs.task_definition import ACCOUNT, REGION
+from orchestrator.arns import arn as _arn
 
 DEFAULT_CLUSTER = "default"
 
@@ -47,7 +47,7 @@ class LaunchType(StrEnum):
 
 
 def arn(resource: str, path: str) -> str:
-    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:{resource}/{path}"
+    return _arn("ecs", f"{resource}/{path}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.ecs.task_definition import ACCOUNT, REGION
+from orchestrator.arns import arn
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.policy import TargetTrackingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
@@ -196,7 +196,7 @@ class ScalingActivity:
 
 def scaling_policy_arn(resource_id: str, policy_name: str) -> str:
     """Application Auto Scaling's policy ARN, the name CloudWatch alarms invoke it by."""
-    return (
-        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:barista:resource/ecs/"
-        f"{resource_id}:policyName/{policy_name}"
+    return arn(
+        "autoscaling",
+        f"scalingPolicy:barista:resource/ecs/{resource_id}:policyName/{policy_name}",
     )

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.arns import arn
 from orchestrator.ecs.errors import ClientException
 from orchestrator.ecs.members import check_request
 
@@ -143,12 +144,8 @@ class TaskDefinition:
         raise KeyError(name)
 
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
-
-
 def task_definition_arn(family: str, revision: int) -> str:
-    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}"
+    return arn("ecs", f"task-definition/{family}:{revision}")
 
 
 def unwrap(document: Mapping[str, Any]) -> dict[str, Any]:

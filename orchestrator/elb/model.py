@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-REGION = "us-east-1"
-ACCOUNT_ID = "000000000000"
-ARN_PREFIX = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}"
+from orchestrator.arns import arn as _arn
 
 
 class LoadBalancerType(StrEnum):
@@ -87,7 +85,7 @@ class ConditionField(StrEnum):
 
 def arn(resource: str, name: str, suffix: str) -> str:
     """An ARN shaped like AWS's: ``…:targetgroup/orders/0123456789abcdef``."""
-    return f"{ARN_PREFIX}:{resource}/{name}/{suffix}"
+    return _arn("elasticloadbalancing", f"{resource}/{name}/{suffix}")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from orchestrator.arns import arn
 from orchestrator.scaling.activity import activity_id
 from orchestrator.scaling.adjustment import AdjustmentType
 from orchestrator.scaling.metrics import MetricSpec, metric_from_document, metric_to_document
@@ -24,9 +25,6 @@ from orchestrator.scaling.predictive import (
 from orchestrator.scaling.simple import SimpleScalingPolicy
 from orchestrator.scaling.step import StepAdjustment, StepScalingPolicy
 from orchestrator.scaling.target_tracking import TargetTrackingConfiguration
-
-ACCOUNT = "000000000000"
-REGION = "us-east-1"
 
 
 class PolicyType(StrEnum):
@@ -80,9 +78,10 @@ class ScalingPolicy:
     def policy_arn(self) -> str:
         """Shaped like AWS's; the uuid is derived from the names so it is stable."""
         uuid = activity_id("policy", self.auto_scaling_group_name, self.policy_name)
-        return (
-            f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:{uuid}:"
-            f"autoScalingGroupName/{self.auto_scaling_group_name}:policyName/{self.policy_name}"
+        return arn(
+            "autoscaling",
+            f"scalingPolicy:{uuid}:autoScalingGroupName/{self.auto_scaling_group_name}"
+            f":policyName/{self.policy_name}",
         )
 
     @property

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from orchestrator.sqs.model import ACCOUNT_ID, BACKEND_TAG, BACKENDS, REGION
+from orchestrator.arns import ACCOUNT_ID, arn
+from orchestrator.sqs.model import BACKEND_TAG, BACKENDS
 
-__all__ = ["ACCOUNT_ID", "BACKENDS", "BACKEND_TAG", "REGION"]
+__all__ = ["ACCOUNT_ID", "BACKENDS", "BACKEND_TAG"]
 
 FIFO_SUFFIX = ".fifo"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -80,7 +81,7 @@ class Subscription:
 
 
 def topic_arn(name: str) -> str:
-    return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
+    return arn("sns", name)
 
 
 def name_from_arn(arn: object) -> str | None:

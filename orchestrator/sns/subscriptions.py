@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from orchestrator import arns
+from orchestrator.arns import ACCOUNT_ID
 from orchestrator.errors import AwsError
 from orchestrator.sns import attributes
 from orchestrator.sns.attributes import invalid_parameter
 from orchestrator.sns.model import (
-    ACCOUNT_ID,
     CONFIRMED_BY_ENDPOINT,
     PROTOCOLS,
     Subscription,
@@ -184,7 +185,7 @@ def get_attributes(service: SnsService, arn: object) -> dict[str, str]:
         "SubscriptionArn": subscription.arn,
         "TopicArn": topic_arn(subscription.topic),
         "Owner": ACCOUNT_ID,
-        "SubscriptionPrincipal": f"arn:aws:iam::{ACCOUNT_ID}:user/barista",
+        "SubscriptionPrincipal": arns.arn("iam", "user/barista", region=""),
         "Protocol": subscription.protocol,
         "Endpoint": subscription.endpoint,
         "ConfirmationWasAuthenticated": json.dumps(subscription.confirmed),

@@ -23,6 +23,7 @@ from typing import Any
 
 from broker_adapters import Delivery, OutgoingMessage, Sent, ack_batch
 from broker_adapters.core import DEAD_LETTER_SOURCE, MAX_RECEIVE_BATCH
+from orchestrator.arns import ACCOUNT_ID
 from orchestrator.errors import AwsError
 from orchestrator.sqs import checksums, messages
 from orchestrator.sqs.errors import (
@@ -31,7 +32,7 @@ from orchestrator.sqs.errors import (
     missing_parameter,
     receipt_handle_is_invalid,
 )
-from orchestrator.sqs.model import ACCOUNT_ID, Queue, queue_arn
+from orchestrator.sqs.model import Queue, queue_arn
 from orchestrator.sqs.receipts import Held, decode
 from orchestrator.sqs.service import SqsService
 

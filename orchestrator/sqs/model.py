@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-ACCOUNT_ID = "000000000000"
-REGION = "us-east-1"
+from orchestrator.arns import ACCOUNT_ID, arn
+
 BACKEND_TAG = "barista:backend"
 BACKENDS = ("kafka", "rabbitmq", "redis")
 # URL scheme -> backend name, as broker_adapters.connect reads them.
@@ -41,7 +41,7 @@ class Queue:
 
 
 def queue_arn(name: str) -> str:
-    return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+    return arn("sqs", name)
 
 
 def queue_url(name: str, endpoint: str) -> str:

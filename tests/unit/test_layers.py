@@ -35,6 +35,7 @@ TOP_LEVEL: dict[str, set[str]] = {
 LAYERS: list[set[str]] = [
     {
         "orchestrator",
+        "arns",
         "errors",
         "paging",
         "sqlite",
@@ -62,6 +63,7 @@ LAYERS: list[set[str]] = [
 # each, so the parts of a layer form no cycle.
 PEERS: dict[str, set[str]] = {
     "orchestrator": set(),
+    "arns": set(),
     "errors": set(),
     "paging": {"errors"},
     "sqlite": set(),
@@ -73,7 +75,7 @@ PEERS: dict[str, set[str]] = {
     "price_list": {"errors"},
     "billing": {"price_list"},
     "savings_plans": set(),
-    "client": set(),
+    "client": {"arns"},
     "instances": set(),
     "time_scale": {"errors"},
     # Auto Scaling attaches target groups (its API's AttachLoadBalancerTargetGroups), runs
