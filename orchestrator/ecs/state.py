@@ -253,13 +253,17 @@ class EcsStore(DocumentStore):
             db.execute("DELETE FROM ecs_step_policies WHERE resource_id = ?", (resource_id,))
 
     def put_scaling_policy(self, policy: ServiceScalingPolicy) -> None:
-        """Target tracking and step policies keep a table each, as they always have."""
-        table = (
-            "ecs_step_policies"
-            if isinstance(policy.definition, StepScalingPolicy)
-            else "ecs_scaling_policies"
-        )
+        """Create or replace the service's policy of that name, whatever type it had: a name
+        names one policy of a resource, as PutScalingPolicy's update does. Target tracking
+        and step policies keep a table each, as they always have."""
+        tables = ("ecs_scaling_policies", "ecs_step_policies")
+        table = tables[1] if isinstance(policy.definition, StepScalingPolicy) else tables[0]
+        other = tables[0] if table == tables[1] else tables[1]
         with self._transaction() as db:
+            db.execute(
+                f"DELETE FROM {other} WHERE resource_id = ? AND policy_name = ?",  # noqa: S608 - two constants
+                (policy.resource_id, policy.policy_name),
+            )
             db.execute(
                 f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608 - two constants
                 (policy.resource_id, policy.policy_name, json.dumps(policy_to_document(policy))),

@@ -481,19 +481,46 @@ def _service_scaling(tour: Tour) -> None:
         ]
         == 4
     )
+    tracking = {
+        "TargetValue": 60.0,
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+        },
+    }
+    put = scaling.put_scaling_policy(
+        **target,
+        PolicyName="cpu",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration=tracking,
+    )
+    assert [a["AlarmName"].rsplit("-", 5)[0] for a in put["Alarms"]] == [
+        "TargetTracking-service/scaled/web-AlarmHigh",
+        "TargetTracking-service/scaled/web-AlarmLow",
+    ]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert [p["PolicyName"] for p in policies] == ["cpu"]
+    # One name, one policy: putting a step policy of that name replaces the target tracking one.
+    scaling.put_scaling_policy(
+        **target,
+        PolicyName="cpu",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+        },
+    )
+    policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert [(p["PolicyName"], p["PolicyType"]) for p in policies] == [("cpu", "StepScaling")]
     scaling.put_scaling_policy(
         **target,
         PolicyName="cpu",
         PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": 60.0,
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
-            },
-        },
+        TargetTrackingScalingPolicyConfiguration=tracking,
     )
     policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
-    assert [p["PolicyName"] for p in policies] == ["cpu"]
+    assert [(p["PolicyName"], p["PolicyType"]) for p in policies] == [
+        ("cpu", "TargetTrackingScaling")
+    ]
     assert "ScalingActivities" in scaling.describe_scaling_activities(ServiceNamespace="ecs")
     tour.refused(
         "application-autoscaling",
