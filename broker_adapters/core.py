@@ -17,11 +17,12 @@ What a backend cannot do is declared in its ``Features`` and refused with
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
@@ -194,6 +195,8 @@ class Outcome(enum.Enum):
 
 
 # Header names that carry the dead-letter reason on a dead-lettered message.
+# The reason a receive gives the messages it dead-letters (Broker.watch_dead_letters).
+MAX_RECEIVES_EXCEEDED = "max receive count exceeded"
 DEAD_LETTER_REASON = "barista-dead-letter-reason"
 DEAD_LETTER_SOURCE = "barista-dead-letter-source"
 
@@ -298,6 +301,21 @@ def ack_batch(deliveries: Sequence[Delivery]) -> list[bool]:
         results.append(id(delivery) in acked)
         acked.discard(id(delivery))  # the same delivery twice: the second ack finds it settled
     return results
+
+
+@dataclass(frozen=True)
+class DeadLettered:
+    """A message this client moved to ``dead_letter_queue`` on its own while receiving."""
+
+    queue: str
+    dead_letter_queue: str
+    message: Message
+    reason: str
+
+
+DeadLetterWatcher = Callable[[DeadLettered], None]
+
+log = logging.getLogger(__name__)
 
 
 class _Closing(ABC):
@@ -480,6 +498,34 @@ class Broker(_Closing):
     @abstractmethod
     def close(self) -> None:
         """Release connections; unacked deliveries go back to their queues."""
+
+    # Dead letters made while receiving
+
+    _dead_letter_watchers: tuple[DeadLetterWatcher, ...] = ()
+
+    def watch_dead_letters(self, watcher: DeadLetterWatcher) -> None:
+        """Call ``watcher`` for each message this client dead-letters inside ``receive``.
+
+        A message received ``max_receive_count`` times and never settled (its consumers
+        crashed, or let its visibility timeout run out) is moved to the dead-letter queue by
+        the next receive, as SQS moves it, and reaches no caller: without a watcher nobody in
+        the consuming process would know (the barista's ledger needs to). A nack's dead letter
+        is that nack's ``Outcome.DEAD_LETTERED`` and is not reported here. The watcher runs on
+        the receiving thread after the dead letter is confirmed; an exception it raises is
+        logged and the receive goes on (the message is safe in the dead-letter queue).
+        """
+        self._dead_letter_watchers = (*self._dead_letter_watchers, watcher)
+
+    def _report_dead_letter(
+        self, queue: str, dead_letter_queue: str, message: Message, reason: str
+    ) -> None:
+        """Tell every watcher of a dead letter ``receive`` made (see ``watch_dead_letters``)."""
+        event = DeadLettered(queue, dead_letter_queue, message, reason)
+        for watcher in self._dead_letter_watchers:
+            try:
+                watcher(event)
+            except Exception:
+                log.exception("a dead-letter watcher failed", extra={"queue": queue})
 
 
 def check_queue_config(features: Features, config: QueueConfig) -> None:

@@ -52,6 +52,7 @@ from broker_adapters.core import (
     DEAD_LETTER_REASON,
     DEAD_LETTER_SOURCE,
     DEFAULT_VISIBILITY_TIMEOUT,
+    MAX_RECEIVES_EXCEEDED,
     MAX_VISIBILITY_TIMEOUT,
     Backlog,
     Broker,
@@ -77,7 +78,6 @@ from broker_adapters.core import (
 )
 
 DEFAULT_STORE = "default"
-MAX_RECEIVES_EXCEEDED = "max receive count exceeded"
 # SQS's SequenceNumber is a string of digits; zero-padded so that the strings sort as numbers.
 SEQUENCE_DIGITS = 20
 
@@ -559,11 +559,31 @@ class MemoryBroker(Broker):
         """Receive from the queue ``queue()`` finds (looked up again after every wait, since
         it may be deleted meanwhile), long-polling up to ``wait`` seconds."""
         deadline = time.monotonic() + wait
+        dead: list[tuple[str, Message]] = []
+        try:
+            return self._wait_and_take(queue, policy, max_messages, deadline, visibility, dead)
+        finally:
+            # After the store's lock is released: a watcher may take its time.
+            for source, message in dead:
+                if policy is not None:
+                    self._report_dead_letter(
+                        source, policy.dead_letter_queue, message, MAX_RECEIVES_EXCEEDED
+                    )
+
+    def _wait_and_take(
+        self,
+        queue: Callable[[], _Queue],
+        policy: RedrivePolicy | None,
+        max_messages: int,
+        deadline: float,
+        visibility: float,
+        dead: list[tuple[str, Message]],
+    ) -> list[Delivery]:
         with self._open() as store:
             while True:
                 found = queue()
                 at = time.monotonic()
-                taken = self._take(store, found, policy, max_messages, at)
+                taken = self._take(store, found, policy, max_messages, at, dead)
                 if taken:
                     return [
                         self._hand_out(found, entry, policy, at + visibility) for entry in taken
@@ -582,9 +602,11 @@ class MemoryBroker(Broker):
         policy: RedrivePolicy | None,
         count: int,
         at: float,
+        dead: list[tuple[str, Message]],
     ) -> list[_Entry]:
         """Up to ``count`` receivable entries; one received too often to be handed out again
-        is dead-lettered instead, and the look starts over (a FIFO group moves on)."""
+        is dead-lettered instead (and added to ``dead``), and the look starts over (a FIFO
+        group moves on)."""
         while True:
             taken = list(itertools.islice(queue.available(at), count))
             doomed = [entry for entry in taken if _past_receives(entry, policy)]
@@ -595,6 +617,7 @@ class MemoryBroker(Broker):
                     queue, entry, policy, MAX_RECEIVES_EXCEEDED, entry.receives
                 ):
                     return [entry for entry in taken if entry not in doomed]
+                dead.append((queue.name, entry.decode(entry.receives)))
 
     def _hand_out(
         self, queue: _Queue, entry: _Entry, policy: RedrivePolicy | None, hidden_until: float

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field, ValidationError
 
-from broker_adapters import Broker, BrokerError, Delivery, Outcome, wire
+from broker_adapters import Broker, BrokerError, DeadLettered, Delivery, Outcome, wire
 from services import logs
 from services.ledger import Ledger, OrderState
 from services.lifecycle import Lifecycle, serve_side_door
@@ -113,6 +113,7 @@ class Barista:
         # Set on scale-in (Terminating:Wait): no new order, but the one in hand is finished.
         self.leaving = leaving if leaving is not None else threading.Event()
         self.current: str | None = None
+        broker.watch_dead_letters(self._dead_lettered_by_receive)
 
     def run(self) -> None:
         """Take orders until asked to stop or to leave; returns with nothing held.
@@ -259,17 +260,40 @@ class Barista:
         ORDERS_FAILED.labels(outcome=outcome.value).inc()
         order_id = _order_id_of(delivery.message.body)
         if outcome is Outcome.DEAD_LETTERED and order_id is not None:
-            try:
-                self.ledger.dead_lettered(order_id)
-            except Exception as error:
-                log.warning(
-                    "ledger unavailable; dead letter not recorded",
-                    extra={"order_id": order_id, "error": _described(error)},
-                )
+            self._record_dead_letter(order_id)
         log.warning(
             "order rejected",
             extra={"order_id": order_id, "reason": reason, "outcome": outcome.value},
         )
+
+    def _dead_lettered_by_receive(self, letter: DeadLettered) -> None:
+        """An order the receive dead-lettered before any barista saw it: received
+        ``max_receive_count`` times by baristas that crashed (or, where the broker keeps a
+        visibility timeout, let it run out). The ledger hears of it here, or nobody would
+        tell it, and the order would read "in flight" forever."""
+        if letter.queue != self.settings.orders_queue:
+            return
+        ORDERS_FAILED.labels(outcome=Outcome.DEAD_LETTERED.value).inc()
+        order_id = _order_id_of(letter.message.body)
+        if order_id is not None:
+            self._record_dead_letter(order_id)
+        log.warning(
+            "order dead-lettered by the receive",
+            extra={
+                "order_id": order_id,
+                "reason": letter.reason,
+                "attempt": letter.message.attempt,
+            },
+        )
+
+    def _record_dead_letter(self, order_id: str) -> None:
+        try:
+            self.ledger.dead_lettered(order_id)
+        except Exception as error:
+            log.warning(
+                "ledger unavailable; dead letter not recorded",
+                extra={"order_id": order_id, "error": _described(error)},
+            )
 
     def _ready_event(self, order: Order) -> OrderEvent:
         return OrderEvent(

@@ -74,7 +74,7 @@ from broker_adapters.core import (
     now,
 )
 from broker_adapters.kafka.consumer import GroupMember
-from broker_adapters.kafka.share import DeadLetter, ShareQueue
+from broker_adapters.kafka.share import ShareQueue, ShareRedrive
 from broker_adapters.kafka.share_offsets import share_group_offsets
 
 T = TypeVar("T")
@@ -512,19 +512,23 @@ class KafkaBroker(Broker):
             share = self._share_queues.get(queue)
             if share is None:
                 policy = config.redrive_policy
-                dead_letter: DeadLetter | None = None
+                redrive: ShareRedrive | None = None
                 if policy is not None:
+                    target = policy.dead_letter_queue
 
-                    def dead_letter(message: Message, reason: str) -> None:
+                    def move(message: Message, reason: str) -> None:
                         self._dead_letter(queue, message, reason)
 
+                    def heard(message: Message, reason: str) -> None:
+                        self._report_dead_letter(queue, target, message, reason)
+
+                    redrive = ShareRedrive(policy.max_receive_count, move, heard)
                 share = ShareQueue(
                     self._settings,
                     queue,
                     _group(queue),
                     lock_duration=_lock_ms(config.visibility_timeout) / 1000,
-                    max_receive_count=policy.max_receive_count if policy else None,
-                    dead_letter=dead_letter,
+                    redrive=redrive,
                     max_members=self.config.share_consumers,
                     initial_members=self.config.partitions,
                 )

@@ -256,6 +256,17 @@ class ShareMember:
             self._consumer.close()
 
 
+@dataclass(frozen=True)
+class ShareRedrive:
+    """A share-group queue's redrive policy, as this process applies it."""
+
+    max_receive_count: int
+    # Copies a message to the dead-letter queue (a nack's dead letter, or a receive's).
+    move: DeadLetter
+    # Told of the dead letters a receive makes (Broker.watch_dead_letters).
+    heard: DeadLetter
+
+
 class ShareQueue:
     """A queue's share consumers in this process, and what it does on nack."""
 
@@ -266,8 +277,7 @@ class ShareQueue:
         group: str,
         *,
         lock_duration: float,
-        max_receive_count: int | None,
-        dead_letter: DeadLetter | None,
+        redrive: ShareRedrive | None,
         max_members: int,
         initial_members: int,
     ) -> None:
@@ -275,8 +285,7 @@ class ShareQueue:
         self.group = group
         self.lock_duration = lock_duration
         self._settings = settings
-        self._max_receive_count = max_receive_count
-        self._dead_letter = dead_letter
+        self._redrive = redrive
         self._max_members = max_members
         self._initial_members = max(1, min(initial_members, max_members))
         self._members: list[ShareMember] = []
@@ -345,20 +354,21 @@ class ShareQueue:
         deliveries: list[Delivery] = []
         for raw in records:
             message = _decode(raw)
-            limit = self._max_receive_count
-            if limit is not None and message.attempt > limit:
+            redrive = self._redrive
+            if redrive is not None and message.attempt > redrive.max_receive_count:
                 # Received max_receive_count times and never settled (its consumers crashed or
                 # let the lock run out): the broker's count survives them, so it ends here.
                 # This delivery reached no consumer, so the dead letter counts the others only
                 # (as Redis's receive does).
                 received = message.attempt - 1
-                ShareDelivery(replace(message, attempt=received), member, _key(raw)).nack(
-                    requeue=False,
-                    reason=(
-                        f"received {received} times without being settled "
-                        f"(max_receive_count {limit})"
-                    ),
+                reason = (
+                    f"received {received} times without being settled "
+                    f"(max_receive_count {redrive.max_receive_count})"
                 )
+                doomed = ShareDelivery(replace(message, attempt=received), member, _key(raw))
+                doomed.nack(requeue=False, reason=reason)
+                if doomed.outcome is Outcome.DEAD_LETTERED:
+                    redrive.heard(doomed.message, reason)
                 continue
             deliveries.append(ShareDelivery(message, member, _key(raw)))
         return deliveries
@@ -369,14 +379,14 @@ class ShareQueue:
                 "a kafka share group releases a record at once; it cannot hold it back: "
                 "Features.delivery_delay=False",
             )
-        limit = self._max_receive_count
-        if requeue and (limit is None or delivery.message.attempt < limit):
+        redrive = self._redrive
+        if requeue and (redrive is None or delivery.message.attempt < redrive.max_receive_count):
             delivery.member.acknowledge(delivery.key, AcknowledgeType.RELEASE)
             return Outcome.REQUEUED
-        if self._dead_letter is None:
+        if redrive is None:
             delivery.member.acknowledge(delivery.key, AcknowledgeType.REJECT)
             return Outcome.DROPPED
-        self._dead_letter(delivery.message, reason)
+        redrive.move(delivery.message, reason)
         delivery.member.acknowledge(delivery.key, AcknowledgeType.REJECT)
         return Outcome.DEAD_LETTERED
 

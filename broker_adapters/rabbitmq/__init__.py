@@ -18,9 +18,12 @@ How the contract maps onto RabbitMQ (``RabbitMQBroker.features`` says the same a
   up to ``confirm_window`` publishes in flight.
 - delay (send and nack): a holding queue per delay value, ``{queue}.delay.{ms}ms``, whose TTL
   dead-letters into the queue; exact per message, no head-of-line blocking.
-- redrive policy: native. The queue dead-letters into the DLQ after ``max_receive_count``
-  receives (x-delivery-limit = max_receive_count - 1), also for consumers that crash; a nack
-  on the last receive is dead-lettered by the adapter with the caller's reason.
+- redrive policy: native, with the adapter one step ahead. A message received
+  ``max_receive_count`` times (consumers that crashed count) is dead-lettered by the next
+  receive, which reports it (``Broker.watch_dead_letters``); the queue's x-delivery-limit is
+  ``max_receive_count``, so the broker dead-letters by itself only when that receive's
+  process dies first. A nack on the last receive is dead-lettered by the adapter with the
+  caller's reason.
 - no visibility timeout: a received message stays with its consumer until settled or until
   the consumer's connection closes; no deduplication (``dedup_id`` is refused).
 - backlog: visible from a passive queue.declare (current); in flight

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ from broker_adapters import wire
 from broker_adapters.core import (
     DEAD_LETTER_REASON,
     DEAD_LETTER_SOURCE,
+    MAX_RECEIVES_EXCEEDED,
     Backlog,
     Broker,
     BrokerUnavailable,
@@ -253,7 +255,7 @@ class RabbitMQBroker(Broker):
         limit = arguments.get("x-delivery-limit")
         dead_letter = arguments.get("x-dead-letter-routing-key")
         if dead_letter and isinstance(limit, int) and limit >= 0:
-            return QueueConfig(redrive_policy=RedrivePolicy(str(dead_letter), limit + 1))
+            return QueueConfig(redrive_policy=RedrivePolicy(str(dead_letter), limit))
         return QueueConfig()
 
     def release_queue(self, queue: str) -> None:
@@ -291,11 +293,40 @@ class RabbitMQBroker(Broker):
         slice of the wait at a time, so other threads' calls get in between."""
         deadline = time.monotonic() + wait
         while True:
-            deliveries = self._connection.call(
-                lambda session, _deadline: self._take(session, target, max_messages, deadline)
-            )
+            doomed: list[RabbitMQDelivery] = []
+
+            def take(
+                session: Session, _deadline: float, doomed: list[RabbitMQDelivery] = doomed
+            ) -> list[Delivery]:
+                return self._take(session, target, max_messages, deadline, doomed)
+
+            deliveries = self._connection.call(take)
+            if doomed:
+                self._dead_letter_past_receives(target, doomed)
+                deliveries = [d for d in deliveries if d not in doomed]
             if deliveries or time.monotonic() >= deadline or self._connection.closed:
                 return deliveries
+
+    def _dead_letter_past_receives(self, target: Target, doomed: list[RabbitMQDelivery]) -> None:
+        """Dead-letter, and report, messages received ``max_receive_count`` times already.
+
+        SQS moves such a message on the receive after its last, and so does this adapter, so
+        that the consuming process hears of it (``Broker.watch_dead_letters``). The queue's
+        delivery limit (``topology.queue_arguments``) is one higher: the broker dead-letters
+        by itself only if this process dies before it could.
+        """
+        policy = target.redrive
+        if policy is None:
+            raise AssertionError("dead-lettering without a redrive policy")
+        for delivery in doomed:
+            delivery.nack(requeue=False, reason=MAX_RECEIVES_EXCEEDED)
+            if delivery.outcome is Outcome.DEAD_LETTERED:
+                self._report_dead_letter(
+                    target.queue,
+                    policy.dead_letter_queue,
+                    delivery.message,
+                    MAX_RECEIVES_EXCEEDED,
+                )
 
     def settle(self, delivery: RabbitMQDelivery, action: Callable[[Any], None]) -> bool:
         """Ack/nack/reject on the delivery's own channel; False (nothing done) if it is gone."""
@@ -413,15 +444,29 @@ class RabbitMQBroker(Broker):
             )
 
     def _take(
-        self, session: Session, target: Target, max_messages: int, until: float
+        self,
+        session: Session,
+        target: Target,
+        max_messages: int,
+        until: float,
+        doomed: list[RabbitMQDelivery],
     ) -> list[Delivery]:
+        """Deliveries from the target's consumer; those received too often already are also
+        added to ``doomed``, their ``attempt`` the receives that reached a consumer."""
         queue = target.queue_on(session)
         consumer = session.push_consumer(target.key, queue)
         channel = consumer.channel
+        policy = target.redrive
 
         def deliver(method: Any, properties: Any, body: bytes) -> Delivery:
             message = codec.decode(method, properties, body)
-            return RabbitMQDelivery(self, target, queue, channel, method.delivery_tag, message)
+            past = policy is not None and message.attempt > policy.max_receive_count
+            if past:
+                message = dataclasses.replace(message, attempt=message.attempt - 1)
+            delivery = RabbitMQDelivery(self, target, queue, channel, method.delivery_tag, message)
+            if past:
+                doomed.append(delivery)
+            return delivery
 
         return consumer.take(max_messages, until, deliver)
 

@@ -25,18 +25,21 @@ UNLIMITED_DELIVERIES = -1
 def queue_arguments(config: QueueConfig) -> dict[str, Any]:
     """A queue's arguments; changing them later needs a new queue.
 
-    The delivery limit is ``max_receive_count - 1``: RabbitMQ 4.0.5 dead-letters a message
-    when a return would push ``x-delivery-count`` past the limit, so it is received
-    limit + 1 times in all, the way SQS receives it ``maxReceiveCount`` times (measured in
-    tests/integration/test_adapter_rabbitmq.py). Dead-lettering is at-least-once, which
-    RabbitMQ offers only with ``x-overflow=reject-publish``.
+    The delivery limit is ``max_receive_count``: RabbitMQ 4.0.5 dead-letters a message when
+    a return would push ``x-delivery-count`` past the limit, so the broker would deliver it
+    ``max_receive_count + 1`` times in all (measured in
+    tests/integration/test_adapter_rabbitmq.py). The adapter dead-letters that last delivery
+    itself, before any caller sees it, so a message is received ``maxReceiveCount`` times as
+    on SQS and the consuming process hears of the dead letter (``Broker.watch_dead_letters``);
+    the broker's limit is the backstop for a process that dies first. Dead-lettering is
+    at-least-once, which RabbitMQ offers only with ``x-overflow=reject-publish``.
     """
     policy = config.redrive_policy
     arguments: dict[str, Any] = {"x-queue-type": "quorum"}
     if policy is None:
         return arguments | {"x-delivery-limit": UNLIMITED_DELIVERIES}
     return arguments | {
-        "x-delivery-limit": policy.max_receive_count - 1,
+        "x-delivery-limit": policy.max_receive_count,
         "x-dead-letter-exchange": "",
         "x-dead-letter-routing-key": policy.dead_letter_queue,
         "x-dead-letter-strategy": "at-least-once",

@@ -67,7 +67,9 @@ class RedisBroker(Broker):
         self.consumer_name = config.consumer_name or default_consumer_name()
         self._location = location
         scripts = Scripts.register(client)
-        self._queues = Queues(client, scripts, config, self.consumer_name)
+        self._queues = Queues(
+            client, scripts, config, self.consumer_name, report=self._report_dead_letter
+        )
         self._topics = Topics(client, scripts, config, self.consumer_name)
         self._subscriptions: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._lock = threading.Lock()

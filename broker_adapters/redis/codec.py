@@ -19,6 +19,7 @@ line (a plain ``PUBLISH``) is all body, with an id derived from the body.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 
@@ -69,6 +70,12 @@ def decode_entry(entry_id: str, raw: Mapping[bytes, bytes], receives: int) -> Me
         default_timestamp=entry_ms(entry_id) / 1000,
         receives=receives,
     )
+
+
+def dead_lettered(entry_id: str, raw: Mapping[bytes, bytes], receives: int) -> Message:
+    """The Message a receive script dead-lettered, its ``attempt`` the receives it counted
+    (consumers' receives, prior attempts included), as the dead-letter copy records them."""
+    return dataclasses.replace(decode_entry(entry_id, raw, receives), attempt=receives)
 
 
 def decode_fields(

@@ -22,7 +22,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,7 @@ from broker_adapters import wire
 from broker_adapters.core import (
     DEAD_LETTER_REASON,
     DEAD_LETTER_SOURCE,
+    MAX_RECEIVES_EXCEEDED,
     Backlog,
     Delivery,
     Message,
@@ -52,7 +53,7 @@ from broker_adapters.redis.config import RedisConfig
 from broker_adapters.redis.connection import translate_errors
 from broker_adapters.redis.fifo_scripts import FifoScripts
 from broker_adapters.redis.keys import FifoKeys
-from broker_adapters.redis.streams import MAX_RECEIVES_EXCEEDED, SERVER_TIMER_MS
+from broker_adapters.redis.streams import SERVER_TIMER_MS
 
 # SQS's SequenceNumber is a string of digits; the queue's counter, zero-padded so that the
 # strings sort as the numbers do.
@@ -92,6 +93,8 @@ class FifoQueue:
         self.keys = keys
         self.config = queue_config
         self.dead_letter = dead_letter
+        # Told of each message the take script dead-lettered (Broker.watch_dead_letters).
+        self.on_dead_letter: Callable[[Message], None] | None = None
         self.long_poll_slice = config.long_poll_slice
         self.reconnect_budget = config.reconnect_budget
         # Entries handed out and not settled (entry -> receive count), for release on close.
@@ -166,7 +169,10 @@ class FifoQueue:
         deadline = time.monotonic() + wait
         with self.guarded("receive"):
             while True:
-                entries, hint_ms, wakeup_id = self._take(max_messages, visibility_timeout)
+                entries, hint_ms, wakeup_id, dead = self._take(max_messages, visibility_timeout)
+                if self.on_dead_letter is not None:
+                    for message in dead:
+                        self.on_dead_letter(message)
                 if entries:
                     return [self._delivery(*entry) for entry in entries]
                 remaining = deadline - time.monotonic()
@@ -184,7 +190,7 @@ class FifoQueue:
 
     def _take(
         self, max_messages: int, visibility_timeout: float
-    ) -> tuple[list[tuple[str, list[bytes], int]], int, str]:
+    ) -> tuple[list[tuple[str, list[bytes], int]], int, str, list[Message]]:
         dead_keys: list[str] = []
         policy_args: list[EncodableT] = [0, "", "", ""]
         if self.dead_letter is not None:
@@ -200,9 +206,21 @@ class FifoQueue:
             dead_keys,
             [max_messages, round(visibility_timeout * 1000), *policy_args],
         )
-        raw_entries, hint_ms, wakeup_id = reply
+        raw_entries, hint_ms, wakeup_id, raw_dead = reply
         entries = [(_text(entry), fields, int(receives)) for entry, fields, receives in raw_entries]
-        return entries, int(hint_ms), _text(wakeup_id)
+        dead = [
+            dataclasses.replace(
+                codec.decode_fields(
+                    codec.pairs(fields),
+                    default_id=_text(entry),
+                    default_timestamp=now(),
+                    receives=int(receives),
+                ),
+                attempt=int(receives),
+            )
+            for entry, fields, receives in raw_dead
+        ]
+        return entries, int(hint_ms), _text(wakeup_id), dead
 
     def _delivery(self, entry: str, fields: list[bytes], receives: int) -> Delivery:
         decoded = codec.decode_fields(

@@ -170,7 +170,10 @@ end
 
 local dead = state(9)
 local dead_lettered = 0
+-- What this receive dead-lettered, {entry, fields, receives}, for the adapter's watchers.
+local reported = {}
 local function dead_letter(entry, group, fields, receives)
+  reported[#reported + 1] = {entry, fields, receives}
   local out = {}
   for i = 1, #fields, 2 do
     local name = fields[i]
@@ -252,7 +255,7 @@ local last_wakeup = redis.call('XREVRANGE', own.wakeup, '+', '-', 'COUNT', 1)
 if #last_wakeup > 0 then
   wakeup_id = last_wakeup[1][1]
 end
-return {taken, hint, wakeup_id}
+return {taken, hint, wakeup_id, reported}
 """
 )
 

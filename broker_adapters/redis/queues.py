@@ -10,7 +10,7 @@ declared (the redrive policy it applies). A queue's kind is stored in its config
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -19,8 +19,10 @@ from redis.typing import EncodableT, FieldT
 
 from broker_adapters import wire
 from broker_adapters.core import (
+    MAX_RECEIVES_EXCEEDED,
     Backlog,
     Delivery,
+    Message,
     OutgoingMessage,
     QueueConfig,
     QueueNotDeclared,
@@ -38,7 +40,11 @@ from broker_adapters.redis.fifo import FifoDeadLetter, FifoQueue, measure
 from broker_adapters.redis.fifo_scripts import FifoScripts
 from broker_adapters.redis.keys import QueueKeys, fifo_keys, queue_keys
 from broker_adapters.redis.scripts import Scripts
-from broker_adapters.redis.streams import DeadLetterTarget, StreamReceiver, StreamSpec
+from broker_adapters.redis.streams import (
+    DeadLetterTarget,
+    StreamReceiver,
+    StreamSpec,
+)
 
 BUSYGROUP = "BUSYGROUP"
 FIFO = "fifo"
@@ -51,12 +57,23 @@ class DeclaredQueue:
     receiver: StreamReceiver | FifoQueue
 
 
+DeadLetterReport = Callable[[str, str, Message, str], None]
+
+
 class Queues:
     """The queues one broker declared, and the operations on them."""
 
     def __init__(
-        self, client: redis.Redis, scripts: Scripts, config: RedisConfig, consumer: str
+        self,
+        client: redis.Redis,
+        scripts: Scripts,
+        config: RedisConfig,
+        consumer: str,
+        report: DeadLetterReport | None = None,
     ) -> None:
+        """``report(queue, dead_letter_queue, message, reason)`` hears of each message a
+        receive dead-letters (``Broker.watch_dead_letters``)."""
+        self._report = report
         self._client = client
         self._scripts = scripts
         self._config = config
@@ -169,11 +186,19 @@ class Queues:
             queue_config=config,
             dead_letter=dead_letter,
         )
+        if dead_letter is not None:
+            fifo.on_dead_letter = self._reporter(queue, dead_letter.policy.dead_letter_queue)
         with self._lock:
             previous = self._declared.get(queue)
             self._declared[queue] = DeclaredQueue(config, queue_keys(queue), fifo)
         if previous is not None:
             previous.receiver.release()
+
+    def _reporter(self, queue: str, dead_letter_queue: str) -> Callable[[Message], None] | None:
+        report = self._report
+        if report is None:
+            return None
+        return lambda message: report(queue, dead_letter_queue, message, MAX_RECEIVES_EXCEEDED)
 
     def _create(self, keys: QueueKeys) -> None:
         try:
@@ -198,6 +223,8 @@ class Queues:
             missing=QueueNotDeclared,
         )
         receiver = StreamReceiver(self._client, self._scripts, self._config, self._consumer, spec)
+        if dead_letter is not None:
+            receiver.on_dead_letter = self._reporter(queue, dead_letter.policy.dead_letter_queue)
         with self._lock:
             previous = self._declared.get(queue)
             self._declared[queue] = DeclaredQueue(config, keys, receiver)

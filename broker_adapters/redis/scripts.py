@@ -109,7 +109,10 @@ for _, token in ipairs(due) do
   redis.call('ZREM', delayed, token)
 end
 
+-- What this receive dead-lettered, {id, fields, receives}, for the adapter's watchers.
+local reported = {}
 local function dead_letter(id, fields, receives)
+  reported[#reported + 1] = {id, fields, receives}
   local out = {}
   for i = 1, #fields, 2 do
     local name = fields[i]
@@ -185,7 +188,7 @@ if #taken < count then
 end
 
 if #taken > 0 then
-  return {taken, -1, '', ''}
+  return {taken, -1, '', '', reported}
 end
 local hint = -1
 local next_delayed = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
@@ -216,7 +219,7 @@ local last_wakeup = redis.call('XREVRANGE', wakeup, '+', '-', 'COUNT', 1)
 if #last_wakeup > 0 then
   wakeup_id = last_wakeup[1][1]
 end
-return {taken, hint, last_id, wakeup_id}
+return {taken, hint, last_id, wakeup_id, reported}
 """
 )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from broker_adapters import wire
 from broker_adapters.core import (
     DEAD_LETTER_REASON,
     DEAD_LETTER_SOURCE,
+    MAX_RECEIVES_EXCEEDED,
     BrokerError,
     Delivery,
     Message,
@@ -41,7 +42,6 @@ from broker_adapters.redis.connection import translate_errors
 from broker_adapters.redis.keys import StreamKeys
 from broker_adapters.redis.scripts import Scripts
 
-MAX_RECEIVES_EXCEEDED = "max receive count exceeded"
 # Redis times blocked reads out on its server cron (hz 10: every 100 ms), so XREAD BLOCK 1
 # returns after up to 100 ms. A wait for a due time stops blocking this much before it.
 SERVER_TIMER_MS = 100
@@ -88,6 +88,8 @@ class StreamReceiver:
         self.keys = spec.keys
         self.long_poll_slice = config.long_poll_slice
         self.reconnect_budget = config.reconnect_budget
+        # Told of each message the take script dead-lettered (Broker.watch_dead_letters).
+        self.on_dead_letter: Callable[[Message], None] | None = None
         # Entries this receiver handed out and nobody settled yet, so close can hand them back.
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
@@ -108,7 +110,10 @@ class StreamReceiver:
         deadline = time.monotonic() + wait
         with self.guarded("receive"):
             while True:
-                entries, hint_ms, last_id, wakeup_id = self._take(max_messages, visibility_timeout)
+                entries, hint_ms, last_id, wakeup_id, dead = self._take(
+                    max_messages, visibility_timeout
+                )
+                self._report(dead)
                 if entries:
                     return [self._delivery(*entry) for entry in entries]
                 remaining = deadline - time.monotonic()
@@ -128,9 +133,15 @@ class StreamReceiver:
                     block=max(1, math.ceil(block * 1000)),
                 )
 
+    def _report(self, dead: list[Message]) -> None:
+        """Tell ``on_dead_letter`` what the take script dead-lettered."""
+        if self.on_dead_letter is not None:
+            for message in dead:
+                self.on_dead_letter(message)
+
     def _take(
         self, max_messages: int, visibility_timeout: float
-    ) -> tuple[list[tuple[str, dict[bytes, bytes], int]], int, str, str]:
+    ) -> tuple[list[tuple[str, dict[bytes, bytes], int]], int, str, str, list[Message]]:
         keys: list[str] = self.keys.take_keys()
         policy_args: list[str | int] = [0, "", ""]
         if self.spec.dead_letter is not None:
@@ -150,12 +161,16 @@ class StreamReceiver:
                 *policy_args,
             ],
         )
-        raw_entries, hint_ms, last_id, wakeup_id = reply
+        raw_entries, hint_ms, last_id, wakeup_id, raw_dead = reply
         entries = [
             (_text(entry_id), codec.pairs(fields), int(receives))
             for entry_id, fields, receives in raw_entries
         ]
-        return entries, int(hint_ms), _text(last_id), _text(wakeup_id)
+        dead = [
+            codec.dead_lettered(_text(entry_id), codec.pairs(fields), int(receives))
+            for entry_id, fields, receives in raw_dead
+        ]
+        return entries, int(hint_ms), _text(last_id), _text(wakeup_id), dead
 
     def _delivery(self, entry_id: str, fields: dict[bytes, bytes], receives: int) -> Delivery:
         message = codec.decode_entry(entry_id, fields, receives)

@@ -11,6 +11,7 @@ import pytest
 
 from broker_adapters import (
     Broker,
+    DeadLettered,
     Delivery,
     Outcome,
     OutgoingMessage,
@@ -188,6 +189,43 @@ def test_nack_without_requeue_dead_letters_at_once_with_the_reason(
     assert letter.message.id == sent
     assert letter.message.headers[DEAD_LETTER_REASON] == "unknown menu item"
     assert broker.receive(unique_name, 1, wait=0.5) == []
+
+
+def test_a_message_its_consumers_left_unsettled_is_dead_lettered_by_a_receive_that_says_so(
+    broker: Broker, connect_broker: Callable[[], Broker], unique_name: str
+):
+    """Consumers that leave without settling (as crashed ones do) twice, max_receive_count 2:
+    the next receive moves the message to the dead-letter queue, as SQS does, hands it to
+    nobody, and tells the process's dead-letter watchers (a barista's ledger needs to know)."""
+    require(broker, "counts_crash_redeliveries")
+    dlq = f"{unique_name}-dlq"
+    config = QueueConfig(visibility_timeout=5, redrive_policy=RedrivePolicy(dlq, 2))
+    broker.declare_queue(dlq)
+    broker.declare_queue(unique_name, config)
+    sent = broker.send(unique_name, b"makes its barista crash")
+    for attempt in (1, 2):
+        leaving = connect_broker()
+        leaving.declare_queue(unique_name, config)
+        [delivery] = receive_count(
+            lambda b=leaving: b.receive(unique_name, 1, wait=1), 1, timeout=60, ack=False
+        )
+        assert delivery.message.attempt == attempt
+        leaving.close()
+    heard: list[DeadLettered] = []
+    broker.watch_dead_letters(heard.append)
+    handed_out = receive_until(
+        lambda: broker.receive(unique_name, 1, wait=1), lambda _got: bool(heard), timeout=60
+    )
+    assert handed_out == []
+    [letter] = heard
+    assert (letter.queue, letter.dead_letter_queue) == (unique_name, dlq)
+    assert letter.message.id == sent
+    assert letter.message.attempt == 2, "the receives that reached a consumer"
+    assert letter.reason
+    [moved] = receive_count(lambda: broker.receive(dlq, 1, wait=1), 1, timeout=15)
+    assert moved.message.id == sent
+    assert moved.message.headers[DEAD_LETTER_REASON] == letter.reason
+    assert moved.message.headers[DEAD_LETTER_SOURCE] == unique_name
 
 
 def test_order_holds_within_each_message_group_for_one_consumer(broker: Broker, unique_name: str):

@@ -22,6 +22,7 @@ import pytest
 from broker_adapters import (
     BrokerError,
     BrokerUnavailable,
+    DeadLettered,
     Outcome,
     OutgoingMessage,
     QueueConfig,
@@ -30,7 +31,7 @@ from broker_adapters import (
     UnsupportedSemantic,
     connect,
 )
-from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE
+from broker_adapters.core import DEAD_LETTER_REASON, DEAD_LETTER_SOURCE, MAX_RECEIVES_EXCEEDED
 from broker_adapters.rabbitmq import RabbitMQBroker, RabbitMQConfig, RabbitMQSubscription
 from tests.support.brokers import Endpoint, pika_parameters, start_rabbitmq
 from tests.support.containers import Credentials
@@ -90,7 +91,7 @@ def test_url_carries_credentials_vhost_and_management_port():
         RabbitMQConfig.from_url("amqp://u:p@rabbit", prefetch_count=5)
 
 
-def test_max_receive_count_becomes_a_delivery_limit_one_lower(
+def test_max_receive_count_is_the_delivery_limit(
     broker: RabbitMQBroker, rabbitmq: Endpoint, unique_name: str
 ):
     broker.declare_queue(
@@ -99,14 +100,19 @@ def test_max_receive_count_becomes_a_delivery_limit_one_lower(
     info = management(rabbitmq, f"/queues/%2F/{quote(unique_name, safe='')}")
     assert isinstance(info, dict)
     assert info["type"] == "quorum"
-    assert info["arguments"]["x-delivery-limit"] == 3
+    assert info["arguments"]["x-delivery-limit"] == 4
     assert info["arguments"]["x-dead-letter-routing-key"] == "dlq-" + unique_name
+    described = broker.describe_queue(unique_name)
+    assert described is not None
+    assert described.redrive_policy is not None
+    assert described.redrive_policy.max_receive_count == 4
 
 
-def test_a_crash_looping_message_is_dead_lettered_by_the_broker_after_max_receive_count(
+def test_a_crash_looping_message_is_dead_lettered_by_the_next_receive_after_max_receive_count(
     broker: RabbitMQBroker, rabbitmq: Endpoint, unique_name: str
 ):
-    """Each consumer leaves without settling (its connection closes), as a crash would."""
+    """Each consumer leaves without settling (its connection closes), as a crash would; the
+    receive after the third moves the message, as SQS does, and its process hears of it."""
     dlq = f"{unique_name}-dlq"
     policy = QueueConfig(redrive_policy=RedrivePolicy(dlq, 3))
     broker.declare_queue(unique_name, policy)
@@ -120,6 +126,29 @@ def test_a_crash_looping_message_is_dead_lettered_by_the_broker_after_max_receiv
             )
             attempts.append(delivery.message.attempt)
     assert attempts == [1, 2, 3], "a connection's death counts as a delivery attempt"
+    heard: list[DeadLettered] = []
+    broker.watch_dead_letters(heard.append)
+    assert broker.receive(unique_name, 1, wait=2) == []
+    assert [(d.message.id, d.message.attempt) for d in heard] == [(sent, 3)]
+    [letter] = receive_count(lambda: broker.receive(dlq, 1, wait=1), 1, timeout=15)
+    assert letter.message.id == sent
+    assert letter.message.headers[DEAD_LETTER_REASON] == MAX_RECEIVES_EXCEEDED
+    assert letter.message.headers[DEAD_LETTER_SOURCE] == unique_name
+
+
+def test_the_broker_dead_letters_by_itself_when_a_plain_consumer_crashes_once_more(
+    broker: RabbitMQBroker, rabbitmq: Endpoint, unique_name: str
+):
+    """The delivery limit is the backstop for a consumer that dies on the last delivery
+    before the adapter could move it: a plain AMQP client takes it a fourth time and leaves."""
+    dlq = f"{unique_name}-dlq"
+    broker.declare_queue(unique_name, QueueConfig(redrive_policy=RedrivePolicy(dlq, 3)))
+    sent = broker.send(unique_name, b"makes every consumer crash")
+    for _ in range(4):
+        connection = pika.BlockingConnection(pika_parameters(rabbitmq.port, rabbitmq.credentials))
+        channel = connection.channel()
+        assert wait_for(lambda ch=channel: ch.basic_get(unique_name)[0] is not None, 15)
+        connection.close()  # unsettled: the broker puts it back and counts the return
     [letter] = receive_count(lambda: broker.receive(dlq, 1, wait=1), 1, timeout=15)
     assert letter.message.id == sent
     assert letter.message.headers[DEAD_LETTER_REASON] == "delivery_limit"

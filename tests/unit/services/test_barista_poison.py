@@ -191,6 +191,34 @@ def test_good_orders_keep_flowing_after_every_poison(broker: RecordingBroker, le
     assert broker.backlog("orders").total == 0
 
 
+def test_an_order_its_crashed_baristas_left_is_recorded_dead_lettered_by_the_next_receive(
+    broker: RecordingBroker, ledger: FakeLedger
+):
+    """Two baristas took the order and died holding it (max_receive_count 2): no nack ever
+    dead-letters it, the receive does, and the barista whose receive it was tells the ledger."""
+    barista = barista_for(broker, ledger, max_receive_count=2)
+    declare_orders(broker, "orders", "orders-dlq", 2, 30.0)
+    ledger.accepted("o-1")
+    broker.send("orders", GOOD)
+    for attempt in (1, 2):
+        crashed = broker.peer()
+        declare_orders(crashed, "orders", "orders-dlq", 2, 30.0)
+        [held] = crashed.receive("orders", 1, wait=1)
+        assert held.message.attempt == attempt
+        crashed.close()  # without settling, as a crash leaves it
+    assert ledger.states == {"o-1": OrderState.ACCEPTED}
+    worker = threading.Thread(target=barista.run, daemon=True)
+    worker.start()
+    try:
+        assert wait_for(lambda: ledger.states.get("o-1") is OrderState.DEAD_LETTERED, timeout=10)
+    finally:
+        barista.stopping.set()
+        worker.join(10)
+    assert not worker.is_alive()
+    assert ledger.brew_counts == {}
+    assert broker.backlog("orders-dlq").visible == 1
+
+
 def test_visibility_is_extended_while_a_long_order_brews(ledger: FakeLedger):
     broker = RecordingBroker()  # memory:// keeps a visibility deadline per message
     barista = barista_for(broker, ledger, visibility_timeout=0.3, brew_seconds_per_unit=1.0)
