@@ -462,8 +462,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 "Description": a.description,
                 "Cause": a.cause,
                 "StartTime": iso(a.start_time),
-                "EndTime": iso(a.start_time),
-                "StatusCode": a.status_code,
+                "EndTime": iso(a.end_time if a.end_time is not None else a.start_time),
+                "StatusCode": a.status_code.value,
             }
             for a in page.items
         ]

@@ -392,8 +392,8 @@ def describe_activity(activity: Activity, group_state: str = "InService") -> dic
     """One entry of DescribeScalingActivities' ``Activities``, with ISO 8601 times."""
     described: dict[str, Any] = {
         "ActivityId": activity.activity_id,
-        "AutoScalingGroupName": activity.auto_scaling_group_name,
-        "AutoScalingGroupARN": group_arn(activity.auto_scaling_group_name),
+        "AutoScalingGroupName": activity.resource_id,
+        "AutoScalingGroupARN": group_arn(activity.resource_id),
         "AutoScalingGroupState": group_state,
         "Description": activity.description,
         "Cause": activity.cause,
@@ -715,18 +715,12 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
                 request.max_records,
                 request.next_token,
             )
-            live = {
-                a.auto_scaling_group_name
-                for a in page.items
-                if ops.group_exists(a.auto_scaling_group_name)
-            }
+            live = {a.resource_id for a in page.items if ops.group_exists(a.resource_id)}
         return _paged(
             "Activities",
             page,
             [
-                describe_activity(
-                    a, "InService" if a.auto_scaling_group_name in live else "Deleted"
-                )
+                describe_activity(a, "InService" if a.resource_id in live else "Deleted")
                 for a in page.items
             ],
         )

@@ -184,13 +184,13 @@ class AutoScalingController:
         for termination in decided.terminations:
             begin_termination(
                 self.store,
-                termination.activity.auto_scaling_group_name,
+                termination.activity.resource_id,
                 termination.instance_id,
                 termination.activity,
             )
         launch_hooks = any(h.lifecycle_transition is LifecycleTransition.LAUNCHING for h in hooks)
         for launch in decided.launches:
-            group = launch.activity.auto_scaling_group_name
+            group = launch.activity.resource_id
             retry_at, _ = self._launch_backoff.get(group, (0.0, 0.0))
             if self.runtime.now() < retry_at:
                 continue
@@ -315,7 +315,7 @@ class AutoScalingController:
         """A failed activity with EC2's reason, as AWS records a launch RunInstances refused;
         the group's next launch waits 10 s, then twice as long each time, up to 5 minutes."""
         now = self.runtime.now()
-        group = activity.auto_scaling_group_name
+        group = activity.resource_id
         _, backoff = self._launch_backoff.get(group, (0.0, 0.0))
         backoff = min(max(backoff * 2, LAUNCH_RETRY_FIRST), LAUNCH_RETRY_MAX)
         self._launch_backoff[group] = (now + backoff, backoff)
@@ -399,7 +399,7 @@ def _abandon_termination(record: InstanceLifecycle, launch: Activity, now: float
     description = f"Terminating EC2 instance: {record.instance_id}"
     return Activity(
         activity_id=activity_id(record.auto_scaling_group_name, now, description),
-        auto_scaling_group_name=record.auto_scaling_group_name,
+        resource_id=record.auto_scaling_group_name,
         description=description,
         cause=(
             f"At {timestamp(now)} an instance was taken out of service in response to a "
@@ -417,7 +417,7 @@ def _interruption_activity(notice: Notice) -> Activity:
     stop_at = notice.action_time if notice.action_time is not None else notice.noticed_at
     return Activity(
         activity_id=activity_id(notice.group, notice.noticed_at, description),
-        auto_scaling_group_name=notice.group,
+        resource_id=notice.group,
         description=description,
         cause=(
             f"At {timestamp(notice.noticed_at)} EC2 gave Spot instance {notice.instance_id} "

@@ -444,7 +444,7 @@ class AutoScaling:
             cause += f", shrinking the capacity from {desired} to {desired - 1}"
         activity = Activity(
             activity_id=activity_id(name, now, instance_id),
-            auto_scaling_group_name=name,
+            resource_id=name,
             description=f"Terminating EC2 instance: {instance_id}",
             cause=f"{cause}.",
             start_time=now,

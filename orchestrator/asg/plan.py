@@ -247,7 +247,7 @@ class _Pass:
     def activity(self, description: str, cause: str, zone: str) -> Activity:
         return Activity(
             activity_id=activity_id(self.group.auto_scaling_group_name, self.now, description),
-            auto_scaling_group_name=self.group.auto_scaling_group_name,
+            resource_id=self.group.auto_scaling_group_name,
             description=description,
             cause=cause,
             start_time=self.now,

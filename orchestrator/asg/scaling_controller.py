@@ -177,7 +177,7 @@ class ScalingController:
             [
                 Activity(
                     activity_id=activity_id(group.auto_scaling_group_name, action, when),
-                    auto_scaling_group_name=group.auto_scaling_group_name,
+                    resource_id=group.auto_scaling_group_name,
                     description=f"Scheduled action {action.scheduled_action_name}",
                     cause=f"At {timestamp(when)} scheduled action "
                     f"{action.scheduled_action_name} ran.",

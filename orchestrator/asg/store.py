@@ -184,6 +184,8 @@ def _activity_from_json(document: str) -> Activity:
 
 def _activity_from_raw(raw: dict[str, Any]) -> Activity:
     raw["status_code"] = ActivityStatusCode(raw["status_code"])
+    if "auto_scaling_group_name" in raw:  # its name before ECS shared the Activity type
+        raw["resource_id"] = raw.pop("auto_scaling_group_name")
     return Activity(**raw)
 
 
@@ -284,7 +286,7 @@ class Store(DatapointStore):
                 "INSERT OR REPLACE INTO scaling_activities "
                 "(activity_id, auto_scaling_group_name, start_time, document) VALUES (?, ?, ?, ?)",
                 [
-                    (a.activity_id, a.auto_scaling_group_name, a.start_time, json.dumps(asdict(a)))
+                    (a.activity_id, a.resource_id, a.start_time, json.dumps(asdict(a)))
                     for a in activities
                 ],
             )

@@ -187,7 +187,7 @@ def policy_view(
 
 def _activity_view(activity: Activity) -> dict[str, Any]:
     return {
-        "group": activity.auto_scaling_group_name,
+        "group": activity.resource_id,
         "description": activity.description,
         "cause": activity.cause,
         "status": activity.status_code.value,
@@ -445,7 +445,7 @@ class Dashboard:
         live = [i for i in members if i.health is not Health.STOPPED]
         history = capacity_history(
             len(live),
-            (a for a in activities if a.auto_scaling_group_name == name),
+            (a for a in activities if a.resource_id == name),
             now - WINDOW_PERIODS * PERIOD,
             now,
         )
@@ -464,7 +464,7 @@ class Dashboard:
                     p,
                     store,
                     history,
-                    (a for a in activities if a.auto_scaling_group_name == name),
+                    (a for a in activities if a.resource_id == name),
                 )
                 for p in policies
                 if p.auto_scaling_group_name == name

@@ -184,16 +184,6 @@ def step_policy_from_document(document: dict[str, Any]) -> ServiceScalingPolicy:
     )
 
 
-@dataclass(frozen=True)
-class ScalingActivity:
-    activity_id: str
-    resource_id: str
-    start_time: float
-    description: str
-    cause: str
-    status_code: str = "Successful"
-
-
 def scaling_policy_arn(resource_id: str, policy_name: str) -> str:
     """Application Auto Scaling's policy ARN, the name CloudWatch alarms invoke it by."""
     return arn(

@@ -39,7 +39,6 @@ from orchestrator.ecs.scalable_target import (
     BACKLOG,
     REQUESTS,
     ScalableTarget,
-    ScalingActivity,
     ServiceMetric,
     ServiceScalingPolicy,
     cooldown,
@@ -47,6 +46,7 @@ from orchestrator.ecs.scalable_target import (
 from orchestrator.ecs.state import EcsStore
 from orchestrator.loop import PerThread, run_passes
 from orchestrator.runtime.tasks import TaskRuntime
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.alarms import (
     SCALE_IN_EVALUATION_PERIODS,
     MetricAlarm,
@@ -262,12 +262,15 @@ class ServiceScalingController:
             return
         self.store.put_service(dataclasses.replace(service, desired_count=desired))
         self.store.record_scaling_activity(
-            ScalingActivity(
+            Activity(
                 activity_id=str(uuid.uuid4()),
                 resource_id=target.resource_id,
-                start_time=now,
                 description=f"Setting desired count to {desired}.",
                 cause=cause,
+                start_time=now,
+                status_code=ActivityStatusCode.SUCCESSFUL,
+                end_time=now,
+                progress=100,
             )
         )
         log.info(

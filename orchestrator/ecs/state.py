@@ -22,13 +22,13 @@ from orchestrator.ecs.model import (
 )
 from orchestrator.ecs.scalable_target import (
     ScalableTarget,
-    ScalingActivity,
     ServiceScalingPolicy,
     policy_to_document,
     step_policy_from_document,
     tracking_policy_from_document,
 )
 from orchestrator.ecs.task_definition import TaskDefinition, parse_task_definition
+from orchestrator.scaling.activity import Activity
 from orchestrator.scaling.step import StepScalingPolicy
 from orchestrator.sqlite import DocumentStore, SchemaVersionError
 
@@ -294,7 +294,7 @@ class EcsStore(DocumentStore):
             ).rowcount
         return tracking + step > 0
 
-    def record_scaling_activity(self, activity: ScalingActivity) -> None:
+    def record_scaling_activity(self, activity: Activity) -> None:
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO ecs_scaling_activities VALUES (?, ?, ?, ?)",
@@ -306,13 +306,13 @@ class EcsStore(DocumentStore):
                 ),
             )
 
-    def scaling_activities(self, resource_id: str | None = None) -> list[ScalingActivity]:
+    def scaling_activities(self, resource_id: str | None = None) -> list[Activity]:
         rows = self._connection.execute(
             "SELECT document FROM ecs_scaling_activities WHERE (? IS NULL OR resource_id = ?) "
             "ORDER BY start_time DESC",
             (resource_id, resource_id),
         )
-        return [self._load(ScalingActivity, row[0]) for row in rows]
+        return [self._load(Activity, row[0]) for row in rows]
 
     # Tasks.
 

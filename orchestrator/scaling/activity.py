@@ -1,4 +1,6 @@
-"""Scaling activities: the history DescribeScalingActivities shows, one per launch or terminate.
+"""Scaling activities: the history DescribeScalingActivities shows, one per launch or terminate
+of an Auto Scaling group's instance, or per change of a scalable target's capacity (an ECS
+service's desired count, Application Auto Scaling's DescribeScalingActivities).
 
 The *cause* text copies AWS's phrasing ("At …Z an instance was started in response to …") so a
 reader who knows AWS recognises why each instance came or went.
@@ -27,10 +29,15 @@ class ActivityStatusCode(StrEnum):
 
 @dataclass(frozen=True)
 class Activity:
-    """One entry of a group's activity history, named as DescribeScalingActivities names it."""
+    """One entry of an activity history, named as DescribeScalingActivities names it.
+
+    ``resource_id`` is what was scaled: an Auto Scaling group's name (EC2 Auto Scaling's
+    AutoScalingGroupName) or a scalable target's resource id (Application Auto Scaling's
+    ResourceId, ``service/<cluster>/<service>``). Each service keeps its own history.
+    """
 
     activity_id: str
-    auto_scaling_group_name: str
+    resource_id: str
     description: str
     cause: str
     start_time: float

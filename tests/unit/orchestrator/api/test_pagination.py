@@ -17,9 +17,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orchestrator.api import ApiContext
-from orchestrator.ecs.scalable_target import ScalingActivity
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
 
 START = datetime(2026, 11, 28).timestamp()
@@ -164,12 +164,13 @@ def _application_autoscaling(endpoint: Endpoint, store_path: Path) -> dict[str, 
     with EcsStore(store_path) as store:
         for index, offset in enumerate((60.0, 0.0, 60.0, 120.0)):  # two at the same moment
             store.record_scaling_activity(
-                ScalingActivity(
+                Activity(
                     activity_id=f"activity-{index}",
                     resource_id="service/alpha/web",
-                    start_time=START + offset,
                     description=f"Setting desired count to {index}.",
                     cause="monitor alarm",
+                    start_time=START + offset,
+                    status_code=ActivityStatusCode.SUCCESSFUL,
                 )
             )
     return {}

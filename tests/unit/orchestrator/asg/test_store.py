@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -84,6 +85,37 @@ def test_activity_status_updates_rewrite_the_same_entry(tmp_path):
         )
         store.record_activities([done])
         assert store.activities() == [done]
+
+
+def test_an_activity_stored_under_its_old_field_name_still_reads(tmp_path):
+    """Activities were stored with ``auto_scaling_group_name`` before ECS shared the type."""
+    path = tmp_path / "barista.db"
+    with Store(path) as store:
+        store.put_group(sample_group())
+    document = {
+        "activity_id": "a-old",
+        "auto_scaling_group_name": "baristas",
+        "description": "Launching a new EC2 instance: i-1",
+        "cause": "because",
+        "start_time": 5.0,
+        "status_code": "Successful",
+        "end_time": 6.0,
+        "status_message": "",
+        "progress": 100,
+        "availability_zone": "az-a",
+    }
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO scaling_activities "
+            "(activity_id, auto_scaling_group_name, start_time, document) VALUES (?, ?, ?, ?)",
+            ("a-old", "baristas", 5.0, json.dumps(document)),
+        )
+    with Store(path) as reopened:
+        [activity] = reopened.activities("baristas")
+    assert (activity.resource_id, activity.status_code) == (
+        "baristas",
+        ActivityStatusCode.SUCCESSFUL,
+    )
 
 
 def test_deleting_a_group_deletes_its_history(tmp_path):

@@ -47,7 +47,7 @@ def converge(store_path: Path, runtime: FakeRuntime) -> None:
 def launch(at: float, instance: str, status: str = "Successful") -> Activity:
     return Activity(
         activity_id=f"launch-{instance}",
-        auto_scaling_group_name="baristas",
+        resource_id="baristas",
         description=f"Launching a new EC2 instance: {instance}",
         cause="test",
         start_time=at,
@@ -59,7 +59,7 @@ def launch(at: float, instance: str, status: str = "Successful") -> Activity:
 def terminate(at: float, instance: str) -> Activity:
     return Activity(
         activity_id=f"terminate-{instance}",
-        auto_scaling_group_name="baristas",
+        resource_id="baristas",
         description=f"Terminating EC2 instance: {instance}",
         cause="test",
         start_time=at,
@@ -414,7 +414,7 @@ def test_a_predictive_policy_charts_its_forecast_against_instances_and_marks_its
     hour = now - now % 3600
     raised = Activity(
         activity_id="launch-forecast",
-        auto_scaling_group_name=group,
+        resource_id=group,
         description="Launching a new EC2 instance: i-forecast",
         cause="At 2026-11-28T00:55:00Z the forecast of predictive scaling policy rush for the "
         "hour starting 2026-11-28T01:00:00Z (capacity 3) changed the desired capacity from 2 "
