@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api._policies import alarm_arn
 from orchestrator.api._requests import Request, iso, parse
 from orchestrator.arns import arn
 from orchestrator.ecs.scalable_target import (
@@ -273,6 +274,12 @@ def _policy_names(policy: ServiceScalingPolicy) -> dict[str, Any]:
     }
 
 
+def _tracking_alarms(policy: ServiceScalingPolicy) -> list[dict[str, str]]:
+    """The two alarms a target tracking policy owns, named as AWS names them."""
+    names = [tracking_alarm_name(policy.resource_id, policy.policy_name, w) for w in TrackingAlarm]
+    return [{"AlarmName": name, "AlarmARN": alarm_arn(name)} for name in names]
+
+
 def _policy_doc(
     policy: ServiceScalingPolicy, tracking: TargetTrackingPolicy[ServiceMetric]
 ) -> dict[str, Any]:
@@ -303,6 +310,7 @@ def _policy_doc(
             "ScaleInCooldown": config.scale_in_cooldown,
             "DisableScaleIn": config.disable_scale_in,
         },
+        "Alarms": _tracking_alarms(policy),
     }
 
 
@@ -403,10 +411,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             store.put_scaling_policy(policy)
         return {
             "PolicyARN": policy.policy_arn,
-            "Alarms": [
-                {"AlarmName": tracking_alarm_name(policy.resource_id, policy.policy_name, which)}
-                for which in TrackingAlarm
-            ],
+            "Alarms": _tracking_alarms(policy),
         }
 
     def describe_scaling_policies(params: Params) -> Mapping[str, Any]:
@@ -423,8 +428,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         page = paginate(
             "scaling-policies",
             chosen,
-            # The kind keeps apart a target tracking and a step policy of the same name.
-            lambda p: [p.resource_id, p.policy_name, p.policy_type],
+            lambda p: [p.resource_id, p.policy_name],
             size,
             request.next_token,
             invalid_next_token,

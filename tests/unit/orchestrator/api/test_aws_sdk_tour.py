@@ -497,8 +497,10 @@ def _service_scaling(tour: Tour) -> None:
         "TargetTracking-service/scaled/web-AlarmHigh",
         "TargetTracking-service/scaled/web-AlarmLow",
     ]
+    assert all(a["AlarmARN"].endswith(f":alarm:{a['AlarmName']}") for a in put["Alarms"])
     policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
     assert [p["PolicyName"] for p in policies] == ["cpu"]
+    assert policies[0]["Alarms"] == put["Alarms"]
     # One name, one policy: putting a step policy of that name replaces the target tracking one.
     scaling.put_scaling_policy(
         **target,
