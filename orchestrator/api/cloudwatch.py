@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -36,6 +37,12 @@ from orchestrator.api._metrics import Dimension, metric_identity, metric_spec
 from orchestrator.api._policies import alarm_arn, tracked_metric
 from orchestrator.api._requests import Request, iso, parse, parse_time
 from orchestrator.asg.store import Store
+from orchestrator.ecs.scalable_target import (
+    BACKLOG,
+    REQUESTS,
+    ServiceMetric,
+    ServiceScalingPolicy,
+)
 from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.monitoring import DOWNSAMPLED_PERIOD, FULL_RESOLUTION, RETENTION
@@ -43,6 +50,7 @@ from orchestrator.paging import paginate
 from orchestrator.scaling.alarms import (
     SCALE_IN_EVALUATION_PERIODS,
     SCALE_OUT_EVALUATION_PERIODS,
+    AlarmRule,
     AlarmState,
     ComparisonOperator,
     MetricAlarm,
@@ -50,7 +58,7 @@ from orchestrator.scaling.alarms import (
     evaluate,
     tracking_alarm_name,
 )
-from orchestrator.scaling.metrics import series_key
+from orchestrator.scaling.metrics import PERIOD, series_key
 from orchestrator.scaling.policy import ScalingPolicy, TargetTrackingPolicy
 from orchestrator.scaling.step import StepScalingPolicy
 
@@ -136,7 +144,49 @@ _SYMBOLS = {
 }
 
 
-def state_reason(alarm: MetricAlarm, newest_first: list[float], state: AlarmState) -> str:
+class DescribedAlarm(AlarmRule, Protocol):
+    """What DescribeAlarms shows of an alarm besides its metric."""
+
+    @property
+    def alarm_name(self) -> str: ...
+
+    @property
+    def alarm_actions(self) -> tuple[str, ...]: ...
+
+    @property
+    def period(self) -> int: ...
+
+    @property
+    def statistic(self) -> str: ...
+
+    @property
+    def datapoints_to_alarm(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class ServiceTrackingAlarm:
+    """An alarm an Application Auto Scaling target tracking policy owns: an ECS service's
+    metric, named by CloudWatch's identity (``identity``), read from the policy's series."""
+
+    alarm_name: str
+    comparison_operator: ComparisonOperator
+    threshold: float
+    evaluation_periods: int
+    alarm_actions: tuple[str, ...]
+    identity: Mapping[str, Any]
+    statistic: str
+    period: int = PERIOD
+
+    @property
+    def datapoints_to_alarm(self) -> int:
+        return self.evaluation_periods
+
+    @property
+    def required_datapoints(self) -> int:
+        return self.evaluation_periods
+
+
+def state_reason(alarm: DescribedAlarm, newest_first: list[float], state: AlarmState) -> str:
     """CloudWatch's StateReason sentence for the evaluated window."""
     window = newest_first[: alarm.evaluation_periods]
     if state is AlarmState.INSUFFICIENT_DATA:
@@ -154,8 +204,11 @@ def state_reason(alarm: MetricAlarm, newest_first: list[float], state: AlarmStat
     )
 
 
-def describe_alarm(alarm: MetricAlarm, newest_first: list[float]) -> dict[str, Any]:
-    """One entry of DescribeAlarms' MetricAlarms, with the state evaluated now."""
+def describe_alarm(
+    alarm: DescribedAlarm, newest_first: list[float], identity: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One entry of DescribeAlarms' MetricAlarms, with the state evaluated now; ``identity``
+    is the metric's Namespace, MetricName and Dimensions."""
     state = evaluate(alarm, newest_first)
     described: dict[str, Any] = {
         "AlarmName": alarm.alarm_name,
@@ -164,7 +217,7 @@ def describe_alarm(alarm: MetricAlarm, newest_first: list[float]) -> dict[str, A
         "AlarmActions": list(alarm.alarm_actions),
         "StateValue": state.value,
         "StateReason": state_reason(alarm, newest_first, state),
-        **metric_identity(alarm.metric),
+        **identity,
         "Statistic": alarm.statistic,
         "Period": alarm.period,
         "EvaluationPeriods": alarm.evaluation_periods,
@@ -176,6 +229,14 @@ def describe_alarm(alarm: MetricAlarm, newest_first: list[float]) -> dict[str, A
     return described
 
 
+# A target tracking policy's two alarms: AlarmHigh above the target for 3 periods, AlarmLow
+# below it for 15 (EC2 and Application Auto Scaling alike).
+TRACKING_RULES = {
+    TrackingAlarm.HIGH: (ComparisonOperator.GREATER_THAN_THRESHOLD, SCALE_OUT_EVALUATION_PERIODS),
+    TrackingAlarm.LOW: (ComparisonOperator.LESS_THAN_THRESHOLD, SCALE_IN_EVALUATION_PERIODS),
+}
+
+
 def target_tracking_alarms(policy: ScalingPolicy) -> list[tuple[MetricAlarm, str]]:
     """The two alarms an Auto Scaling target tracking policy owns (AWS creates them with the
     policy), each with the series it reads: the value the policy tracks, one per period
@@ -184,13 +245,6 @@ def target_tracking_alarms(policy: ScalingPolicy) -> list[tuple[MetricAlarm, str
     if not isinstance(definition, TargetTrackingPolicy):
         return []
     target = definition.configuration.target_value
-    rules = {
-        TrackingAlarm.HIGH: (
-            ComparisonOperator.GREATER_THAN_THRESHOLD,
-            SCALE_OUT_EVALUATION_PERIODS,
-        ),
-        TrackingAlarm.LOW: (ComparisonOperator.LESS_THAN_THRESHOLD, SCALE_IN_EVALUATION_PERIODS),
-    }
     return [
         (
             MetricAlarm(
@@ -207,8 +261,58 @@ def target_tracking_alarms(policy: ScalingPolicy) -> list[tuple[MetricAlarm, str
             ),
             policy.tracked_series,
         )
-        for which, (operator, periods) in rules.items()
+        for which, (operator, periods) in TRACKING_RULES.items()
     ]
+
+
+def service_tracking_alarms(policy: ServiceScalingPolicy) -> list[ServiceTrackingAlarm]:
+    """The two alarms an ECS service's target tracking policy owns, as DescribeAlarms shows
+    them: the metric the policy names (CloudWatch's names for it), AlarmHigh above the target
+    for 3 periods, AlarmLow below it for 15, the policy's ARN as the action."""
+    definition = policy.definition
+    if not isinstance(definition, TargetTrackingPolicy):
+        return []
+    identity, statistic = _service_metric(policy, definition.metric)
+    return [
+        ServiceTrackingAlarm(
+            alarm_name=tracking_alarm_name(policy.resource_id, policy.policy_name, which),
+            comparison_operator=operator,
+            threshold=definition.configuration.target_value,
+            evaluation_periods=periods,
+            alarm_actions=(policy.policy_arn,),
+            identity=identity,
+            statistic=statistic,
+        )
+        for which, (operator, periods) in TRACKING_RULES.items()
+    ]
+
+
+def _service_metric(
+    policy: ServiceScalingPolicy, metric: ServiceMetric
+) -> tuple[dict[str, Any], str]:
+    """CloudWatch's name for what a service's policy tracks, and the statistic AWS uses."""
+    if metric.metric_type == REQUESTS:
+        # The ResourceLabel ends in the target group's ARN suffix: targetgroup/<name>/<id>.
+        _, _, target_group = metric.resource_label.partition("/targetgroup/")
+        return {
+            "Namespace": "AWS/ApplicationELB",
+            "MetricName": "RequestCountPerTarget",
+            "Dimensions": [{"Name": "TargetGroup", "Value": f"targetgroup/{target_group}"}],
+        }, "Sum"
+    if metric.metric_type == BACKLOG:
+        return {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": metric.resource_label}],
+        }, "Average"
+    return {
+        "Namespace": "AWS/ECS",
+        "MetricName": "CPUUtilization",
+        "Dimensions": [
+            {"Name": "ClusterName", "Value": policy.cluster},
+            {"Name": "ServiceName", "Value": policy.service},
+        ],
+    }, "Average"
 
 
 def describe_tracking_alarm(
@@ -216,7 +320,7 @@ def describe_tracking_alarm(
 ) -> dict[str, Any]:
     """A target tracking alarm as DescribeAlarms shows it: the tracked metric as the policy
     states it (a metric math query for backlog per instance), AWS's do-not-edit description."""
-    described = describe_alarm(alarm, newest_first)
+    described = describe_alarm(alarm, newest_first, metric_identity(alarm.metric))
     described["AlarmDescription"] = (
         f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy.policy_arn}."
     )
@@ -344,7 +448,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         request = parse(DescribeAlarms, params)
         described = []
 
-        def wanted(alarm: MetricAlarm) -> bool:
+        def wanted(alarm: DescribedAlarm) -> bool:
             if request.alarm_names and alarm.alarm_name not in request.alarm_names:
                 return False
             if request.alarm_name_prefix and not alarm.alarm_name.startswith(
@@ -359,12 +463,24 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
             for alarm in store.alarms():
                 if wanted(alarm):
                     values = [v for _, v in store.datapoints(alarm.metric.key, HISTORY)]
-                    described.append(describe_alarm(alarm, values))
+                    described.append(describe_alarm(alarm, values, metric_identity(alarm.metric)))
             for policy in store.policies():
                 for alarm, tracked in target_tracking_alarms(policy):
                     if wanted(alarm):
                         values = [v for _, v in store.datapoints(tracked, HISTORY)]
                         described.append(describe_tracking_alarm(policy, alarm, values))
+            with EcsStore(context.store_path) as ecs_store:
+                service_policies = ecs_store.scaling_policies()
+            for service_policy in service_policies:
+                for service_alarm in service_tracking_alarms(service_policy):
+                    if wanted(service_alarm):
+                        values = [v for _, v in store.datapoints(service_policy.series, HISTORY)]
+                        entry = describe_alarm(service_alarm, values, service_alarm.identity)
+                        entry["AlarmDescription"] = (
+                            "DO NOT EDIT OR DELETE. For TargetTrackingScaling policy "
+                            f"{service_policy.policy_arn}."
+                        )
+                        described.append(entry)
         if request.state_value:
             described = [e for e in described if e["StateValue"] == request.state_value]
         page = paginate(

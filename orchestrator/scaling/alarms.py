@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from orchestrator.errors import ValidationError
 from orchestrator.scaling.activity import activity_id
@@ -123,7 +124,24 @@ def alarm_state(
     return AlarmState.OK
 
 
-def evaluate(alarm: MetricAlarm, newest_first: Sequence[float]) -> AlarmState:
+class AlarmRule(Protocol):
+    """What judges an alarm's datapoints: a MetricAlarm, or an alarm a target tracking
+    policy owns (described, never stored)."""
+
+    @property
+    def comparison_operator(self) -> ComparisonOperator: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def evaluation_periods(self) -> int: ...
+
+    @property
+    def required_datapoints(self) -> int: ...
+
+
+def evaluate(alarm: AlarmRule, newest_first: Sequence[float]) -> AlarmState:
     """The alarm's state from its newest datapoints (one per period, newest first)."""
     return alarm_state(
         alarm.comparison_operator,

@@ -523,6 +523,22 @@ def _service_scaling(tour: Tour) -> None:
     assert [(p["PolicyName"], p["PolicyType"]) for p in policies] == [
         ("cpu", "TargetTrackingScaling")
     ]
+    # CloudWatch lists the two alarms the policy owns, on the ECS service's CPU metric.
+    alarms = tour["cloudwatch"].describe_alarms(AlarmNamePrefix="TargetTracking-service/scaled/")
+    owned = {a["AlarmName"]: a for a in alarms["MetricAlarms"]}
+    assert sorted(owned) == sorted(a["AlarmName"] for a in put["Alarms"])
+    for alarm in owned.values():
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ECS", "CPUUtilization")
+        assert alarm["Dimensions"] == [
+            {"Name": "ClusterName", "Value": "scaled"},
+            {"Name": "ServiceName", "Value": "web"},
+        ]
+        assert alarm["AlarmActions"] == [policies[0]["PolicyARN"]]
+        assert alarm["Threshold"] == 60.0
+        assert alarm["StateValue"] == "INSUFFICIENT_DATA"  # no datapoint recorded yet
+    high, low = (owned[a["AlarmName"]] for a in put["Alarms"])
+    assert (high["ComparisonOperator"], high["EvaluationPeriods"]) == ("GreaterThanThreshold", 3)
+    assert (low["ComparisonOperator"], low["EvaluationPeriods"]) == ("LessThanThreshold", 15)
     assert "ScalingActivities" in scaling.describe_scaling_activities(ServiceNamespace="ecs")
     tour.refused(
         "application-autoscaling",

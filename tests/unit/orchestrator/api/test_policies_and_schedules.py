@@ -7,6 +7,13 @@ from pathlib import Path
 import pytest
 
 from orchestrator.asg.store import Store
+from orchestrator.ecs.scalable_target import (
+    REQUESTS,
+    ServiceMetric,
+    ServiceScalingPolicy,
+    tracking_configuration,
+)
+from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.metrics import CpuUtilizationMetric, QueueBacklogMetric
 from orchestrator.scaling.policy import TargetTrackingPolicy
@@ -403,3 +410,36 @@ def test_scheduled_action_refusals(autoscaling: Call, group: str, params: dict, 
     code, message = error_of(body)
     assert code == "ValidationError"
     assert expected in message
+
+
+def test_an_ecs_services_tracking_alarms_are_evaluated_on_its_series(
+    store_path: Path, cloudwatch: Call
+):
+    """Application Auto Scaling's target tracking alarms: on the ALB's RequestCountPerTarget,
+    read from the series the service's policy records, ALARM after 3 datapoints above."""
+    label = "app/shop/0123456789abcdef/targetgroup/counters/fedcba9876543210"
+    policy = ServiceScalingPolicy(
+        "requests",
+        "coffee-shop",
+        "order-api",
+        TargetTrackingPolicy(ServiceMetric(REQUESTS, label), tracking_configuration(100.0)),
+    )
+    with EcsStore(store_path) as ecs:
+        ecs.put_scaling_policy(policy)
+    with Store(store_path) as store:
+        for age, per_target in enumerate([140.0, 120.0, 110.0]):
+            store.record_datapoint(policy.series, START - 60 * age, per_target, 3600)
+    [high] = cloudwatch("DescribeAlarms", StateValue="ALARM")["MetricAlarms"]
+    assert high["AlarmName"].startswith("TargetTracking-service/coffee-shop/order-api-AlarmHigh-")
+    assert (high["Namespace"], high["MetricName"], high["Statistic"]) == (
+        "AWS/ApplicationELB",
+        "RequestCountPerTarget",
+        "Sum",
+    )
+    assert high["Dimensions"] == [
+        {"Name": "TargetGroup", "Value": "targetgroup/counters/fedcba9876543210"}
+    ]
+    assert high["AlarmActions"] == [policy.policy_arn]
+    assert high["StateReason"].startswith("Threshold Crossed: 3 out of the last 3 datapoints")
+    [low] = cloudwatch("DescribeAlarms", StateValue="INSUFFICIENT_DATA")["MetricAlarms"]
+    assert low["AlarmName"].startswith("TargetTracking-service/coffee-shop/order-api-AlarmLow-")
