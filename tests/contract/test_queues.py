@@ -191,6 +191,8 @@ def test_nack_without_requeue_dead_letters_at_once_with_the_reason(
     assert broker.receive(unique_name, 1, wait=0.5) == []
 
 
+# A Kafka share group's members join slowly: kafka-share under make test-matrix only.
+@pytest.mark.matrix(ci=("memory", "rabbitmq", "redis", "kafka"))
 def test_a_message_its_consumers_left_unsettled_is_dead_lettered_by_a_receive_that_says_so(
     broker: Broker, connect_broker: Callable[[], Broker], unique_name: str
 ):
