@@ -15,6 +15,7 @@ Every time is AWS time (the orchestrator's clock), in seconds since the epoch; a
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -60,7 +61,12 @@ def on_demand_cost(instance_type: str, start: float, end: float) -> Decimal:
 def _integrate(history: Sequence[tuple[float, float]], low: float, high: float) -> Decimal:
     """Dollars for [low, high) at the hourly prices of ``history`` (changes, oldest first)."""
     total = Decimal(0)
-    for index, (since, price) in enumerate(history):
+    # Start at the change in force at ``low``: a long history is not walked from its start.
+    first = max(0, bisect_right(history, low, key=lambda point: point[0]) - 1)
+    for index in range(first, len(history)):
+        since, price = history[index]
+        if since >= high:
+            break
         until = history[index + 1][0] if index + 1 < len(history) else math.inf
         a, b = max(since, low), min(until, high)
         if b > a:
