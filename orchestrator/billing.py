@@ -18,6 +18,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -25,6 +26,9 @@ from orchestrator.price_list import on_demand_hourly
 
 MINIMUM_BILLED_SECONDS = 60
 HOUR = Decimal(3600)
+# Cost Explorer answers about the current month and the 13 before it; Barista keeps the
+# records of runs that ended since then, and forgets older ones (``retention_horizon``).
+RETENTION_MONTHS = 13
 
 
 class PurchaseOption(StrEnum):
@@ -117,6 +121,15 @@ def charge_within(
         history = spot_histories.get((run.instance_type, run.availability_zone), ())
         return _integrate(history, a, b)
     return on_demand_hourly(run.instance_type) * Decimal(str(b - a)) / HOUR
+
+
+def retention_horizon(now: float) -> float:
+    """The earliest time Cost Explorer can be asked about at ``now``: the first day (00:00
+    UTC) of the month :data:`RETENTION_MONTHS` months before ``now``'s month. A run that ended
+    before it counts in no period one can ask for, so its record may go."""
+    today = datetime.fromtimestamp(now, UTC)
+    months = today.year * 12 + today.month - 1 - RETENTION_MONTHS
+    return datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC).timestamp()
 
 
 def by_purchase_option(costs: Iterable[tuple[PurchaseOption, Decimal]]) -> dict[str, Decimal]:

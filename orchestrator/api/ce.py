@@ -36,6 +36,7 @@ from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
 from orchestrator.api._requests import Request, parse
+from orchestrator.billing import RETENTION_MONTHS, retention_horizon
 from orchestrator.cost_lines import HOUR_SECONDS, HourCost, LineItem, hour_costs
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.savings_plan_settings import plans_from_environ
@@ -186,6 +187,17 @@ def _period_bounds(
     return start, end
 
 
+def _within_horizon(start: datetime, now: float) -> None:
+    horizon = retention_horizon(now)
+    if start.timestamp() < horizon:
+        since = datetime.fromtimestamp(horizon, UTC).strftime("%Y-%m-%d")
+        raise AwsError(
+            "ValidationException",
+            f"TimePeriod.Start is too old: Cost Explorer answers from {since} "
+            f"({RETENTION_MONTHS} months before this month).",
+        )
+
+
 def _plans(context: ApiContext) -> list[SavingsPlan]:
     try:
         return plans_from_environ(context.environ)
@@ -196,6 +208,7 @@ def _plans(context: ApiContext) -> list[SavingsPlan]:
 def _hours(
     store_path: Path, plans: list[SavingsPlan], start: datetime, end: datetime, now: float
 ) -> list[HourCost]:
+    _within_horizon(start, now)
     with SpotStore(store_path) as store:
         runs = store.runs()
         histories = store.histories()
