@@ -21,7 +21,9 @@ the orchestrator's AWS clock.
   the On-Demand value of what it covered and the net savings; DataUnavailableException when
   no plan is declared, as AWS answers an account without plans.
 
-``Filter`` is refused. A period that reaches past now is ``Estimated``.
+``Filter`` is refused. A period that reaches past now is ``Estimated``; one that starts before
+the billing horizon (the current month and the 13 before it, ``billing.RETENTION_MONTHS``,
+as far back as AWS's Cost Explorer answers) is refused, naming the first date it answers.
 """
 
 from __future__ import annotations
