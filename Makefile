@@ -133,6 +133,10 @@ bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy 
 bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
 	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
 
+.PHONY: test-spot-load
+test-spot-load: images ## Spot interruptions under load: a mixed group of real baristas, orders flowing, pools reclaimed twice; the ledger loses none (every backend, not in make test)
+	$(VENV)/bin/pytest -m spot_load tests/integration/test_spot_ledger_docker.py $(PYTEST_ARGS)
+
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
 	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)

@@ -15,8 +15,10 @@ Every time is AWS time (the orchestrator's clock), in seconds since the epoch; a
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -24,6 +26,9 @@ from orchestrator.price_list import on_demand_hourly
 
 MINIMUM_BILLED_SECONDS = 60
 HOUR = Decimal(3600)
+# Cost Explorer answers about the current month and the 13 before it; Barista keeps the
+# records of runs that ended since then, and forgets older ones (``retention_horizon``).
+RETENTION_MONTHS = 13
 
 
 class PurchaseOption(StrEnum):
@@ -60,7 +65,12 @@ def on_demand_cost(instance_type: str, start: float, end: float) -> Decimal:
 def _integrate(history: Sequence[tuple[float, float]], low: float, high: float) -> Decimal:
     """Dollars for [low, high) at the hourly prices of ``history`` (changes, oldest first)."""
     total = Decimal(0)
-    for index, (since, price) in enumerate(history):
+    # Start at the change in force at ``low``: a long history is not walked from its start.
+    first = max(0, bisect_right(history, low, key=lambda point: point[0]) - 1)
+    for index in range(first, len(history)):
+        since, price = history[index]
+        if since >= high:
+            break
         until = history[index + 1][0] if index + 1 < len(history) else math.inf
         a, b = max(since, low), min(until, high)
         if b > a:
@@ -111,6 +121,15 @@ def charge_within(
         history = spot_histories.get((run.instance_type, run.availability_zone), ())
         return _integrate(history, a, b)
     return on_demand_hourly(run.instance_type) * Decimal(str(b - a)) / HOUR
+
+
+def retention_horizon(now: float) -> float:
+    """The earliest time Cost Explorer can be asked about at ``now``: the first day (00:00
+    UTC) of the month :data:`RETENTION_MONTHS` months before ``now``'s month. A run that ended
+    before it counts in no period one can ask for, so its record may go."""
+    today = datetime.fromtimestamp(now, UTC)
+    months = today.year * 12 + today.month - 1 - RETENTION_MONTHS
+    return datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC).timestamp()
 
 
 def by_purchase_option(costs: Iterable[tuple[PurchaseOption, Decimal]]) -> dict[str, Decimal]:

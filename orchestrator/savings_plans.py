@@ -13,6 +13,10 @@ discount first, until the commitment is spent; the rest is billed On-Demand.
 - The commitment is spent in discounted dollars: covering $1.00 of On-Demand usage with a 28 %
   plan uses $0.72 of the hour's commitment. An hour's unused commitment is still paid.
 
+A plan is in force from ``start`` to ``end`` (AWS seconds; None: without limit). In an hour
+it only partly spans, or an hour not over yet, its commitment is the matching share of the
+hourly one (``apply_hour``'s ``shares``), so an hour's bill is what has accrued so far.
+
 **Coverage** is the share of eligible On-Demand spend (at On-Demand prices) that plans covered;
 **utilization** the share of the commitment used. Pure functions over a usage profile, so a
 test can state the profile and the expected figures by hand.
@@ -20,7 +24,7 @@ test can state the profile and the expected figures by hand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -38,6 +42,9 @@ class SavingsPlan:
     commitment: Decimal  # dollars per hour
     discount: Decimal  # share off the On-Demand price, 0 to 1
     instance_family: str | None = None  # EC2 Instance plans only
+    start: float | None = None  # in force from (AWS seconds); None: always
+    end: float | None = None  # in force until (exclusive); None: no end
+    upfront_share: Decimal = Decimal(0)  # of the commitment, paid upfront (amortized)
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.discount < Decimal(1):
@@ -46,6 +53,17 @@ class SavingsPlan:
             raise ValueError("a commitment is a positive number of dollars per hour")
         if (self.plan_type is PlanType.EC2_INSTANCE) != (self.instance_family is not None):
             raise ValueError("an EC2 Instance plan names one instance family; Compute none")
+        if not Decimal(0) <= self.upfront_share <= Decimal(1):
+            raise ValueError(f"an upfront share lies in [0, 1], not {self.upfront_share}")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("a plan's end comes after its start")
+
+    def share_of(self, low: float, high: float) -> Decimal:
+        """The share of an hour's commitment owed for [low, high): the part of it the plan is
+        in force, over 3600 seconds."""
+        a = low if self.start is None else max(low, self.start)
+        b = high if self.end is None else min(high, self.end)
+        return Decimal(str(max(0.0, b - a))) / 3600
 
     def covers(self, instance_type: str) -> bool:
         family = instance_type.partition(".")[0]
@@ -61,6 +79,15 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Covered:
+    """What plans covered of one usage item: its On-Demand value, and what that cost at the
+    plans' rates (the commitment it used)."""
+
+    on_demand: Decimal
+    effective: Decimal
+
+
+@dataclass(frozen=True)
 class HourBill:
     covered_on_demand: Decimal  # On-Demand value of the usage plans covered
     plan_charges: Decimal  # the commitments, used or not
@@ -68,6 +95,12 @@ class HourBill:
     eligible_on_demand: Decimal  # all On-Demand usage, at On-Demand prices
     commitment: Decimal
     used_commitment: Decimal
+    items: tuple[Covered, ...] = ()  # per usage item, in the order given
+    used_by_plan: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (plan id, commitment, used)
+
+    @property
+    def unused_commitment(self) -> Decimal:
+        return self.commitment - self.used_commitment
 
     @property
     def total(self) -> Decimal:
@@ -84,17 +117,24 @@ class HourBill:
         return self.used_commitment / self.commitment if self.commitment else Decimal(0)
 
 
-def apply_hour(plans: Sequence[SavingsPlan], usage: Sequence[Usage]) -> HourBill:
+def apply_hour(
+    plans: Sequence[SavingsPlan],
+    usage: Sequence[Usage],
+    shares: Mapping[str, Decimal] | None = None,
+) -> HourBill:
     """One hour's bill: plans in AWS's order (EC2 Instance first, then the higher discount),
-    each covering the usage it may until its commitment is spent."""
-    remaining = {index: item.on_demand_cost for index, item in enumerate(usage)}
-    covered = Decimal(0)
-    used = Decimal(0)
+    each covering the usage it may until its commitment is spent. ``shares`` (plan id →
+    0..1, default 1) scales a plan's commitment for an hour it only partly spans."""
+    remaining = [item.on_demand_cost for item in usage]
+    covered_od = [Decimal(0)] * len(usage)
+    effective = [Decimal(0)] * len(usage)
+    per_plan: list[tuple[str, Decimal, Decimal]] = []
     order = sorted(
         plans, key=lambda p: (p.plan_type is not PlanType.EC2_INSTANCE, -p.discount, p.plan_id)
     )
     for plan in order:
-        budget = plan.commitment
+        owed = plan.commitment * (shares.get(plan.plan_id, 1) if shares is not None else 1)
+        budget = owed
         for index, item in enumerate(usage):
             if budget <= 0:
                 break
@@ -104,18 +144,22 @@ def apply_hour(plans: Sequence[SavingsPlan], usage: Sequence[Usage]) -> HourBill
             rate = 1 - plan.discount
             take = min(left, budget / rate)
             remaining[index] = left - take
-            covered += take
+            covered_od[index] += take
+            effective[index] += take * rate
             budget -= take * rate
-        used += plan.commitment - budget
+        per_plan.append((plan.plan_id, owed, owed - budget))
     eligible = sum((u.on_demand_cost for u in usage), Decimal(0))
-    commitment = sum((p.commitment for p in plans), Decimal(0))
+    covered = sum(covered_od, Decimal(0))
+    commitment = sum((owed for _, owed, _ in per_plan), Decimal(0))
     return HourBill(
         covered_on_demand=covered,
         plan_charges=commitment,
         on_demand_charges=eligible - covered,
         eligible_on_demand=eligible,
         commitment=commitment,
-        used_commitment=used,
+        used_commitment=sum((used for _, _, used in per_plan), Decimal(0)),
+        items=tuple(Covered(c, e) for c, e in zip(covered_od, effective, strict=True)),
+        used_by_plan=tuple(per_plan),
     )
 
 

@@ -23,6 +23,7 @@ Settings (``BARISTA_*`` environment variables):
 - ``KAFKA_URL``, ``RABBITMQ_URL``, ``REDIS_URL``: more brokers SQS queues and SNS topics may
   live on (tag ``barista:backend``); ``API_ENDPOINT``: the address subscribers reach the API
   at, for SNS's SubscribeURL; ``SNS_TOPICS``: the demo's topics to adopt (``order-events``);
+- ``SAVINGS_PLANS``: the Savings Plans held, a JSON list (``orchestrator.savings_plan_settings``);
 - the Spot market's knobs (``SPOT_SEED``, ``SPOT_POOL_CAPACITY``, …): see
   ``orchestrator.spot.model``;
 - the dashboard's sources (``LOADGEN_URL``, ``LEDGER_URL``, …): see ``orchestrator.dashboard``.
@@ -61,6 +62,7 @@ from orchestrator.loop import run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
+from orchestrator.savings_plan_settings import plans_from_environ
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 from orchestrator.sns.publishing import publish
 from orchestrator.sns.service import shutdown as sns_shutdown
@@ -235,7 +237,8 @@ def main(environ: Mapping[str, str]) -> int:
     logs.configure("orchestrator")
     try:
         settings = load(OrchestratorSettings, environ)
-        market_settings = MarketSettings.from_environ(environ)
+        # Savings Plans are read by Cost Explorer; a bad one is refused here, at start.
+        market_settings, _ = MarketSettings.from_environ(environ), plans_from_environ(environ)
     except (SettingsError, ValidationError) as error:
         log.error(str(error))
         return 2

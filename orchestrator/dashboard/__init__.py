@@ -8,6 +8,7 @@
 - ``GET /dashboard/clock``: the control plane's clock (``now`` in AWS seconds, ``wall``,
   ``time_scale``), public like the page, which shows the same time: the load generator reads
   it to start its day at the hour this clock shows (``services/loadgen/clock.py``);
+- ``GET /dashboard/cost``: the cost panel's figures (``cost.py``), behind a session too;
 - ``POST /dashboard/controls/{name}``: the buttons (``controls.py``); a refusal answers 4xx (or
   502/503 when what it drives does not answer) with ``{"error": reason}``;
 - ``POST``/``GET``/``DELETE /dashboard/session`` and ``GET /dashboard/login?token=``: log in
@@ -43,6 +44,7 @@ from orchestrator.dashboard.access import (
 )
 from orchestrator.dashboard.config import DashboardSettings
 from orchestrator.dashboard.controls import ControlError, controls
+from orchestrator.dashboard.cost import cost_routes
 from orchestrator.dashboard.session import dashboard_login_url as dashboard_login_url
 from orchestrator.dashboard.snapshot import Dashboard
 
@@ -105,5 +107,6 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         Route("/dashboard/clock", clock, methods=["GET"]),
         Route("/dashboard/controls/{name}", control, methods=["POST"]),
         *session_routes(credentials, dashboard.wall),
+        *cost_routes(dashboard.context, dashboard.wall),
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

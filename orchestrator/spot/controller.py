@@ -16,7 +16,8 @@ What a pass does, in order:
    recommendation, once;
 5. interrupted instances past their notice are stopped as EC2 stops them: SIGTERM, then a
    kill after the launch template's stop timeout (``stop``, on a thread of its own);
-6. notices of instances that no longer exist are forgotten.
+6. notices of instances that no longer exist are forgotten, and runs that ended before Cost
+   Explorer's horizon (``orchestrator.billing.RETENTION_MONTHS``) too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from orchestrator.billing import PurchaseOption, Run
+from orchestrator.billing import PurchaseOption, Run, retention_horizon
 from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.loop import run_passes
 from orchestrator.runtime import Runtime
@@ -139,6 +140,7 @@ class SpotMarketController:
         stopped = self._stop_due(store, store.notices(), {i.instance_id for i in instances}, now)
         present = {i.instance_id for i in self.runtime.instances()}
         _record_runs(store, self.runtime.instances(), now)
+        store.prune_runs(retention_horizon(now))
         # An instance gone (stopped here, or terminated by its group first) needs no notice;
         # an interruption's is kept until its stop time has passed.
         store.forget_notices(

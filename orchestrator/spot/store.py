@@ -1,6 +1,7 @@
 """The Spot market's records in the orchestrator's SQLite file (tables ``spot_*``): the price
 history DescribeSpotPriceHistory answers from, the pools reclaimed until a time, the notices
-given to instances, and every instance's run (launch to stop, On-Demand or Spot) for billing."""
+given to instances, and every instance's run (launch to stop, On-Demand or Spot) for billing,
+kept until it ends before Cost Explorer's horizon (``orchestrator.billing.retention_horizon``)."""
 
 from __future__ import annotations
 
@@ -120,6 +121,14 @@ class SpotStore(DocumentStore):
                 "INSERT OR REPLACE INTO spot_runs VALUES (?, ?)",
                 [(r.instance_id, self._dump(r)) for r in runs],
             )
+
+    def prune_runs(self, before: float) -> int:
+        """Forget the runs that ended before ``before`` (the billing horizon); how many went."""
+        with self._transaction() as db:
+            gone = db.execute(
+                "DELETE FROM spot_runs WHERE json_extract(document, '$.end') < ?", (before,)
+            )
+            return int(gone.rowcount)
 
     def histories(self) -> dict[tuple[str, str], list[tuple[float, float]]]:
         """Every pool's price changes, oldest first, keyed (instance type, zone)."""
