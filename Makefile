@@ -133,6 +133,10 @@ bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy 
 bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
 	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
 
+.PHONY: test-deployments
+test-deployments: images ## the demo's counters (an ECS service) deployed under load: a rolling deployment, then a failing revision rolled back (not in make test)
+	$(VENV)/bin/pytest -m deployments tests/integration/test_ecs_counter_deployments.py $(PYTEST_ARGS)
+
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
 	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)

@@ -95,6 +95,14 @@ class Demo:
         assert len(groups) == 1, found
         return groups[0]
 
+    def service(self, name: str = "order-api") -> dict[str, Any]:
+        found = self.api.call(
+            "ecs", "DescribeServices", {"cluster": "coffee-shop", "services": [name]}
+        )
+        services: list[dict[str, Any]] = found["services"]
+        assert len(services) == 1, found
+        return services[0]
+
     def activities(self, name: str) -> list[dict[str, Any]]:
         found = self.api.call(
             "autoscaling",
@@ -214,7 +222,10 @@ def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
     )
     for name, variable in shown:
         assert re.search(rf"{name}.*http://127\.0\.0\.1:{demo.port(variable)}/", demo.up_output)
-    assert demo.group("order-api")["DesiredCapacity"] == 2
+    counters = demo.service("order-api")
+    assert counters["launchType"] == "FARGATE"
+    assert counters["desiredCount"] == 2
+    assert counters["runningCount"] == 2, "make up waits until the counters' tasks run"
     assert running(demo.group("baristas")) >= 1
     status, body = http_get(f"http://127.0.0.1:{demo.port('ALB_PORT')}/menu")
     assert status == 200, body
