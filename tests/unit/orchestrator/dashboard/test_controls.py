@@ -81,7 +81,7 @@ def test_bodies_that_are_not_json_objects_and_unknown_controls(client: TestClien
     a_list = client.post("/dashboard/controls/poison", content=b"[1]", headers=declared)
     assert a_list.json() == {"error": "the body must be a JSON object"}
     unknown = press(client, "reboot-everything", 404)
-    assert "known: desired-capacity, kill" in unknown["error"]
+    assert "known: deploy, desired-capacity, kill" in unknown["error"]
 
 
 def test_protect_an_instance(

@@ -21,6 +21,7 @@ from orchestrator.demo.environment import (
     read_env_file,
     variables,
 )
+from orchestrator.demo.ready import readiness, services_running
 from orchestrator.demo.stack import (
     Result,
     StackError,
@@ -238,3 +239,13 @@ def test_a_launch_template_made_for_another_backend_is_reported_not_changed(api:
     assert decode_user_data(data["UserData"])["Environment"]["BARISTA_BROKER_URL"].startswith(
         "amqp://"
     )
+
+
+def test_readiness_waits_for_the_service_to_run_its_desired_count(api: AwsSdkCaller):
+    steps = served(api, load(STACK_FILE, variables(CREDENTIALS)))
+    apply(api, steps)
+    # No controller runs here: the service's tasks are never started.
+    waiting = services_running(api, service_names(steps))
+    assert waiting == ["service order-api (0/2 running)"]
+    assert services_running(api, [("coffee-shop", "nope")]) == ["service nope (not created)"]
+    assert "service order-api (0/2 running)" in readiness(api, [], [], service_names(steps)).waiting
