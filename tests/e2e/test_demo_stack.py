@@ -287,6 +287,23 @@ def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
         return peak >= 3
 
     assert wait_until(scaled_out, timeout=240), demo.activities("baristas")[:5]
+
+    # The counters too: 8 orders/s is above 3 requests per counter per datapoint on 2 of them,
+    # so their service auto scaling (ALBRequestCountPerTarget) adds tasks.
+    def counters_scaled_out() -> list[int]:
+        found = demo.api.call(
+            "application-autoscaling",
+            "DescribeScalingActivities",
+            {"ServiceNamespace": "ecs", "ResourceId": "service/coffee-shop/order-api"},
+        )
+        prefix = "Setting desired count to "
+        return [
+            int(a["Description"].removeprefix(prefix).rstrip("."))
+            for a in found["ScalingActivities"]
+            if a["Description"].startswith(prefix)
+        ]
+
+    assert wait_until(lambda: max(counters_scaled_out(), default=0) > 2, timeout=60), demo.service()
     # The spike pattern falls back to its base rate by itself after spike_duration.
 
     def scaled_in() -> bool:
