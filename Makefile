@@ -137,6 +137,10 @@ bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs
 test-spot-load: images ## Spot interruptions under load: a mixed group of real baristas, orders flowing, pools reclaimed twice; the ledger loses none (every backend, not in make test)
 	$(VENV)/bin/pytest -m spot_load tests/integration/test_spot_ledger_docker.py $(PYTEST_ARGS)
 
+.PHONY: test-deployments
+test-deployments: images ## the demo's counters (an ECS service) deployed under load: a rolling deployment, then a failing revision rolled back (not in make test)
+	$(VENV)/bin/pytest -m deployments tests/integration/test_ecs_counter_deployments.py $(PYTEST_ARGS)
+
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
 	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)

@@ -37,6 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _keep_one_backend_of_matrix_tests(config, items)
     _leave_out_unless_named(config, items, "predictive")
     _leave_out_unless_named(config, items, "spot_load")
+    _leave_out_unless_named(config, items, "deployments")
     needs_docker = [item for item in items if item.get_closest_marker("docker")]
     if not needs_docker:
         return

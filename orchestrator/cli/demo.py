@@ -2,7 +2,8 @@
 
 * ``barista demo apply [FILE]`` applies the demo's declarative stack (default
   ``orchestrator/demo/stack.json``) through the orchestrator's API, then (``--wait``) waits
-  until its groups are InService and its target groups have a healthy target. Applying again
+  until its groups are InService, its ECS services run their desired count and its target
+  groups have a healthy target. Applying again
   changes nothing. Exit status 0 when applied (and ready), 1 when the wait ran out, 254 when
   the API refused a step, 255 when no orchestrator answers or there is no access key to sign
   with (``BARISTA_ACCESS_KEY_ID``/``BARISTA_SECRET_ACCESS_KEY`` in ``.env``).
@@ -151,7 +152,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 def _wait(client: Any, steps: list[Any], outcomes: list[Any], timeout: float) -> int:
     from orchestrator.demo.ready import Readiness, wait_until_ready  # noqa: PLC0415
-    from orchestrator.demo.stack import group_names  # noqa: PLC0415
+    from orchestrator.demo.stack import group_names, service_names  # noqa: PLC0415
 
     target_groups = [
         str(o.resource["TargetGroupArn"])
@@ -161,12 +162,22 @@ def _wait(client: Any, steps: list[Any], outcomes: list[Any], timeout: float) ->
 
     def progress(readiness: Readiness) -> None:
         if readiness.ready:
-            print("  ready: every group InService, every target group has a healthy target")
+            print(
+                "  ready: every group InService, every service's tasks running, every target "
+                "group has a healthy target"
+            )
         else:
             print(f"  waiting for {'; '.join(readiness.waiting)}", flush=True)
 
     started = time.monotonic()
-    final = wait_until_ready(client, group_names(steps), target_groups, timeout, progress=progress)
+    final = wait_until_ready(
+        client,
+        group_names(steps),
+        target_groups,
+        timeout,
+        progress=progress,
+        services=service_names(steps),
+    )
     if not final.ready:
         sys.stdout.flush()
         print(

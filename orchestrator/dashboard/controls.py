@@ -1,9 +1,10 @@
 """The dashboard's buttons: each one a validated request carried out the way a user would.
 
 Capacity and protection go through the API's own actions (so AWS's rules and messages apply);
-traffic through the load generator's side door; kill, pause, the broker restart and stopping or
-starting a subscriber through the runtime, the only Docker API user; the poison order through
-``broker_adapters``. A refusal is a
+traffic through the load generator's side door; a deployment through the ECS package's own
+operations (RegisterTaskDefinition, UpdateService), as those actions' API handlers do; kill,
+pause, the broker restart and stopping or starting a subscriber through the runtime, the only
+Docker API user; the poison order through ``broker_adapters``. A refusal is a
 :class:`ControlError` with an HTTP status and a reason a person can act on.
 """
 
@@ -18,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from orchestrator.api import autoscaling
 from orchestrator.dashboard.snapshot import Dashboard
 from orchestrator.dashboard.sources import SourceError
+from orchestrator.ecs.revisions import Change, deploy_revision
+from orchestrator.ecs.state import EcsStore
 from orchestrator.errors import AwsError
 from orchestrator.spot.model import MarketSettings, Pool
 from orchestrator.spot.operations import reclaim_capacity
@@ -90,6 +93,15 @@ class Pause(InstanceTarget):
 class SubscriberSwitch(Body):
     subscriber: str = Field(min_length=1)
     running: bool
+
+
+NOT_FOUND = ("ClusterNotFoundException", "ServiceNotFoundException")
+
+
+class Deploy(Body):
+    cluster: str = Field(min_length=1)
+    service: str = Field(min_length=1)
+    change: Change
 
 
 class SpotPool(Body):
@@ -272,7 +284,38 @@ def controls(dashboard: Dashboard) -> dict[str, Control]:  # noqa: PLR0915 - a c
             "running": request.running,
         }
 
+    def deploy(body: Mapping[str, Any]) -> dict[str, Any]:
+        """A new revision of the service's task definition, then UpdateService to it: an
+        environment variable changed (a good deployment) or a health check that always fails
+        (a bad one, which the deployment circuit breaker rolls back)."""
+        request = _parse(Deploy, body)
+        now = runtime.now()
+        # The revision says when it was made, on the AWS clock the page shows.
+        variable = ("BARISTA_DEPLOYED_AT", f"{now:.0f}")
+        try:
+            with EcsStore(context.store_path) as store:
+                deployed = deploy_revision(
+                    store,
+                    request.cluster,
+                    request.service,
+                    request.change,
+                    now=now,
+                    variable=variable,
+                )
+        except AwsError as error:
+            status = 404 if error.code in NOT_FOUND else 400
+            raise ControlError(status, error.message, {"code": error.code}) from None
+        return {
+            "cluster": request.cluster,
+            "service": request.service,
+            "change": request.change.value,
+            "container": deployed.container,
+            "task_definition": deployed.task_definition.family_revision,
+            "deployment": deployed.service.primary.deployment_id,
+        }
+
     return {
+        "deploy": deploy,
         "subscriber": subscriber,
         "traffic": traffic,
         "desired-capacity": desired_capacity,

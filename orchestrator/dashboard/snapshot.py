@@ -30,6 +30,7 @@ from orchestrator.asg.group import AutoScalingGroup
 from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.store import Store
 from orchestrator.dashboard.config import DashboardSettings
+from orchestrator.dashboard.ecs_services import service_views
 from orchestrator.dashboard.fanout import (
     Subscribers,
     parse_subscribers,
@@ -336,6 +337,7 @@ class Dashboard:
                 )
                 for group in groups.values()
             ]
+        services = service_views(self.context.store_path)
         return {
             "clock": {
                 "now": now,
@@ -352,6 +354,7 @@ class Dashboard:
             "groups": group_views,
             "activities": [_activity_view(a) for a in activities[:25]],
             "load_balancers": {k: v for k, v in elb.items() if k != "draining"},
+            "services": services,
             "throughput": self._throughput(done["ledger"]),
             "latency": latency,
             "ledger": self._ledger_view(done["ledger"]),
@@ -365,6 +368,7 @@ class Dashboard:
                 "poison": self.sources.broker is not None,
                 "restart_broker": self.broker_service() is not None,
                 "chaos": all(hasattr(runtime, name) for name in ("kill", "pause", "unpause")),
+                "deploy": bool(services),
                 "subscribers": bool(self.sources.subscribers.links)
                 and all(hasattr(runtime, name) for name in ("stop_service", "start_service")),
             },

@@ -1,7 +1,8 @@
-"""Waiting until an applied stack serves: its groups' instances in service, its targets healthy.
+"""Waiting until an applied stack serves: its groups' instances in service, its ECS services'
+tasks running, its targets healthy.
 
-Both are read through the API a user has (DescribeAutoScalingGroups, DescribeTargetHealth), so
-"ready" means what the dashboard and the CLI would show.
+All are read through the API a user has (DescribeAutoScalingGroups, DescribeServices,
+DescribeTargetHealth), so "ready" means what the dashboard and the CLI would show.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ def in_service(client: Caller, groups: Sequence[str]) -> list[str]:
     return waiting
 
 
+def services_running(client: Caller, services: Sequence[tuple[str, str]]) -> list[str]:
+    """ECS services, as (cluster, service), whose running tasks are fewer than desired."""
+    waiting = []
+    for cluster, name in services:
+        found = client.call("ecs", "DescribeServices", {"cluster": cluster, "services": [name]})
+        service = next((s for s in found["services"] if s["status"] == "ACTIVE"), None)
+        if service is None:
+            waiting.append(f"service {name} (not created)")
+        elif service["runningCount"] < service["desiredCount"]:
+            waiting.append(
+                f"service {name} ({service['runningCount']}/{service['desiredCount']} running)"
+            )
+    return waiting
+
+
 def healthy_targets(client: Caller, target_group_arns: Sequence[str]) -> list[str]:
     """Target groups without a healthy target, described."""
     waiting = []
@@ -64,10 +80,19 @@ def healthy_targets(client: Caller, target_group_arns: Sequence[str]) -> list[st
     return waiting
 
 
-def readiness(client: Caller, groups: Sequence[str], target_group_arns: Sequence[str]) -> Readiness:
+def readiness(
+    client: Caller,
+    groups: Sequence[str],
+    target_group_arns: Sequence[str],
+    services: Sequence[tuple[str, str]] = (),
+) -> Readiness:
     try:
         return Readiness(
-            tuple(in_service(client, groups) + healthy_targets(client, target_group_arns))
+            tuple(
+                in_service(client, groups)
+                + services_running(client, services)
+                + healthy_targets(client, target_group_arns)
+            )
         )
     except EndpointUnreachable as error:
         return Readiness((f"the orchestrator ({error.endpoint})",))
@@ -81,13 +106,14 @@ def wait_until_ready(
     *,
     progress: Callable[[Readiness], None] = lambda _: None,
     interval: float = 2.0,
+    services: Sequence[tuple[str, str]] = (),
 ) -> Readiness:
     """Poll until ready or ``timeout`` seconds; returns the last readiness either way.
     ``progress`` hears each change of what is still awaited."""
     deadline = time.monotonic() + timeout
     last: Readiness | None = None
     while True:
-        current = readiness(client, groups, target_group_arns)
+        current = readiness(client, groups, target_group_arns, services)
         if current != last:
             progress(current)
             last = current

@@ -62,7 +62,17 @@ class Step:
 
 
 # The parameter that names a step's resource, for progress lines.
-_NAME_KEYS = ("LaunchTemplateName", "PolicyName", "AutoScalingGroupName", "Name", "Priority")
+_NAME_KEYS = (
+    "LaunchTemplateName",
+    "PolicyName",
+    "AutoScalingGroupName",
+    "Name",
+    "Priority",
+    "clusterName",
+    "family",
+    "serviceName",
+    "ResourceId",
+)
 
 
 class Result(StrEnum):
@@ -212,6 +222,32 @@ def _find_scheduled_action(client: Caller, params: Document) -> Document | None:
     return _first(found["ScheduledUpdateGroupActions"], lambda _: True)
 
 
+def _find_cluster(client: Caller, params: Document) -> Document | None:
+    found = client.call("ecs", "DescribeClusters", {"clusters": [params["clusterName"]]})
+    return _first(found["clusters"], lambda d: d["status"] == "ACTIVE")
+
+
+def _find_task_definition(client: Caller, params: Document) -> Document | None:
+    """The family's latest ACTIVE revision: registering again would add a revision."""
+    try:
+        found = client.call("ecs", "DescribeTaskDefinition", {"taskDefinition": params["family"]})
+    except ServiceError as error:
+        if error.code == "ClientException":  # "Unable to describe task definition."
+            return None
+        raise
+    definition: Document = found["taskDefinition"]
+    return definition
+
+
+def _find_service(client: Caller, params: Document) -> Document | None:
+    found = client.call(
+        "ecs",
+        "DescribeServices",
+        {"cluster": params.get("cluster", "default"), "services": [params["serviceName"]]},
+    )
+    return _first(found["services"], lambda d: d["status"] != "INACTIVE")
+
+
 @dataclass(frozen=True)
 class Creation:
     """How to recognise a create that already happened: its refusal codes and a lookup."""
@@ -222,6 +258,9 @@ class Creation:
 
 
 CREATIONS: Mapping[str, Creation] = {
+    "CreateCluster": Creation("cluster", (), None),
+    "RegisterTaskDefinition": Creation("taskDefinition", (), None),
+    "CreateService": Creation("service", (), None),
     "CreateLaunchTemplate": Creation(
         "LaunchTemplate",
         ("InvalidLaunchTemplateName.AlreadyExistsException",),
@@ -236,12 +275,18 @@ CREATIONS: Mapping[str, Creation] = {
     "CreateRule": Creation("Rules", ("PriorityInUse",), _find_rule),
 }
 
-# Looked up before the call: Puts replace what they name (the stack leaves an existing one
-# alone instead), and an identical CreateLoadBalancer succeeds without saying it existed.
-LOOK_FIRST: Mapping[str, Finder] = {
-    "CreateLoadBalancer": _find_load_balancer,
-    "PutScalingPolicy": _find_policy,
-    "PutScheduledUpdateGroupAction": _find_scheduled_action,
+# Looked up before the call, by service and action: Puts replace what they name (the stack
+# leaves an existing one alone instead), an identical CreateLoadBalancer or CreateCluster
+# succeeds without saying it existed, RegisterTaskDefinition would add a revision, and
+# CreateService answers "not idempotent". (Application Auto Scaling's PutScalingPolicy and
+# RegisterScalableTarget update in place with the file's values: idempotent by themselves.)
+LOOK_FIRST: Mapping[tuple[str, str], Finder] = {
+    ("elbv2", "CreateLoadBalancer"): _find_load_balancer,
+    ("autoscaling", "PutScalingPolicy"): _find_policy,
+    ("autoscaling", "PutScheduledUpdateGroupAction"): _find_scheduled_action,
+    ("ecs", "CreateCluster"): _find_cluster,
+    ("ecs", "RegisterTaskDefinition"): _find_task_definition,
+    ("ecs", "CreateService"): _find_service,
 }
 
 
@@ -251,6 +296,8 @@ _CONTAINER_FIELDS = ("Command", "Environment", "Network")
 
 
 def _drift(client: Caller, step: Step, params: Document) -> tuple[str, ...]:
+    if step.action == "RegisterTaskDefinition":
+        return _task_definition_drift(client, params)
     if step.action != "CreateLaunchTemplate":
         return ()
     found = client.call(
@@ -270,6 +317,24 @@ def _drift(client: Caller, step: Step, params: Document) -> tuple[str, ...]:
     for key, value in _container(wanted).items():
         if key in _CONTAINER_FIELDS and have.get(key) != _as_described(key, value):
             differences.append(f"UserData.{key}")
+    return tuple(differences)
+
+
+def _task_definition_drift(client: Caller, params: Document) -> tuple[str, ...]:
+    """The file's containers' image, command and environment variables that the latest
+    revision has otherwise. Variables the file does not name are not drift: a revision deployed
+    since (the dashboard's deploy control adds one) keeps the file's."""
+    found = client.call("ecs", "DescribeTaskDefinition", {"taskDefinition": params["family"]})
+    current = {c["name"]: c for c in found["taskDefinition"].get("containerDefinitions", [])}
+    differences = []
+    for index, wanted in enumerate(params.get("containerDefinitions", [])):
+        have = current.get(wanted.get("name"), {})
+        for key in ("image", "command"):
+            if key in wanted and have.get(key) != wanted[key]:
+                differences.append(f"containerDefinitions[{index}].{key}")
+        environment = {e["name"]: e.get("value") for e in have.get("environment", [])}
+        if any(environment.get(e["name"]) != e.get("value") for e in wanted.get("environment", [])):
+            differences.append(f"containerDefinitions[{index}].environment")
     return tuple(differences)
 
 
@@ -308,11 +373,11 @@ def _resolve(step: Step, resources: Mapping[str, Document | None]) -> Document:
 
 
 def apply_step(client: Caller, step: Step, params: Document) -> Outcome:
-    finder = LOOK_FIRST.get(step.action)
+    finder = LOOK_FIRST.get((step.service, step.action))
     if finder is not None:
         existing = finder(client, params)
         if existing is not None:
-            return Outcome(step, Result.EXISTS, existing)
+            return Outcome(step, Result.EXISTS, existing, _drift(client, step, params))
     creation = CREATIONS.get(step.action)
     if finder is not None and creation is None:
         return Outcome(step, Result.CREATED, client.call(step.service, step.action, params))
@@ -330,6 +395,20 @@ def apply_step(client: Caller, step: Step, params: Document) -> Outcome:
     return Outcome(step, Result.CREATED, _resource(response, creation.result_key))
 
 
+def with_full_names(resource: Document | None) -> Document | None:
+    """A load balancer or target group with CloudFormation's ``LoadBalancerFullName``
+    (``app/coffee-shop/0123…``) or ``TargetGroupFullName`` (``targetgroup/order-api/4567…``)
+    beside its ARN: what ALBRequestCountPerTarget's ``ResourceLabel`` joins with a ``/``."""
+    if resource is None:
+        return None
+    names = {}
+    if ":loadbalancer/" in str(resource.get("LoadBalancerArn", "")):
+        names["LoadBalancerFullName"] = str(resource["LoadBalancerArn"]).split(":loadbalancer/")[1]
+    if ":targetgroup/" in str(resource.get("TargetGroupArn", "")):
+        names["TargetGroupFullName"] = str(resource["TargetGroupArn"]).rsplit(":", 1)[1]
+    return {**resource, **names}
+
+
 def apply(
     client: Caller, steps: list[Step], report: Callable[[Outcome], None] = lambda _: None
 ) -> list[Outcome]:
@@ -339,7 +418,7 @@ def apply(
     for step in steps:
         outcome = apply_step(client, step, _resolve(step, resources))
         if step.id:
-            resources[step.id] = outcome.resource
+            resources[step.id] = with_full_names(outcome.resource)
         outcomes.append(outcome)
         report(outcome)
     return outcomes
@@ -349,4 +428,13 @@ def group_names(steps: list[Step]) -> list[str]:
     """The Auto Scaling groups the stack creates, in order."""
     return [
         str(s.params["AutoScalingGroupName"]) for s in steps if s.action == "CreateAutoScalingGroup"
+    ]
+
+
+def service_names(steps: list[Step]) -> list[tuple[str, str]]:
+    """The ECS services the stack creates, as (cluster, service), in order."""
+    return [
+        (str(s.params.get("cluster", "default")), str(s.params["serviceName"]))
+        for s in steps
+        if s.service == "ecs" and s.action == "CreateService"
     ]

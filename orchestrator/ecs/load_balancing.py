@@ -8,6 +8,7 @@ its deregistration delay has passed, and health comes from ``describe_target_hea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from orchestrator.elb.controller import ElbController
@@ -80,6 +81,18 @@ def backend_requests(show_stat: str, backend: str) -> int | None:
     return None
 
 
+def labelled(resource_label: str, target_group_arns: Iterable[str]) -> str | None:
+    """The target group ALBRequestCountPerTarget's ``ResourceLabel`` names: AWS's form,
+    ``app/<load balancer>/<id>/targetgroup/<target group>/<id>``, or the target group's ARN."""
+    arns = list(target_group_arns)
+    if resource_label in arns:
+        return resource_label
+    _, found, tail = resource_label.partition("/targetgroup/")
+    if not found:
+        return None
+    return next((a for a in arns if a.endswith(f":targetgroup/{tail}")), None)
+
+
 class ElbRequestCounter:
     """ALBRequestCountPerTarget's raw counter: requests a target group's HAProxy backend has
     taken since HAProxy started (a reload starts it again; the sampler treats a drop as a
@@ -88,9 +101,11 @@ class ElbRequestCounter:
     def __init__(self, elb: ElbController) -> None:
         self.elb = elb
 
-    def request_count(self, target_group_arn: str) -> int | None:
+    def request_count(self, resource_label: str) -> int | None:
+        """``resource_label``: AWS's ``app/…/targetgroup/…`` or the target group's ARN."""
         groups = {g.target_group_arn: g for g in self.elb.store.target_groups()}
-        group = groups.get(target_group_arn)
+        arn = labelled(resource_label, groups)
+        group = groups.get(arn) if arn is not None else None
         if group is None:
             return None
         try:

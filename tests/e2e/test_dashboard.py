@@ -7,8 +7,9 @@ another port, so same-site but not same-origin) posting a form at a control chan
 though the browser sends the session cookie with it. Then the page's charts update on their
 own, and the controls work: setting the desired capacity from 1 to 2 on the page brings a
 second instance into service in the page's table, a refused value shows AWS's reason, a killed
-instance shows as terminating, and the broker restart restarts the container Compose's labels
-name. Logging out brings the login form back.
+instance shows as terminating, the broker restart restarts the container Compose's labels
+name, and the ECS panel's deploy button rolls a service out to a new revision. Logging out
+brings the login form back.
 ``BARISTA_DASHBOARD_SCREENSHOT=path`` saves what the browser saw at the end (the README's
 screenshot is made this way)."""
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 from orchestrator.client import Client
 from orchestrator.instances import LABEL_INSTANCE_ID
+from orchestrator.runtime.tasks import LABEL_CLUSTER
 from tests.support.aws_auth import KEY_ID, SECRET
 from tests.support.containers import (
     LOOPBACK,
@@ -43,6 +45,8 @@ from tests.support.orchestrator import OrchestratorProcess, group_containers
 pytestmark = pytest.mark.docker
 
 GROUP = "dashboard-web"
+CLUSTER = f"dashboard-{SESSION_ID}"
+SERVICE = "web"
 BROKER_PROJECT = f"dashboard-{SESSION_ID}"
 TIMEOUT_MS = 90_000
 
@@ -100,11 +104,56 @@ def orchestrator(
                 },
             },
         )
+        ecs_service(api)
         yield api
     finally:
         running.stop()
         for container in group_containers(GROUP):
             container.remove(force=True)
+        for container in docker.from_env().containers.list(
+            all=True, filters={"label": [f"{LABEL_CLUSTER}={CLUSTER}"]}
+        ):
+            container.remove(force=True)
+
+
+def ecs_service(api: Client) -> None:
+    """An ECS service of one Fargate task (``serve health``, no health check: healthy 40 AWS
+    seconds after RUNNING) with the circuit breaker, for the page's deploy button."""
+    api.call("ecs", "CreateCluster", {"clusterName": CLUSTER})
+    api.call(
+        "ecs",
+        "RegisterTaskDefinition",
+        {
+            "family": SERVICE,
+            "requiresCompatibilities": ["FARGATE"],
+            "networkMode": "awsvpc",
+            "cpu": "256",
+            "memory": "512",
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": stable_image("service"),
+                    "command": ["serve", "health"],
+                    "stopTimeout": 2,
+                }
+            ],
+        },
+    )
+    api.call(
+        "ecs",
+        "CreateService",
+        {
+            "cluster": CLUSTER,
+            "serviceName": SERVICE,
+            "taskDefinition": SERVICE,
+            "desiredCount": 1,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"]}},
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True}
+            },
+        },
+    )
 
 
 def forged_form(action: str, body: str) -> bytes:
@@ -197,6 +246,34 @@ def submit_forged_form(context: BrowserContext, forged_page: str, endpoint: str)
     assert "refused: a request from http://" in answer, answer
 
 
+def restart_the_broker(page: Page, broker: docker.models.containers.Container) -> None:
+    """The broker restart finds its container by Compose's labels, after a confirm."""
+    from playwright.sync_api import expect  # noqa: PLC0415 - dev extra only
+
+    broker.reload()
+    started = broker.attrs["State"]["StartedAt"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#restart-broker").click()
+    expect(page.locator("#status")).to_contain_text("broker broker", timeout=TIMEOUT_MS)
+    broker.reload()
+    assert broker.attrs["State"]["StartedAt"] != started
+
+
+def deploy_from_the_ecs_panel(page: Page) -> None:
+    """The ECS panel's deploy button: a new revision, rolled out and shown COMPLETED."""
+    from playwright.sync_api import expect  # noqa: PLC0415 - dev extra only
+
+    service = page.locator(f'#ecs-services .ecs-service[data-service="{SERVICE}"]')
+    expect(service.locator(".running .value")).to_have_text("1", timeout=TIMEOUT_MS)
+    service.get_by_role("button", name="deploy a new revision").click()
+    expect(page.locator("#status")).to_contain_text(f"deploying {SERVICE}:2")
+    deployments = service.locator("tbody tr[data-deployment]")
+    expect(deployments.first).to_contain_text(f"{SERVICE}:2")
+    expect(deployments).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(deployments.first.locator(".rollout")).to_contain_text("COMPLETED", timeout=TIMEOUT_MS)
+    expect(service.locator(".events")).to_contain_text("has reached a steady state")
+
+
 def test_the_page_updates_live_and_its_controls_act_on_the_group_and_the_broker(
     orchestrator: Client,
     chromium: str,
@@ -263,14 +340,9 @@ def test_the_page_updates_live_and_its_controls_act_on_the_group_and_the_broker(
                 group.locator(f'tr[data-instance="{victim}"]').filter(has_text="terminating")
             ).to_have_count(1)
 
-            # The broker restart finds its container by Compose's labels, after a confirm.
-            broker_stand_in.reload()
-            started = broker_stand_in.attrs["State"]["StartedAt"]
-            page.once("dialog", lambda dialog: dialog.accept())
-            page.locator("#restart-broker").click()
-            expect(page.locator("#status")).to_contain_text("broker broker", timeout=TIMEOUT_MS)
-            broker_stand_in.reload()
-            assert broker_stand_in.attrs["State"]["StartedAt"] != started
+            restart_the_broker(page, broker_stand_in)
+
+            deploy_from_the_ecs_panel(page)
 
             screenshot = os.environ.get("BARISTA_DASHBOARD_SCREENSHOT")
             if screenshot:

@@ -95,6 +95,14 @@ class Demo:
         assert len(groups) == 1, found
         return groups[0]
 
+    def service(self, name: str = "order-api") -> dict[str, Any]:
+        found = self.api.call(
+            "ecs", "DescribeServices", {"cluster": "coffee-shop", "services": [name]}
+        )
+        services: list[dict[str, Any]] = found["services"]
+        assert len(services) == 1, found
+        return services[0]
+
     def activities(self, name: str) -> list[dict[str, Any]]:
         found = self.api.call(
             "autoscaling",
@@ -116,6 +124,17 @@ class Demo:
             re.M,
         )
         return int(float(found.group(1))) if found else 0
+
+    def loadgen_results(self) -> dict[str, int]:
+        """The load generator's answers so far by result (accepted, rejected, unavailable,
+        error), from its Prometheus metrics."""
+        _, body = http_get(f"http://127.0.0.1:{self.port('LOADGEN_PORT')}/metrics")
+        found = re.findall(
+            r'^barista_loadgen_requests_total\{result="([a-z]+)"\} ([0-9.e+]+)$',
+            body.decode(),
+            re.M,
+        )
+        return {result: int(float(value)) for result, value in found}
 
     def accepted_order_ids(self) -> list[str]:
         """The ids of the orders the load generator saw accepted (its ``GET /accepted``)."""
@@ -201,6 +220,8 @@ def demo() -> Iterator[Demo]:
         up = make(env, "up", timeout=780)
         assert up.returncode == 0, f"make up failed:\n{up.stdout}\n{up.stderr}"
         print(f"make up took {time.monotonic() - started:.0f} s")
+        # Its own timing: compose's containers healthy, then the stack applied and serving.
+        print(*(line for line in up.stdout.splitlines() if " after " in line), sep="\n")
         yield Demo(project, env, credentials["REDIS"], up.stdout)
     finally:
         make(env, "down", timeout=300)
@@ -214,7 +235,10 @@ def test_make_up_prints_the_urls_and_the_demo_serves(demo: Demo):
     )
     for name, variable in shown:
         assert re.search(rf"{name}.*http://127\.0\.0\.1:{demo.port(variable)}/", demo.up_output)
-    assert demo.group("order-api")["DesiredCapacity"] == 2
+    counters = demo.service("order-api")
+    assert counters["launchType"] == "FARGATE"
+    assert counters["desiredCount"] == 2
+    assert counters["runningCount"] == 2, "make up waits until the counters' tasks run"
     assert running(demo.group("baristas")) >= 1
     status, body = http_get(f"http://127.0.0.1:{demo.port('ALB_PORT')}/menu")
     assert status == 200, body
@@ -263,6 +287,23 @@ def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
         return peak >= 3
 
     assert wait_until(scaled_out, timeout=240), demo.activities("baristas")[:5]
+
+    # The counters too: 8 orders/s is above 3 requests per counter per datapoint on 2 of them,
+    # so their service auto scaling (ALBRequestCountPerTarget) adds tasks.
+    def counters_scaled_out() -> list[int]:
+        found = demo.api.call(
+            "application-autoscaling",
+            "DescribeScalingActivities",
+            {"ServiceNamespace": "ecs", "ResourceId": "service/coffee-shop/order-api"},
+        )
+        prefix = "Setting desired count to "
+        return [
+            int(a["Description"].removeprefix(prefix).rstrip("."))
+            for a in found["ScalingActivities"]
+            if a["Description"].startswith(prefix)
+        ]
+
+    assert wait_until(lambda: max(counters_scaled_out(), default=0) > 2, timeout=60), demo.service()
     # The spike pattern falls back to its base rate by itself after spike_duration.
 
     def scaled_in() -> bool:
@@ -416,6 +457,48 @@ def test_stopped_loyalty_catches_up_and_stopped_analytics_misses(demo: Demo):
     analytics = dashboard.subscribers()["analytics"]
     assert analytics["running"], analytics
     assert analytics["missed"] >= len(away), analytics
+
+
+def test_the_dashboards_deploy_control_rolls_the_counters_out_under_load(demo: Demo):
+    """A new revision of the counters' task definition from the dashboard's button: the ECS
+    service's rolling deployment completes while the load generator's orders keep coming
+    through the ALB, and none of them fails."""
+    dashboard = DashboardSession(f"http://127.0.0.1:{demo.port('ORCHESTRATOR_PORT')}")
+    demo.set_pattern({"pattern": "steady", "rate": 4})
+    before = demo.loadgen_results()
+    answer = dashboard.post(
+        "/dashboard/controls/deploy",
+        {"cluster": "coffee-shop", "service": "order-api", "change": "environment"},
+    )
+    revision = answer["task_definition"]
+    assert revision.startswith("order-api:")
+    assert revision != "order-api:1"
+
+    def rolled_out() -> bool:
+        service = demo.service()
+        return (
+            service["taskDefinition"].endswith(f"/{revision}")
+            and [d["rolloutState"] for d in service["deployments"]] == ["COMPLETED"]
+            and service["runningCount"] == service["desiredCount"]
+        )
+
+    started = time.monotonic()
+    try:
+        assert wait_until(rolled_out, timeout=180, interval=1), demo.service()["deployments"]
+        print(f"the counters' rolling deployment completed in {time.monotonic() - started:.0f} s")
+        after = demo.loadgen_results()
+    finally:
+        demo.set_pattern(BASELINE)
+    assert after.get("accepted", 0) >= before.get("accepted", 0) + 20, "orders kept coming"
+    failed = {
+        result: after.get(result, 0) - before.get(result, 0)
+        for result in ("rejected", "unavailable", "error")
+    }
+    assert failed == {"rejected": 0, "unavailable": 0, "error": 0}, failed
+    with dashboard.opener.open(dashboard.base + "/dashboard/state", timeout=30) as response:
+        (shown,) = json.load(response)["services"]
+    assert shown["task_definition"] == revision
+    assert shown["deployments"][0]["rollout_state"] == "COMPLETED"
 
 
 def test_every_accepted_order_is_brewed_once(demo: Demo):

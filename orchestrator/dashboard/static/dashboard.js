@@ -50,6 +50,9 @@ function describeAnswer(name, answer) {
     case "pause": return `${answer.instance_id} ${answer.paused ? "paused" : "resumed"}`;
     case "restart-broker": return `broker ${answer.service} (${answer.container}) restarted`;
     case "subscriber": return `subscriber ${answer.subscriber} (${answer.container}) ${answer.running ? "started: watch whether it catches up" : "stopped: events published now are kept only for a durable subscription"}`;
+    case "deploy": return answer.change === "failing-health-check"
+      ? `${answer.service}: deploying ${answer.task_definition}, whose health check fails: watch the circuit breaker roll it back`
+      : `${answer.service}: deploying ${answer.task_definition} (${answer.container}'s environment changed): watch the rolling deployment`;
     case "traffic": return `traffic: ${answer.traffic.pattern} at ${answer.traffic.rate} orders/s (peak ${answer.traffic.peak_rate})`;
     default: return `${name}: done`;
   }
@@ -378,6 +381,33 @@ function renderTargets(balancers) {
   }).join("");
 }
 
+// ECS services: deployments (the newest first, as DescribeServices), tasks, events; the deploy
+// buttons register a new revision and update the service to it.
+function renderServices(services, canDeploy) {
+  const box = document.getElementById("ecs-services");
+  if (!services || services.length === 0) { box.innerHTML = '<p class="note">no ECS service</p>'; return; }
+  box.innerHTML = services.map((s) => {
+    const rollout = (d) => d.rollout_state === "COMPLETED" ? "state-healthy" : d.rollout_state === "FAILED" ? "state-terminating" : "state-pending";
+    const deployments = s.deployments.map((d) => `<tr data-deployment="${escapeHtml(d.id)}"><td><code>${escapeHtml(d.id)}</code></td><td>${escapeHtml(d.status)}</td><td><code>${escapeHtml(d.task_definition)}</code></td>
+      <td class="rollout">${badge(d.rollout_state, rollout(d))} <span class="note">${escapeHtml(d.rollout_state_reason || "")}</span></td><td class="count">${number(d.running)}</td><td class="count">${number(d.failed)}</td></tr>`).join("");
+    const tasks = s.tasks.map((t) => `<li><code>${escapeHtml(t.task_id.slice(0, 8))}</code> ${escapeHtml(t.task_definition)} ${badge(t.last_status, stateClass(t.last_status === "RUNNING" ? "in-service" : "pending"))} ${badge(t.health_status, stateClass(t.health_status === "HEALTHY" ? "healthy" : t.health_status === "UNHEALTHY" ? "unhealthy" : "pending"))}</li>`).join("");
+    const events = s.events.map((e) => `<li><span class="when">${new Date(e.created_at * 1000).toISOString().slice(11, 19)}</span> ${escapeHtml(e.message)}</li>`).join("");
+    const breaker = s.circuit_breaker.enable
+      ? `circuit breaker on${s.circuit_breaker.rollback ? ", with rollback" : ""}: a deployment fails after ${s.circuit_breaker.threshold} tasks fail to start`
+      : "no circuit breaker";
+    const buttons = canDeploy
+      ? `<div class="controls"><button data-deploy="environment" data-cluster="${escapeHtml(s.cluster)}" data-service="${escapeHtml(s.name)}">deploy a new revision</button>
+         <button data-deploy="failing-health-check" data-cluster="${escapeHtml(s.cluster)}" data-service="${escapeHtml(s.name)}">deploy a bad revision (health check fails)</button></div>`
+      : "";
+    return `<div class="ecs-service" data-service="${escapeHtml(s.name)}"><h3>service ${escapeHtml(s.name)} in cluster ${escapeHtml(s.cluster)} (${escapeHtml(s.launch_type)}, on <code>${escapeHtml(s.task_definition)}</code>)</h3>
+      <div class="figures">${figure("running", number(s.running), "running")}${figure("pending", number(s.pending))}${figure("desired", number(s.desired), "desired")}</div>
+      <p class="note">${escapeHtml(breaker)}</p>${buttons}
+      <table><thead><tr><th>deployment</th><th>status</th><th>task definition</th><th>rollout</th><th class="count">running</th><th class="count">failed tasks</th></tr></thead><tbody>${deployments}</tbody></table>
+      <ul class="tasks">${tasks || '<li class="note">no tasks</li>'}</ul>
+      <ol class="activities events">${events || '<li class="note">no events yet</li>'}</ol></div>`;
+  }).join("");
+}
+
 function renderActivities(activities) {
   document.getElementById("activities").innerHTML = activities.map((a) => `
     <li><span class="when">${new Date(a.start_time * 1000).toISOString().slice(11, 19)}</span>
@@ -393,6 +423,7 @@ function render(state) {
   renderFanout(state.fanout, state.controls.subscribers);
   renderQueues(state.queues, state.clock);
   renderGroups(state.groups, state.clock, state.controls.chaos);
+  renderServices(state.services, state.controls.deploy);
   renderTargets(state.load_balancers);
   renderActivities(state.activities);
   document.getElementById("traffic-form").querySelector("button").disabled = !state.controls.traffic;
@@ -433,6 +464,12 @@ document.getElementById("fanout-topic").addEventListener("click", (event) => {
   if (!button) return;
   button.disabled = true;
   control("subscriber", { subscriber: button.dataset.subscriber, running: button.dataset.running === "true" });
+});
+document.getElementById("ecs-services").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-deploy]");
+  if (!button) return;
+  button.disabled = true;
+  control("deploy", { cluster: button.dataset.cluster, service: button.dataset.service, change: button.dataset.deploy });
 });
 document.getElementById("restart-broker").addEventListener("click", () => {
   if (window.confirm("Restart the broker container? Orders wait (or get 503) until it is back.")) control("restart-broker");

@@ -11,6 +11,9 @@ from starlette.testclient import TestClient
 
 from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.store import Store
+from orchestrator.ecs import operations
+from orchestrator.ecs.model import DeploymentConfiguration
+from orchestrator.ecs.state import EcsStore
 from orchestrator.instances import Health
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.spot.model import Pool
@@ -78,7 +81,7 @@ def test_bodies_that_are_not_json_objects_and_unknown_controls(client: TestClien
     a_list = client.post("/dashboard/controls/poison", content=b"[1]", headers=declared)
     assert a_list.json() == {"error": "the body must be a JSON object"}
     unknown = press(client, "reboot-everything", 404)
-    assert "known: desired-capacity, kill" in unknown["error"]
+    assert "known: deploy, desired-capacity, kill" in unknown["error"]
 
 
 def test_protect_an_instance(
@@ -174,3 +177,111 @@ def test_controls_without_their_source_are_refused_with_the_setting_to_set(
     dashboard.sources.broker = None  # type: ignore[attr-defined]
     assert "BARISTA_LOADGEN_URL" in press(client, "traffic", 409, rate=1)["error"]
     assert "BARISTA_BROKER_URL" in press(client, "poison", 409)["error"]
+
+
+def ecs_service(store_path: Path) -> None:
+    """The demo's counters in miniature: a Fargate service with the circuit breaker."""
+    with EcsStore(store_path) as store:
+        operations.create_cluster(store, "coffee-shop")
+        operations.register_task_definition(
+            store,
+            {
+                "family": "order-api",
+                "requiresCompatibilities": ["FARGATE"],
+                "networkMode": "awsvpc",
+                "cpu": "256",
+                "memory": "512",
+                "containerDefinitions": [
+                    {
+                        "name": "order-api",
+                        "image": "barista/service:latest",
+                        "healthCheck": {"command": ["CMD", "true"], "interval": 120},
+                    }
+                ],
+            },
+            0.0,
+        )
+        operations.create_service(
+            store,
+            "coffee-shop",
+            "order-api",
+            "order-api",
+            2,
+            deployment_configuration=DeploymentConfiguration(
+                circuit_breaker_enable=True, circuit_breaker_rollback=True
+            ),
+            now=0.0,
+        )
+
+
+def test_deploy_registers_a_revision_and_the_page_shows_the_new_deployment(
+    client: TestClient, store_path: Path
+):
+    ecs_service(store_path)
+    (before,) = client.get("/dashboard/state").json()["services"]
+    assert [d["rollout_state"] for d in before["deployments"]] == ["IN_PROGRESS"]
+    assert before["circuit_breaker"] == {"enable": True, "rollback": True, "threshold": 3}
+    answer = press(
+        client, "deploy", cluster="coffee-shop", service="order-api", change="environment"
+    )
+    assert answer["task_definition"] == "order-api:2"
+    assert answer["container"] == "order-api"
+    (after,) = client.get("/dashboard/state").json()["services"]
+    assert after["task_definition"] == "order-api:2"
+    assert [(d["status"], d["task_definition"]) for d in after["deployments"]] == [
+        ("PRIMARY", "order-api:2"),
+        ("ACTIVE", "order-api:1"),
+    ], "the newest first, as DescribeServices lists them"
+    assert after["deployments"][0]["id"] == answer["deployment"]
+    with EcsStore(store_path) as store:
+        environment = dict(store.task_definition("order-api", 2).container("order-api").environment)
+    assert "BARISTA_DEPLOYED_AT" in environment
+
+    bad = press(
+        client, "deploy", cluster="coffee-shop", service="order-api", change="failing-health-check"
+    )
+    assert bad["task_definition"] == "order-api:3"
+    with EcsStore(store_path) as store:
+        check = store.task_definition("order-api", 3).container("order-api").health_check
+    assert check is not None
+    assert check.command[-1].endswith("exit 1")
+
+
+def test_deploy_refusals_name_the_field_or_the_missing_service(
+    client: TestClient, store_path: Path
+):
+    ecs_service(store_path)
+    unknown = press(client, "deploy", 400, cluster="coffee-shop", service="order-api", change="x")
+    assert unknown["error"].startswith("invalid request: change:")
+    gone = press(client, "deploy", 404, cluster="coffee-shop", service="nope", change="environment")
+    assert gone["error"] == "Service not found."
+    no_cluster = press(client, "deploy", 404, cluster="nope", service="x", change="environment")
+    assert no_cluster["error"] == "Cluster not found."
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "http://evil.example"}, 403),
+        ({"Origin": "", "Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Content-Type": "text/plain"}, 415),
+    ],
+)
+def test_deploy_is_refused_from_another_origin_or_as_a_form(
+    client: TestClient, store_path: Path, headers: dict[str, str], status: int
+):
+    ecs_service(store_path)
+    body = '{"cluster": "coffee-shop", "service": "order-api", "change": "environment"}'
+    response = client.post(
+        "/dashboard/controls/deploy",
+        content=body,
+        headers={"Content-Type": "application/json", **headers},
+    )
+    assert response.status_code == status, response.text
+    with EcsStore(store_path) as store:
+        assert [d.revision for d in store.task_definitions("order-api")] == [1]
+    client.cookies.clear()
+    anonymous = client.post(
+        "/dashboard/controls/deploy", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert anonymous.status_code == 401

@@ -186,8 +186,10 @@ def test_unconfigured_sources_are_not_available_and_name_the_setting(
         "poison": False,
         "restart_broker": False,
         "chaos": True,
+        "deploy": False,
         "subscribers": False,
     }
+    assert state["services"] == [], "no ECS service: the deploy buttons have nothing to deploy"
     assert state["fanout"]["topic"] == {"error": "BARISTA_SUBSCRIBERS is not set"}
 
 

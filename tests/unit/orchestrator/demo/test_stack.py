@@ -21,7 +21,16 @@ from orchestrator.demo.environment import (
     read_env_file,
     variables,
 )
-from orchestrator.demo.stack import Result, StackError, Step, apply, group_names, load
+from orchestrator.demo.ready import readiness, services_running
+from orchestrator.demo.stack import (
+    Result,
+    StackError,
+    Step,
+    apply,
+    group_names,
+    load,
+    service_names,
+)
 from orchestrator.launch_templates import decode_user_data
 from orchestrator.runtime.fake import FakeRuntime
 from tests.support.aws_auth import ACCESS_KEY
@@ -105,9 +114,16 @@ def test_the_network_follows_the_compose_project():
 def test_the_demo_stack_applies_once_and_again_changes_nothing(api: AwsSdkCaller):
     steps = served(api, load(STACK_FILE, variables(CREDENTIALS)))
     first = apply(api, steps)
-    assert [o.result for o in first if o.step.action.startswith(("Create", "Put"))] == [
-        Result.CREATED
-    ] * sum(1 for s in steps if s.action.startswith(("Create", "Put")))
+
+    def creates(step: Step) -> bool:
+        # Application Auto Scaling's Register/Put update in place: done, not created.
+        return step.service != "application-autoscaling" and step.action.startswith(
+            ("Create", "Put", "Register")
+        )
+
+    assert [o.result for o in first if creates(o.step)] == [Result.CREATED] * sum(
+        1 for s in steps if creates(s)
+    )
     template = api.call("ec2", "DescribeLaunchTemplates", {"LaunchTemplateNames": ["barista"]})
     data = api.call("ec2", "DescribeLaunchTemplateVersions", {"LaunchTemplateName": "barista"})[
         "LaunchTemplateVersions"
@@ -132,7 +148,55 @@ def test_the_demo_stack_applies_once_and_again_changes_nothing(api: AwsSdkCaller
         "Listeners"
     ]
     assert len(listeners) == 1
-    assert group_names(steps) == ["order-api", "baristas"]
+    assert group_names(steps) == ["baristas"]
+    assert service_names(steps) == [("coffee-shop", "order-api")]
+    definition = api.call("ecs", "DescribeTaskDefinition", {"taskDefinition": "order-api"})
+    assert definition["taskDefinition"]["revision"] == 1, "applying again registers no revision"
+
+
+def test_the_counters_are_an_ecs_service_behind_the_alb_scaled_on_requests_per_target(
+    api: AwsSdkCaller,
+):
+    outcomes = apply(api, served(api, load(STACK_FILE, variables(CREDENTIALS))))
+    resources = {o.step.id: o.resource for o in outcomes if o.step.id}
+    target_group = resources["counters"]
+    alb = resources["alb"]
+    assert target_group is not None
+    assert alb is not None
+    (service,) = api.call(
+        "ecs", "DescribeServices", {"cluster": "coffee-shop", "services": ["order-api"]}
+    )["services"]
+    assert service["launchType"] == "FARGATE"
+    assert service["desiredCount"] == 2
+    assert service["loadBalancers"] == [
+        {
+            "targetGroupArn": target_group["TargetGroupArn"],
+            "containerName": "order-api",
+            "containerPort": 8080,
+        }
+    ]
+    breaker = service["deploymentConfiguration"]["deploymentCircuitBreaker"]
+    assert breaker == {"enable": True, "rollback": True}
+    container = api.call("ecs", "DescribeTaskDefinition", {"taskDefinition": "order-api"})[
+        "taskDefinition"
+    ]["containerDefinitions"][0]
+    assert container["command"] == ["serve", "order-api"]
+    assert "/readyz" in " ".join(container["healthCheck"]["command"])
+    (policy,) = api.call(
+        "application-autoscaling",
+        "DescribeScalingPolicies",
+        {"ServiceNamespace": "ecs", "ResourceId": "service/coffee-shop/order-api"},
+    )["ScalingPolicies"]
+    metric = policy["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
+    assert metric["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    # AWS's ResourceLabel: the load balancer's and the target group's full names.
+    assert metric["ResourceLabel"] == (
+        alb["LoadBalancerArn"].split(":loadbalancer/")[1]
+        + "/"
+        + target_group["TargetGroupArn"].rsplit(":", 1)[1]
+    )
+    assert metric["ResourceLabel"].startswith("app/coffee-shop/")
+    assert "/targetgroup/order-api/" in metric["ResourceLabel"]
 
 
 def test_unknown_variables_and_references_are_refused(tmp_path: Path, api: AwsSdkCaller):
@@ -165,13 +229,23 @@ def test_a_launch_template_made_for_another_backend_is_reported_not_changed(api:
     again = apply(
         api, served(api, load(STACK_FILE, variables({**CREDENTIALS, "BACKEND": "redis"})))
     )
-    drifted = {o.step.params.get("LaunchTemplateName"): o.drift for o in again if o.drift}
+    drifted = {o.step.name: o.drift for o in again if o.drift}
     assert drifted == {
-        "order-api": ("UserData.Environment",),
-        "barista": ("UserData.Environment",),
+        "ecs RegisterTaskDefinition order-api": ("containerDefinitions[0].environment",),
+        "ec2 CreateLaunchTemplate barista": ("UserData.Environment",),
     }
     versions = api.call("ec2", "DescribeLaunchTemplateVersions", {"LaunchTemplateName": "barista"})
     data = versions["LaunchTemplateVersions"][0]["LaunchTemplateData"]
     assert decode_user_data(data["UserData"])["Environment"]["BARISTA_BROKER_URL"].startswith(
         "amqp://"
     )
+
+
+def test_readiness_waits_for_the_service_to_run_its_desired_count(api: AwsSdkCaller):
+    steps = served(api, load(STACK_FILE, variables(CREDENTIALS)))
+    apply(api, steps)
+    # No controller runs here: the service's tasks are never started.
+    waiting = services_running(api, service_names(steps))
+    assert waiting == ["service order-api (0/2 running)"]
+    assert services_running(api, [("coffee-shop", "nope")]) == ["service nope (not created)"]
+    assert "service order-api (0/2 running)" in readiness(api, [], [], service_names(steps)).waiting
