@@ -38,12 +38,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from orchestrator.arns import REGION
 from orchestrator.errors import ValidationError
 from orchestrator.savings_plans import PlanType, SavingsPlan
 
 VARIABLE = "BARISTA_SAVINGS_PLANS"
 TERMS = (31_536_000, 94_608_000)
-REGION = "us-east-1"
 
 
 class PlanDeclaration(BaseModel):

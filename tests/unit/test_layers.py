@@ -77,7 +77,7 @@ PEERS: dict[str, set[str]] = {
     "price_list": {"errors"},
     "billing": {"price_list"},
     "savings_plans": set(),
-    "savings_plan_settings": {"errors", "savings_plans"},
+    "savings_plan_settings": {"arns", "errors", "savings_plans"},
     "cost_lines": {"billing", "price_list", "savings_plans"},
     "client": {"arns"},
     "instances": set(),
