@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -287,6 +287,31 @@ def test_a_spike_scales_baristas_out_and_back_in(demo: Demo):
         return peak >= 3
 
     assert wait_until(scaled_out, timeout=240), demo.activities("baristas")[:5]
+
+    # Above its one On-Demand barista the group buys Spot, and Cost Explorer bills it as such.
+    def spot_spend() -> float:
+        today = datetime.now(UTC).date()
+        found = demo.api.call(
+            "ce",
+            "GetCostAndUsage",
+            {
+                "TimePeriod": {
+                    "Start": (today - timedelta(days=1)).isoformat(),
+                    "End": (today + timedelta(days=3)).isoformat(),
+                },
+                "Granularity": "MONTHLY",
+                "Metrics": ["UnblendedCost"],
+                "GroupBy": [{"Type": "DIMENSION", "Key": "PURCHASE_TYPE"}],
+            },
+        )
+        return sum(
+            float(g["Metrics"]["UnblendedCost"]["Amount"])
+            for period in found["ResultsByTime"]
+            for g in period["Groups"]
+            if g["Keys"] == ["Spot Instances"]
+        )
+
+    assert wait_until(lambda: spot_spend() > 0, timeout=60), demo.group("baristas")
 
     # The counters too: 8 orders/s is above 3 requests per counter per datapoint on 2 of them,
     # so their service auto scaling (ALBRequestCountPerTarget) adds tasks.
