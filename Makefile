@@ -141,6 +141,10 @@ test-spot-load: images ## Spot interruptions under load: a mixed group of real b
 test-deployments: images ## the demo's counters (an ECS service) deployed under load: a rolling deployment, then a failing revision rolled back (not in make test)
 	$(VENV)/bin/pytest -m deployments tests/integration/test_ecs_counter_deployments.py $(PYTEST_ARGS)
 
+.PHONY: screenshots
+screenshots: $(VENV)/.installed ## retake the README's dashboard and pickup-board pictures from the running demo (make up first)
+	$(VENV)/bin/python -m tests.support.screenshots
+
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
 	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)
