@@ -17,6 +17,8 @@
 #
 # The nodes need --cap-add SYS_ADMIN/NET_ADMIN, seccomp and AppArmor unconfined and the host's
 # cgroup tree; --privileged is not used because some hosts refuse it ("unable to apply caps").
+# SYS_PTRACE lets a node's engine exec into a container whose user is not root (health checks
+# of barista/service, which runs as its own user, fail with "error executing setns" without it).
 # The manager's API is published on loopback only and without TLS: it gives root on the nodes.
 set -euo pipefail
 
@@ -81,7 +83,7 @@ up() {
     if ((i == 1)); then publish=(--publish "127.0.0.1:$PORT:2375"); fi
     docker run --detach --name "$(node_name "$i")" --hostname "$(node_name "$i")" \
       --network "$NAME" --label "barista.cluster=$NAME" "${publish[@]}" \
-      --cap-add SYS_ADMIN --cap-add NET_ADMIN \
+      --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --volume /sys/fs/cgroup:/sys/fs/cgroup:rw \
       --env DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 --env DOCKER_TLS_CERTDIR= \
