@@ -17,6 +17,8 @@
 #
 # The nodes need --cap-add SYS_ADMIN/NET_ADMIN, seccomp and AppArmor unconfined and the host's
 # cgroup tree; --privileged is not used because some hosts refuse it ("unable to apply caps").
+# /run is a tmpfs so that a node killed like a host losing power starts again: the engine's pid
+# file and containerd's state would otherwise survive the kill and stop the engine starting.
 # SYS_PTRACE lets a node's engine exec into a container whose user is not root (health checks
 # of barista/service, which runs as its own user, fail with "error executing setns" without it).
 # The manager's API is published on loopback only and without TLS: it gives root on the nodes.
@@ -85,7 +87,7 @@ up() {
       --network "$NAME" --label "barista.cluster=$NAME" "${publish[@]}" \
       --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-      --volume /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      --volume /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run \
       --env DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 --env DOCKER_TLS_CERTDIR= \
       --entrypoint dockerd "$NODE_IMAGE" \
       --host unix:///var/run/docker.sock --host tcp://0.0.0.0:2375 --tls=false \

@@ -135,9 +135,11 @@ def hosts_of(cluster: Cluster, instances: list[Instance]) -> dict[str, str]:
 def test_a_group_of_six_across_three_zones_lands_two_on_each_zones_node(
     cluster: Cluster, controller: AutoScalingController
 ):
+    started = time.monotonic()
     instances = converge(
         controller, lambda found: healthy_per_zone(found) == dict.fromkeys(ZONES, 2), 180
     )
+    print(f"\nsix instances healthy, two per zone, after {time.monotonic() - started:.1f}s")
     hosts = hosts_of(cluster, instances)
     assert Counter(hosts.values()) == {cluster.node(n): 2 for n in (1, 2, 3)}
     zone_of_node = {cluster.node(n): zone for n, zone in zip((1, 2, 3), ZONES, strict=True)}
@@ -147,6 +149,7 @@ def test_a_group_of_six_across_three_zones_lands_two_on_each_zones_node(
     )
 
 
+@pytest.mark.timeout(600)
 def test_a_lost_node_s_instances_are_replaced_in_the_other_zones_then_rebalanced_back(
     cluster: Cluster, controller: AutoScalingController
 ):
@@ -161,6 +164,7 @@ def test_a_lost_node_s_instances_are_replaced_in_the_other_zones_then_rebalanced
     assert isinstance(runtime, SwarmRuntime)
     converge(controller, lambda _: runtime.unavailable_zones(ZONES) == {"az-c"}, 120)
     noticed = time.monotonic() - started
+    print(f"\nnode killed -> its zone unavailable after {noticed:.1f}s")
     replaced = converge(
         controller,
         lambda found: (
@@ -170,6 +174,7 @@ def test_a_lost_node_s_instances_are_replaced_in_the_other_zones_then_rebalanced
         240,
     )
     replaced_after = time.monotonic() - started
+    print(f"node killed -> its instances replaced in the other zones after {replaced_after:.1f}s")
     assert len(replaced) == 6
     causes = [a.cause for a in controller.store.activities("web")]
     assert sum("EC2 instance status check failure" in c for c in causes) == 2
@@ -182,12 +187,9 @@ def test_a_lost_node_s_instances_are_replaced_in_the_other_zones_then_rebalanced
         300,
     )
     rebalanced_after = time.monotonic() - returned
+    print(f"node started -> group rebalanced over three zones after {rebalanced_after:.1f}s")
     assert {h for h in hosts_of(cluster, rebalanced).values()} == {
         cluster.node(n) for n in (1, 2, 3)
     }
     causes = [a.cause for a in controller.store.activities("web")]
     assert any("to balance instances in zones" in c for c in causes)
-    print(
-        f"\nnode lost -> zone unavailable {noticed:.1f}s, -> replaced {replaced_after:.1f}s; "
-        f"node back -> rebalanced {rebalanced_after:.1f}s"
-    )
