@@ -153,6 +153,21 @@ test-predictive: images ## predictive scaling vs target tracking alone through a
 faults: images ## every fault scenario x backend (SIGKILL, partitions, slow broker...); table to FAULTS.md
 	$(VENV_PY) -m tests.faults.report $(PYTEST_ARGS)
 
+.PHONY: images-cluster cluster cluster-down test-swarm
+images-cluster: images ## the Swarm node image too (make cluster needs it; make images leaves it out)
+	$(VENV_PY) images/build.py node
+
+# CLUSTER=N nodes, one manager; docs/swarm.md. The settings it prints point the orchestrator at it.
+CLUSTER ?= 3
+cluster: images-cluster ## a local Docker Swarm of CLUSTER=3 nodes in containers, zones az-a/b/c, images loaded
+	images/cluster.sh up $(CLUSTER)
+
+cluster-down: ## remove the local Swarm's nodes and everything on them
+	images/cluster.sh down
+
+test-swarm: images-cluster ## Auto Scaling across the zones of a 3-node local Swarm, node loss and return (marker swarm; not in make test)
+	$(VENV)/bin/pytest -m swarm tests/integration/test_swarm.py $(PYTEST_ARGS)
+
 e2e-all: images ## the live-demo e2e test on each backend (Kafka in both queue modes) with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)
 	for backend in kafka rabbitmq redis; do \
 	  BARISTA_E2E_BACKEND=$$backend $(VENV)/bin/pytest tests/e2e/test_demo_stack.py $(PYTEST_ARGS) || exit 1; \

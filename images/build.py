@@ -6,6 +6,7 @@ an image came from. The catalog (``images/catalog.toml``) is the one place that 
 
     python images/build.py                    # every image, BARISTA_IMAGE_SOURCE or auto
     python images/build.py --source local kafka redis
+    python images/build.py node               # an on-request image (the catalog's [cluster])
 
 A second run reuses what the first made: each stable image carries a fingerprint label of
 what it was made from, and a matching fingerprint means nothing is pulled or built again.
@@ -79,6 +80,8 @@ class Catalog:
     mirror: str
     images: dict[str, ImageSpec]
     service: ServiceSpec
+    # Made only when named (``make images-cluster``): the default run stays as long as it was.
+    on_request: dict[str, ImageSpec]
 
 
 @dataclass(frozen=True)
@@ -99,16 +102,9 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     raw = tomllib.loads(path.read_text())
     try:
         base = raw["base"]
-        images = {
-            key: ImageSpec(
-                key=key,
-                official=str(entry["official"]),
-                version=str(entry["version"]),
-                recipe=path.parent / str(entry["recipe"]),
-                maven=path.parent / str(entry["maven"]) if "maven" in entry else None,
-                go=str(entry["go"]) if "go" in entry else None,
-            )
-            for key, entry in raw["images"].items()
+        images = {key: _image_spec(path, key, entry) for key, entry in raw["images"].items()}
+        on_request = {
+            key: _image_spec(path, key, entry) for key, entry in raw.get("cluster", {}).items()
         }
         service = raw["service"]
         return Catalog(
@@ -122,9 +118,21 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
                 lock=path.parent / str(service["lock"]),
                 python_version=str(service["python_version"]),
             ),
+            on_request=on_request,
         )
     except KeyError as missing:
         raise ImageBuildError(f"{path}: missing field {missing}") from None
+
+
+def _image_spec(path: Path, key: str, entry: dict[str, object]) -> ImageSpec:
+    return ImageSpec(
+        key=key,
+        official=str(entry["official"]),
+        version=str(entry["version"]),
+        recipe=path.parent / str(entry["recipe"]),
+        maven=path.parent / str(entry["maven"]) if "maven" in entry else None,
+        go=str(entry["go"]) if "go" in entry else None,
+    )
 
 
 def requested_source(cli_value: str | None, environ: dict[str, str]) -> str:
@@ -461,14 +469,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         catalog = load_catalog()
         source = requested_source(args.source, dict(os.environ))
-        known = [*catalog.images, "service"]
+        specs = {**catalog.images, **catalog.on_request}
+        known = [*specs, "service"]
         unknown = sorted(set(args.keys) - set(known))
         if unknown:
             raise ImageBuildError(f"unknown image {', '.join(unknown)}; known: {', '.join(known)}")
         keys = args.keys or [*catalog.images, "service"]
-        outcomes = [
-            realise(catalog.images[key], source, catalog) for key in keys if key != "service"
-        ]
+        outcomes = [realise(specs[key], source, catalog) for key in keys if key != "service"]
         if "service" in keys:
             if "python" not in keys:
                 outcomes.append(realise(catalog.images["python"], source, catalog))

@@ -35,7 +35,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import uvicorn
 from pydantic import Field
@@ -62,6 +62,7 @@ from orchestrator.loop import run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
+from orchestrator.runtime.swarm import SwarmRuntime, swarm_client
 from orchestrator.savings_plan_settings import plans_from_environ
 from orchestrator.sns.delivery import DeliveryController, sqs_sender
 from orchestrator.sns.publishing import publish
@@ -116,6 +117,12 @@ class OrchestratorSettings(Settings):
     # Where instances reach the orchestrator's instance metadata service (API_ENDPOINT's
     # address unless set); unset, instances are not told one.
     metadata_endpoint: str | None = None
+    # Where instances run (docs/swarm.md): one Docker engine, or the nodes of a Docker Swarm
+    # (zones are node labels) whose manager answers at SWARM_URL (DOCKER_HOST's if unset);
+    # SWARM_NETWORK is the attachable overlay network every instance there joins.
+    runtime: Literal["docker", "swarm"] = "docker"
+    swarm_url: str | None = None
+    swarm_network: str | None = None
 
     def labels(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.instance_labels.split(",") if item)
@@ -233,6 +240,20 @@ def _spot_market(
     return market, stops
 
 
+def _instance_runtime(settings: OrchestratorSettings, clock: Callable[[], float]) -> Runtime:
+    """BARISTA_RUNTIME's choice: instances on this engine, or on a Swarm's nodes by zone."""
+    metadata_url = settings.metadata_endpoint or settings.api_endpoint
+    if settings.runtime == "swarm":
+        return SwarmRuntime(
+            swarm_client(settings.swarm_url),
+            network=settings.swarm_network,
+            labels=settings.labels(),
+            clock=clock,
+            metadata_url=metadata_url,
+        )
+    return DockerRuntime(labels=settings.labels(), clock=clock, metadata_url=metadata_url)
+
+
 def main(environ: Mapping[str, str]) -> int:
     logs.configure("orchestrator")
     try:
@@ -256,11 +277,7 @@ def main(environ: Mapping[str, str]) -> int:
     lifecycle.install_signal_handlers()
     with Store(settings.state_path) as store:
         clock = control_plane_clock(store, settings.time_scale)
-    runtime = DockerRuntime(
-        labels=settings.labels(),
-        clock=clock,
-        metadata_url=settings.metadata_endpoint or settings.api_endpoint,
-    )
+    runtime = _instance_runtime(settings, clock)
     broker = open_broker(settings.broker_url, timeout=10.0) if settings.broker_url else None
     context = ApiContext(settings.state_path, runtime, dict(environ), credentials)
     app = create_app(

@@ -33,7 +33,7 @@ from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Drain, InlineStops, Stops
 from orchestrator.instances import Health, Instance
 from orchestrator.loop import run_passes
-from orchestrator.runtime import InstanceIdInUse, Runtime
+from orchestrator.runtime import InstanceIdInUse, Runtime, ZoneHealth, ZoneUnavailable
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.scaling.activity import ActivityStatusCode, activity_id, timestamp
 from orchestrator.spot.model import Pool, PoolState
@@ -129,6 +129,7 @@ class AutoScalingController:
                 leaving,
                 market=market,
                 at_risk={i for i, n in notices.items() if n.group == name},
+                unavailable_zones=self._unavailable_zones(group),
             )
             plans[name] = decided
             if decided.is_empty:
@@ -156,6 +157,13 @@ class AutoScalingController:
             self.store.record_activities([_interruption_activity(notice)])
             self._noticed.add((notice.instance_id, notice.noticed_at))
         return notices
+
+    def _unavailable_zones(self, group: AutoScalingGroup) -> frozenset[str]:
+        """The group's zones the runtime cannot launch in now (hosts down): only a runtime
+        with hosts per zone (``ZoneHealth``, the Swarm's) knows; on one engine, none."""
+        if not isinstance(self.runtime, ZoneHealth):
+            return frozenset()
+        return self.runtime.unavailable_zones(group.availability_zones)
 
     def _hooks_by_group(self) -> dict[str, list[LifecycleHook]]:
         by_group: dict[str, list[LifecycleHook]] = {}
@@ -210,6 +218,11 @@ class AutoScalingController:
                 continue
             except ImageNotAllowed as refused:
                 self._launch_refused(launch.activity, refused)
+                continue
+            except ZoneUnavailable as lost:
+                # The zone's hosts went away since the plan was made: the next pass plans
+                # without it, so no backoff, only the failed activity AWS would record.
+                self._launch_failed(launch.activity, f"{lost} Launching EC2 instance failed.")
                 continue
             self._launch_backoff.pop(group, None)
             now = self.runtime.now()
@@ -319,20 +332,24 @@ class AutoScalingController:
         _, backoff = self._launch_backoff.get(group, (0.0, 0.0))
         backoff = min(max(backoff * 2, LAUNCH_RETRY_FIRST), LAUNCH_RETRY_MAX)
         self._launch_backoff[group] = (now + backoff, backoff)
+        self._launch_failed(
+            activity, f"InvalidAMIID.NotFound: {refused} Launching EC2 instance failed."
+        )
+
+    def _launch_failed(self, activity: Activity, message: str) -> None:
+        now = self.runtime.now()
         self.store.record_activities(
             [
                 dataclasses.replace(
                     activity,
                     status_code=ActivityStatusCode.FAILED,
-                    status_message=(
-                        f"InvalidAMIID.NotFound: {refused} Launching EC2 instance failed."
-                    ),
+                    status_message=message,
                     end_time=now,
                     progress=100,
                 )
             ]
         )
-        log.warning("launch refused", extra={"group": group, "reason": str(refused)})
+        log.warning("launch failed", extra={"group": activity.resource_id, "reason": message})
 
     def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """Reconcile every ``interval`` seconds until ``stopping`` is set."""

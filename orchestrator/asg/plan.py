@@ -16,6 +16,10 @@ Order of business in one pass, as EC2 Auto Scaling does it:
    policy's allocation strategies over the Spot market's pools (``orchestrator.asg.mixed``),
    and scale-in first takes from the market that is over its share;
 3. AZRebalance: move instances, launch first then terminate, until zones differ by at most one.
+
+Zones the runtime reports unavailable (a Swarm zone whose hosts are all down or drained) get
+no launches: the group launches in its other zones, and rebalances over the available ones,
+so when the zone returns AZRebalance moves instances back, as AWS documents.
 """
 
 from __future__ import annotations
@@ -109,6 +113,11 @@ class _Pass:
     terminations: list[Termination]
     notes: list[str]
     market: Mapping[Pool, PoolState]
+    unavailable: frozenset[str] = frozenset()
+
+    @property
+    def available_zones(self) -> list[str]:
+        return [z for z in self.group.availability_zones if z not in self.unavailable]
 
     @property
     def at(self) -> str:
@@ -161,7 +170,14 @@ class _Pass:
         anywhere = zone is None
         if zone is None:
             counts = self.zone_counts()
-            zone = min(self.group.availability_zones, key=lambda z: counts[z])
+            available = self.available_zones
+            if not available:
+                self.notes.append(
+                    "No Availability Zone of the group can launch an instance now "
+                    f"({', '.join(self.group.availability_zones)} unavailable): the launch waits."
+                )
+                return False
+            zone = min(available, key=lambda z: counts[z])
         lifecycle, instance_type, data = Lifecycle.ON_DEMAND, None, self.data
         policy = self.group.mixed_instances_policy
         if policy is not None:
@@ -202,7 +218,7 @@ class _Pass:
             return Lifecycle.ON_DEMAND, on_demand_type(policy), zone
         counts = self.zone_counts()
         others = sorted(
-            (z for z in self.group.availability_zones if z != zone and anywhere),
+            (z for z in self.available_zones if z != zone and anywhere),
             key=lambda z: counts[z],
         )
         launched = Counter(
@@ -347,7 +363,7 @@ def _health_reason(group: AutoScalingGroup, instance: Instance, now: float) -> s
     return None
 
 
-def plan(
+def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument per source
     group: AutoScalingGroup,
     template_versions: Mapping[str, LaunchTemplate],
     instances: Sequence[Instance],
@@ -357,6 +373,7 @@ def plan(
     *,
     market: Mapping[Pool, PoolState] | None = None,
     at_risk: Iterable[str] = (),
+    unavailable_zones: Iterable[str] = (),
 ) -> Plan:
     """Decide the launches and terminations that bring ``group`` to its desired capacity.
 
@@ -367,7 +384,8 @@ def plan(
     ``market`` is the Spot market's pools now (price, room), for mixed groups; a pool it does
     not list counts as roomy at the On-Demand price. ``at_risk`` names instances the Spot
     market has warned (a rebalance recommendation or an interruption notice): with
-    CapacityRebalance they are replaced first, then terminated.
+    CapacityRebalance they are replaced first, then terminated. ``unavailable_zones`` (the
+    runtime's ``ZoneHealth``) get no launches until they return.
     """
     template = find(template_versions, group.launch_template_name)
     version, data = template.resolve(group.launch_template_version)
@@ -393,6 +411,7 @@ def plan(
         terminations=[],
         notes=[],
         market=market or {},
+        unavailable=frozenset(unavailable_zones),
     )
     _replace_unhealthy(state, mine)
     _capacity_rebalance(state, frozenset(at_risk))
@@ -536,7 +555,9 @@ def _rebalance(state: _Pass) -> None:
         ScalingProcess.AZ_REBALANCE, ScalingProcess.LAUNCH, ScalingProcess.TERMINATE
     ):
         return
-    zones = state.group.availability_zones
+    zones = state.available_zones
+    if not zones:
+        return
     while True:
         counts = state.zone_counts()
         emptiest = min(zones, key=lambda z: counts[z])
@@ -544,6 +565,8 @@ def _rebalance(state: _Pass) -> None:
         if found is None:
             return
         busiest, candidates = found
+        if busiest in state.unavailable:
+            return  # its instances are being replaced by the health check, not moved
         stray = busiest not in zones
         if not stray and counts[busiest] - counts[emptiest] < 2:
             return

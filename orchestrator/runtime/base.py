@@ -8,6 +8,7 @@ orchestrator sees exactly what its predecessor left.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from orchestrator.instances import Instance, Lifecycle
@@ -20,6 +21,32 @@ class InstanceIdInUse(Exception):
     Instance ids are never reused, like EC2's: a reconciler that sees this has a bug or raced
     another reconciler, and must not assume the existing instance is the one it asked for.
     """
+
+
+class ZoneUnavailable(Exception):
+    """``launch`` was asked for a zone where no host can take an instance now (every node of
+    the zone is down or drained). EC2 answers ``InsufficientInstanceCapacity`` for a zone it
+    cannot launch in, and Auto Scaling launches in the group's other zones instead."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__(
+            f"InsufficientInstanceCapacity: no host of Availability Zone {zone} can take an "
+            "instance now."
+        )
+        self.zone = zone
+
+
+@runtime_checkable
+class ZoneHealth(Protocol):
+    """What a runtime with real hosts per zone adds: which zones cannot launch now.
+
+    A runtime on one engine has no such notion (every zone is a label on the same host) and
+    does not offer it; Auto Scaling then treats every zone as available.
+    """
+
+    def unavailable_zones(self, zones: Iterable[str]) -> frozenset[str]:
+        """Those of ``zones`` where no host is ready to run an instance."""
+        ...
 
 
 @runtime_checkable

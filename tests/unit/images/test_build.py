@@ -195,3 +195,35 @@ def test_forcing_official_replaces_a_local_image(monkeypatch, catalog):
     docker = FakeDocker(monkeypatch, registry_answers=True, labels=labels)
     assert build.realise(spec, "official", catalog).action == "pulled"
     assert docker.calls == ["pull", "tag"]
+
+
+def _record_realised(monkeypatch) -> list[str]:
+    made: list[str] = []
+
+    def realise(spec, source, catalog):
+        made.append(spec.key)
+        return build.Outcome(spec.stable, "local", "", "reused", 0.0)
+
+    monkeypatch.setattr(build, "realise", realise)
+    monkeypatch.setattr(
+        build,
+        "build_service",
+        lambda catalog: build.Outcome("barista/service:latest", "project", "", "reused", 0.0),
+    )
+    return made
+
+
+def test_the_swarm_node_image_is_made_only_when_named(monkeypatch, catalog):
+    assert set(catalog.on_request) == {"node"}
+    assert catalog.on_request["node"].recipe.is_file()
+    made = _record_realised(monkeypatch)
+    assert build.main([]) == 0
+    assert "node" not in made
+    assert build.main(["node"]) == 0
+    assert made[-1] == "node"
+
+
+def test_the_swarm_node_image_matches_its_official_engine_version(catalog):
+    spec = catalog.on_request["node"]
+    assert spec.official == f"docker:{spec.version}-dind"
+    assert "FROM ${BASE_IMAGE}" in spec.recipe.read_text()

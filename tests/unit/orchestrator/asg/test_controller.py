@@ -16,6 +16,7 @@ from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.store import Store
 from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
+from orchestrator.runtime import ZoneUnavailable
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.runtime.images import ImagePolicy
 
@@ -185,3 +186,42 @@ def test_instances_past_the_max_lifetime_are_replaced_one_at_a_time_oldest_first
     causes = [a.cause for a in store.activities("baristas") if a.description.startswith("Term")]
     assert len(causes) == 4
     assert all("in response to a maximum instance lifetime check" in c for c in causes)
+
+
+class ZonedRuntime(FakeRuntime):
+    """A fake with hosts per zone (``ZoneHealth``): ``down`` zones launch nothing, and
+    ``lie`` makes ``unavailable_zones`` miss one (a zone lost between plan and launch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down: set[str] = set()
+        self.lie = False
+
+    def unavailable_zones(self, zones):
+        return frozenset() if self.lie else frozenset(z for z in zones if z in self.down)
+
+    def launch(self, group, instance_id, **kwargs):
+        if kwargs["availability_zone"] in self.down:
+            raise ZoneUnavailable(kwargs["availability_zone"])
+        return super().launch(group, instance_id, **kwargs)
+
+
+def test_a_zone_without_hosts_gets_no_launches_and_a_lost_launch_is_a_failed_activity(
+    store: Store,
+):
+    runtime = ZonedRuntime()
+    runtime.down = {"az-b"}
+    controller = AutoScalingController(store, runtime)
+    controller.reconcile_once()
+    assert [i.availability_zone for i in runtime.instances("baristas")] == ["az-a"] * 3
+
+    runtime.down, runtime.lie = {"az-a"}, True
+    store.put_group(set_desired_capacity(store.groups()["baristas"], 4))
+    controller.reconcile_once()  # planned for az-b: it is up now, so the launch succeeds
+    runtime.down = {"az-a", "az-b"}
+    store.put_group(set_desired_capacity(store.groups()["baristas"], 5))
+    controller.reconcile_once()
+    failed = [a for a in store.activities("baristas") if a.status_code == "Failed"]
+    assert len(failed) == 1
+    assert failed[0].status_message.startswith("InsufficientInstanceCapacity: no host of")
+    assert len(live(runtime)) == 4

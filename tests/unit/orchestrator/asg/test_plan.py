@@ -442,6 +442,44 @@ def test_az_rebalance_empties_a_zone_the_group_no_longer_uses():
     assert zones_of(result) == ["az-b"]
 
 
+# --- zone outage (a runtime with hosts per zone reports unavailable zones) -----------------
+
+
+def test_an_unavailable_zones_unhealthy_instances_are_replaced_in_the_other_zones():
+    lost = [
+        inst("i-c1", "az-c", health=Health.UNHEALTHY),
+        inst("i-c2", "az-c", health=Health.UNHEALTHY),
+    ]
+    kept = [inst(f"i-{z}{n}", f"az-{z}") for z in ("a", "b") for n in (1, 2)]
+    result = plan(group(desired=6), TEMPLATES, kept + lost, set(), NOW, unavailable_zones={"az-c"})
+    assert sorted(terminated(result)) == ["i-c1", "i-c2"]
+    assert sorted(zones_of(result)) == ["az-a", "az-b"]
+    # Applied, the group holds 3 and 3 and does not try to move anything into az-c.
+    after = plan(
+        group(desired=6),
+        TEMPLATES,
+        apply(result, kept + lost),
+        set(),
+        NOW,
+        unavailable_zones={"az-c"},
+    )
+    assert after.is_empty
+
+
+def test_a_returning_zone_gets_instances_back_by_az_rebalance():
+    instances = [inst(f"i-{z}{n}", z) for z in ("az-a", "az-b") for n in range(3)]
+    result = plan(group(desired=6), TEMPLATES, instances, set(), NOW)
+    assert zones_of(result) == ["az-c", "az-c"]
+    assert len(terminated(result)) == 2
+    assert "balance instances in zones" in result.launches[0].activity.cause
+
+
+def test_no_available_zone_means_no_launch_and_a_note_saying_so():
+    result = plan(group(desired=2), TEMPLATES, [], set(), NOW, unavailable_zones=set(ZONES))
+    assert result.is_empty
+    assert "az-a, az-b, az-c unavailable" in result.notes[0]
+
+
 # --- validation ----------------------------------------------------------------------------
 
 
