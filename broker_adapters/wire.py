@@ -42,14 +42,22 @@ def encode_headers(
     prior_attempts: int = 0,
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers for a message about to be sent; user headers may not use the prefix."""
-    user = dict(headers or {})
-    reserved = sorted(name for name in user if name.startswith(PREFIX))
-    if reserved:
-        raise ValueError(f"header names starting with {PREFIX!r} are reserved: {reserved}")
-    encoded = {ID: message_id, TIMESTAMP: f"{timestamp:.6f}", **user}
-    optional = {GROUP_ID: group_id, TRACE_ID: trace_id, DEDUP_ID: dedup_id}
-    encoded |= {name: value for name, value in optional.items() if value is not None}
+    """The headers for a message about to be sent; user headers may not use the prefix.
+
+    Written for the send path's speed (it runs once per message): no copies or checks for
+    what a message does not have."""
+    encoded = {ID: message_id, TIMESTAMP: f"{timestamp:.6f}"}
+    if headers:
+        reserved = sorted(name for name in headers if name.startswith(PREFIX))
+        if reserved:
+            raise ValueError(f"header names starting with {PREFIX!r} are reserved: {reserved}")
+        encoded.update(headers)
+    if group_id is not None:
+        encoded[GROUP_ID] = group_id
+    if trace_id is not None:
+        encoded[TRACE_ID] = trace_id
+    if dedup_id is not None:
+        encoded[DEDUP_ID] = dedup_id
     if prior_attempts:
         encoded[PRIOR_ATTEMPTS] = str(prior_attempts)
     return encoded

@@ -74,7 +74,7 @@ from broker_adapters.core import (
     now,
 )
 from broker_adapters.kafka.consumer import GroupMember
-from broker_adapters.kafka.share import ShareQueue, ShareRedrive
+from broker_adapters.kafka.share import MAX_POLL_RECORDS, ShareQueue, ShareRedrive
 from broker_adapters.kafka.share_offsets import share_group_offsets
 
 T = TypeVar("T")
@@ -145,7 +145,20 @@ class KafkaConfig:
     # At most this many share consumers per share-group queue in one process: one per
     # partition from the first receive, one more while all the others hold unsettled messages.
     share_consumers: int = 8
+    # Partitions of a consumer-group queue's topic: at most this many consumers at once.
     partitions: int = 3
+    # Partitions of a share-group queue's topic. Any number of consumers share a partition,
+    # and one is what lets them: once a share group has as many members as the topic has
+    # partitions, the broker's assignor (SimpleAssignor) gives each member one partition, by a
+    # hash of its member id, so an idle consumer may read none of the partitions that hold
+    # the waiting messages (measured: five baristas on 3 partitions, the fifth order waited
+    # for a lock to run out).
+    share_partitions: int = 1
+    # A share fetch acquires whole producer batches (``max.poll.records`` bounds it only at
+    # batch boundaries), so share-group queues get a producer of their own whose batches hold
+    # at most this many records (``batch.num.messages``): one consumer's fetch then takes at
+    # most about this many, and competing consumers share a burst instead of one taking all.
+    share_batch_records: int = MAX_POLL_RECORDS
     topic_partitions: int = 1
     replication_factor: int = 1
     # How long a dead consumer keeps its partitions (the broker's minimum is 6 s).
@@ -195,6 +208,7 @@ class KafkaBroker(Broker):
         self._settings = {**settings, **self.config.librdkafka}
         self._admin = AdminClient(dict(self._settings))
         self._producer: Producer | None = None
+        self._share_producer: Producer | None = None
         self._producer_lock = threading.Lock()
         self._topics: set[str] = set()
         self._queues: dict[str, QueueConfig] = {}
@@ -227,18 +241,30 @@ class KafkaBroker(Broker):
 
     # Producing
 
-    def _producer_instance(self) -> Producer:
+    def _producer_instance(self, topic: str) -> Producer:
+        """The producer for ``topic``: a share-group queue's has small batches (see
+        ``KafkaConfig.share_batch_records``), every other topic's batches freely."""
+        if self._modes.get(topic) == SHARE_GROUP:
+            if self._share_producer is None:
+                self._share_producer = self._new_producer(
+                    {"batch.num.messages": self.config.share_batch_records}
+                )
+            return self._share_producer
         if self._producer is None:
-            self._producer = Producer(
-                {
-                    **self._settings,
-                    "enable.idempotence": True,
-                    "acks": "all",
-                    "linger.ms": self.config.linger_ms,
-                    "message.timeout.ms": int(self.config.confirm_timeout * 1000),
-                }
-            )
+            self._producer = self._new_producer({})
         return self._producer
+
+    def _new_producer(self, extra: Mapping[str, Any]) -> Producer:
+        return Producer(
+            {
+                **self._settings,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": self.config.linger_ms,
+                "message.timeout.ms": int(self.config.confirm_timeout * 1000),
+                **extra,
+            }
+        )
 
     def _produce(self, topic: str, messages: Sequence[tuple[bytes, bytes, dict[str, str]]]) -> None:
         """Produce and wait for every delivery report; raise if any was not confirmed."""
@@ -249,7 +275,7 @@ class KafkaBroker(Broker):
                 failures.append(error.str())
 
         with self._producer_lock:
-            producer = self._producer_instance()
+            producer = self._producer_instance(topic)
             for key, value, headers in messages:
                 while True:
                     try:
@@ -419,9 +445,10 @@ class KafkaBroker(Broker):
             raise UnsupportedSemantic(f"kafka queue modes are {QUEUE_MODES}, got {mode!r}")
         if mode == SHARE_GROUP:
             self._check_share_config(config)
-        self._ensure_topic(queue, self.config.partitions)
+        partitions = self.config.share_partitions if mode == SHARE_GROUP else self.config.partitions
+        self._ensure_topic(queue, partitions)
         if config.redrive_policy is not None:
-            self._ensure_topic(config.redrive_policy.dead_letter_queue, self.config.partitions)
+            self._ensure_topic(config.redrive_policy.dead_letter_queue, partitions)
         if mode == SHARE_GROUP:
             self._configure_share_group(queue, config)
         self._queues[queue] = config
@@ -530,7 +557,7 @@ class KafkaBroker(Broker):
                     lock_duration=_lock_ms(config.visibility_timeout) / 1000,
                     redrive=redrive,
                     max_members=self.config.share_consumers,
-                    initial_members=self.config.partitions,
+                    initial_members=self.config.share_partitions,
                 )
                 self._share_queues[queue] = share
             return share
@@ -674,8 +701,8 @@ class KafkaBroker(Broker):
         self._share_queues.clear()
         self._subscriptions.clear()
         self._members.clear()
-        if self._producer is not None:
-            self._producer.flush(self.config.confirm_timeout)
+        for producer in filter(None, [self._producer, self._share_producer]):
+            producer.flush(self.config.confirm_timeout)
         with self._probe_lock:
             for client in [*self._offset_clients.values(), *filter(None, [self._probe])]:
                 client.close()

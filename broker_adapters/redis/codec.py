@@ -39,8 +39,9 @@ def entry_fields(body: bytes, headers: Mapping[str, str]) -> Fields:
     """Stream entry fields for a message whose full headers (wire + user) are ``headers``."""
     fields: Fields = {BODY: body}
     user: dict[str, str] = {}
+    prefix = wire.PREFIX
     for name, value in headers.items():
-        if name.startswith(wire.PREFIX):
+        if name.startswith(prefix):
             fields[name] = value
         else:
             user[name] = value

@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,7 @@ from broker_adapters.core import (
 )
 from broker_adapters.redis import codec
 from broker_adapters.redis.config import RedisConfig
-from broker_adapters.redis.connection import translate_errors
+from broker_adapters.redis.connection import ErrorTranslation
 from broker_adapters.redis.keys import StreamKeys
 from broker_adapters.redis.scripts import Scripts
 
@@ -94,17 +93,9 @@ class StreamReceiver:
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
 
-    @contextmanager
-    def guarded(self, what: str) -> Iterator[None]:
+    def guarded(self, what: str) -> _Guarded:
         """Errors as this package's; a vanished group as ``missing``."""
-        try:
-            with translate_errors(f"{what} on {self.spec.description}", self.reconnect_budget):
-                yield
-        except BrokerError as error:
-            if "NOGROUP" in str(error):
-                gone = f"{self.spec.description} no longer exists in Redis"
-                raise self.spec.missing(f"{gone} (deleted by another client?)") from error
-            raise
+        return _Guarded(self, what)
 
     def receive(self, max_messages: int, wait: float, visibility_timeout: float) -> list[Delivery]:
         deadline = time.monotonic() + wait
@@ -193,6 +184,39 @@ class StreamReceiver:
                     keys=[self.keys.stream, self.keys.inflight, self.keys.wakeup],
                     args=[self.keys.group, self.consumer, *entry_ids],
                 )
+
+
+class _Guarded(ErrorTranslation):
+    """``StreamReceiver.guarded``: ``ErrorTranslation``, and a vanished group (NOGROUP) as the
+    stream's ``missing`` error. A class for the reason ``ErrorTranslation`` is one."""
+
+    __slots__ = ("_receiver",)
+
+    def __init__(self, receiver: StreamReceiver, what: str) -> None:
+        self._what = what
+        self._budget = receiver.reconnect_budget
+        self._receiver = receiver
+
+    def described(self) -> str:
+        return f"{self._what} on {self._receiver.spec.description}"
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> None:
+        if error is None:
+            return
+        translated = self.translated(error)
+        if isinstance(error, BrokerError):
+            translated = error  # raised inside by a nested guard, already this package's
+        if translated is None:
+            return
+        if "NOGROUP" in str(translated):
+            spec = self._receiver.spec
+            gone = f"{spec.description} no longer exists in Redis"
+            raise spec.missing(f"{gone} (deleted by another client?)") from translated
+        if translated is error:
+            return
+        raise translated from error
 
 
 def _text(value: bytes | str) -> str:

@@ -166,19 +166,18 @@ def test_a_barista_killed_mid_brew_loses_nothing_and_the_order_is_brewed_once(
 
 
 BARISTAS = 5
-PARTITIONS = 3  # the orders topic's, on Kafka
 
 
 # Slow (five baristas brewing 30 s cups): make test runs it on Redis, make test-matrix on all.
 @pytest.mark.matrix(ci="redis", param="shop")
 def test_five_baristas_brew_at_once_where_consumers_are_not_bound_to_partitions(shop: Shop):
     """Five baristas, each brewing an order at the same moment: on a share group too, though
-    the queue has 3 partitions (a consumer group gives at most one consumer per partition,
-    which its Features declare as order per message group).
+    a consumer-group queue has 3 partitions (a consumer group gives at most one consumer per
+    partition, which its Features declare as order per message group).
 
     Orders come one at a time, each once the previous one is being brewed, as customers do:
-    a share fetch acquires every record it finds (librdkafka 2.16 cannot bound it), so a burst
-    could land in one barista's hands and prove nothing about how many can brew."""
+    a share fetch acquires up to a producer batch (about 10 records), so a burst could land in
+    one barista's hands and prove nothing about how many can brew."""
     with connect(shop.broker.url) as broker:
         features = broker.features
     if features.ordering == "group":
@@ -186,13 +185,11 @@ def test_five_baristas_brew_at_once_where_consumers_are_not_bound_to_partitions(
             f"{features.name} declares ordering='group': a message group's messages go to one "
             "consumer at a time, so a consumer group has one consumer per partition"
         )
-    # A share group hands a partition's records to any of its consumers, so more baristas
-    # brew at once than the queue has partitions. Measured 2026-12-04: 4 of 5 at once, the
-    # fifth order taken only when a lock ran out; each barista keeps a share consumer per
-    # partition, and one of a busy barista's may have acquired it in a fetch still in flight
-    # (librdkafka 2.16 cannot bound a share fetch). Until that is solved, a share group is
-    # held to beating a consumer group's bound, one barista per partition.
-    at_once = BARISTAS if shop.backend != "kafka-share" else PARTITIONS + 1
+    # A share group hands a partition's records to any of its consumers, so all five brew at
+    # once. A share-group queue is one partition (KafkaConfig.share_partitions): once a share
+    # group has as many members as partitions, the broker gives each member one partition,
+    # and on 3 partitions an idle barista's consumers could all miss the waiting order's.
+    at_once = BARISTAS
     # Cups of 30 s, locked for 60 s (a share group's lock is never extended), so every barista
     # is still brewing its first when the last one starts, and no order is handed out twice.
     counter = Counter.fresh(visibility_timeout="60")
