@@ -2,9 +2,10 @@
 
 ``make screenshots`` runs this against the demo the machine is running: it logs into the
 dashboard with the key pair ``make up`` wrote to ``.env``, asks the load generator for a spike,
-waits until the baristas' group has scaled out past its On-Demand base (so Spot baristas, the
-cost panel and the backlog chart have something to show), then saves the whole dashboard and
-the pickup board. It changes nothing but the traffic pattern, which it sets back to steady.
+waits until Spot baristas above the group's On-Demand base are in service (so the market
+column, the cost panel and the backlog chart have something to show), then saves the whole
+dashboard and the pickup board. It changes nothing but the traffic pattern, which it sets
+back to steady.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--spot", type=int, default=2, help="Spot baristas in the picture")
+    parser.add_argument("--spot", type=int, default=2, help="Spot baristas in service")
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
     env = {k: v or "" for k, v in dotenv_values(REPO / ".env").items()}
-    dashboard = f"http://127.0.0.1:{env.get('ORCHESTRATOR_PORT', '8500')}/dashboard/"
+    dashboard = f"http://127.0.0.1:{env.get('ORCHESTRATOR_PORT', '8500')}/"
     loadgen = f"http://127.0.0.1:{env.get('LOADGEN_PORT', '8501')}/pattern"
     board = f"http://127.0.0.1:{env.get('PICKUP_BOARD_PORT', '8502')}/"
     _post(loadgen, SPIKE)
@@ -57,7 +58,12 @@ def main() -> None:
             while time.monotonic() < deadline:
                 state = page.evaluate("async () => (await fetch('/dashboard/state')).json()")
                 groups = {g["name"]: g for g in state.get("groups", [])}
-                if groups.get("baristas", {}).get("spot", 0) >= args.spot:
+                serving_spot = [
+                    row
+                    for row in groups.get("baristas", {}).get("instances", [])
+                    if row["lifecycle"] == "spot" and row["state"] == "in service"
+                ]
+                if len(serving_spot) >= args.spot:
                     break
                 page.wait_for_timeout(2000)
             page.wait_for_timeout(5000)  # a few more datapoints on the charts
