@@ -30,6 +30,7 @@ from orchestrator.api._policies import (
 )
 from orchestrator.api._predictive import describe_forecast
 from orchestrator.api._requests import Request, iso, parse, parse_time
+from orchestrator.api._warm_pools import describe_warm_pool_configuration, warm_pool_actions
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
 from orchestrator.asg.group import Tag
 from orchestrator.asg.launch_holds import LaunchHolds
@@ -44,6 +45,7 @@ from orchestrator.asg.operations import (
 )
 from orchestrator.asg.paging import Page
 from orchestrator.asg.store import Store
+from orchestrator.asg.warm_pool import WarmPool
 from orchestrator.asg.zones import subnet_id, vpc_zone_identifier
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
@@ -326,6 +328,9 @@ def describe_group(
     now: float,
     target_group_arns: Sequence[str] = (),
     lifecycles: Mapping[str, InstanceLifecycle] | None = None,
+    *,
+    warm_pool: WarmPool | None = None,
+    warm_pool_size: int = 0,
 ) -> dict[str, Any]:
     """One entry of DescribeAutoScalingGroups' ``AutoScalingGroups``."""
     template = templates.get(group.launch_template_name)
@@ -375,6 +380,9 @@ def describe_group(
         described["MaxInstanceLifetime"] = group.max_instance_lifetime
     if group.created_time is not None:
         described["CreatedTime"] = iso(group.created_time)
+    if warm_pool is not None:
+        described["WarmPoolConfiguration"] = describe_warm_pool_configuration(warm_pool)
+        described["WarmPoolSize"] = warm_pool_size
     return described
 
 
@@ -764,6 +772,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DeleteTags": delete_tags,
         "DescribeTags": describe_tags,
         **hook_actions(operations),
+        **warm_pool_actions(operations),
     }
 
 
@@ -771,5 +780,12 @@ def _describe(
     item: GroupDescription, templates: Mapping[str, LaunchTemplate], now: float
 ) -> dict[str, Any]:
     return describe_group(
-        item.group, item.instances, templates, now, item.target_group_arns, item.lifecycles
+        item.group,
+        item.instances,
+        templates,
+        now,
+        item.target_group_arns,
+        item.lifecycles,
+        warm_pool=item.warm_pool,
+        warm_pool_size=item.warm_pool_size,
     )

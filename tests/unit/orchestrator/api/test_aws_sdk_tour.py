@@ -302,6 +302,56 @@ def _lifecycle_hooks(tour: Tour, context: ApiContext) -> None:
     )
 
 
+def _warm_pools(tour: Tour, context: ApiContext) -> None:
+    """A warm pool fills beside the group, is described with its Warmed:* instances, and
+    goes through PendingDelete."""
+    runtime = context.runtime
+    assert isinstance(runtime, FakeRuntime)
+    autoscaling = tour["autoscaling"]
+    from orchestrator.asg.controller import AutoScalingController  # noqa: PLC0415
+    from orchestrator.asg.store import Store  # noqa: PLC0415
+
+    assert autoscaling.describe_warm_pool(AutoScalingGroupName="baristas")["Instances"] == []
+    autoscaling.put_warm_pool(
+        AutoScalingGroupName="baristas",
+        MaxGroupPreparedCapacity=1,
+        MinSize=1,
+        PoolState="Running",
+        InstanceReusePolicy={"ReuseOnScaleIn": False},
+    )
+    with Store(context.store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+        AutoScalingController(store, runtime).reconcile_once()
+    described = autoscaling.describe_warm_pool(AutoScalingGroupName="baristas")
+    assert described["WarmPoolConfiguration"]["PoolState"] == "Running"
+    (warm,) = described["Instances"]
+    assert warm["LifecycleState"] == "Warmed:Running"
+    (group,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["baristas"])[
+        "AutoScalingGroups"
+    ]
+    assert group["WarmPoolSize"] == 1
+    assert warm["InstanceId"] not in {i["InstanceId"] for i in group["Instances"]}
+    tour.refused("autoscaling", "put_warm_pool", "ValidationError", AutoScalingGroupName="nope")
+    tour.refused(
+        "autoscaling",
+        "describe_warm_pool",
+        "ValidationError",
+        AutoScalingGroupName="baristas",
+        MaxRecords=51,
+    )
+    autoscaling.delete_warm_pool(AutoScalingGroupName="baristas", ForceDelete=True)
+    assert "WarmPoolConfiguration" not in autoscaling.describe_warm_pool(
+        AutoScalingGroupName="baristas"
+    )
+    tour.refused(
+        "autoscaling", "delete_warm_pool", "ValidationError", AutoScalingGroupName="baristas"
+    )
+    with Store(context.store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+        AutoScalingController(store, runtime).reconcile_once()
+    assert warm["InstanceId"] in runtime.terminated
+
+
 def _load_balancing(tour: Tour) -> None:
     elbv2 = tour["elbv2"]
     balancer = elbv2.create_load_balancer(Name="shop", Type="application")["LoadBalancers"][0]
@@ -598,6 +648,7 @@ def test_every_action_through_boto3(tour: Tour, context: ApiContext) -> None:
     _auto_scaling(tour, context)
     _instances(tour, context)
     _lifecycle_hooks(tour, context)
+    _warm_pools(tour, context)
     _load_balancing(tour)
     _containers(tour)
     _service_scaling(tour)
