@@ -32,6 +32,7 @@ from orchestrator.asg import (
     plan,
 )
 from orchestrator.asg.hooks import LifecycleHook, LifecycleTransition
+from orchestrator.asg.instance_refresh import RefreshStatus, advance
 from orchestrator.asg.lifecycle import (
     WARMED_READY,
     InstanceLifecycle,
@@ -40,6 +41,7 @@ from orchestrator.asg.lifecycle import (
     Observed,
     step,
 )
+from orchestrator.asg.refresh_operations import restore_previous
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Drain, InlineStops, Stops
 from orchestrator.asg.warm_pool import (
@@ -136,8 +138,18 @@ class AutoScalingController:
         market = self.market() if self.market is not None and mixed else None
         notices = self._spot_notices()
         pools = self.store.warm_pools()
-        for name, group in groups.items():
-            instances = self._with_elb_health(name, group, self.runtime.instances(name))
+        for name, stored in groups.items():
+            instances = self._with_elb_health(name, stored, self.runtime.instances(name))
+            group = stored
+            surge = self._advance_refresh(stored, instances, records, templates)
+            if surge is not None:
+                # The refresh may have begun terminations and changed the group's template;
+                # with MaxHealthyPercentage over 100 the group runs more than desired awhile.
+                records = self.store.instance_lifecycles()
+                changed = self.store.groups().get(name, stored)
+                group = dataclasses.replace(
+                    changed, desired_capacity=changed.desired_capacity + surge
+                )
             # Instances on their way out are no longer capacity and never chosen again; nor
             # are the warm pool's, which a scale-out takes (ready ones) before launching.
             leaving = {i for i, r in records.items() if r.state.leaving and not r.state.warmed}
@@ -263,6 +275,63 @@ class AutoScalingController:
                 )
             )
             log.info("launched", extra={"instance_id": launch.instance_id})
+
+    def _advance_refresh(
+        self,
+        group: AutoScalingGroup,
+        instances: Sequence[Instance],
+        records: Mapping[str, InstanceLifecycle],
+        templates: Mapping[str, LaunchTemplate],
+    ) -> int | None:
+        """One pass of the group's active instance refresh, if any: begins the batch's
+        terminations, and returns how many instances beyond desired capacity the group may
+        run meanwhile (None: no refresh moved)."""
+        name = group.auto_scaling_group_name
+        refresh = self.store.active_instance_refresh(name)
+        if refresh is None or group.is_suspended(ScalingProcess.INSTANCE_REFRESH):
+            return None
+        now = self.runtime.now()
+        version, _ = find(templates, group.launch_template_name).resolve(
+            group.launch_template_version
+        )
+        moved = advance(refresh, group, instances, records, version, now)
+        for instance_id in moved.terminate:
+            description = f"Terminating EC2 instance: {instance_id}"
+            zone = next(
+                (i.availability_zone for i in instances if i.instance_id == instance_id), ""
+            )
+            begin_termination(
+                self.store,
+                name,
+                instance_id,
+                Activity(
+                    activity_id=activity_id(name, now, description),
+                    auto_scaling_group_name=name,
+                    description=description,
+                    cause=(
+                        f"At {timestamp(now)} an instance was taken out of service in response "
+                        f"to an instance refresh. At {timestamp(now)} instance {instance_id} "
+                        "was selected for termination."
+                    ),
+                    start_time=now,
+                    status_code=ActivityStatusCode.IN_PROGRESS,
+                    availability_zone=zone,
+                ),
+            )
+        updated = moved.refresh
+        if (
+            updated.status is RefreshStatus.FAILED
+            and updated.preferences.auto_rollback
+            and updated.previous is not None
+        ):
+            self.store.put_instance_refresh(updated)
+            restore_previous(
+                self.store, self.runtime, group, updated, f"AutoRollback: {updated.status_reason}"
+            )
+            return 0
+        if updated != refresh:
+            self.store.put_instance_refresh(updated)
+        return moved.surge
 
     def _take_from_warm_pool(self, launch: Launch, launch_hooks: bool) -> None:
         """A warm instance joins the group: started again (or thawed), then ``Pending`` like

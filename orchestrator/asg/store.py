@@ -21,6 +21,11 @@ from orchestrator.asg.group import (
     TerminationPolicy,
 )
 from orchestrator.asg.hooks import LifecycleActionResult, LifecycleHook, LifecycleTransition
+from orchestrator.asg.instance_refresh import (
+    InstanceRefresh,
+    refresh_from_document,
+    refresh_to_document,
+)
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction, LifecycleState
 from orchestrator.asg.mixed import mixed_from_raw
 from orchestrator.asg.warm_pool import WarmPool, WarmPoolState
@@ -127,11 +132,18 @@ CREATE TABLE IF NOT EXISTS predictive_forecasts (
 );
 """
 
-# Warm pools (orchestrator/asg/warm_pool.py), one per group; their instances' states live in
-# instance_lifecycles like every other instance's.
+# Warm pools (orchestrator/asg/warm_pool.py), one per group, whose instances' states live in
+# instance_lifecycles like every other instance's; instance refreshes
+# (orchestrator/asg/instance_refresh.py), kept after they end, as AWS lists past ones.
 _SCHEMA_V6 = """
 CREATE TABLE IF NOT EXISTS warm_pools (
     auto_scaling_group_name TEXT PRIMARY KEY,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS instance_refreshes (
+    instance_refresh_id TEXT PRIMARY KEY,
+    auto_scaling_group_name TEXT NOT NULL,
+    start_time REAL NOT NULL,
     document TEXT NOT NULL
 );
 """
@@ -292,6 +304,7 @@ class Store(DatapointStore):
                 "lifecycle_hooks",
                 "predictive_forecasts",
                 "warm_pools",
+                "instance_refreshes",
             ):
                 db.execute(f"DELETE FROM {table} WHERE auto_scaling_group_name = ?", (name,))  # noqa: S608 - fixed table names
 
@@ -578,6 +591,35 @@ class Store(DatapointStore):
     def delete_warm_pool(self, group: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM warm_pools WHERE auto_scaling_group_name = ?", (group,))
+
+    def put_instance_refresh(self, refresh: InstanceRefresh) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO instance_refreshes "
+                "(instance_refresh_id, auto_scaling_group_name, start_time, document) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    refresh.instance_refresh_id,
+                    refresh.auto_scaling_group_name,
+                    refresh.start_time,
+                    json.dumps(refresh_to_document(refresh)),
+                ),
+            )
+
+    def instance_refreshes(self, group: str | None = None) -> list[InstanceRefresh]:
+        """Newest first, as DescribeInstanceRefreshes lists them."""
+        query = "SELECT document FROM instance_refreshes"
+        params: tuple[str, ...] = ()
+        if group is not None:
+            query += " WHERE auto_scaling_group_name = ?"
+            params = (group,)
+        rows = self._connection.execute(
+            query + " ORDER BY start_time DESC, instance_refresh_id", params
+        )
+        return [refresh_from_document(json.loads(document)) for (document,) in rows]
+
+    def active_instance_refresh(self, group: str) -> InstanceRefresh | None:
+        return next((r for r in self.instance_refreshes(group) if r.status.active), None)
 
     def setting(self, key: str, default: str) -> str:
         """A persistent setting, written with ``default`` the first time it is read.
