@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api._instance_refreshes import refresh_actions
 from orchestrator.api._lifecycle_hooks import hook_actions
 from orchestrator.api._mixed import MixedInstancesPolicyRequest, describe_mixed, one_launch_template
 from orchestrator.api._policies import (
@@ -773,6 +774,7 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DescribeTags": describe_tags,
         **hook_actions(operations),
         **warm_pool_actions(operations),
+        **refresh_actions(operations),
     }
 
 

@@ -474,3 +474,38 @@ def test_warm_pool_verbs_put_describe_and_delete_a_pool(barista: Barista, server
         barista("autoscaling", "describe-warm-pool", *group, "--output", "json").out
     )
     assert described["WarmPoolConfiguration"]["Status"] == "PendingDelete"
+
+
+def test_instance_refresh_verbs_start_describe_and_roll_back(barista: Barista, server: Server):
+    create_group(barista)
+    converge(server)
+    group = ("--auto-scaling-group-name", "baristas")
+    result = barista(
+        "autoscaling",
+        "start-instance-refresh",
+        *group,
+        "--desired-configuration",
+        json.dumps({"LaunchTemplate": {"LaunchTemplateName": "baristas", "Version": "1"}}),
+        "--preferences",
+        json.dumps({"MinHealthyPercentage": 50, "InstanceWarmup": 0}),
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    refresh_id = json.loads(result.out)["InstanceRefreshId"]
+    described = json.loads(
+        barista("autoscaling", "describe-instance-refreshes", *group, "--output", "json").out
+    )
+    (refresh,) = described["InstanceRefreshes"]
+    assert (refresh["InstanceRefreshId"], refresh["InstancesToUpdate"]) == (refresh_id, 2)
+    refused = barista(
+        "autoscaling", "start-instance-refresh", *group, "--preferences", "MaxHealthyPercentage=99"
+    )
+    assert refused.code != 0
+    assert "maxHealthyPercentage" in refused.err or "MaxHealthyPercentage" in refused.err
+    assert barista("autoscaling", "rollback-instance-refresh", *group).code == 0
+    converge(server)
+    described = json.loads(
+        barista("autoscaling", "describe-instance-refreshes", *group, "--output", "json").out
+    )
+    assert described["InstanceRefreshes"][0]["Status"] == "RollbackSuccessful"
