@@ -133,6 +133,10 @@ bench-ecs: images ## ECS rolling deployment of N tasks, task RUNNING -> healthy 
 bench-sqs: images ## boto3 SQS send/receive/delete msg/s: Barista per backend vs moto_server
 	$(VENV_PY) -m tests.bench.sqs $(BENCH_ARGS)
 
+.PHONY: test-lifecycle
+test-lifecycle: images ## instance refresh behind the ALB under wrk: no failed request, MinHealthyPercentage, rollback (not in make test)
+	$(VENV)/bin/pytest -m lifecycle tests/integration/test_instance_refresh.py $(PYTEST_ARGS)
+
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
 	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)

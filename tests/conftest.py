@@ -36,6 +36,7 @@ from tests.support.engine import environment_problem, in_ci
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _keep_one_backend_of_matrix_tests(config, items)
     _leave_out_unless_named(config, items, "predictive")
+    _leave_out_unless_named(config, items, "lifecycle")
     needs_docker = [item for item in items if item.get_closest_marker("docker")]
     if not needs_docker:
         return

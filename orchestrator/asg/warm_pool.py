@@ -224,6 +224,26 @@ def ready_instances(
     return [item[-1] for item in sorted(ready)]
 
 
+def target_lifecycle_state(record: InstanceLifecycle | None, pool: WarmPool | None) -> str:
+    """What the instance metadata path ``autoscaling/target-lifecycle-state`` answers: the
+    state the instance is headed for. ``InService`` for a member (and an instance without a
+    record), ``Terminated`` for one leaving, the pool's ``Warmed:*`` state for a warm one or
+    one a scale-in returns to the pool (ReuseOnScaleIn)."""
+    if record is None:
+        return LifecycleState.IN_SERVICE.value
+    state = record.state
+    ready = pool.ready_state if pool is not None else None
+    if state.warmed:
+        if state.leaving or ready is None:
+            return LifecycleState.TERMINATED.value
+        return state.value if state is not LifecycleState.WARMED_PENDING else ready.value
+    if state.leaving:
+        if record.to_warm_pool and ready is not None:
+            return ready.value
+        return LifecycleState.TERMINATED.value
+    return LifecycleState.IN_SERVICE.value
+
+
 def warm_instance_id(group: str, now: float, taken: set[str]) -> str:
     """A new warm instance's id, derived like the group's own launches (``plan``) so a pass
     repeated after a crash asks for the same id and the runtime refuses the duplicate."""

@@ -9,15 +9,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
+from orchestrator.api import ApiContext
+from orchestrator.api.instance_metadata import Tokens, routes
 from orchestrator.asg import create_auto_scaling_group, set_desired_capacity
 from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.launch_holds import LaunchHolds
-from orchestrator.asg.lifecycle import LifecycleState
+from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleState
 from orchestrator.asg.mixed import MixedInstancesPolicy, Override
 from orchestrator.asg.operations import AutoScaling
 from orchestrator.asg.store import Store
-from orchestrator.asg.warm_pool import WarmPool, WarmPoolState, put_warm_pool
+from orchestrator.asg.warm_pool import (
+    WarmPool,
+    WarmPoolState,
+    put_warm_pool,
+    target_lifecycle_state,
+)
 from orchestrator.asg.warm_pool_operations import WarmPools
 from orchestrator.elb.state import ElbStore
 from orchestrator.errors import AwsError
@@ -286,3 +295,46 @@ def test_a_restarted_controller_parks_a_stop_it_lost(store: Store, runtime: Fake
     AutoScalingController(store, runtime).reconcile_once()
     assert next(i for i in runtime.instances() if i.instance_id == warm).health is Health.STOPPED
     assert states(store)[warm] is LifecycleState.WARMED_STOPPED
+
+
+def test_target_lifecycle_state_names_where_each_instance_is_headed():
+    pool = WarmPool("baristas", pool_state=WarmPoolState.HIBERNATED)
+
+    def record(state: LifecycleState, **changes: bool) -> InstanceLifecycle:
+        return InstanceLifecycle("i-1", "baristas", state, START, **changes)  # type: ignore[arg-type]
+
+    assert target_lifecycle_state(None, None) == "InService"
+    assert target_lifecycle_state(record(LifecycleState.PENDING), pool) == "InService"
+    assert target_lifecycle_state(record(LifecycleState.TERMINATING_WAIT), pool) == "Terminated"
+    assert target_lifecycle_state(record(LifecycleState.WARMED_PENDING), pool) == (
+        "Warmed:Hibernated"
+    )
+    returning = record(LifecycleState.TERMINATING_WAIT, to_warm_pool=True)
+    assert target_lifecycle_state(returning, pool) == "Warmed:Hibernated"
+    assert target_lifecycle_state(record(LifecycleState.WARMED_PENDING), None) == "Terminated"
+    assert target_lifecycle_state(record(LifecycleState.WARMED_TERMINATING), pool) == "Terminated"
+
+
+def test_the_metadata_service_tells_a_warm_instance_its_target_state(
+    store: Store, runtime: FakeRuntime
+):
+    put_pool(store, min_size=1, max_group_prepared_capacity=1, pool_state=WarmPoolState.RUNNING)
+    controller = AutoScalingController(store, runtime)
+    settle(controller, runtime)
+    (warm,) = warm_ids(store)
+    app = Starlette(routes=routes(ApiContext(store.path, runtime), Tokens(wall=lambda: START)))
+    base = f"/metadata/{warm}/latest"
+    with TestClient(app) as client:
+        token = client.put(
+            f"{base}/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+        ).text
+        headers = {"X-aws-ec2-metadata-token": token}
+
+        def target() -> str:
+            path = f"{base}/meta-data/autoscaling/target-lifecycle-state"
+            return client.get(path, headers=headers).text
+
+        assert target() == "Warmed:Running"
+        store.put_group(set_desired_capacity(store.groups()["baristas"], 2, now=runtime.now()))
+        controller.reconcile_once()
+        assert target() == "InService"
