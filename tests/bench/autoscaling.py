@@ -9,7 +9,7 @@
   when a *new* barista logs its first brew. Each run also records when desired
   capacity changed and when the new container started. The same breach runs three ways in
   one run, side by side: cold launches, a warm pool of stopped baristas (PoolState Stopped:
-  ``docker start`` of a kept container) and one of hibernated baristas (``docker unpause``).
+  ``docker start`` of a kept container).
 * reconcile pass: one pass of the Auto Scaling controller over a group of N instances, on the
   fake runtime and on Docker (containers of the debootstrap base running ``sleep``): the pass
   that launches all N, and a steady pass that finds nothing to do (list + plan), median of 5.
@@ -163,13 +163,30 @@ def breach_run(
 
             assert wait_for(lambda: bool(new_ones()), 60, interval=0.05)
             started = time.monotonic() - breach
-            assert wait_for(lambda: any(_brewing(c) for c in new_ones()), 120, interval=0.1)
+            assert wait_for(lambda: any(_brewing(c) for c in new_ones()), 120, interval=0.1), (
+                _diagnosis(store, runtime, group)
+            )
             consuming = time.monotonic() - breach
         finally:
             stopping.set()
             worker.join(timeout=30)
             remove_labelled(labels)
     return decided, started, consuming
+
+
+def _diagnosis(store: Store, runtime: Runtime, group: str) -> str:
+    """Why no new barista brewed: each instance's state, health and last log lines."""
+    records = store.instance_lifecycles(group)
+    client = docker.from_env()
+    lines = []
+    for instance in runtime.instances(group):
+        record = records.get(instance.instance_id)
+        logs = client.containers.get(instance.container_id).logs(tail=5).decode(errors="replace")
+        lines.append(
+            f"{instance.instance_id} {record.state if record else None} {instance.health}: "
+            f"{logs.strip()[-400:]}"
+        )
+    return "\n".join(lines)
 
 
 def _warm_ready(store: Store, runtime: Runtime, group: str, pool_state: WarmPoolState) -> bool:
@@ -265,7 +282,6 @@ def main() -> None:
 VARIANTS: dict[str, WarmPoolState | None] = {
     "cold launch": None,
     "warm pool, Stopped": WarmPoolState.STOPPED,
-    "warm pool, Hibernated": WarmPoolState.HIBERNATED,
 }
 
 
@@ -312,8 +328,7 @@ def report(
         "After the decision, starting the container and the barista's first brew (Python "
         "start-up, broker connect) are real seconds: that is what a warm pool saves. A "
         "stopped warm barista skips creating the container but still starts Python and "
-        "connects; a hibernated one is unpaused with its process and broker connection "
-        "alive. A steady pass lists the group's "
+        "connects. A steady pass lists the group's "
         "containers once and plans in memory, so it grows with the instance count through "
         "Docker's list; the fake runtime's pass is the plan alone. Launches are sequential "
         "create + start calls. The machine was shared with other Docker workloads while this "
