@@ -12,6 +12,7 @@ from orchestrator.asg import paging
 from orchestrator.asg.group import AutoScalingGroup
 from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.paging import Page
+from orchestrator.asg.refresh_operations import in_progress
 from orchestrator.asg.store import Store
 from orchestrator.asg.warm_pool import WarmPool, put_warm_pool
 from orchestrator.errors import ValidationError
@@ -61,6 +62,8 @@ class WarmPools:
         reuse_on_scale_in: bool | None = None,
     ) -> WarmPool:
         group = self._group(group_name)
+        if self.store.active_instance_refresh(group_name) is not None:
+            raise in_progress()  # AWS refuses a new pool configuration mid-refresh
         pool = put_warm_pool(
             group,
             self.store.warm_pools().get(group_name),

@@ -16,6 +16,7 @@ from orchestrator.asg.instance_refresh import RefreshStatus, preferences
 from orchestrator.asg.lifecycle import LifecycleState
 from orchestrator.asg.refresh_operations import InstanceRefreshes
 from orchestrator.asg.store import Store
+from orchestrator.asg.warm_pool_operations import WarmPools
 from orchestrator.errors import AwsError
 from orchestrator.instances import Health
 from orchestrator.launch_templates import LaunchTemplateData, create_launch_template
@@ -207,6 +208,9 @@ def test_rollback_restores_the_previous_version(store: Store, runtime: FakeRunti
     with pytest.raises(AwsError) as busy:
         refreshes.start("web", preferences())
     assert busy.value.code == "InstanceRefreshInProgress"
+    with pytest.raises(AwsError) as no_pool:
+        WarmPools(store, runtime).put("web", min_size=1)
+    assert no_pool.value.code == "InstanceRefreshInProgress"
     controller.reconcile_once()
     controller.reconcile_once()
     assert 2 in serving(store, runtime)
