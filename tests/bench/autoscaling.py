@@ -330,11 +330,11 @@ def report(
         "launch spends that a warm instance has already spent: on EC2 that is the boot and "
         "the user data (minutes); on Docker a cold launch is a create + start of a local "
         "image (a fraction of a second), and a stopped barista started again still starts "
-        "Python and connects to its broker, so the two rows come out alike here. A steady pass lists the group's "
-        "containers once and plans in memory, so it grows with the instance count through "
-        "Docker's list; the fake runtime's pass is the plan alone. Launches are sequential "
-        "create + start calls. The machine was shared with other Docker workloads while this "
-        "ran; compare rows of one run, not runs.",
+        "Python and connects to its broker, so the two rows come out alike here. A steady "
+        "pass lists the group's containers once and plans in memory, so it grows with the "
+        "instance count through Docker's list; the fake runtime's pass is the plan alone. "
+        "Launches are sequential create + start calls. The machine was shared with other "
+        "Docker workloads while this ran; compare rows of one run, not runs.",
     ]
     return lines
 
