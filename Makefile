@@ -145,6 +145,10 @@ test-deployments: images ## the demo's counters (an ECS service) deployed under 
 screenshots: $(VENV)/.installed ## retake the README's dashboard and pickup-board pictures from the running demo (make up first)
 	$(VENV)/bin/python -m tests.support.screenshots
 
+.PHONY: test-lifecycle
+test-lifecycle: images ## instance refresh behind the ALB under wrk: no failed request, MinHealthyPercentage, rollback (not in make test)
+	$(VENV)/bin/pytest -m lifecycle tests/integration/test_instance_refresh.py $(PYTEST_ARGS)
+
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)
 	$(VENV)/bin/pytest -m predictive tests/integration/test_predictive_scaling.py $(PYTEST_ARGS)

@@ -39,6 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _leave_out_unless_named(config, items, "spot_load")
     _leave_out_unless_named(config, items, "deployments")
     _leave_out_unless_named(config, items, "swarm")
+    _leave_out_unless_named(config, items, "lifecycle")
     needs_docker = [item for item in items if item.get_closest_marker("docker")]
     if not needs_docker:
         return

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from orchestrator.api import Action, ApiContext, Params
+from orchestrator.api._instance_refreshes import refresh_actions
 from orchestrator.api._lifecycle_hooks import hook_actions
 from orchestrator.api._mixed import MixedInstancesPolicyRequest, describe_mixed, one_launch_template
 from orchestrator.api._policies import (
@@ -30,6 +31,7 @@ from orchestrator.api._policies import (
 )
 from orchestrator.api._predictive import describe_forecast
 from orchestrator.api._requests import Request, iso, parse, parse_time
+from orchestrator.api._warm_pools import describe_warm_pool_configuration, warm_pool_actions
 from orchestrator.arns import arn
 from orchestrator.asg import Activity, AutoScalingGroup, ScalingProcess, TerminationPolicy
 from orchestrator.asg.group import Tag
@@ -45,6 +47,7 @@ from orchestrator.asg.operations import (
 )
 from orchestrator.asg.paging import Page
 from orchestrator.asg.store import Store
+from orchestrator.asg.warm_pool import WarmPool
 from orchestrator.asg.zones import subnet_id, vpc_zone_identifier
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.elb.state import ElbStore
@@ -328,6 +331,9 @@ def describe_group(
     now: float,
     target_group_arns: Sequence[str] = (),
     lifecycles: Mapping[str, InstanceLifecycle] | None = None,
+    *,
+    warm_pool: WarmPool | None = None,
+    warm_pool_size: int = 0,
 ) -> dict[str, Any]:
     """One entry of DescribeAutoScalingGroups' ``AutoScalingGroups``."""
     template = templates.get(group.launch_template_name)
@@ -377,6 +383,9 @@ def describe_group(
         described["MaxInstanceLifetime"] = group.max_instance_lifetime
     if group.created_time is not None:
         described["CreatedTime"] = iso(group.created_time)
+    if warm_pool is not None:
+        described["WarmPoolConfiguration"] = describe_warm_pool_configuration(warm_pool)
+        described["WarmPoolSize"] = warm_pool_size
     return described
 
 
@@ -760,6 +769,8 @@ def actions(context: ApiContext) -> dict[str, Action]:  # noqa: PLR0915 - one cl
         "DeleteTags": delete_tags,
         "DescribeTags": describe_tags,
         **hook_actions(operations),
+        **warm_pool_actions(operations),
+        **refresh_actions(operations),
     }
 
 
@@ -767,5 +778,12 @@ def _describe(
     item: GroupDescription, templates: Mapping[str, LaunchTemplate], now: float
 ) -> dict[str, Any]:
     return describe_group(
-        item.group, item.instances, templates, now, item.target_group_arns, item.lifecycles
+        item.group,
+        item.instances,
+        templates,
+        now,
+        item.target_group_arns,
+        item.lifecycles,
+        warm_pool=item.warm_pool,
+        warm_pool_size=item.warm_pool_size,
     )

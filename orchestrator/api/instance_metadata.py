@@ -15,8 +15,9 @@ in for what EC2 knows from the network (which instance is asking).
   ``spot/instance-action`` (404 until the market gives the instance its two-minute notice,
   then ``{"action": "terminate", "time": …}``), ``events/recommendations/rebalance`` (404 until
   a rebalance recommendation, then ``{"noticeTime": …}``), ``autoscaling/target-lifecycle-state``
-  (``InService``, or ``Terminated`` once its group has begun terminating it). Times are the
-  orchestrator's AWS clock.
+  (the state the instance is headed for: ``InService``, ``Terminated`` once its group has
+  begun terminating it, or its warm pool's ``Warmed:Stopped`` / ``Warmed:Running`` /
+  ``Warmed:Hibernated``). Times are the orchestrator's AWS clock.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from starlette.routing import Route
 
 from orchestrator.api import ApiContext
 from orchestrator.asg.store import Store
+from orchestrator.asg.warm_pool import target_lifecycle_state
 from orchestrator.instances import Instance
 from orchestrator.spot.store import SpotStore
 
@@ -106,8 +108,8 @@ def routes(context: ApiContext, tokens: Tokens | None = None) -> list[Route]:
         if path == "autoscaling/target-lifecycle-state":
             with Store(context.store_path) as store:
                 record = store.instance_lifecycles().get(found.instance_id)
-            leaving = record is not None and record.state.leaving
-            return PlainTextResponse("Terminated" if leaving else "InService")
+                pool = store.warm_pools().get(found.group)
+            return PlainTextResponse(target_lifecycle_state(record, pool))
         return _not_found()
 
     async def token(request: Request) -> Response:

@@ -6,10 +6,12 @@ it moves every instance's lifecycle (``orchestrator.asg.lifecycle``) one or more
 lifecycle hooks waited on, draining checked, stops begun, activities finished. Nothing in a
 pass waits: the load balancer drains on its own loop and stops run on threads of their own
 (``orchestrator.asg.terminator``), so one group's long deregistration delay holds up no other
-group. Groups with a mixed instances policy plan over the Spot market's pools
-(``market``). Instance ids are derived deterministically by ``plan``, the runtime refuses a second
-container with an id already in use, and each instance's lifecycle is persisted, so killing
-the orchestrator at any point and starting it again resumes every instance where it was.
+group. Groups with a mixed instances policy plan over the Spot market's pools (``market``). A
+group's warm pool (``orchestrator.asg.warm_pool``) is kept at its size after the group's own
+plan, which takes ready warm instances before it launches any. Instance ids are derived
+deterministically by ``plan``, the runtime refuses a second container with an id already in
+use, and each instance's lifecycle is persisted, so killing the orchestrator at any point and
+starting it again resumes every instance where it was.
 """
 
 from __future__ import annotations
@@ -20,18 +22,37 @@ import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
-from orchestrator.asg import Activity, AutoScalingGroup, HealthCheckType, Plan, plan
+from orchestrator.asg import (
+    Activity,
+    AutoScalingGroup,
+    HealthCheckType,
+    Launch,
+    Plan,
+    ScalingProcess,
+    plan,
+)
 from orchestrator.asg.hooks import LifecycleHook, LifecycleTransition
+from orchestrator.asg.instance_refresh import RefreshStatus, advance
 from orchestrator.asg.lifecycle import (
+    WARMED_READY,
     InstanceLifecycle,
     LifecycleAction,
     LifecycleState,
     Observed,
     step,
 )
+from orchestrator.asg.refresh_operations import restore_previous
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Drain, InlineStops, Stops
-from orchestrator.instances import Health, Instance
+from orchestrator.asg.warm_pool import (
+    WarmPool,
+    WarmPoolState,
+    plan_warm_pool,
+    ready_instances,
+    warm_instance_id,
+)
+from orchestrator.instances import Health, Instance, Lifecycle
+from orchestrator.launch_templates import LaunchTemplate, find
 from orchestrator.loop import run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime, ZoneHealth, ZoneUnavailable
 from orchestrator.runtime.images import ImageNotAllowed
@@ -116,10 +137,27 @@ class AutoScalingController:
         mixed = any(g.mixed_instances_policy is not None for g in groups.values())
         market = self.market() if self.market is not None and mixed else None
         notices = self._spot_notices()
-        for name, group in groups.items():
-            instances = self._with_elb_health(name, group, self.runtime.instances(name))
-            # Instances on their way out are no longer capacity and never chosen again.
-            leaving = {i for i, record in records.items() if record.state.leaving}
+        pools = self.store.warm_pools()
+        for name, stored in groups.items():
+            instances = self._with_elb_health(name, stored, self.runtime.instances(name))
+            group = stored
+            surge = self._advance_refresh(stored, instances, records, templates)
+            if surge is not None:
+                # The refresh may have begun terminations and changed the group's template;
+                # with MaxHealthyPercentage over 100 the group runs more than desired awhile.
+                records = self.store.instance_lifecycles()
+                changed = self.store.groups().get(name, stored)
+                group = dataclasses.replace(
+                    changed, desired_capacity=changed.desired_capacity + surge
+                )
+            # Instances on their way out are no longer capacity and never chosen again; nor
+            # are the warm pool's, which a scale-out takes (ready ones) before launching.
+            leaving = {i for i, r in records.items() if r.state.leaving and not r.state.warmed}
+            warm = {
+                i: r
+                for i, r in records.items()
+                if r.state.warmed and r.auto_scaling_group_name == name
+            }
             decided = plan(
                 group,
                 templates,
@@ -130,16 +168,19 @@ class AutoScalingController:
                 market=market,
                 at_risk={i for i, n in notices.items() if n.group == name},
                 unavailable_zones=self._unavailable_zones(group),
+                warm=warm,
+                warm_ready=ready_instances(pools.get(name), warm.values(), instances),
             )
             plans[name] = decided
             if decided.is_empty:
                 continue
-            self._apply(decided, hooks.get(name, ()))
+            self._apply(decided, hooks.get(name, ()), pools.get(name))
             # Re-read the group: an API call may have changed it while the pass ran.
             current = self.store.groups().get(name)
             if current is not None:
                 protected = decided.protected_instance_ids(current.protected_instance_ids)
                 self.store.put_group(dataclasses.replace(current, protected_instance_ids=protected))
+        self.reconcile_warm_pools(templates)
         self.advance_lifecycles(hooks)
         return PassResult(plans)
 
@@ -185,20 +226,28 @@ class AutoScalingController:
             for i in instances
         ]
 
-    def _apply(self, decided: Plan, hooks: Sequence[LifecycleHook]) -> None:
+    def _apply(
+        self, decided: Plan, hooks: Sequence[LifecycleHook], pool: WarmPool | None = None
+    ) -> None:
         """Carry out a plan: a termination only *begins* here (its lifecycle advances it), a
-        launch starts its container. Each activity is recorded as soon as its step is done, so
-        a controller killed mid-plan leaves a history that matches what Docker has."""
+        launch starts its container (or a warm pool's). Each activity is recorded as soon as
+        its step is done, so a controller killed mid-plan leaves a history that matches what
+        Docker has."""
+        reuse = pool is not None and pool.reuse_on_scale_in and not pool.pending_delete
         for termination in decided.terminations:
             begin_termination(
                 self.store,
                 termination.activity.resource_id,
                 termination.instance_id,
                 termination.activity,
+                to_warm_pool=reuse and termination.scale_in,
             )
         launch_hooks = any(h.lifecycle_transition is LifecycleTransition.LAUNCHING for h in hooks)
         for launch in decided.launches:
             group = launch.activity.resource_id
+            if launch.from_warm_pool:
+                self._take_from_warm_pool(launch, launch_hooks)
+                continue
             retry_at, _ = self._launch_backoff.get(group, (0.0, 0.0))
             if self.runtime.now() < retry_at:
                 continue
@@ -240,14 +289,192 @@ class AutoScalingController:
             )
             log.info("launched", extra={"instance_id": launch.instance_id})
 
+    def _advance_refresh(
+        self,
+        group: AutoScalingGroup,
+        instances: Sequence[Instance],
+        records: Mapping[str, InstanceLifecycle],
+        templates: Mapping[str, LaunchTemplate],
+    ) -> int | None:
+        """One pass of the group's active instance refresh, if any: begins the batch's
+        terminations, and returns how many instances beyond desired capacity the group may
+        run meanwhile (None: no refresh moved)."""
+        name = group.auto_scaling_group_name
+        refresh = self.store.active_instance_refresh(name)
+        if refresh is None or group.is_suspended(ScalingProcess.INSTANCE_REFRESH):
+            return None
+        now = self.runtime.now()
+        version, _ = find(templates, group.launch_template_name).resolve(
+            group.launch_template_version
+        )
+        moved = advance(refresh, group, instances, records, version, now)
+        for instance_id in moved.terminate:
+            description = f"Terminating EC2 instance: {instance_id}"
+            zone = next(
+                (i.availability_zone for i in instances if i.instance_id == instance_id), ""
+            )
+            begin_termination(
+                self.store,
+                name,
+                instance_id,
+                Activity(
+                    activity_id=activity_id(name, now, description),
+                    resource_id=name,
+                    description=description,
+                    cause=(
+                        f"At {timestamp(now)} an instance was taken out of service in response "
+                        f"to an instance refresh. At {timestamp(now)} instance {instance_id} "
+                        "was selected for termination."
+                    ),
+                    start_time=now,
+                    status_code=ActivityStatusCode.IN_PROGRESS,
+                    availability_zone=zone,
+                ),
+            )
+        updated = moved.refresh
+        if (
+            updated.status is RefreshStatus.FAILED
+            and updated.preferences.auto_rollback
+            and updated.previous is not None
+        ):
+            self.store.put_instance_refresh(updated)
+            restore_previous(
+                self.store, self.runtime, group, updated, f"AutoRollback: {updated.status_reason}"
+            )
+            return 0
+        if updated != refresh:
+            self.store.put_instance_refresh(updated)
+        return moved.surge
+
+    def _take_from_warm_pool(self, launch: Launch, launch_hooks: bool) -> None:
+        """A warm instance joins the group: started again (or thawed), then ``Pending`` like
+        a new launch, so launch hooks and the health check apply to it as AWS applies them."""
+        group, instance_id = launch.activity.resource_id, launch.instance_id
+        current = self.store.instance_lifecycles(group).get(instance_id)
+        if current is None or not current.state.warmed or current.state.leaving:
+            return  # left the pool meanwhile; the next pass plans again
+        try:
+            self.runtime.start_instance(instance_id)
+        except LookupError:
+            return  # gone: its lifecycle ends it on this pass
+        now = self.runtime.now()
+        activity = launch.activity if launch_hooks else _finished(launch.activity, now)
+        self.store.record_activities([activity])
+        self.store.replace_instance_lifecycle(
+            current,
+            InstanceLifecycle(
+                instance_id=instance_id,
+                auto_scaling_group_name=group,
+                state=LifecycleState.PENDING,
+                since=now,
+                activity=activity if launch_hooks else None,
+            ),
+        )
+        log.info("taken from the warm pool", extra={"instance_id": instance_id})
+
+    # Warm pools.
+
+    def reconcile_warm_pools(self, templates: Mapping[str, LaunchTemplate]) -> None:
+        """Keep each warm pool at its size: launch new warm instances, or begin terminating
+        the surplus; a pool being deleted goes once its last instance has."""
+        groups = self.store.groups()
+        records = self.store.instance_lifecycles()
+        instances = self.runtime.instances()
+        for name, pool in self.store.warm_pools().items():
+            group = groups.get(name)
+            if group is None:
+                self.store.delete_warm_pool(name)  # DeleteAutoScalingGroup took its instances
+                continue
+            warm = [r for r in records.values() if r.auto_scaling_group_name == name]
+            if pool.pending_delete and not any(r.state.warmed for r in warm):
+                self.store.delete_warm_pool(name)
+                continue
+            try:
+                self._reconcile_warm_pool(group, pool, warm, instances, templates)
+            except Exception:
+                log.exception("warm pool of %s failed; retrying next pass", name)
+
+    def _reconcile_warm_pool(
+        self,
+        group: AutoScalingGroup,
+        pool: WarmPool,
+        records: Sequence[InstanceLifecycle],
+        instances: Sequence[Instance],
+        templates: Mapping[str, LaunchTemplate],
+    ) -> None:
+        decided = plan_warm_pool(group, pool, records, instances)
+        now = self.runtime.now()
+        name = group.auto_scaling_group_name
+        by_id = {r.instance_id: r for r in records}
+        for instance_id in decided.terminate:
+            record = by_id[instance_id]
+            leaving = dataclasses.replace(
+                record, state=LifecycleState.WARMED_TERMINATING, since=now
+            )
+            if self.store.replace_instance_lifecycle(record, leaving):
+                self.stops.stop(instance_id)
+        if not decided.launch_zones:
+            return
+        if group.is_suspended(ScalingProcess.LAUNCH):
+            return
+        retry_at, _ = self._launch_backoff.get(name, (0.0, 0.0))
+        if now < retry_at:
+            return
+        template = find(templates, group.launch_template_name)
+        version, data = template.resolve(group.launch_template_version)
+        taken = {i.instance_id for i in instances}
+        for zone in decided.launch_zones:
+            instance_id = warm_instance_id(name, now, taken)
+            description = f"Launching a new EC2 instance into warm pool: {instance_id}"
+            activity = Activity(
+                activity_id=activity_id(name, now, description),
+                resource_id=name,
+                description=description,
+                cause=(
+                    f"At {timestamp(now)} an instance was launched in response to a warm pool "
+                    f"of {pool.size(group)} instances with pool state {pool.pool_state.value}."
+                ),
+                start_time=now,
+                status_code=ActivityStatusCode.IN_PROGRESS,
+                availability_zone=zone,
+            )
+            try:
+                self.runtime.launch(
+                    name,
+                    instance_id,
+                    template_name=template.launch_template_name,
+                    template_version=version,
+                    data=data,
+                    availability_zone=zone,
+                    lifecycle=Lifecycle.ON_DEMAND,
+                    protected=False,
+                )
+            except InstanceIdInUse:
+                continue
+            except ImageNotAllowed as refused:
+                self._launch_refused(activity, refused)
+                return
+            self.store.record_activities([activity])
+            self.store.put_instance_lifecycle(
+                InstanceLifecycle(
+                    instance_id=instance_id,
+                    auto_scaling_group_name=name,
+                    state=LifecycleState.WARMED_PENDING,
+                    since=now,
+                    activity=activity,
+                )
+            )
+            log.info("launched into the warm pool", extra={"instance_id": instance_id})
+
     # Lifecycles.
 
     def advance_lifecycles(self, hooks: Mapping[str, Sequence[LifecycleHook]]) -> None:
         """Move every instance's lifecycle as far as it can go now, without waiting."""
         present = {i.instance_id: i for i in self.runtime.instances()}
+        pools = self.store.warm_pools()
         for record in self.store.instance_lifecycles().values():
             try:
-                self._advance(record, present.get(record.instance_id), hooks)
+                self._advance(record, present.get(record.instance_id), hooks, pools)
             except Exception:
                 # One instance's trouble (Docker, the load balancer) must not stall the rest.
                 log.exception("advancing %s failed; retrying next pass", record.instance_id)
@@ -257,30 +484,54 @@ class AutoScalingController:
         record: InstanceLifecycle,
         instance: Instance | None,
         hooks: Mapping[str, Sequence[LifecycleHook]],
+        pools: Mapping[str, WarmPool],
     ) -> None:
         group_hooks = hooks.get(record.auto_scaling_group_name, ())
+        pool = pools.get(record.auto_scaling_group_name)
         for _ in range(MAX_STEPS_PER_PASS):
             now = self.runtime.now()
             observed = Observed(
                 exists=instance is not None,
                 starting=instance is not None and instance.health is Health.STARTING,
                 drained=self._drained(record),
+                warm_pool=pool.ready_state if pool is not None else None,
             )
             moved = step(record, observed, group_hooks, now)
             if moved == record:
+                self._keep_warm(record, instance)
                 return
             if moved.state is not record.state:
                 moved = self._entered(record, moved, group_hooks, now)
-            stored = moved if moved.state is not LifecycleState.TERMINATED else None
+            stored = None if moved.state.gone else moved
             if not self.store.replace_instance_lifecycle(record, stored):
                 return  # the API moved it meanwhile (a completion): the next pass goes on
-            if moved.state is LifecycleState.TERMINATING_PROCEED:
+            if moved.state in (
+                LifecycleState.TERMINATING_PROCEED,
+                LifecycleState.WARMED_TERMINATING,
+            ):
                 self.stops.stop(moved.instance_id)
                 instance = next(
                     (i for i in self.runtime.instances() if i.instance_id == moved.instance_id),
                     None,
                 )
             record = moved
+
+    def _keep_warm(self, record: InstanceLifecycle, instance: Instance | None) -> None:
+        """A warm instance not yet as its state says (the stop or pause is under way, or was
+        lost with a restarted orchestrator) is parked again; a terminating one is stopped
+        again. Both are idempotent, so asking each pass is safe."""
+        if instance is None:
+            return
+        if record.state is LifecycleState.WARMED_TERMINATING:
+            self.stops.stop(record.instance_id)
+            return
+        for pool_state in (WarmPoolState.STOPPED, WarmPoolState.HIBERNATED):
+            if record.state is pool_state.lifecycle_state and instance.health is not (
+                pool_state.health
+            ):
+                self.stops.park(
+                    record.instance_id, hibernate=pool_state is WarmPoolState.HIBERNATED
+                )
 
     def _drained(self, record: InstanceLifecycle) -> bool:
         if self.drain is None or not record.drain_started:
@@ -315,6 +566,8 @@ class AutoScalingController:
                         )
         if state is LifecycleState.TERMINATING_WAIT and self.drain is not None:
             self.drain.begin_drain(group, instance_id)
+        if state in (LifecycleState.WARMED_STOPPED, LifecycleState.WARMED_HIBERNATED):
+            self.stops.park(instance_id, hibernate=state is LifecycleState.WARMED_HIBERNATED)
         if state is LifecycleState.TERMINATING and record.abandoned and activity is not None:
             # A launch hook abandoned the instance: the launch failed, a termination begins.
             self.store.record_activities([_abandoned_launch(activity, record, now)])
@@ -357,10 +610,16 @@ class AutoScalingController:
 
 
 def begin_termination(
-    store: Store, group: str, instance_id: str, activity: Activity
+    store: Store,
+    group: str,
+    instance_id: str,
+    activity: Activity,
+    *,
+    to_warm_pool: bool = False,
 ) -> InstanceLifecycle:
     """Put an instance in ``Terminating`` with the activity that says why; the controller's
-    next pass takes it on. An instance already leaving keeps its first termination."""
+    next pass takes it on. An instance already leaving keeps its first termination. With
+    ``to_warm_pool`` (ReuseOnScaleIn) it returns to the warm pool after Terminating:Wait."""
     current = store.instance_lifecycles(group).get(instance_id)
     if current is not None and current.state.leaving:
         return current
@@ -370,6 +629,7 @@ def begin_termination(
         state=LifecycleState.TERMINATING,
         since=activity.start_time,
         activity=activity,
+        to_warm_pool=to_warm_pool,
     )
     store.record_activities([activity])
     store.put_instance_lifecycle(record)
@@ -381,7 +641,7 @@ def _activity_in(
 ) -> Activity:
     """The activity's status for the state the instance is in (AWS's status codes)."""
     state = record.state
-    if state in (LifecycleState.IN_SERVICE, LifecycleState.TERMINATED):
+    if state in (LifecycleState.IN_SERVICE, *WARMED_READY) or state.gone:
         if activity.status_code in (ActivityStatusCode.FAILED, ActivityStatusCode.CANCELLED):
             return activity
         return _finished(activity, now)

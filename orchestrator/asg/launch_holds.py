@@ -1,7 +1,8 @@
 """Which instances their group's launch hooks still hold out of service.
 
 AWS registers an instance with its group's target groups only once it is in service, so an
-instance in ``Pending:Wait`` or ``Pending:Proceed`` is no target yet. The load balancers'
+instance in ``Pending:Wait`` or ``Pending:Proceed`` is no target yet, nor is an instance of a
+warm pool (``Warmed:*``), which is no capacity until the group takes it. The load balancers'
 controller asks this through :class:`LaunchHolds`, handed to it where the two controllers are
 wired together, so that ELB never imports Auto Scaling (which imports ELB to attach target
 groups).
@@ -27,7 +28,9 @@ class LaunchHolds:
 
     def __call__(self) -> frozenset[str]:
         records = self._stores.get().instance_lifecycles()
-        return frozenset(i for i, record in records.items() if record.state in _HELD)
+        return frozenset(
+            i for i, record in records.items() if record.state in _HELD or record.state.warmed
+        )
 
     def close(self) -> None:
         """Close the calling thread's connection (others close with their threads)."""

@@ -31,7 +31,7 @@ from orchestrator.scaling.activity import Activity
 
 
 class LifecycleState(StrEnum):
-    """botocore's ``LifecycleState`` values Barista uses (warm pools and standby come later)."""
+    """botocore's ``LifecycleState`` values Barista uses (standby comes later)."""
 
     PENDING = "Pending"
     PENDING_WAIT = "Pending:Wait"
@@ -41,11 +41,28 @@ class LifecycleState(StrEnum):
     TERMINATING_WAIT = "Terminating:Wait"
     TERMINATING_PROCEED = "Terminating:Proceed"
     TERMINATED = "Terminated"
+    # A warm pool's instances (orchestrator.asg.warm_pool): never the group's capacity.
+    WARMED_PENDING = "Warmed:Pending"
+    WARMED_STOPPED = "Warmed:Stopped"
+    WARMED_RUNNING = "Warmed:Running"
+    WARMED_HIBERNATED = "Warmed:Hibernated"
+    WARMED_TERMINATING = "Warmed:Terminating"
+    WARMED_TERMINATED = "Warmed:Terminated"
 
     @property
     def leaving(self) -> bool:
         """On its way out: no longer capacity, never chosen again for scale-in."""
         return self in _LEAVING
+
+    @property
+    def warmed(self) -> bool:
+        """In the group's warm pool (any ``Warmed:*`` state): kept ready, not capacity."""
+        return self.value.startswith("Warmed:")
+
+    @property
+    def gone(self) -> bool:
+        """The end of the record: the controller deletes it."""
+        return self in (LifecycleState.TERMINATED, LifecycleState.WARMED_TERMINATED)
 
     @property
     def waiting(self) -> bool:
@@ -58,6 +75,17 @@ _LEAVING = frozenset(
         LifecycleState.TERMINATING_WAIT,
         LifecycleState.TERMINATING_PROCEED,
         LifecycleState.TERMINATED,
+        LifecycleState.WARMED_TERMINATING,
+        LifecycleState.WARMED_TERMINATED,
+    }
+)
+
+# What a warm pool's PoolState keeps its ready instances in.
+WARMED_READY = frozenset(
+    {
+        LifecycleState.WARMED_STOPPED,
+        LifecycleState.WARMED_RUNNING,
+        LifecycleState.WARMED_HIBERNATED,
     }
 )
 
@@ -104,6 +132,9 @@ class InstanceLifecycle:
     drain_started: bool = False
     # A launch hook's ABANDON ends the instance: the record says why for the activity.
     abandoned: bool = False
+    # A scale-in under a warm pool's ReuseOnScaleIn: after Terminating:Wait (hooks, draining)
+    # the instance goes back to the warm pool instead of being terminated.
+    to_warm_pool: bool = False
 
     def open_action(
         self, hook_name: str, token: str | None = None
@@ -187,13 +218,16 @@ class Observed:
     exists: bool  # the runtime still lists it (in any health)
     starting: bool  # running, but its health check has not passed yet
     drained: bool  # the load balancer no longer routes to it (True without one)
+    # The ready state of the group's warm pool (its PoolState), None when it has none or the
+    # pool is being deleted: where a Warmed:Pending instance goes next.
+    warm_pool: LifecycleState | None = None
 
 
 def _enter(record: InstanceLifecycle, state: LifecycleState, now: float) -> InstanceLifecycle:
     return replace(record, state=state, since=now)
 
 
-def step(  # noqa: PLR0911 - one return per transition reads as the diagram
+def step(  # noqa: PLR0911, PLR0912 - one return per transition reads as the diagram
     record: InstanceLifecycle,
     observed: Observed,
     hooks: Sequence[LifecycleHook],
@@ -207,10 +241,13 @@ def step(  # noqa: PLR0911 - one return per transition reads as the diagram
     ``Terminating:Proceed``, and finishes the activity on ``InService`` or ``Terminated``.
     """
     state = record.state
-    if not observed.exists and state is not LifecycleState.TERMINATED:
+    if not observed.exists and not state.gone:
         # Gone behind our back (or stopped by the pass before): nothing left to wait for.
         gone = replace(record, actions=expire_all(record.actions))
-        return _enter(gone, LifecycleState.TERMINATED, now)
+        end = LifecycleState.WARMED_TERMINATED if state.warmed else LifecycleState.TERMINATED
+        return _enter(gone, end, now)
+    if state.warmed:
+        return _step_warmed(record, observed, now)
     if state is LifecycleState.PENDING:
         actions = start_actions(hooks, LifecycleTransition.LAUNCHING, now)
         if actions:
@@ -242,8 +279,29 @@ def step(  # noqa: PLR0911 - one return per transition reads as the diagram
         actions = expire(record.actions, now)
         record = replace(record, actions=actions)
         if all(not a.open for a in actions) and observed.drained:
+            if record.to_warm_pool and observed.warm_pool is not None:
+                # ReuseOnScaleIn: drained and released by its hooks, it goes back to the pool.
+                return replace(
+                    _enter(record, LifecycleState.WARMED_PENDING, now), drain_started=False
+                )
             return _enter(record, LifecycleState.TERMINATING_PROCEED, now)
         return record
+    return record
+
+
+def _step_warmed(record: InstanceLifecycle, observed: Observed, now: float) -> InstanceLifecycle:
+    """A warm pool instance: ``Warmed:Pending`` until it has started (its health check
+    passed), then the pool's state; with the pool gone, out through ``Warmed:Terminating``.
+    Leaving the pool for the group (``Pending``) is the controller's move, not a step."""
+    state = record.state
+    if state is LifecycleState.WARMED_TERMINATING:
+        return record  # the stop is under way; the instance's absence ends the record
+    if observed.warm_pool is None:
+        return _enter(record, LifecycleState.WARMED_TERMINATING, now)
+    if state is LifecycleState.WARMED_PENDING:
+        if observed.starting:
+            return record
+        return _enter(record, observed.warm_pool, now)
     return record
 
 

@@ -54,6 +54,7 @@ from orchestrator.asg.mixed import MixedInstancesPolicy
 from orchestrator.asg.paging import Page
 from orchestrator.asg.store import Store
 from orchestrator.asg.terminator import Terminator
+from orchestrator.asg.warm_pool import WarmPool
 from orchestrator.asg.zones import zones_of
 from orchestrator.elb.controller import ElbController
 from orchestrator.elb.operations import Elbv2
@@ -82,7 +83,9 @@ def not_found(name: str) -> ValidationError:
 def lifecycle_state(instance: Instance, record: InstanceLifecycle | None = None) -> str:
     """The instance's persisted lifecycle state, else what its health implies; a container
     that died is ``Terminating`` already (the next pass replaces it)."""
-    if record is not None and (record.state.leaving or instance.health is not Health.STOPPED):
+    if record is not None and (
+        record.state.leaving or record.state.warmed or instance.health is not Health.STOPPED
+    ):
         return record.state.value
     if instance.health is Health.STARTING:
         return "Pending"
@@ -124,6 +127,8 @@ class GroupDescription:
     instances: list[Instance]
     target_group_arns: list[str]
     lifecycles: Mapping[str, InstanceLifecycle] = field(default_factory=dict)
+    warm_pool: WarmPool | None = None
+    warm_pool_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -346,10 +351,18 @@ class AutoScaling:
         page = paging.paginate("groups", wanted, lambda n: [n], max_records, next_token)
         attached = self.elb_store.attachments()
         lifecycles = self.store.instance_lifecycles()
+        # A warm pool's instances are no members (DescribeWarmPool lists them).
+        warm = {i for i, r in lifecycles.items() if r.state.warmed}
+        pools = self.store.warm_pools()
         return Page(
             [
                 GroupDescription(
-                    groups[n], self.runtime.instances(n), list(attached.get(n, ())), lifecycles
+                    groups[n],
+                    [i for i in self.runtime.instances(n) if i.instance_id not in warm],
+                    list(attached.get(n, ())),
+                    lifecycles,
+                    pools.get(n),
+                    sum(1 for i in self.runtime.instances(n) if i.instance_id in warm),
                 )
                 for n in page.items
             ],

@@ -60,6 +60,9 @@ class Launch:
     activity: Activity
     # The type a mixed instances policy chose (``data`` has its limits); None otherwise.
     instance_type: str | None = None
+    # A warm pool instance taken into the group (started again, not launched): its id, zone
+    # and template version are its own.
+    from_warm_pool: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Termination:
     instance_id: str
     reason: str
     activity: Activity
+    # Chosen because desired capacity is below actual: with a warm pool's ReuseOnScaleIn the
+    # instance goes back to the pool instead (other terminations never do).
+    scale_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ class _Pass:
     terminations: list[Termination]
     notes: list[str]
     market: Mapping[Pool, PoolState]
+    # The group's warm pool instances a scale-out may take, best first (warm_pool.py).
+    warm: list[Instance]
     unavailable: frozenset[str] = frozenset()
 
     @property
@@ -168,6 +176,9 @@ class _Pass:
         """Add a launch; False when a mixed group finds no market with room for it."""
         # A zone the caller chose (rebalancing) is kept; otherwise Spot may go elsewhere.
         anywhere = zone is None
+        if anywhere and self.warm and self.group.mixed_instances_policy is None:
+            self.take_warm(cause)
+            return True
         if zone is None:
             counts = self.zone_counts()
             available = self.available_zones
@@ -207,6 +218,28 @@ class _Pass:
         )
         return True
 
+    def take_warm(self, cause: str) -> None:
+        """Scale out from the warm pool: its best ready instance joins the group."""
+        warm = self.warm.pop(0)
+        self.launches.append(
+            Launch(
+                instance_id=warm.instance_id,
+                availability_zone=warm.availability_zone,
+                launch_template_name=warm.launch_template,
+                template_version=warm.template_version,
+                data=self.data,
+                lifecycle=warm.lifecycle,
+                protected=self.group.new_instances_protected_from_scale_in,
+                activity=self.activity(
+                    f"Launching a new EC2 instance from warm pool: {warm.instance_id}",
+                    cause,
+                    warm.availability_zone,
+                ),
+                instance_type=warm.instance_type,
+                from_warm_pool=True,
+            )
+        )
+
     def _mixed_choice(
         self, policy: MixedInstancesPolicy, zone: str, anywhere: bool
     ) -> tuple[Lifecycle, str, str] | None:
@@ -244,13 +277,14 @@ class _Pass:
                 return Lifecycle.SPOT, pool.override.instance_type, candidate_zone
         return None
 
-    def terminate(self, instance: Instance, reason: str) -> None:
+    def terminate(self, instance: Instance, reason: str, *, scale_in: bool = False) -> None:
         if instance in self.capacity:
             self.capacity.remove(instance)
         self.terminations.append(
             Termination(
                 instance_id=instance.instance_id,
                 reason=reason,
+                scale_in=scale_in,
                 activity=self.activity(
                     f"Terminating EC2 instance: {instance.instance_id}",
                     f"{reason} At {self.at} instance {instance.instance_id} was selected for "
@@ -374,6 +408,8 @@ def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument p
     market: Mapping[Pool, PoolState] | None = None,
     at_risk: Iterable[str] = (),
     unavailable_zones: Iterable[str] = (),
+    warm: Iterable[str] = (),
+    warm_ready: Sequence[Instance] = (),
 ) -> Plan:
     """Decide the launches and terminations that bring ``group`` to its desired capacity.
 
@@ -385,16 +421,21 @@ def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument p
     not list counts as roomy at the On-Demand price. ``at_risk`` names instances the Spot
     market has warned (a rebalance recommendation or an interruption notice): with
     CapacityRebalance they are replaced first, then terminated. ``unavailable_zones`` (the
-    runtime's ``ZoneHealth``) get no launches until they return.
+    runtime's ``ZoneHealth``) get no launches until they return. ``warm`` names the group's
+    warm pool instances (no capacity, never candidates, ids taken); ``warm_ready`` those a
+    scale-out takes before it launches anything, best first.
     """
     template = find(template_versions, group.launch_template_name)
     version, data = template.resolve(group.launch_template_version)
     gone = frozenset(leaving)
+    pooled = frozenset(warm)
     mine = sorted(
         (
             i
             for i in instances
-            if i.group == group.auto_scaling_group_name and i.instance_id not in gone
+            if i.group == group.auto_scaling_group_name
+            and i.instance_id not in gone
+            and i.instance_id not in pooled
         ),
         key=lambda i: i.instance_id,
     )
@@ -411,6 +452,7 @@ def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument p
         terminations=[],
         notes=[],
         market=market or {},
+        warm=[i for i in warm_ready if i.instance_id in pooled],
         unavailable=frozenset(unavailable_zones),
     )
     _replace_unhealthy(state, mine)
@@ -546,7 +588,7 @@ def _reach_desired_capacity(state: _Pass) -> None:
             chosen = state.choose(found[1])
             if state.units() - state.weight(chosen.instance_type) < desired:
                 return  # with weights, one fewer would fall below desired: keep it
-            state.terminate(chosen, reason)
+            state.terminate(chosen, reason, scale_in=True)
 
 
 def _rebalance(state: _Pass) -> None:

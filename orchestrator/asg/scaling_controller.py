@@ -110,11 +110,12 @@ class ScalingController:
                     decided[name] = forecast
                     self._apply(group, forecast)
                 continue
-            # Instances on their way out (Terminating*) are no capacity, as for the group.
+            # Instances on their way out (Terminating*) are no capacity, as for the group; nor
+            # are a warm pool's (Warmed:*).
             leaving = {
                 instance_id
                 for instance_id, record in self.store.instance_lifecycles(name).items()
-                if record.state.leaving
+                if record.state.leaving or record.state.warmed
             }
             instances = [i for i in self.runtime.instances(name) if i.instance_id not in leaving]
             proposals = forecast + self._proposals(group, mine, alarms, instances, now)

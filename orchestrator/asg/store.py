@@ -21,8 +21,14 @@ from orchestrator.asg.group import (
     TerminationPolicy,
 )
 from orchestrator.asg.hooks import LifecycleActionResult, LifecycleHook, LifecycleTransition
+from orchestrator.asg.instance_refresh import (
+    InstanceRefresh,
+    refresh_from_document,
+    refresh_to_document,
+)
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleAction, LifecycleState
 from orchestrator.asg.mixed import mixed_from_raw
+from orchestrator.asg.warm_pool import WarmPool, WarmPoolState
 from orchestrator.launch_templates import LaunchTemplate, LaunchTemplateData
 from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.alarms import ComparisonOperator, MetricAlarm
@@ -34,7 +40,7 @@ from orchestrator.scaling.scheduled import ScheduledAction
 from orchestrator.sqlite import SchemaVersionError
 
 DEFAULT_PATH = "barista.db"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA_V1 = """
 CREATE TABLE launch_templates (
@@ -126,8 +132,31 @@ CREATE TABLE IF NOT EXISTS predictive_forecasts (
 );
 """
 
+# Warm pools (orchestrator/asg/warm_pool.py), one per group, whose instances' states live in
+# instance_lifecycles like every other instance's; instance refreshes
+# (orchestrator/asg/instance_refresh.py), kept after they end, as AWS lists past ones.
+_SCHEMA_V6 = """
+CREATE TABLE IF NOT EXISTS warm_pools (
+    auto_scaling_group_name TEXT PRIMARY KEY,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS instance_refreshes (
+    instance_refresh_id TEXT PRIMARY KEY,
+    auto_scaling_group_name TEXT NOT NULL,
+    start_time REAL NOT NULL,
+    document TEXT NOT NULL
+);
+"""
+
 # Each entry upgrades the schema from the version before it; a new release appends one.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
+_MIGRATIONS = {
+    1: _SCHEMA_V1,
+    2: _SCHEMA_V2,
+    3: _SCHEMA_V3,
+    4: _SCHEMA_V4,
+    5: _SCHEMA_V5,
+    6: _SCHEMA_V6,
+}
 
 
 def _template_to_json(template: LaunchTemplate) -> str:
@@ -276,6 +305,8 @@ class Store(DatapointStore):
                 "scheduled_actions",
                 "lifecycle_hooks",
                 "predictive_forecasts",
+                "warm_pools",
+                "instance_refreshes",
             ):
                 db.execute(f"DELETE FROM {table} WHERE auto_scaling_group_name = ?", (name,))  # noqa: S608 - fixed table names
 
@@ -538,6 +569,59 @@ class Store(DatapointStore):
     def delete_instance_lifecycle(self, instance_id: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM instance_lifecycles WHERE instance_id = ?", (instance_id,))
+
+    def put_warm_pool(self, pool: WarmPool) -> None:
+        """PutWarmPool (and DeleteWarmPool's PendingDelete): the group's one pool."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO warm_pools (auto_scaling_group_name, document) "
+                "VALUES (?, ?)",
+                (pool.auto_scaling_group_name, json.dumps(asdict(pool))),
+            )
+
+    def warm_pools(self) -> dict[str, WarmPool]:
+        rows = self._connection.execute(
+            "SELECT auto_scaling_group_name, document FROM warm_pools ORDER BY 1"
+        )
+        pools = {}
+        for name, document in rows:
+            raw = json.loads(document)
+            raw["pool_state"] = WarmPoolState(raw["pool_state"])
+            pools[name] = WarmPool(**raw)
+        return pools
+
+    def delete_warm_pool(self, group: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM warm_pools WHERE auto_scaling_group_name = ?", (group,))
+
+    def put_instance_refresh(self, refresh: InstanceRefresh) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO instance_refreshes "
+                "(instance_refresh_id, auto_scaling_group_name, start_time, document) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    refresh.instance_refresh_id,
+                    refresh.auto_scaling_group_name,
+                    refresh.start_time,
+                    json.dumps(refresh_to_document(refresh)),
+                ),
+            )
+
+    def instance_refreshes(self, group: str | None = None) -> list[InstanceRefresh]:
+        """Newest first, as DescribeInstanceRefreshes lists them."""
+        query = "SELECT document FROM instance_refreshes"
+        params: tuple[str, ...] = ()
+        if group is not None:
+            query += " WHERE auto_scaling_group_name = ?"
+            params = (group,)
+        rows = self._connection.execute(
+            query + " ORDER BY start_time DESC, instance_refresh_id", params
+        )
+        return [refresh_from_document(json.loads(document)) for (document,) in rows]
+
+    def active_instance_refresh(self, group: str) -> InstanceRefresh | None:
+        return next((r for r in self.instance_refreshes(group) if r.status.active), None)
 
     def setting(self, key: str, default: str) -> str:
         """A persistent setting, written with ``default`` the first time it is read.

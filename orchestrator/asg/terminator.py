@@ -42,9 +42,13 @@ class Drain(Protocol):
 
 class Stops(Protocol):
     """Stops instances for the controller; ``stop`` may return before the instance is gone,
-    and calling it again for an instance already being stopped does nothing more."""
+    and calling it again for an instance already being stopped does nothing more. ``park``
+    does the same for a warm pool's instance that is kept: stopped (``docker stop``), or with
+    ``hibernate`` frozen (``docker pause``)."""
 
     def stop(self, instance_id: str) -> None: ...
+
+    def park(self, instance_id: str, *, hibernate: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,16 @@ class InlineStops:
 
     def stop(self, instance_id: str) -> None:
         self.runtime.terminate(instance_id)
+
+    def park(self, instance_id: str, *, hibernate: bool) -> None:
+        _park(self.runtime, instance_id, hibernate=hibernate)
+
+
+def _park(runtime: Runtime, instance_id: str, *, hibernate: bool) -> None:
+    if hibernate:
+        runtime.hibernate_instance(instance_id)
+    else:
+        runtime.stop_instance(instance_id)
 
 
 class BackgroundStops:
@@ -71,15 +85,21 @@ class BackgroundStops:
         self._lock = threading.Lock()
 
     def stop(self, instance_id: str) -> None:
+        self._submit(instance_id, self.runtime.terminate)
+
+    def park(self, instance_id: str, *, hibernate: bool) -> None:
+        self._submit(instance_id, lambda i: _park(self.runtime, i, hibernate=hibernate))
+
+    def _submit(self, instance_id: str, action: Callable[[str], None]) -> None:
         with self._lock:
             if instance_id in self._running:
                 return
             self._running.add(instance_id)
-        self._pool.submit(self._stop, instance_id)
+        self._pool.submit(self._stop, instance_id, action)
 
-    def _stop(self, instance_id: str) -> None:
+    def _stop(self, instance_id: str, action: Callable[[str], None]) -> None:
         try:
-            self.runtime.terminate(instance_id)
+            action(instance_id)
         except Exception:
             log.exception("stopping %s failed; the next pass asks again", instance_id)
         finally:

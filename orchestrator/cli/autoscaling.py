@@ -239,6 +239,66 @@ VERBS = (
     Verb("DescribeTerminationPolicyTypes", (), "Termination policies a group may use."),
     Verb("DescribeScalingProcessTypes", (), "Processes SuspendProcesses accepts."),
     Verb(
+        "PutWarmPool",
+        (
+            GROUP,
+            Param(
+                "MaxGroupPreparedCapacity",
+                "integer",
+                help="group and pool together at most (default: the group's MaxSize; -1 too)",
+            ),
+            Param("MinSize", "integer", help="instances the pool keeps at least (default 0)"),
+            Param("PoolState", help="Stopped (default), Running or Hibernated"),
+            Param("InstanceReusePolicy", "structure", help="ReuseOnScaleIn=true|false"),
+        ),
+        "Create or change the group's warm pool of pre-initialised instances.",
+    ),
+    Verb(
+        "DescribeWarmPool",
+        (GROUP, Param("MaxRecords", "integer")),
+        "The warm pool's configuration and its instances (Warmed:* states).",
+    ),
+    Verb(
+        "DeleteWarmPool",
+        (GROUP, Param("ForceDelete", "boolean", help="delete without waiting for instances")),
+        "Delete the warm pool; its instances are terminated.",
+    ),
+    Verb(
+        "StartInstanceRefresh",
+        (
+            GROUP,
+            Param(
+                "DesiredConfiguration",
+                "structure",
+                help="LaunchTemplate={LaunchTemplateName=NAME,Version=N}",
+            ),
+            Param(
+                "Preferences",
+                "structure",
+                help="MinHealthyPercentage=90,MaxHealthyPercentage=100,InstanceWarmup=S,"
+                "CheckpointPercentages=[50,100],CheckpointDelay=S,SkipMatching=false,"
+                "AutoRollback=false",
+            ),
+            Param("Strategy", help="Rolling (the only strategy)"),
+        ),
+        "Replace the group's instances onto its (or a new) launch template version.",
+    ),
+    Verb(
+        "DescribeInstanceRefreshes",
+        (GROUP, Param("InstanceRefreshIds", "strings"), Param("MaxRecords", "integer")),
+        "The group's instance refreshes, newest first, with their progress.",
+    ),
+    Verb(
+        "CancelInstanceRefresh",
+        (GROUP, Param("WaitForTransitioningInstances", "boolean")),
+        "Stop the group's active instance refresh after the replacements under way.",
+    ),
+    Verb(
+        "RollbackInstanceRefresh",
+        (GROUP,),
+        "Restore the launch template the refresh replaced and replace the new instances.",
+    ),
+    Verb(
         "AttachLoadBalancerTargetGroups",
         (GROUP, Param("TargetGroupARNs", "strings", required=True)),
         "Register the group's instances, now and later, with target groups.",

@@ -207,6 +207,7 @@ class ElbController:
         running = {i.instance_id: i for i in self.runtime.instances()}
         attachments = store.attachments()
         finished = []
+        held = self._held_by_launch_hooks()
         for deregistration in store.deregistrations():
             if not deregistration.drained:
                 continue
@@ -214,7 +215,9 @@ class ElbController:
             still_attached = instance is not None and deregistration.target_group_arn in (
                 attachments.get(instance.group, [])
             )
-            if not still_attached:
+            # A drained instance its group holds (back in a warm pool) is no target either
+            # way, and must be registered again when it returns to service.
+            if not still_attached or deregistration.target.id in held:
                 finished.append(deregistration)
         return finished
 

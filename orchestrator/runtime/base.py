@@ -1,6 +1,7 @@
 """What a controller may ask of the machine that runs its instances.
 
-The protocol is deliberately small: launch, terminate, list, one CPU sample and a clock. The
+The protocol is deliberately small: launch, terminate, list, one CPU sample and a clock, plus
+the three moves a warm pool makes on an instance it keeps (stop, hibernate, start again). The
 actual state a reconciler compares with the store comes only from ``instances()``, which is
 rebuilt from the runtime's own records (Docker labels), never from memory, so a restarted
 orchestrator sees exactly what its predecessor left.
@@ -89,6 +90,24 @@ class Runtime(Protocol):
         instance is just removed. Idempotent: an unknown or already-removed id is a no-op, so
         a reconciler restarted mid-termination can simply terminate again.
         """
+        ...
+
+    def stop_instance(self, instance_id: str) -> None:
+        """Stop an instance and keep it, as EC2's StopInstances does (a warm pool's
+        ``Stopped``): SIGTERM, the template's stop timeout, SIGKILL; it stays listed with
+        ``Health.STOPPED`` until started again or terminated. Returns once it has stopped.
+        ``LookupError`` for an unknown id."""
+        ...
+
+    def hibernate_instance(self, instance_id: str) -> None:
+        """Freeze a running instance with its memory kept (a warm pool's ``Hibernated``:
+        ``docker pause``); it reports ``Health.UNHEALTHY`` while frozen. ``LookupError`` for
+        an unknown id."""
+        ...
+
+    def start_instance(self, instance_id: str) -> None:
+        """Run a stopped or hibernated instance again (nothing if it runs); health starts
+        over as for a launch. ``LookupError`` for an unknown id."""
         ...
 
     def instances(self, group: str | None = None) -> list[Instance]:

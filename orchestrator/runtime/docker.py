@@ -184,6 +184,39 @@ class DockerRuntime:
                 return
             raise
 
+    def stop_instance(self, instance_id: str) -> None:
+        container = self._find(instance_id)
+        if container is None:
+            raise LookupError(f"no instance {instance_id}")
+        config_timeout = container.attrs["Config"].get("StopTimeout")
+        seconds = (
+            math.ceil(float(config_timeout))
+            if config_timeout is not None
+            else _DOCKER_DEFAULT_STOP_TIMEOUT
+        )
+        api = self._client.api
+        if container.status == "paused":
+            api.unpause(str(container.id))
+        if container.status in ("running", "restarting", "paused"):
+            api.stop(str(container.id), timeout=seconds)
+
+    def hibernate_instance(self, instance_id: str) -> None:
+        container = self._find(instance_id)
+        if container is None:
+            raise LookupError(f"no instance {instance_id}")
+        if container.status == "running":
+            self._client.api.pause(str(container.id))
+
+    def start_instance(self, instance_id: str) -> None:
+        container = self._find(instance_id)
+        if container is None:
+            raise LookupError(f"no instance {instance_id}")
+        api = self._client.api
+        if container.status == "paused":
+            api.unpause(str(container.id))
+        elif container.status in ("exited", "created"):
+            api.start(str(container.id))
+
     def instances(self, group: str | None = None) -> list[Instance]:
         scope = dict(self._scope)
         if group is not None:

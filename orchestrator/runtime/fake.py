@@ -21,7 +21,7 @@ from orchestrator.runtime.images import ImagePolicy
 class Call:
     """One recorded runtime action; ``stop_timeout`` is what terminate resolved it to."""
 
-    action: Literal["launch", "terminate"]
+    action: Literal["launch", "terminate", "stop", "hibernate", "start"]
     instance_id: str
     at: float
     stop_timeout: float | None = None
@@ -102,6 +102,28 @@ class FakeRuntime:
         self._cpu.pop(instance_id, None)
         resolved = data.stop_timeout if stop_timeout is None else stop_timeout
         self.calls.append(Call("terminate", instance_id, self._now, resolved))
+
+    def stop_instance(self, instance_id: str) -> None:
+        if instance_id not in self._instances:
+            raise LookupError(f"no instance {instance_id}")
+        self._paused.discard(instance_id)
+        self.set_health(instance_id, Health.STOPPED)
+        self.calls.append(Call("stop", instance_id, self._now))
+
+    def hibernate_instance(self, instance_id: str) -> None:
+        if instance_id not in self._instances:
+            raise LookupError(f"no instance {instance_id}")
+        self._paused.add(instance_id)
+        self.set_health(instance_id, Health.UNHEALTHY)
+        self.calls.append(Call("hibernate", instance_id, self._now))
+
+    def start_instance(self, instance_id: str) -> None:
+        """A started instance begins with the fake's initial health, as a launch does."""
+        if instance_id not in self._instances:
+            raise LookupError(f"no instance {instance_id}")
+        self._paused.discard(instance_id)
+        self.set_health(instance_id, self._initial_health)
+        self.calls.append(Call("start", instance_id, self._now))
 
     def instances(self, group: str | None = None) -> list[Instance]:
         return [i for i in self._instances.values() if group is None or i.group == group]

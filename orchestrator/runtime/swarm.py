@@ -340,7 +340,7 @@ class SwarmRuntime:
         if not services:
             return
         service = services[0]
-        grace = service["Spec"]["TaskTemplate"]["ContainerSpec"].get("StopGracePeriod", 0) / 1e9
+        grace = self._grace(service)
         wait = (grace if stop_timeout is None else max(grace, stop_timeout)) + _REMOVAL_MARGIN
         api = self._api
         tasks = api.tasks(filters={"service": service["ID"]})
@@ -354,6 +354,48 @@ class SwarmRuntime:
             pending = [t for t in pending if self._task_still_running(t)]
             if pending:
                 time.sleep(_POLL)  # polling the manager: Swarm has no event for task removal
+
+    def stop_instance(self, instance_id: str) -> None:
+        """A warm pool's ``Stopped``: the service scaled to no replica, so the Swarm stops
+        its task (SIGTERM, the grace period set at launch, SIGKILL) and keeps the service, which
+        then reads ``Health.STOPPED``. Returns once the task has stopped."""
+        service = self._service_of(instance_id)
+        self._scale(service, 0)
+        deadline = time.monotonic() + self._grace(service) + _REMOVAL_MARGIN
+        tasks = [t["ID"] for t in self._api.tasks(filters={"service": service["ID"]})]
+        while tasks and time.monotonic() < deadline:
+            tasks = [t for t in tasks if self._task_still_running(t)]
+            if tasks:
+                time.sleep(_POLL)  # polling the manager: Swarm has no event for a task's end
+
+    def hibernate_instance(self, instance_id: str) -> None:
+        """A Swarm cannot pause a task (``docker pause`` is a node's, not a service's): a
+        Hibernated warm pool's instances are stopped instead, and start from Stopped."""
+        self.stop_instance(instance_id)
+
+    def start_instance(self, instance_id: str) -> None:
+        """One replica again: the Swarm starts a new task on a node of the instance's zone
+        (its placement constraint), whose health starts over."""
+        self._scale(self._service_of(instance_id), 1)
+
+    def _service_of(self, instance_id: str) -> dict[str, Any]:
+        services = self._services({LABEL_INSTANCE_ID: instance_id})
+        if not services:
+            raise LookupError(f"no instance {instance_id}")
+        return services[0]
+
+    def _scale(self, service: Mapping[str, Any], replicas: int) -> None:
+        self._api.update_service(
+            service["ID"],
+            version=service["Version"]["Index"],
+            mode=docker.types.ServiceMode("replicated", replicas=replicas),
+            fetch_current_spec=True,
+        )
+
+    @staticmethod
+    def _grace(service: Mapping[str, Any]) -> float:
+        spec = service["Spec"]["TaskTemplate"]["ContainerSpec"]
+        return float(spec.get("StopGracePeriod", 0)) / 1e9
 
     def _task_still_running(self, task_id: str) -> bool:
         try:

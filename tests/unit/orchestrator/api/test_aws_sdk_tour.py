@@ -302,6 +302,131 @@ def _lifecycle_hooks(tour: Tour, context: ApiContext) -> None:
     )
 
 
+def _warm_pools(tour: Tour, context: ApiContext) -> None:
+    """A warm pool fills beside the group, is described with its Warmed:* instances, and
+    goes through PendingDelete."""
+    runtime = context.runtime
+    assert isinstance(runtime, FakeRuntime)
+    autoscaling = tour["autoscaling"]
+    from orchestrator.asg.controller import AutoScalingController  # noqa: PLC0415
+    from orchestrator.asg.store import Store  # noqa: PLC0415
+
+    assert autoscaling.describe_warm_pool(AutoScalingGroupName="baristas")["Instances"] == []
+    autoscaling.put_warm_pool(
+        AutoScalingGroupName="baristas",
+        MaxGroupPreparedCapacity=1,
+        MinSize=1,
+        PoolState="Running",
+        InstanceReusePolicy={"ReuseOnScaleIn": False},
+    )
+    with Store(context.store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+        AutoScalingController(store, runtime).reconcile_once()
+    described = autoscaling.describe_warm_pool(AutoScalingGroupName="baristas")
+    assert described["WarmPoolConfiguration"]["PoolState"] == "Running"
+    (warm,) = described["Instances"]
+    assert warm["LifecycleState"] == "Warmed:Running"
+    (group,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["baristas"])[
+        "AutoScalingGroups"
+    ]
+    assert group["WarmPoolSize"] == 1
+    assert warm["InstanceId"] not in {i["InstanceId"] for i in group["Instances"]}
+    tour.refused("autoscaling", "put_warm_pool", "ValidationError", AutoScalingGroupName="nope")
+    tour.refused(
+        "autoscaling",
+        "describe_warm_pool",
+        "ValidationError",
+        AutoScalingGroupName="baristas",
+        MaxRecords=51,
+    )
+    autoscaling.delete_warm_pool(AutoScalingGroupName="baristas", ForceDelete=True)
+    assert "WarmPoolConfiguration" not in autoscaling.describe_warm_pool(
+        AutoScalingGroupName="baristas"
+    )
+    tour.refused(
+        "autoscaling", "delete_warm_pool", "ValidationError", AutoScalingGroupName="baristas"
+    )
+    with Store(context.store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+        AutoScalingController(store, runtime).reconcile_once()
+    assert warm["InstanceId"] in runtime.terminated
+
+
+def _instance_refreshes(tour: Tour, context: ApiContext) -> None:
+    """A refresh onto a new template version is rolled back; one without a desired
+    configuration cannot be, and is cancelled."""
+    runtime = context.runtime
+    assert isinstance(runtime, FakeRuntime)
+    autoscaling = tour["autoscaling"]
+    from orchestrator.asg.controller import AutoScalingController  # noqa: PLC0415
+    from orchestrator.asg.store import Store  # noqa: PLC0415
+
+    first = autoscaling.start_instance_refresh(
+        AutoScalingGroupName="baristas",
+        DesiredConfiguration={"LaunchTemplate": {"LaunchTemplateName": "baristas", "Version": "1"}},
+        Preferences={"MinHealthyPercentage": 50, "CheckpointPercentages": [50, 100]},
+    )["InstanceRefreshId"]
+    tour.refused(
+        "autoscaling",
+        "start_instance_refresh",
+        "InstanceRefreshInProgress",
+        AutoScalingGroupName="baristas",
+    )
+    tour.refused(
+        "autoscaling",
+        "start_instance_refresh",
+        "ValidationError",
+        AutoScalingGroupName="nope",
+    )
+    (described,) = autoscaling.describe_instance_refreshes(AutoScalingGroupName="baristas")[
+        "InstanceRefreshes"
+    ]
+    assert (described["InstanceRefreshId"], described["Status"]) == (first, "Pending")
+    assert described["Preferences"]["MinHealthyPercentage"] == 50
+    assert described["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "1"
+    assert (
+        autoscaling.rollback_instance_refresh(AutoScalingGroupName="baristas")["InstanceRefreshId"]
+        == first
+    )
+    with Store(context.store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+    (rolled,) = autoscaling.describe_instance_refreshes(
+        AutoScalingGroupName="baristas", InstanceRefreshIds=[first]
+    )["InstanceRefreshes"]
+    assert rolled["Status"] == "RollbackSuccessful"
+    assert rolled["RollbackDetails"]["RollbackReason"] == "Rollback requested."
+    tour.refused(
+        "autoscaling",
+        "rollback_instance_refresh",
+        "ActiveInstanceRefreshNotFound",
+        AutoScalingGroupName="baristas",
+    )
+    runtime.advance(1)  # the newer refresh lists first
+    second = autoscaling.start_instance_refresh(AutoScalingGroupName="baristas")[
+        "InstanceRefreshId"
+    ]
+    tour.refused(
+        "autoscaling",
+        "rollback_instance_refresh",
+        "IrreversibleInstanceRefresh",
+        AutoScalingGroupName="baristas",
+    )
+    assert (
+        autoscaling.cancel_instance_refresh(AutoScalingGroupName="baristas")["InstanceRefreshId"]
+        == second
+    )
+    newest, _ = autoscaling.describe_instance_refreshes(AutoScalingGroupName="baristas")[
+        "InstanceRefreshes"
+    ]
+    assert (newest["InstanceRefreshId"], newest["Status"]) == (second, "Cancelled")
+    tour.refused(
+        "autoscaling",
+        "cancel_instance_refresh",
+        "ActiveInstanceRefreshNotFound",
+        AutoScalingGroupName="baristas",
+    )
+
+
 def _load_balancing(tour: Tour) -> None:
     elbv2 = tour["elbv2"]
     balancer = elbv2.create_load_balancer(Name="shop", Type="application")["LoadBalancers"][0]
@@ -643,6 +768,8 @@ def test_every_action_through_boto3(tour: Tour, context: ApiContext) -> None:
     _auto_scaling(tour, context)
     _instances(tour, context)
     _lifecycle_hooks(tour, context)
+    _warm_pools(tour, context)
+    _instance_refreshes(tour, context)
     _load_balancing(tour)
     _containers(tour)
     _service_scaling(tour)

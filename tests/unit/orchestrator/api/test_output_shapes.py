@@ -225,6 +225,35 @@ def scenario(call: Recorder, store_path: Path, runtime: FakeRuntime) -> None:  #
     call(
         "autoscaling", "DeleteLifecycleHook", AutoScalingGroupName="web", LifecycleHookName="drain"
     )
+    call(
+        "autoscaling",
+        "PutWarmPool",
+        AutoScalingGroupName="web",
+        MinSize=1,
+        MaxGroupPreparedCapacity=1,
+        InstanceReusePolicy={"ReuseOnScaleIn": True},
+    )
+    with Store(store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()  # a warm instance, stopped
+    call("autoscaling", "DescribeWarmPool", AutoScalingGroupName="web")
+    call("autoscaling", "DescribeAutoScalingGroups", AutoScalingGroupNames=["web"])
+    call("autoscaling", "DeleteWarmPool", AutoScalingGroupName="web")
+    call("autoscaling", "DescribeWarmPool", AutoScalingGroupName="web")
+    call(
+        "autoscaling",
+        "StartInstanceRefresh",
+        AutoScalingGroupName="web",
+        DesiredConfiguration={"LaunchTemplate": {"LaunchTemplateName": "web", "Version": "1"}},
+        Preferences={"MinHealthyPercentage": 50, "InstanceWarmup": 0, "AutoRollback": False},
+    )
+    call("autoscaling", "RollbackInstanceRefresh", AutoScalingGroupName="web")
+    call("autoscaling", "DescribeInstanceRefreshes", AutoScalingGroupName="web")
+    with Store(store_path) as store:
+        AutoScalingController(store, runtime).reconcile_once()
+    runtime.advance(1)
+    call("autoscaling", "StartInstanceRefresh", AutoScalingGroupName="web")
+    call("autoscaling", "CancelInstanceRefresh", AutoScalingGroupName="web")
+    call("autoscaling", "DescribeInstanceRefreshes", AutoScalingGroupName="web")
     call("autoscaling", "DescribeScalingActivities", AutoScalingGroupName="web", MaxRecords=1)
     step = call(
         "autoscaling",

@@ -435,3 +435,77 @@ def test_lifecycle_hook_verbs_hold_and_release_a_terminating_instance(
     assert barista("autoscaling", "delete-lifecycle-hook", *hook).code == 0
     types = barista("autoscaling", "describe-lifecycle-hook-types", "--output", "json")
     assert "autoscaling:EC2_INSTANCE_LAUNCHING" in json.loads(types.out)["LifecycleHookTypes"]
+
+
+def test_warm_pool_verbs_put_describe_and_delete_a_pool(barista: Barista, server: Server):
+    create_group(barista)
+    group = ("--auto-scaling-group-name", "baristas")
+    result = barista(
+        "autoscaling",
+        "put-warm-pool",
+        *group,
+        "--min-size",
+        "1",
+        "--max-group-prepared-capacity",
+        "3",
+        "--pool-state",
+        "Hibernated",
+        "--instance-reuse-policy",
+        "ReuseOnScaleIn=true",
+    )
+    assert result.code == 0, result.err
+    converge(server)
+    described = json.loads(
+        barista("autoscaling", "describe-warm-pool", *group, "--output", "json").out
+    )
+    assert described["WarmPoolConfiguration"] == {
+        "MinSize": 1,
+        "MaxGroupPreparedCapacity": 3,
+        "PoolState": "Hibernated",
+        "InstanceReusePolicy": {"ReuseOnScaleIn": True},
+    }
+    (warm,) = described["Instances"]  # prepared 3 - desired 2
+    assert warm["LifecycleState"] == "Warmed:Hibernated"  # healthy at once on the fake
+    refused = barista("autoscaling", "put-warm-pool", *group, "--pool-state", "Frozen")
+    assert refused.code != 0
+    assert "Invalid PoolState: Frozen" in refused.err
+    assert barista("autoscaling", "delete-warm-pool", *group).code == 0
+    described = json.loads(
+        barista("autoscaling", "describe-warm-pool", *group, "--output", "json").out
+    )
+    assert described["WarmPoolConfiguration"]["Status"] == "PendingDelete"
+
+
+def test_instance_refresh_verbs_start_describe_and_roll_back(barista: Barista, server: Server):
+    create_group(barista)
+    converge(server)
+    group = ("--auto-scaling-group-name", "baristas")
+    result = barista(
+        "autoscaling",
+        "start-instance-refresh",
+        *group,
+        "--desired-configuration",
+        json.dumps({"LaunchTemplate": {"LaunchTemplateName": "baristas", "Version": "1"}}),
+        "--preferences",
+        json.dumps({"MinHealthyPercentage": 50, "InstanceWarmup": 0}),
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    refresh_id = json.loads(result.out)["InstanceRefreshId"]
+    described = json.loads(
+        barista("autoscaling", "describe-instance-refreshes", *group, "--output", "json").out
+    )
+    (refresh,) = described["InstanceRefreshes"]
+    assert (refresh["InstanceRefreshId"], refresh["InstancesToUpdate"]) == (refresh_id, 2)
+    refused = barista(
+        "autoscaling", "start-instance-refresh", *group, "--preferences", "MaxHealthyPercentage=99"
+    )
+    assert refused.code != 0
+    assert "maxHealthyPercentage" in refused.err or "MaxHealthyPercentage" in refused.err
+    assert barista("autoscaling", "rollback-instance-refresh", *group).code == 0
+    converge(server)
+    described = json.loads(
+        barista("autoscaling", "describe-instance-refreshes", *group, "--output", "json").out
+    )
+    assert described["InstanceRefreshes"][0]["Status"] == "RollbackSuccessful"

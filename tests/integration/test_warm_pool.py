@@ -1,0 +1,132 @@
+"""A warm pool on real containers: ``barista serve orchestrator`` keeps a stopped barista
+beside an empty group (its container exited, kept); the group scales out, and that very
+container starts again, goes InService and brews the order waiting on the queue, while the
+pool refills with a new stopped barista. The ledger says: brewed once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.ledger import OrderState
+from tests.support.containers import free_loopback_port, stable_image
+from tests.support.orchestrator import OrchestratorProcess, group_containers
+from tests.support.receiving import wait_for
+from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
+
+pytestmark = pytest.mark.docker
+
+GROUP = "warm-baristas"
+
+
+@pytest.fixture
+def shop() -> Iterator[Shop]:
+    with open_shop("redis") as opened:
+        yield opened
+
+
+@pytest.fixture
+def orchestrator(tmp_path: Path) -> Iterator[OrchestratorProcess]:
+    running = OrchestratorProcess(
+        tmp_path / "barista.db", free_loopback_port(), time_scale="60", reconcile_interval="0.2"
+    )
+    running.start()
+    yield running
+    running.stop()
+    for container in group_containers(GROUP):
+        container.remove(force=True)
+
+
+def warm_states(api: Any) -> dict[str, str]:
+    described = api.call("autoscaling", "DescribeWarmPool", {"AutoScalingGroupName": GROUP})
+    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
+
+
+def group_states(api: Any) -> dict[str, str]:
+    (described,) = api.call(
+        "autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroupNames": [GROUP]}
+    )["AutoScalingGroups"]
+    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
+
+
+def container_of(instance_id: str) -> Any:
+    return next(
+        c for c in group_containers(GROUP) if c.labels["barista.instance-id"] == instance_id
+    )
+
+
+def test_a_stopped_warm_barista_goes_in_service_and_brews_on_scale_out(
+    shop: Shop, orchestrator: OrchestratorProcess
+):
+    counter = Counter.fresh()
+    api = orchestrator.client
+    api.call(
+        "ec2",
+        "CreateLaunchTemplate",
+        {
+            "LaunchTemplateName": GROUP,
+            "LaunchTemplateData": {
+                "ImageId": stable_image("service"),
+                "BaristaContainer": {
+                    "Command": ["serve", "barista"],
+                    "Environment": {
+                        **service_environment(shop, counter),
+                        "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
+                    },
+                    "Network": shop.network.name,
+                    "StopTimeout": 5,
+                },
+            },
+        },
+    )
+    api.call(
+        "autoscaling",
+        "CreateAutoScalingGroup",
+        {
+            "AutoScalingGroupName": GROUP,
+            "LaunchTemplate": {"LaunchTemplateName": GROUP},
+            "AvailabilityZones": ["az-a"],
+            "MinSize": 0,
+            "MaxSize": 2,
+            "DesiredCapacity": 0,
+        },
+    )
+    api.call(
+        "autoscaling",
+        "PutWarmPool",
+        {"AutoScalingGroupName": GROUP, "MinSize": 1, "MaxGroupPreparedCapacity": 1},
+    )
+    assert wait_for(lambda: list(warm_states(api).values()) == ["Warmed:Stopped"], 90)
+    (warm,) = warm_states(api)
+    assert wait_for(lambda: container_of(warm).status == "exited", 30)
+    (order,) = place_orders(shop, counter)  # nobody runs to take it yet
+    ledger = counter.ledger(shop)
+
+    api.call(
+        "autoscaling", "SetDesiredCapacity", {"AutoScalingGroupName": GROUP, "DesiredCapacity": 1}
+    )
+    assert wait_for(lambda: group_states(api) == {warm: "InService"}, 60)
+    assert wait_for(lambda: ledger.state(order.order_id) is OrderState.BREWED, 60)
+    assert ledger.brews(order.order_id) == 1
+    container = container_of(warm)  # the same container, started again
+    container.reload()
+    assert container.status == "running"
+    logs = container.logs().decode(errors="replace")
+    assert order.order_id in logs
+    # The pool refilled with a new stopped barista beside the one it gave.
+    assert wait_for(
+        lambda: (
+            list(warm_states(api).values()) == ["Warmed:Stopped"] and warm not in warm_states(api)
+        ),
+        90,
+    )
+    activities = api.call(
+        "autoscaling", "DescribeScalingActivities", {"AutoScalingGroupName": GROUP}
+    )["Activities"]
+    assert any(
+        a["Description"] == f"Launching a new EC2 instance from warm pool: {warm}"
+        for a in activities
+    )
