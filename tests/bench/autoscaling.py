@@ -54,7 +54,7 @@ from orchestrator.server import ControlLoop
 from orchestrator.time_scale import TimeScale
 from services.ledger import OrderState
 from tests.bench.adapters import replace_section
-from tests.support.containers import stable_image
+from tests.support.barista_group import put_barista_group
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
 
@@ -99,22 +99,15 @@ def breach_run(
     }
     stopping = threading.Event()
     with Store(work / f"{group}.db") as store, connect(shop.broker.url) as broker:
-        store.put_launch_template(
-            create_launch_template(
-                group,
-                LaunchTemplateData(
-                    image=stable_image("service"),
-                    command=("serve", "barista"),
-                    environment=environment,
-                    network=shop.network.name,
-                    stop_timeout=5,
-                ),
-            )
-        )
-        store.put_group(
-            create_auto_scaling_group(
-                group, group, min_size=1, max_size=4, availability_zones=["a"]
-            )
+        put_barista_group(
+            store,
+            shop,
+            group,
+            environment,
+            min_size=1,
+            max_size=4,
+            availability_zones=["a"],
+            stop_timeout=5,
         )
         policy = ScalingPolicy(
             group,
