@@ -9,10 +9,24 @@ orchestrator sees exactly what its predecessor left.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
-from orchestrator.instances import Instance, Lifecycle
+from orchestrator.instance_types import instance_type_of
+from orchestrator.instances import (
+    LABEL_AZ,
+    LABEL_GROUP,
+    LABEL_INSTANCE_ID,
+    LABEL_INSTANCE_TYPE,
+    LABEL_LAUNCHED_AT,
+    LABEL_LIFECYCLE,
+    LABEL_MANAGED,
+    LABEL_PROTECTED,
+    LABEL_TEMPLATE,
+    LABEL_TEMPLATE_VERSION,
+    Instance,
+    Lifecycle,
+)
 from orchestrator.launch_templates import LaunchTemplateData
 
 
@@ -130,3 +144,37 @@ class Runtime(Protocol):
         """Seconds since the epoch on the clock the reconciler must use for grace periods,
         cooldowns and ``launched_at`` comparisons (a manual clock in tests)."""
         ...
+
+
+def launch_labels(  # noqa: PLR0913 - Runtime.launch's arguments, by name
+    extra: Mapping[str, str],
+    group: str,
+    instance_id: str,
+    *,
+    template_name: str,
+    template_version: int,
+    data: LaunchTemplateData,
+    availability_zone: str,
+    lifecycle: Lifecycle,
+    protected: bool,
+    launched_at: float,
+) -> dict[str, str]:
+    """The labels an instance carries from its launch, on any runtime: its whole record
+    (``orchestrator.instances``' names), so the orchestrator reads every instance back from
+    the runtime after a restart. ``extra`` are the runtime's own (a test's scope, say)."""
+    labels = {
+        **extra,
+        LABEL_MANAGED: "true",
+        LABEL_GROUP: group,
+        LABEL_INSTANCE_ID: instance_id,
+        LABEL_TEMPLATE: template_name,
+        LABEL_TEMPLATE_VERSION: str(template_version),
+        LABEL_AZ: availability_zone,
+        LABEL_LIFECYCLE: str(lifecycle),
+        LABEL_PROTECTED: "true" if protected else "false",
+        LABEL_LAUNCHED_AT: repr(launched_at),
+    }
+    instance_type = instance_type_of(data)
+    if instance_type is not None:
+        labels[LABEL_INSTANCE_TYPE] = instance_type
+    return labels

@@ -26,7 +26,6 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from orchestrator.instance_types import instance_type_of
 from orchestrator.instances import (
     LABEL_AZ,
     LABEL_GROUP,
@@ -45,7 +44,7 @@ from orchestrator.instances import (
     metadata_endpoint,
 )
 from orchestrator.launch_templates import LaunchTemplateData
-from orchestrator.runtime.base import InstanceIdInUse
+from orchestrator.runtime.base import InstanceIdInUse, launch_labels
 from orchestrator.runtime.images import ImagePolicy
 
 _CONFLICT = 409
@@ -97,21 +96,18 @@ class DockerRuntime:
         lifecycle: Lifecycle,
         protected: bool,
     ) -> Instance:
-        labels = {
-            **self._extra_labels,
-            LABEL_MANAGED: "true",
-            LABEL_GROUP: group,
-            LABEL_INSTANCE_ID: instance_id,
-            LABEL_TEMPLATE: template_name,
-            LABEL_TEMPLATE_VERSION: str(template_version),
-            LABEL_AZ: availability_zone,
-            LABEL_LIFECYCLE: str(lifecycle),
-            LABEL_PROTECTED: "true" if protected else "false",
-            LABEL_LAUNCHED_AT: repr(self.now()),
-        }
-        instance_type = instance_type_of(data)
-        if instance_type is not None:
-            labels[LABEL_INSTANCE_TYPE] = instance_type
+        labels = launch_labels(
+            self._extra_labels,
+            group,
+            instance_id,
+            template_name=template_name,
+            template_version=template_version,
+            data=data,
+            availability_zone=availability_zone,
+            lifecycle=lifecycle,
+            protected=protected,
+            launched_at=self.now(),
+        )
         if self._find(instance_id) is not None:
             raise InstanceIdInUse(instance_id)
         self._images.check(data.image)

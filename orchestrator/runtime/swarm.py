@@ -41,7 +41,6 @@ from typing import Any
 import docker
 from docker.errors import APIError, NotFound
 
-from orchestrator.instance_types import instance_type_of
 from orchestrator.instances import (
     LABEL_AZ,
     LABEL_GROUP,
@@ -60,7 +59,7 @@ from orchestrator.instances import (
     metadata_endpoint,
 )
 from orchestrator.launch_templates import LaunchTemplateData
-from orchestrator.runtime.base import InstanceIdInUse, ZoneUnavailable
+from orchestrator.runtime.base import InstanceIdInUse, ZoneUnavailable, launch_labels
 from orchestrator.runtime.docker import INSTANCE_ID_VARIABLE
 from orchestrator.runtime.images import ImagePolicy
 
@@ -282,21 +281,18 @@ class SwarmRuntime:
         lifecycle: Lifecycle,
         protected: bool,
     ) -> Instance:
-        labels = {
-            **self._extra_labels,
-            LABEL_MANAGED: "true",
-            LABEL_GROUP: group,
-            LABEL_INSTANCE_ID: instance_id,
-            LABEL_TEMPLATE: template_name,
-            LABEL_TEMPLATE_VERSION: str(template_version),
-            LABEL_AZ: availability_zone,
-            LABEL_LIFECYCLE: str(lifecycle),
-            LABEL_PROTECTED: "true" if protected else "false",
-            LABEL_LAUNCHED_AT: repr(self.now()),
-        }
-        instance_type = instance_type_of(data)
-        if instance_type is not None:
-            labels[LABEL_INSTANCE_TYPE] = instance_type
+        labels = launch_labels(
+            self._extra_labels,
+            group,
+            instance_id,
+            template_name=template_name,
+            template_version=template_version,
+            data=data,
+            availability_zone=availability_zone,
+            lifecycle=lifecycle,
+            protected=protected,
+            launched_at=self.now(),
+        )
         if self._services({LABEL_INSTANCE_ID: instance_id}):
             raise InstanceIdInUse(instance_id)
         self._images.check(data.image)
