@@ -7,7 +7,7 @@ termination policies and process names are ones AWS knows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -370,3 +370,14 @@ def resume_processes(group: AutoScalingGroup, names: Iterable[str] = ()) -> Auto
     """ResumeProcesses: no names means every process, as in AWS."""
     processes = _processes(names) or frozenset(ScalingProcess)
     return replace(group, suspended_processes=group.suspended_processes - processes)
+
+
+def group_named(groups: Mapping[str, AutoScalingGroup], name: str) -> AutoScalingGroup:
+    """The group ``name``, or AWS's answer for an unknown group in every action but the
+    describes (a ValidationError, not a not-found code)."""
+    group = groups.get(name)
+    if group is None:
+        raise ValidationError(
+            f"AutoScalingGroup name not found - AutoScalingGroup {name} not found"
+        )
+    return group

@@ -39,6 +39,7 @@ from orchestrator.asg.group import (
     AutoScalingGroup,
     Tag,
     create_auto_scaling_group,
+    group_named,
     resume_processes,
     set_desired_capacity,
     set_instance_protection,
@@ -73,11 +74,6 @@ _SETTLE_ATTEMPTS = 5  # compare-and-swap retries against the controller's own wr
 RESOURCE_TYPE = "auto-scaling-group"  # the only ResourceType Auto Scaling tags
 TAG_FILTERS = ("auto-scaling-group", "key", "value", "propagate-at-launch")
 MAX_FORECAST_RANGE = 30 * 24 * 3600  # GetPredictiveScalingForecast: EndTime - StartTime
-
-
-def not_found(name: str) -> ValidationError:
-    """AWS's answer for an unknown group in every action but the describes."""
-    return ValidationError(f"AutoScalingGroup name not found - AutoScalingGroup {name} not found")
 
 
 def lifecycle_state(instance: Instance, record: InstanceLifecycle | None = None) -> str:
@@ -184,10 +180,7 @@ class AutoScaling:
     # Lookups.
 
     def group(self, name: str) -> AutoScalingGroup:
-        group = self.store.groups().get(name)
-        if group is None:
-            raise not_found(name)
-        return group
+        return group_named(self.store.groups(), name)
 
     def launch_templates(self) -> dict[str, LaunchTemplate]:
         return self.store.launch_templates()

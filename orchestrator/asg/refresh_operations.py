@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from orchestrator.asg import paging
-from orchestrator.asg.group import AutoScalingGroup
+from orchestrator.asg.group import AutoScalingGroup, group_named
 from orchestrator.asg.instance_refresh import (
     InstanceRefresh,
     LaunchTemplateChoice,
@@ -72,12 +72,7 @@ class InstanceRefreshes:
         self.runtime = runtime
 
     def _group(self, name: str) -> AutoScalingGroup:
-        group = self.store.groups().get(name)
-        if group is None:
-            raise ValidationError(
-                f"AutoScalingGroup name not found - AutoScalingGroup {name} not found"
-            )
-        return group
+        return group_named(self.store.groups(), name)
 
     def start(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from orchestrator.asg import paging
-from orchestrator.asg.group import AutoScalingGroup
+from orchestrator.asg.group import AutoScalingGroup, group_named
 from orchestrator.asg.lifecycle import InstanceLifecycle
 from orchestrator.asg.paging import Page
 from orchestrator.asg.refresh_operations import in_progress
@@ -45,12 +45,7 @@ class WarmPools:
         self.runtime = runtime
 
     def _group(self, name: str) -> AutoScalingGroup:
-        group = self.store.groups().get(name)
-        if group is None:
-            raise ValidationError(
-                f"AutoScalingGroup name not found - AutoScalingGroup {name} not found"
-            )
-        return group
+        return group_named(self.store.groups(), name)
 
     def put(
         self,
