@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,18 +17,12 @@ from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.time_scale import TimeScale
 from tests.support.aws_endpoint import CREDENTIALS, Endpoint, serve
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
-from tests.support.load_balancing import TARGET_HTTP_PORT, ElbStack, elb_stack
+from tests.support.load_balancing import TARGET_HTTP_PORT, ElbStack
 
 pytestmark = pytest.mark.docker
 
 SCALE = TimeScale(10)
 WAIT = {"Delay": 1, "MaxAttempts": 90}
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path, time_scale=SCALE.time_scale) as value:
-        yield value
 
 
 @pytest.fixture

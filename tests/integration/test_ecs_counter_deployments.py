@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 
-from orchestrator.clock import ScaledClock
 from orchestrator.demo import STACK_FILE
 from orchestrator.demo.stack import load
 from orchestrator.ecs import operations
@@ -42,10 +41,10 @@ from orchestrator.ecs.model import DeploymentConfiguration, LoadBalancer, TaskSt
 from orchestrator.ecs.revisions import Change, deploy_revision
 from orchestrator.ecs.state import EcsStore
 from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetType
-from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.time_scale import TimeScale
 from tests.support.brokers import start_redis
-from tests.support.containers import SESSION_ID, SESSION_LABEL, Credentials, stable_image
+from tests.support.containers import Credentials, stable_image
+from tests.support.ecs import ecs_controller
 from tests.support.load_balancing import ElbStack, elb_stack
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, service_environment
@@ -164,21 +163,12 @@ def shop(stack: ElbStack) -> Iterator[Shop]:
 
 @pytest.fixture
 def counters(stack: ElbStack) -> Iterator[Counters]:
-    runtime = DockerTaskRuntime(labels={SESSION_LABEL: SESSION_ID})
-    ecs = EcsController(
-        stack.store_path,
-        runtime,
-        clock=ScaledClock(time.time(), SCALE),
-        time_scale=SCALE,
-        targets=ElbTargetRegistry(stack.controller),
-        network=stack.network.name,
-    )
-    store = EcsStore(stack.store_path)
-    yield Counters(stack, ecs, store)
-    for task_id in {c.task_id for c in runtime.task_containers()}:
-        runtime.stop_task(task_id)
-    store.close()
-    ecs.close()
+    targets = ElbTargetRegistry(stack.controller)
+    with (
+        ecs_controller(stack.store_path, SCALE, targets=targets, network=stack.network.name) as ecs,
+        EcsStore(stack.store_path) as store,
+    ):
+        yield Counters(stack, ecs, store)
 
 
 def the_demo_service(counters: Counters, shop: Shop, counter: Counter, tg: str) -> None:

@@ -4,33 +4,27 @@ traffic completes without one failed request (drain before stop, healthy before 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.load_balancing import ElbRequestCounter, ElbTargetRegistry
 from orchestrator.ecs.model import LoadBalancer, TaskStatus
 from orchestrator.ecs.state import EcsStore
-from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetType
-from orchestrator.runtime.tasks import DockerTaskRuntime
+from orchestrator.elb.model import Action, Protocol, TargetType
 from orchestrator.time_scale import TimeScale
-from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
-from tests.support.load_balancing import ElbStack, elb_stack, get
+from tests.support.containers import stable_image
+from tests.support.ecs import ecs_controller
+from tests.support.load_balancing import FAST_CHECK, ElbStack, get
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
 
 SCALE = TimeScale(10)
 HTTP_PORT = 9080
-FAST_CHECK = HealthCheck(
-    path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
-)
 
 
 def definition(revision_note: str) -> dict[str, object]:
@@ -54,26 +48,10 @@ def definition(revision_note: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path, time_scale=SCALE.time_scale) as value:
-        yield value
-
-
-@pytest.fixture
 def ecs(stack: ElbStack) -> Iterator[EcsController]:
-    runtime = DockerTaskRuntime(labels={SESSION_LABEL: SESSION_ID})
-    controller = EcsController(
-        stack.store_path,
-        runtime,
-        clock=ScaledClock(time.time(), SCALE),
-        time_scale=SCALE,
-        targets=ElbTargetRegistry(stack.controller),
-        network=stack.network.name,
-    )
-    yield controller
-    for task_id in {c.task_id for c in runtime.task_containers()}:
-        runtime.stop_task(task_id)
-    controller.close()
+    targets = ElbTargetRegistry(stack.controller)
+    with ecs_controller(stack.store_path, SCALE, targets=targets, network=stack.network.name) as c:
+        yield c
 
 
 class Traffic:

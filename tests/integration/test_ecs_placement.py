@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import PlacementStrategy, TaskStatus
 from orchestrator.ecs.state import EcsStore
 from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.time_scale import TimeScale
-from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
+from tests.support.containers import stable_image
+from tests.support.ecs import ecs_controller
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -41,17 +40,11 @@ SLEEPER = {
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[EcsController, EcsStore, DockerTaskRuntime]]:
-    runtime = DockerTaskRuntime(labels={SESSION_LABEL: SESSION_ID})
-    clock = ScaledClock(time.time(), TimeScale(5))
-    controller = EcsController(tmp_path / "b.db", runtime, clock=clock, time_scale=TimeScale(5))
-    store = EcsStore(tmp_path / "b.db")
-    operations.create_cluster(store, "shop")
-    operations.register_task_definition(store, SLEEPER, clock())
-    yield controller, store, runtime
-    for task_id in {c.task_id for c in runtime.task_containers()}:
-        runtime.stop_task(task_id)
-    store.close()
-    controller.close()
+    path = tmp_path / "b.db"
+    with ecs_controller(path, TimeScale(5)) as controller, EcsStore(path) as store:
+        operations.create_cluster(store, "shop")
+        operations.register_task_definition(store, SLEEPER, controller.clock())
+        yield controller, store, controller.runtime
 
 
 def add_instance(store: EcsStore, zone: str, memory: int) -> str:

@@ -17,8 +17,8 @@ import pytest
 from orchestrator.ecs import operations
 from orchestrator.ecs.model import TaskStatus
 from orchestrator.ecs.state import EcsStore
-from orchestrator.runtime.tasks import DockerTaskRuntime
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
+from tests.support.ecs import session_task_runtime, stop_session_tasks
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -96,13 +96,11 @@ def loop(tmp_path: Path) -> Iterator[Loop]:
     yield value
     if value.process is not None and value.process.poll() is None:
         value.kill()
-    runtime = DockerTaskRuntime(labels={SESSION_LABEL: SESSION_ID})
-    for task_id in {c.task_id for c in runtime.task_containers()}:
-        runtime.stop_task(task_id)
+    stop_session_tasks(session_task_runtime())
 
 
 def test_a_controller_killed_mid_deployment_converges_without_duplicates(loop: Loop):
-    runtime = DockerTaskRuntime(labels={SESSION_LABEL: SESSION_ID})
+    runtime = session_task_runtime()
     with EcsStore(loop.path) as store:
         operations.create_cluster(store, "shop")
         operations.register_task_definition(store, sleeper("one"), loop.origin)

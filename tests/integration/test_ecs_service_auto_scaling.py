@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orchestrator.clock import ScaledClock
 from orchestrator.ecs import operations
 from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.model import TaskStatus
@@ -21,10 +19,10 @@ from orchestrator.ecs.scalable_target import (
 )
 from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.ecs.state import EcsStore
-from orchestrator.runtime.tasks import DockerTaskRuntime
 from orchestrator.scaling.policy import TargetTrackingPolicy
 from orchestrator.time_scale import TimeScale
-from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
+from tests.support.containers import stable_image
+from tests.support.ecs import ecs_controller
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -50,18 +48,11 @@ def world(
     tmp_path: Path,
 ) -> Iterator[tuple[EcsController, ServiceScalingController, EcsStore, Backlog]]:
     path = tmp_path / "barista.db"
-    runtime = DockerTaskRuntime(labels={SESSION_LABEL: SESSION_ID})
-    clock = ScaledClock(time.time(), SCALE)
     backlog = Backlog()
-    ecs = EcsController(path, runtime, clock=clock, time_scale=SCALE)
-    scaling = ServiceScalingController(path, runtime, clock=clock, metrics=backlog)
-    store = EcsStore(path)
-    yield ecs, scaling, store, backlog
-    for task_id in {c.task_id for c in runtime.task_containers()}:
-        runtime.stop_task(task_id)
-    store.close()
-    ecs.close()
-    scaling.close()
+    with ecs_controller(path, SCALE) as ecs, EcsStore(path) as store:
+        scaling = ServiceScalingController(path, ecs.runtime, clock=ecs.clock, metrics=backlog)
+        yield ecs, scaling, store, backlog
+        scaling.close()
 
 
 def test_backlog_per_task_scales_a_service_out_and_back_in(world):

@@ -7,20 +7,19 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from orchestrator.asg import create_auto_scaling_group
 from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.store import Store
-from orchestrator.elb.model import Action, HealthCheck, Protocol, TargetGroup
+from orchestrator.elb.model import Action, Protocol, TargetGroup
 from orchestrator.instances import Health
 from orchestrator.launch_templates import create_launch_template
 from tests.support.load_balancing import (
+    FAST_CHECK,
     TARGET_TEMPLATE,
     ElbStack,
-    elb_stack,
     get,
     target_template_data,
 )
@@ -30,15 +29,6 @@ pytestmark = pytest.mark.docker
 
 HTTP_PORT = 9080
 GROUP = "web"
-FAST_CHECK = HealthCheck(
-    path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
-)
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path) as value:
-        yield value
 
 
 @pytest.fixture

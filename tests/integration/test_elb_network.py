@@ -5,15 +5,13 @@ from __future__ import annotations
 import socket
 import ssl
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from orchestrator.elb.model import Action, HealthCheck, LoadBalancerType, Protocol, Target
 from tests.support.containers import ProjectContainer
-from tests.support.load_balancing import ElbStack, elb_stack, tcp_greeting
+from tests.support.load_balancing import ElbStack, tcp_greeting
 
 pytestmark = pytest.mark.docker
 
@@ -32,12 +30,6 @@ import socket
 with socket.create_connection(("haproxy", 7000), timeout=10) as sock:
     print(sock.makefile("rb").readline().decode().strip())
 """
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path) as value:
-        yield value
 
 
 def network_load_balancer(stack: ElbStack, protocol: Protocol, port: int, targets: int) -> str:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,7 +15,6 @@ from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
 from orchestrator.elb.model import (
     Action,
     ConditionField,
-    HealthCheck,
     Protocol,
     RuleCondition,
     Target,
@@ -26,10 +23,10 @@ from orchestrator.time_scale import TimeScale
 from tests.support.aws_auth import CREDENTIALS, SIGV4
 from tests.support.containers import LOOPBACK
 from tests.support.load_balancing import (
+    FAST_CHECK,
     MASTER_CLI_PORT,
     RUNTIME_API_PORT,
     ElbStack,
-    elb_stack,
     get,
 )
 from tests.support.receiving import wait_for
@@ -38,15 +35,6 @@ pytestmark = pytest.mark.docker
 
 HTTP_PORT = 9080
 KEEP_ALIVE_CLIENTS = 6
-FAST_CHECK = HealthCheck(
-    path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
-)
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path) as value:
-        yield value
 
 
 def web(stack: ElbStack, targets: int) -> tuple[str, str]:

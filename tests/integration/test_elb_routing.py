@@ -5,8 +5,6 @@ from __future__ import annotations
 import ssl
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +13,6 @@ from orchestrator.elb.model import (
     ActionType,
     ConditionField,
     FixedResponseConfig,
-    HealthCheck,
     Protocol,
     RedirectConfig,
     RuleCondition,
@@ -24,7 +21,7 @@ from orchestrator.elb.model import (
     TargetGroupTuple,
 )
 from orchestrator.instances import Instance
-from tests.support.load_balancing import ElbStack, elb_stack, get
+from tests.support.load_balancing import FAST_CHECK, ElbStack, get
 from tests.support.receiving import wait_for
 
 pytestmark = pytest.mark.docker
@@ -32,15 +29,6 @@ pytestmark = pytest.mark.docker
 HTTP_PORT = 9080
 HTTPS_PORT = 9443
 # Health checks every 5 s AWS time (0.5 s here at time scale 10), healthy after 2 passes.
-FAST_CHECK = HealthCheck(
-    path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
-)
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path) as value:
-        yield value
 
 
 def group_with_targets(

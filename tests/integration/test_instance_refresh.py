@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,10 +22,15 @@ from orchestrator.asg.instance_refresh import RefreshStatus, preferences
 from orchestrator.asg.lifecycle import LifecycleState
 from orchestrator.asg.refresh_operations import InstanceRefreshes
 from orchestrator.asg.store import Store
-from orchestrator.elb.model import Action, HealthCheck, Protocol
+from orchestrator.elb.model import Action, Protocol
 from orchestrator.instances import Health
 from orchestrator.launch_templates import create_launch_template
-from tests.support.load_balancing import TARGET_TEMPLATE, ElbStack, elb_stack, target_template_data
+from tests.support.load_balancing import (
+    FAST_CHECK,
+    TARGET_TEMPLATE,
+    ElbStack,
+    target_template_data,
+)
 from tests.support.receiving import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.lifecycle]
@@ -35,15 +39,6 @@ HTTP_PORT = 9081
 GROUP = "web"
 DESIRED = 4
 MIN_HEALTHY = 50
-FAST_CHECK = HealthCheck(
-    path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
-)
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[ElbStack]:
-    with elb_stack(tmp_path) as value:
-        yield value
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from testcontainers.core.network import Network
 from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.elb.controller import ElbController
 from orchestrator.elb.haproxy_runtime import HaproxyRuntimeApi
+from orchestrator.elb.model import HealthCheck
 from orchestrator.elb.operations import Elbv2
 from orchestrator.elb.state import ElbStore
 from orchestrator.instances import Instance, Lifecycle
@@ -49,6 +50,10 @@ MASTER_CLI_PORT = 9998
 STATS_PORT = 8404
 TARGET_HTTP_PORT = 8000
 TARGET_TCP_PORT = 9000
+# A health check that settles in seconds at time scale 10: 5 s interval, healthy after 2 passes.
+FAST_CHECK = HealthCheck(
+    path="/healthz", interval_seconds=5, timeout_seconds=2, healthy_threshold_count=2
+)
 
 TARGET_SERVER = r"""
 import http.server, socket, socketserver, threading, time, urllib.parse
