@@ -261,6 +261,7 @@ class SwarmRuntime:
         metadata_url: str | None = None,
     ) -> None:
         # The SDK's Swarm calls are untyped (decorated); Any keeps mypy --strict honest about it.
+        self.client = client  # the manager: ECS's task runtime on the same Swarm uses it too
         self._api: Any = client.api
         self._network = network
         self._images = images if images is not None else ImagePolicy.from_environ()
@@ -268,6 +269,11 @@ class SwarmRuntime:
         self._scope = {LABEL_MANAGED: "true", **self._extra_labels}
         self._clock = clock
         self._metadata_url = metadata_url
+
+    @property
+    def network(self) -> str | None:
+        """The overlay network instances join (None: each template's own)."""
+        return self._network
 
     def launch(
         self,
