@@ -48,10 +48,13 @@ from orchestrator.runtime.hosts import DEFAULT_ECS_CLUSTER, Host
 from orchestrator.runtime.images import ImagePolicy
 from orchestrator.runtime.swarm import (
     _STOPPED_STATES,
-    latest_task,
+    labelled_services,
     node_ready,
     node_zone,
+    run_once_template,
     task_address,
+    task_still_running,
+    with_latest_tasks,
 )
 from orchestrator.runtime.tasks import (
     LABEL_CLUSTER,
@@ -153,23 +156,14 @@ def container_service_spec(
             "Retries": check.retries,
             "StartPeriod": _nanoseconds(check.start_period),
         }
-    limits: dict[str, int] = {}
-    if container.cpus:
-        limits["NanoCPUs"] = round(container.cpus * 1e9)
-    if container.memory_mib:
-        limits["MemoryBytes"] = container.memory_mib * 1024 * 1024
-    template: dict[str, Any] = {
-        "ContainerSpec": container_spec,
-        "Resources": {"Limits": limits},
-        # ECS stops and replaces tasks; the Swarm must never restart or move one.
-        "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
-        "Placement": {"Constraints": [host_constraint(node_id)]},
-    }
-    target = spec.network if spec.network is not None else network
-    if target is not None:
-        template["Networks"] = [{"Target": target}]
     return {
-        "task_template": template,
+        "task_template": run_once_template(
+            container_spec,
+            cpus=container.cpus,
+            memory_mib=container.memory_mib,
+            constraint=host_constraint(node_id),
+            network=spec.network if spec.network is not None else network,
+        ),
         "name": task_service_name(spec.task_id, container.name),
         "labels": dict(labels),
         "mode": {"Replicated": {"Replicas": 1}},
@@ -290,34 +284,14 @@ class SwarmTaskRuntime:
                 continue  # removed concurrently: the outcome asked for
         deadline = time.monotonic() + grace + _REMOVAL_MARGIN
         while pending and time.monotonic() < deadline:
-            pending = [t for t in pending if self._still_running(t)]
+            pending = [t for t in pending if task_still_running(self._api, t)]
             if pending:
                 time.sleep(_POLL)  # polling the manager: Swarm has no event for a task's end
 
-    def _still_running(self, task_id: str) -> bool:
-        try:
-            task = self._api.inspect_task(task_id)
-        except NotFound:
-            return False
-        if (task.get("Status") or {}).get("State") in _STOPPED_STATES or not task.get("NodeID"):
-            return False
-        try:
-            return node_ready(self._api.inspect_node(task["NodeID"]))
-        except NotFound:
-            return False
-
     def task_containers(self, cluster: str | None = None) -> list[TaskContainer]:
         services = self._services({LABEL_CLUSTER: cluster} if cluster is not None else {})
-        if not services:
-            return []
-        tasks: dict[str, list[Mapping[str, Any]]] = {}
-        for task in self._api.tasks():
-            tasks.setdefault(task.get("ServiceID", ""), []).append(task)
-        nodes = {node["ID"]: node for node in self._api.nodes()}
         found = []
-        for service in services:
-            task = latest_task(tasks.get(service["ID"], []))
-            node = nodes.get(str((task or {}).get("NodeID")))
+        for service, task, node in with_latest_tasks(self._api, services):
             try:
                 found.append(observed_container(service, task, node, self._network))
             except (KeyError, ValueError):
@@ -329,8 +303,4 @@ class SwarmTaskRuntime:
         return None
 
     def _services(self, extra: Mapping[str, str]) -> list[dict[str, Any]]:
-        scope = {**self._scope, **extra}
-        found: list[dict[str, Any]] = self._api.services(
-            filters={"label": [f"{key}={value}" for key, value in scope.items()]}
-        )
-        return found
+        return labelled_services(self._api, {**self._scope, **extra})
