@@ -162,7 +162,9 @@ def container_service_spec(
             cpus=container.cpus,
             memory_mib=container.memory_mib,
             constraint=host_constraint(node_id),
-            network=spec.network if spec.network is not None else network,
+            # The Swarm's overlay first, as for instances: a task network named for one
+            # engine (BARISTA_TASK_NETWORK) is a bridge no Swarm service can join.
+            network=network if network is not None else spec.network,
         ),
         "name": task_service_name(spec.task_id, container.name),
         "labels": dict(labels),
@@ -213,9 +215,9 @@ def observed_container(
 class SwarmTaskRuntime:
     """``TaskRuntime`` and ``TaskHosts`` on a Docker Swarm's manager.
 
-    ``client`` talks to a manager; ``network`` is the attachable overlay network tasks join
-    unless their spec names one; ``labels`` are added to, and scope, everything (as for
-    ``DockerTaskRuntime``).
+    ``client`` talks to a manager; ``network`` is the attachable overlay network every task
+    joins (the spec's network only when it is None); ``labels`` are added to, and scope,
+    everything (as for ``DockerTaskRuntime``).
     """
 
     def __init__(

@@ -85,10 +85,10 @@ def test_each_container_is_a_one_replica_service_pinned_to_the_placed_node_never
     assert labels["barista.ecs.container-instance"] == "ci-node2"
 
 
-def test_a_definition_s_health_check_and_entry_point_and_a_task_network():
+def test_a_definition_s_health_check_and_entry_point_and_a_task_network_without_an_overlay():
     on_network = TaskSpec(**{**SPEC.__dict__, "network": "tasks-overlay"})
     spec = container_service_spec(
-        on_network, CHECKED, task_labels({}, SPEC, CHECKED), node_id="n", network="other"
+        on_network, CHECKED, task_labels({}, SPEC, CHECKED), node_id="n", network=None
     )
     container = spec["task_template"]["ContainerSpec"]
     assert container["Command"] == ["/bin/sh", "-c"]
@@ -101,6 +101,11 @@ def test_a_definition_s_health_check_and_entry_point_and_a_task_network():
     }
     assert spec["task_template"]["Networks"] == [{"Target": "tasks-overlay"}]
     assert spec["name"] == "barista-ecs-0123456789ab-side-car"
+    # With the Swarm's overlay, a task network meant for one engine's bridge is not used.
+    overlaid = container_service_spec(
+        on_network, CHECKED, task_labels({}, SPEC, CHECKED), node_id="n", network="overlay"
+    )
+    assert overlaid["task_template"]["Networks"] == [{"Target": "overlay"}]
 
 
 def test_service_names_stay_dns_labels():
