@@ -48,6 +48,14 @@ def test_the_producer_perf_test_rate_is_its_closing_total_not_an_interim_report(
     assert native.producer_performance_rate(PRODUCER_PERF) == pytest.approx(31746.031746)
 
 
+def test_after_a_warm_up_the_producer_perf_test_rate_is_the_steady_state_one():
+    steady = PRODUCER_PERF + (
+        "9900 steady state records sent, 45000.5 records/sec (12.87 MB/sec), 20.1 ms avg "
+        "latency, 98.0 ms max latency, 18 ms 50th, 40 ms 95th, 60 ms 99th, 90 ms 99.9th.\n"
+    )
+    assert native.producer_performance_rate(steady) == pytest.approx(45000.5)
+
+
 def test_the_consumer_perf_test_rate_is_nmsg_sec_read_by_its_column_name():
     assert native.consumer_performance_rate(CONSUMER_PERF, 10000) == pytest.approx(7501.8755)
     assert native.consumer_performance_rate(SHARE_CONSUMER_PERF, 10000) == pytest.approx(5000)
