@@ -107,7 +107,7 @@ compare: engine $(VENV)/.installed .env ## SNS vs SQS, observed: starts only the
 
 bench: bench-adapters bench-services bench-elb bench-autoscaling bench-high-resolution bench-ecs bench-sqs ## every benchmark; tables go to BENCHMARKS.md
 
-bench-adapters: images ## adapter vs raw client msg/s per backend (BENCH_ARGS=--messages N ...)
+bench-adapters: images ## native tool, raw client and adapter msg/s per backend (BENCH_ARGS=--messages N --no-native ...)
 	$(VENV_PY) -m tests.bench.adapters $(BENCH_ARGS)
 
 bench-services: images ## order-api req/s and accepted->ready latency per backend (needs wrk)

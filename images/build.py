@@ -270,13 +270,17 @@ def ensure_base(catalog: Catalog) -> str:
 
 
 def fetch_kafka_libs(spec: ImageSpec, context: Path) -> None:
-    """Copy the broker jar and its runtime dependencies from Maven Central into the context."""
-    libs = context / "libs"
-    marker = libs / ".complete"
-    if marker.is_file() and marker.read_text() == spec.version:
-        return
+    """Copy the broker jar and its runtime dependencies from Maven Central into the context.
+
+    The libs are fetched again when the version or the Maven file changes (a dependency added
+    to it, such as the tools' jar, must reach the image)."""
     if spec.maven is None:
         raise ImageBuildError(f"{spec.key}: the catalog names no maven file")
+    libs = context / "libs"
+    marker = libs / ".complete"
+    wanted = libs_marker(spec.version, spec.maven.read_text())
+    if marker.is_file() and marker.read_text() == wanted:
+        return
     if shutil.which("mvn") is None:
         raise ImageBuildError("Maven (mvn) is needed to fetch Apache Kafka from Maven Central")
     shutil.rmtree(libs, ignore_errors=True)
@@ -288,7 +292,12 @@ def fetch_kafka_libs(spec: ImageSpec, context: Path) -> None:
             f"-DoutputDirectory={libs}",
         ],
     )  # fmt: skip
-    marker.write_text(spec.version)
+    marker.write_text(wanted)
+
+
+def libs_marker(version: str, maven_file: str) -> str:
+    """What a complete libs directory was fetched for: the version and the Maven file's hash."""
+    return f"{version} {hashlib.sha256(maven_file.encode()).hexdigest()[:16]}"
 
 
 def compile_go_program(spec: ImageSpec, context: Path) -> None:

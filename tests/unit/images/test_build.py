@@ -66,6 +66,18 @@ def test_kafka_is_a_4x_release_fetched_from_maven(catalog):
     assert "<artifactId>kafka_2.13</artifactId>" in kafka.maven.read_text()
 
 
+def test_the_kafka_image_carries_the_perf_tools_as_the_official_one_does(catalog):
+    """make bench-adapters runs kafka-producer-perf-test from the image: kafka-tools' jar."""
+    assert "<artifactId>kafka-tools</artifactId>" in catalog.images["kafka"].maven.read_text()
+
+
+def test_kafka_libs_are_fetched_again_when_the_maven_file_changes():
+    first = build.libs_marker("4.4.0", "<project>a</project>")
+    assert first == build.libs_marker("4.4.0", "<project>a</project>")
+    assert first != build.libs_marker("4.4.0", "<project>b</project>")
+    assert first != build.libs_marker("4.3.0", "<project>a</project>")
+
+
 def test_toxiproxy_is_compiled_from_its_go_module_at_the_catalog_version(
     catalog, monkeypatch, tmp_path
 ):
