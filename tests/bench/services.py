@@ -1,7 +1,7 @@
 """order-api requests/s for one replica, and accepted → ready latency, per backend.
 
-    python -m tests.bench.services [--backends kafka,rabbitmq,redis] [--seconds S] [--rate R]
-        [--baristas N]
+    python -m tests.bench.services [--backends kafka,kafka-share,rabbitmq,redis] [--seconds S]
+        [--rate R] [--baristas N]
 
 Per backend, on one Docker network: the broker, a Redis ledger, one order-api container and
 ``--baristas`` barista containers (6 by default, brewing 10 ms per cup, so the latency is the
@@ -42,12 +42,7 @@ from testcontainers.core.network import Network
 from broker_adapters import Subscription, connect
 from services.orders import OrderEvent
 from tests.bench.adapters import replace_section
-from tests.support.brokers import (
-    STARTERS,
-    Endpoint,
-    http_get,
-    start_redis,
-)
+from tests.support.brokers import Endpoint, http_get, start_backend, start_redis
 from tests.support.containers import LOOPBACK, ClientProbe, Credentials, ProjectContainer
 
 ORDER = {
@@ -83,7 +78,7 @@ def service(network: Network, command: str, env: dict[str, str], port: bool) -> 
 
 
 # Confirmed orders/s one order-api replica should take (the data-plane issue's goals).
-GOALS = {"kafka": 2000, "rabbitmq": 1000, "redis": 2000}
+GOALS = {"kafka": 2000, "kafka-share": 2000, "rabbitmq": 1000, "redis": 2000}
 # accepted → ready p99 at 200 orders/s with enough baristas, on every backend.
 LATENCY_GOAL_MS = 50
 
@@ -182,7 +177,7 @@ def run_backend(
     backend: str, seconds: int, rate: float, connections: list[int], baristas: int
 ) -> list[str]:
     with Network() as network:
-        broker = STARTERS[backend](Credentials.generate(backend), network=network)
+        broker = start_backend(backend, Credentials.generate(backend), network=network)
         ledger = (
             broker if backend == "redis" else start_redis(Credentials.generate("ledger"), network)
         )
@@ -223,7 +218,7 @@ def run_backend(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--backends", default="kafka,rabbitmq,redis")
+    parser.add_argument("--backends", default="kafka,kafka-share,rabbitmq,redis")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--baristas", type=int, default=6)
