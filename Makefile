@@ -169,7 +169,7 @@ cluster: images-cluster ## a local Docker Swarm of CLUSTER=3 nodes in containers
 cluster-down: ## remove the local Swarm's nodes and everything on them
 	images/cluster.sh down
 
-test-swarm: images-cluster ## Auto Scaling across the zones of a 3-node local Swarm, node loss and return (marker swarm; not in make test)
+test-swarm: images-cluster ## Auto Scaling and ECS across the zones of a 3-node local Swarm, node loss under load and return (marker swarm; not in make test)
 	$(VENV)/bin/pytest -m swarm tests/integration/test_swarm.py $(PYTEST_ARGS)
 
 e2e-all: images ## the live-demo e2e test on each backend (Kafka in both queue modes) with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)

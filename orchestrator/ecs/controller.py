@@ -44,6 +44,7 @@ from orchestrator.ecs.capacity import (
     scaling_cause,
 )
 from orchestrator.ecs.deployment import plan_service
+from orchestrator.ecs.hosts import HOST_ATTRIBUTE, host_changes, host_down_reason
 from orchestrator.ecs.load_balancing import TargetRegistry
 from orchestrator.ecs.model import (
     CapacityProvider,
@@ -63,6 +64,7 @@ from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
 from orchestrator.instances import Health
 from orchestrator.loop import PerThread, run_passes
+from orchestrator.runtime.hosts import TaskHosts
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.runtime.tasks import (
     ContainerSpec,
@@ -141,6 +143,7 @@ class EcsController:
             for container in self.runtime.task_containers():
                 containers.setdefault(container.task_id, []).append(container)
             self._sync_capacity(now)
+            self._sync_hosts(now)
             for task in self.store.tasks(stopped=False):
                 self._observe(task, containers.get(task.task_id, []), now)
             for service in self.store.services():
@@ -202,6 +205,22 @@ class EcsController:
                             now,
                             f"Host EC2 (instance {instance.ec2_instance_id}) terminated.",
                         )
+
+    def _sync_hosts(self, now: float) -> None:
+        """Container instances follow the runtime's machines (ecs/hosts.py), if it has any."""
+        if not isinstance(self.runtime, TaskHosts):
+            return
+        clusters = [c.name for c in self.store.clusters().values() if c.status == "ACTIVE"]
+        changes = host_changes(
+            self.runtime.hosts(), self.store.container_instances(), clusters, now
+        )
+        for instance in changes.put:
+            self.store.put_container_instance(instance)
+        for instance in changes.deregister:
+            self.store.delete_container_instance(instance.instance_id)
+            for task in self.store.tasks(cluster=instance.cluster, stopped=False):
+                if task.container_instance == instance.instance_id:
+                    self._request_stop(task, now, host_down_reason(instance))
 
     def _managed_scaling(self, now: float) -> None:
         """Grow a provider's group while EC2 tasks wait in PROVISIONING."""
@@ -536,11 +555,16 @@ class EcsController:
         return _Placed(result.instance, result.reason)
 
     def _fargate_zone(self, task: Task) -> str:
-        counts = dict.fromkeys(FARGATE_ZONES, 0)
+        zones: tuple[str, ...] = FARGATE_ZONES
+        if isinstance(self.runtime, TaskHosts):
+            # Only zones with a machine that takes tasks: AWS runs Fargate where it can.
+            up = {h.availability_zone for h in self.runtime.hosts() if h.schedulable}
+            zones = tuple(z for z in FARGATE_ZONES if z in up) or FARGATE_ZONES
+        counts = dict.fromkeys(zones, 0)
         for other in self.store.tasks(cluster=task.cluster, stopped=False):
             if other.group == task.group and other.availability_zone in counts:
                 counts[other.availability_zone] += 1
-        return min(FARGATE_ZONES, key=lambda zone: (counts[zone], zone))
+        return min(zones, key=lambda zone: (counts[zone], zone))
 
     def _definition(self, family_revision: str) -> TaskDefinition:
         family, _, revision = family_revision.rpartition(":")
@@ -589,7 +613,17 @@ class EcsController:
             availability_zone=task.availability_zone or "",
             container_instance=task.container_instance,
             network=self.network,
+            host=self._host_of(task),
         )
+
+    def _host_of(self, task: Task) -> str | None:
+        """The machine of the task's container instance, when it is one (ecs/hosts.py)."""
+        if task.container_instance is None:
+            return None
+        for instance in self.store.container_instances(task.cluster):
+            if instance.instance_id == task.container_instance:
+                return instance.attribute(HOST_ATTRIBUTE)
+        return None
 
     def _register(self, task: Task) -> None:
         if task.registered_targets or task.service is None or self.targets is None:

@@ -18,7 +18,9 @@ from orchestrator.ecs.load_balancing import ElbRequestCounter, ElbTargetRegistry
 from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.elb.controller import ElbController
 from orchestrator.runtime import Runtime
-from orchestrator.runtime.tasks import DockerTaskRuntime
+from orchestrator.runtime.swarm import SwarmRuntime
+from orchestrator.runtime.swarm_tasks import SwarmTaskRuntime
+from orchestrator.runtime.tasks import DockerTaskRuntime, TaskRuntime
 from orchestrator.time_scale import TimeScale
 
 
@@ -53,7 +55,7 @@ def ecs_controllers(
 ) -> tuple[EcsController, ServiceScalingController]:
     """``labels`` are the extra labels the instance runtime uses (INSTANCE_LABELS): task
     containers carry them too, and only those are managed."""
-    tasks = DockerTaskRuntime(labels=labels)
+    tasks = task_runtime(instances, labels)
     ecs = EcsController(
         store_path,
         tasks,
@@ -67,3 +69,11 @@ def ecs_controllers(
         store_path, tasks, clock=clock, metrics=ControlPlaneMetrics(backlog, elb)
     )
     return ecs, scaling
+
+
+def task_runtime(instances: Runtime, labels: Mapping[str, str] | None = None) -> TaskRuntime:
+    """Tasks run where instances do: on this Docker engine, or on the nodes of the Swarm
+    whose manager the instances' runtime talks to (its overlay network too)."""
+    if isinstance(instances, SwarmRuntime):
+        return SwarmTaskRuntime(instances.client, network=instances.network, labels=labels)
+    return DockerTaskRuntime(labels=labels)

@@ -123,26 +123,44 @@ def service_spec(
         # A template's command replaces the image's CMD, not its ENTRYPOINT (docker run's
         # meaning, which DockerRuntime keeps): in a Swarm spec that is Args.
         container["Args"] = list(data.command)
-    limits: dict[str, int] = {}
-    if data.cpus is not None:
-        limits["NanoCPUs"] = round(data.cpus * 1e9)
-    if data.memory_mib is not None:
-        limits["MemoryBytes"] = data.memory_mib * 1024 * 1024
-    template: dict[str, Any] = {
-        "ContainerSpec": container,
-        "Resources": {"Limits": limits},
-        # The group replaces dead instances; the Swarm must not bring them back.
-        "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
-        "Placement": {"Constraints": [zone_constraint(availability_zone)]},
-    }
-    if network is not None:
-        template["Networks"] = [{"Target": network}]
     return ServiceSpec(
         name=service_name(instance_id),
         labels=dict(labels),
-        task_template=template,
+        task_template=run_once_template(
+            container,
+            cpus=data.cpus,
+            memory_mib=data.memory_mib,
+            constraint=zone_constraint(availability_zone),
+            network=network,
+        ),
         mode={"Replicated": {"Replicas": 1}},
     )
+
+
+def run_once_template(
+    container: dict[str, Any],
+    *,
+    cpus: float | None,
+    memory_mib: int | None,
+    constraint: str,
+    network: str | None,
+) -> dict[str, Any]:
+    """A task template the Swarm runs where ``constraint`` allows and never restarts: the
+    orchestrator replaces what ends (a group its instances, a service its tasks)."""
+    limits: dict[str, int] = {}
+    if cpus:
+        limits["NanoCPUs"] = round(cpus * 1e9)
+    if memory_mib:
+        limits["MemoryBytes"] = memory_mib * 1024 * 1024
+    template: dict[str, Any] = {
+        "ContainerSpec": container,
+        "Resources": {"Limits": limits},
+        "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
+        "Placement": {"Constraints": [constraint]},
+    }
+    if network is not None:
+        template["Networks"] = [{"Target": network}]
+    return template
 
 
 def node_ready(node: Mapping[str, Any]) -> bool:
@@ -191,6 +209,48 @@ def latest_task(tasks: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The service's newest task (restart condition none makes one; any others are history)."""
     found = sorted(tasks, key=lambda t: str(t.get("CreatedAt", "")))
     return found[-1] if found else None
+
+
+def labelled_services(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The services carrying every one of ``labels`` (the manager's API ``api``)."""
+    found: list[dict[str, Any]] = api.services(
+        filters={"label": [f"{key}={value}" for key, value in labels.items()]}
+    )
+    return found
+
+
+def with_latest_tasks(
+    api: Any, services: Sequence[Mapping[str, Any]]
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any] | None, Mapping[str, Any] | None]]:
+    """Each service with its newest task and that task's node (None when there is none yet),
+    from one listing of the tasks and one of the nodes."""
+    tasks: dict[str, list[Mapping[str, Any]]] = {}
+    for task in api.tasks():
+        tasks.setdefault(task.get("ServiceID", ""), []).append(task)
+    nodes = {node["ID"]: node for node in api.nodes()}
+    found = []
+    for service in services:
+        task = latest_task(tasks.get(service["ID"], []))
+        found.append((service, task, nodes.get(str((task or {}).get("NodeID")))))
+    return found
+
+
+def task_still_running(api: Any, task_id: str) -> bool:
+    """Whether a task still runs a container on a reachable node: a task on a node that is
+    down counts as ended (the node removes its container when it comes back)."""
+    try:
+        task = api.inspect_task(task_id)
+    except NotFound:
+        return False
+    if (task.get("Status") or {}).get("State") in _STOPPED_STATES:
+        return False
+    node_id = task.get("NodeID")
+    if not node_id:
+        return False
+    try:
+        return node_ready(api.inspect_node(node_id))
+    except NotFound:
+        return False
 
 
 def task_address(task: Mapping[str, Any] | None, network: str | None) -> str | None:
@@ -261,6 +321,7 @@ class SwarmRuntime:
         metadata_url: str | None = None,
     ) -> None:
         # The SDK's Swarm calls are untyped (decorated); Any keeps mypy --strict honest about it.
+        self.client = client  # the manager: ECS's task runtime on the same Swarm uses it too
         self._api: Any = client.api
         self._network = network
         self._images = images if images is not None else ImagePolicy.from_environ()
@@ -268,6 +329,11 @@ class SwarmRuntime:
         self._scope = {LABEL_MANAGED: "true", **self._extra_labels}
         self._clock = clock
         self._metadata_url = metadata_url
+
+    @property
+    def network(self) -> str | None:
+        """The overlay network instances join (None: each template's own)."""
+        return self._network
 
     def launch(
         self,
@@ -394,34 +460,12 @@ class SwarmRuntime:
         return float(spec.get("StopGracePeriod", 0)) / 1e9
 
     def _task_still_running(self, task_id: str) -> bool:
-        try:
-            task = self._api.inspect_task(task_id)
-        except NotFound:
-            return False
-        if (task.get("Status") or {}).get("State") in _STOPPED_STATES:
-            return False
-        node_id = task.get("NodeID")
-        if not node_id:
-            return False
-        try:
-            return node_ready(self._api.inspect_node(node_id))
-        except NotFound:
-            return False
+        return task_still_running(self._api, task_id)
 
     def instances(self, group: str | None = None) -> list[Instance]:
         extra = {LABEL_GROUP: group} if group is not None else {}
-        services = self._services(extra)
-        if not services:
-            return []
-        api = self._api
-        tasks_by_service: dict[str, list[Mapping[str, Any]]] = {}
-        for task in api.tasks():
-            tasks_by_service.setdefault(task.get("ServiceID", ""), []).append(task)
-        nodes = {node["ID"]: node for node in api.nodes()}
         found = []
-        for service in services:
-            task = latest_task(tasks_by_service.get(service["ID"], []))
-            node = nodes.get(str((task or {}).get("NodeID")))
+        for service, task, node in with_latest_tasks(self._api, self._services(extra)):
             try:
                 found.append(instance_of(service, task, node, self._network))
             except (KeyError, ValueError):
@@ -439,8 +483,4 @@ class SwarmRuntime:
         return self._clock()
 
     def _services(self, extra: Mapping[str, str]) -> list[dict[str, Any]]:
-        scope = {**self._scope, **extra}
-        found: list[dict[str, Any]] = self._api.services(
-            filters={"label": [f"{key}={value}" for key, value in scope.items()]}
-        )
-        return found
+        return labelled_services(self._api, {**self._scope, **extra})

@@ -96,6 +96,34 @@ class TaskSpec:
     availability_zone: str = ""
     container_instance: str | None = None
     network: str | None = None
+    # The machine the task was placed on, on a runtime with hosts (``hosts.TaskHosts``);
+    # None leaves the choice to the runtime (within ``availability_zone``).
+    host: str | None = None
+
+
+def task_labels(
+    scope: Mapping[str, str], spec: TaskSpec, container: ContainerSpec
+) -> dict[str, str]:
+    """The labels one container of a task carries on any runtime: the task's whole record,
+    so the controller rebuilds every task's actual state from the runtime alone."""
+    labels = {
+        **scope,
+        LABEL_CLUSTER: spec.cluster,
+        LABEL_TASK_ID: spec.task_id,
+        LABEL_TASK_DEFINITION: spec.task_definition,
+        LABEL_TASK_GROUP: spec.group,
+        LABEL_AZ: spec.availability_zone,
+        LABEL_CONTAINER_NAME: container.name,
+        LABEL_ESSENTIAL: "true" if container.essential else "false",
+        LABEL_CREATED_AT: repr(spec.created_at),
+    }
+    if spec.service is not None:
+        labels[LABEL_SERVICE] = spec.service
+    if spec.deployment_id is not None:
+        labels[LABEL_DEPLOYMENT] = spec.deployment_id
+    if spec.container_instance is not None:
+        labels[LABEL_CONTAINER_INSTANCE] = spec.container_instance
+    return labels
 
 
 @dataclass(frozen=True)
@@ -187,23 +215,7 @@ class DockerTaskRuntime:
         api = self._client.api
         first_id: str | None = None
         for container in spec.containers:
-            labels = {
-                **self._scope,
-                LABEL_CLUSTER: spec.cluster,
-                LABEL_TASK_ID: spec.task_id,
-                LABEL_TASK_DEFINITION: spec.task_definition,
-                LABEL_TASK_GROUP: spec.group,
-                LABEL_AZ: spec.availability_zone,
-                LABEL_CONTAINER_NAME: container.name,
-                LABEL_ESSENTIAL: "true" if container.essential else "false",
-                LABEL_CREATED_AT: repr(spec.created_at),
-            }
-            if spec.service is not None:
-                labels[LABEL_SERVICE] = spec.service
-            if spec.deployment_id is not None:
-                labels[LABEL_DEPLOYMENT] = spec.deployment_id
-            if spec.container_instance is not None:
-                labels[LABEL_CONTAINER_INSTANCE] = spec.container_instance
+            labels = task_labels(self._scope, spec, container)
             network_mode = spec.network if first_id is None else f"container:{first_id}"
             host_config = api.create_host_config(
                 nano_cpus=round(container.cpus * 1e9) if container.cpus else None,
@@ -315,15 +327,38 @@ def _task_container(container: Container) -> TaskContainer:
         if network and network.get("IPAddress"):
             address = str(network["IPAddress"])
             break
+    return task_container_of(
+        labels,
+        container_id=str(container.id),
+        running=status == "running",
+        exited=exited,
+        exit_code=int(state.get("ExitCode", 0)) if exited and status != "created" else None,
+        health=health,
+        address=address,
+    )
+
+
+def task_container_of(
+    labels: Mapping[str, str],
+    *,
+    container_id: str,
+    running: bool,
+    exited: bool,
+    exit_code: int | None,
+    health: Health | None,
+    address: str | None,
+) -> TaskContainer:
+    """A task container from its labels (``task_labels``) and what the runtime observed of
+    it. KeyError or ValueError when the labels are not a task's."""
     return TaskContainer(
         task_id=labels[LABEL_TASK_ID],
         cluster=labels[LABEL_CLUSTER],
         name=labels[LABEL_CONTAINER_NAME],
-        container_id=str(container.id),
+        container_id=container_id,
         essential=labels.get(LABEL_ESSENTIAL, "true") == "true",
-        running=status == "running",
+        running=running,
         exited=exited,
-        exit_code=int(state.get("ExitCode", 0)) if exited and status != "created" else None,
+        exit_code=exit_code,
         health=health,
         address=address,
         task_definition=labels.get(LABEL_TASK_DEFINITION, ""),

@@ -14,7 +14,6 @@ on every backend (marker ``spot_load``).
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +33,7 @@ from tests.support.brokers import STARTERS
 from tests.support.containers import SESSION_ID, SESSION_LABEL, stable_image
 from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.receiving import wait_for
-from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
+from tests.support.shop import Counter, OrderFlow, Shop, open_shop, service_environment
 
 pytestmark = [pytest.mark.docker, pytest.mark.spot_load]
 
@@ -168,28 +167,6 @@ def _create_group(orchestrator: OrchestratorProcess, shop: Shop, counter: Counte
     )
 
 
-class OrderFlow(threading.Thread):
-    """Places orders at a steady rate until told to stop; remembers every one accepted."""
-
-    def __init__(self, shop: Shop, counter: Counter) -> None:
-        super().__init__(name="orders", daemon=True)
-        self.shop, self.counter = shop, counter
-        self.done = threading.Event()
-        self.placed: list[str] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            while not self.done.is_set():
-                orders = place_orders(
-                    self.shop, self.counter, ORDERS_PER_TICK, first=len(self.placed)
-                )
-                self.placed.extend(o.order_id for o in orders)
-                self.done.wait(TICK)
-        except BaseException as error:  # reported by the test, not lost on this thread
-            self.error = error
-
-
 def _wave(orchestrator: OrchestratorProcess, flow: OrderFlow) -> list[dict[str, Any]]:
     """Reclaim both pools while orders flow; every Spot barista reads its notice, then stops.
     What each saw: its logs up to the stop, and how many orders had been placed by then."""
@@ -218,7 +195,7 @@ def test_interruptions_under_load_lose_no_order(
     markets = sorted(c.labels["barista.lifecycle"] for c in _running())
     assert markets == ["on-demand", "spot", "spot", "spot"]
     ledger = counter.ledger(shop)
-    flow = OrderFlow(shop, counter)
+    flow = OrderFlow(shop, counter, ORDERS_PER_TICK, TICK)
     flow.start()
     started = time.monotonic()
     try:

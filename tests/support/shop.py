@@ -6,6 +6,7 @@ groups of baristas), so each one states only what it proves.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,3 +113,27 @@ def place_orders(shop: Shop, counter: Counter, count: int = 1, first: int = 0) -
             broker.send(counter.queue, order.model_dump_json().encode(), group_id=order.customer.id)
             ledger.accepted(order.order_id)
     return orders
+
+
+class OrderFlow(threading.Thread):
+    """Places ``per_tick`` orders every ``tick`` wall seconds until told to stop (``done``);
+    remembers every one accepted, and the error that stopped it, if any."""
+
+    def __init__(self, shop: Shop, counter: Counter, per_tick: int, tick: float) -> None:
+        super().__init__(name="orders", daemon=True)
+        self.shop, self.counter = shop, counter
+        self.per_tick, self.tick = per_tick, tick
+        self.done = threading.Event()
+        self.placed: list[str] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.done.is_set():
+                orders = place_orders(
+                    self.shop, self.counter, self.per_tick, first=len(self.placed)
+                )
+                self.placed.extend(o.order_id for o in orders)
+                self.done.wait(self.tick)
+        except BaseException as error:  # reported by the test, not lost on this thread
+            self.error = error
