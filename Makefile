@@ -47,14 +47,23 @@ WORKERS = label=barista.compose-project=$(PROJECT)
 DEMO_WAIT ?= 300
 DEMO_STACK ?= orchestrator/demo/stack.json
 
-up: images .env ## the live demo (BACKEND=kafka|rabbitmq|redis): stack, demo groups and ALB, then its URLs
+# CLUSTER=N (make up CLUSTER=3): the stack runs on the manager of a local Docker Swarm of N nodes
+# (images/cluster.sh demo-up), its instances across the nodes' zones (docs/swarm.md); images/
+# compose.sh then finds the stack there, for every target below. Without CLUSTER nothing changes.
+DEMO_CLUSTER_STACK ?= orchestrator/demo/cluster.json
+
+up: images .env $(if $(strip $(CLUSTER)),images-cluster) ## the live demo (BACKEND=kafka|rabbitmq|redis; CLUSTER=3 on a local Swarm): stack, demo groups and ALB, then its URLs
+	$(if $(strip $(CLUSTER)),images/cluster.sh demo-up $(CLUSTER) $(PROJECT))
 	$(COMPOSE) up -d --remove-orphans
 	WAIT_SECONDS=$(DEMO_WAIT) images/wait-healthy.sh
 	$(VENV)/bin/barista demo apply $(DEMO_STACK) --wait $(DEMO_WAIT)
+	$(if $(strip $(CLUSTER)),$(VENV)/bin/barista demo apply $(DEMO_CLUSTER_STACK) --wait $(DEMO_WAIT))
 	@echo
 	@$(VENV)/bin/barista demo urls
 
-down: ## stop the demo; remove its containers (and the orchestrator's workers), networks, volumes
+down: ## stop the demo; remove its containers (and the orchestrator's workers), networks, volumes, and the cluster of make up CLUSTER=N
+	@# The cluster make up CLUSTER=N made holds the whole stack: removing its nodes removes it.
+	images/cluster.sh demo-down $(PROJECT)
 	$(COMPOSE) stop orchestrator
 	docker ps -aq --filter "$(WORKERS)" | xargs -r docker rm -f
 	COMPOSE_PROFILES=all-brokers $(COMPOSE) down --volumes --remove-orphans
@@ -161,10 +170,10 @@ faults: images ## every fault scenario x backend (SIGKILL, partitions, slow brok
 images-cluster: images ## the Swarm node image too (make cluster needs it; make images leaves it out)
 	$(VENV_PY) images/build.py node
 
-# CLUSTER=N nodes, one manager; docs/swarm.md. The settings it prints point the orchestrator at it.
-CLUSTER ?= 3
+# CLUSTER=N nodes (3 unless given), one manager; docs/swarm.md. The settings it prints point the
+# orchestrator at it.
 cluster: images-cluster ## a local Docker Swarm of CLUSTER=3 nodes in containers, zones az-a/b/c, images loaded
-	images/cluster.sh up $(CLUSTER)
+	images/cluster.sh up $(or $(strip $(CLUSTER)),3)
 
 cluster-down: ## remove the local Swarm's nodes and everything on them
 	images/cluster.sh down
