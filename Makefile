@@ -75,6 +75,11 @@ ps: ## the demo stack's containers and their health, and the orchestrator's work
 	$(COMPOSE) ps
 	@docker ps -a --filter "$(WORKERS)" \
 	  --format 'table {{.Names}}\t{{.Label "barista.group"}}\t{{.Status}}'
+	@# After make up CLUSTER=N the workers are Swarm services: their tasks, by node.
+	@api=$$(images/cluster.sh demo-api $(PROJECT)); if [[ -n $$api ]]; then \
+	  DOCKER_HOST=$$api docker node ps --filter desired-state=running \
+	    --format 'table {{.Name}}\t{{.Node}}\t{{.CurrentState}}' $$(DOCKER_HOST=$$api docker node ls -q); \
+	fi
 
 logs: ## follow the demo stack's logs (the workers': docker logs NAME, names from make ps)
 	$(COMPOSE) logs --follow --tail=100
@@ -178,8 +183,8 @@ cluster: images-cluster ## a local Docker Swarm of CLUSTER=3 nodes in containers
 cluster-down: ## remove the local Swarm's nodes and everything on them
 	images/cluster.sh down
 
-test-swarm: images-cluster ## Auto Scaling across the zones of a 3-node local Swarm, node loss and return (marker swarm; not in make test)
-	$(VENV)/bin/pytest -m swarm tests/integration/test_swarm.py $(PYTEST_ARGS)
+test-swarm: images-cluster ## Auto Scaling across the zones of a 3-node local Swarm, node loss and return; make up CLUSTER=3 (marker swarm; not in make test)
+	$(VENV)/bin/pytest -m swarm tests/integration/test_swarm.py tests/e2e/test_demo_cluster.py $(PYTEST_ARGS)
 
 e2e-all: images ## the live-demo e2e test on each backend (Kafka in both queue modes) with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)
 	for backend in kafka rabbitmq redis; do \

@@ -126,7 +126,7 @@ up() {
 
   local archive
   archive=$(mktemp --tmpdir barista-cluster-images.XXXXXX.tar)
-  trap 'rm -f "$archive"' RETURN
+  trap 'rm -f "${archive:-}"; trap - RETURN' RETURN
   # shellcheck disable=SC2086 # a list of image names
   docker save --output "$archive" $IMAGES
   lap "saved $(du -h "$archive" | cut -f1) of images"
@@ -148,7 +148,8 @@ up() {
   [[ -z $manager_archive ]] || rm -f "$manager_archive"
   lap "loaded into $count nodes (in parallel)"
   printf 'cluster: %-40s %6.1f s\n' "total" "$(elapsed "$started" "$EPOCHREALTIME")" >&2
-  env_lines
+  # The demo's stack is told by images/cluster-compose.yml instead.
+  if [[ -z ${CLUSTER_DEMO:-} ]]; then env_lines; fi
 }
 
 # The manager's publish, label and mount options: its API, and for the demo its ports and the
@@ -203,7 +204,7 @@ demo_up() {
 
 # The manager API of the cluster made for compose project $1 (empty when there is none).
 demo_api() {
-  docker ps --quiet --filter "label=barista.cluster.demo=$1" --filter "label=barista.cluster.api" \
+  docker ps --filter "label=barista.cluster.demo=$1" --filter "label=barista.cluster.api" \
     --format '{{.Label "barista.cluster.api"}}' | head -n 1
 }
 
