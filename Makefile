@@ -75,10 +75,12 @@ ps: ## the demo stack's containers and their health, and the orchestrator's work
 	$(COMPOSE) ps
 	@docker ps -a --filter "$(WORKERS)" \
 	  --format 'table {{.Names}}\t{{.Label "barista.group"}}\t{{.Status}}'
-	@# After make up CLUSTER=N the workers are Swarm services: their tasks, by node.
-	@api=$$(images/cluster.sh demo-api $(PROJECT)); if [[ -n $$api ]]; then \
-	  DOCKER_HOST=$$api docker node ps --filter desired-state=running \
-	    --format 'table {{.Name}}\t{{.Node}}\t{{.CurrentState}}' $$(DOCKER_HOST=$$api docker node ls -q); \
+	@# After make up CLUSTER=N the workers are Swarm services: their running tasks, by node.
+	@export DOCKER_HOST=$$(images/cluster.sh demo-api $(PROJECT)); \
+	services=$$([[ -z $$DOCKER_HOST ]] || docker service ls -q --filter "$(WORKERS)"); \
+	if [[ -n $$services ]]; then \
+	  docker service ps --filter desired-state=running \
+	    --format 'table {{.Name}}\t{{.Node}}\t{{.CurrentState}}' $$services; \
 	fi
 
 logs: ## follow the demo stack's logs (the workers': docker logs NAME, names from make ps)
