@@ -47,14 +47,23 @@ WORKERS = label=barista.compose-project=$(PROJECT)
 DEMO_WAIT ?= 300
 DEMO_STACK ?= orchestrator/demo/stack.json
 
-up: images .env ## the live demo (BACKEND=kafka|rabbitmq|redis): stack, demo groups and ALB, then its URLs
+# CLUSTER=N (make up CLUSTER=3): the stack runs on the manager of a local Docker Swarm of N nodes
+# (images/cluster.sh demo-up), its instances across the nodes' zones (docs/swarm.md); images/
+# compose.sh then finds the stack there, for every target below. Without CLUSTER nothing changes.
+DEMO_CLUSTER_STACK ?= orchestrator/demo/cluster.json
+
+up: images .env $(if $(strip $(CLUSTER)),images-cluster) ## the live demo (BACKEND=kafka|rabbitmq|redis; CLUSTER=3 on a local Swarm): stack, demo groups and ALB, then its URLs
+	$(if $(strip $(CLUSTER)),images/cluster.sh demo-up $(CLUSTER) $(PROJECT))
 	$(COMPOSE) up -d --remove-orphans
 	WAIT_SECONDS=$(DEMO_WAIT) images/wait-healthy.sh
 	$(VENV)/bin/barista demo apply $(DEMO_STACK) --wait $(DEMO_WAIT)
+	$(if $(strip $(CLUSTER)),$(VENV)/bin/barista demo apply $(DEMO_CLUSTER_STACK) --wait $(DEMO_WAIT))
 	@echo
 	@$(VENV)/bin/barista demo urls
 
-down: ## stop the demo; remove its containers (and the orchestrator's workers), networks, volumes
+down: ## stop the demo; remove its containers (and the orchestrator's workers), networks, volumes, and the cluster of make up CLUSTER=N
+	@# The cluster make up CLUSTER=N made holds the whole stack: removing its nodes removes it.
+	images/cluster.sh demo-down $(PROJECT)
 	$(COMPOSE) stop orchestrator
 	docker ps -aq --filter "$(WORKERS)" | xargs -r docker rm -f
 	COMPOSE_PROFILES=all-brokers $(COMPOSE) down --volumes --remove-orphans
@@ -66,6 +75,13 @@ ps: ## the demo stack's containers and their health, and the orchestrator's work
 	$(COMPOSE) ps
 	@docker ps -a --filter "$(WORKERS)" \
 	  --format 'table {{.Names}}\t{{.Label "barista.group"}}\t{{.Status}}'
+	@# After make up CLUSTER=N the workers are Swarm services: their running tasks, by node.
+	@export DOCKER_HOST=$$(images/cluster.sh demo-api $(PROJECT)); \
+	services=$$([[ -z $$DOCKER_HOST ]] || docker service ls -q --filter "$(WORKERS)"); \
+	if [[ -n $$services ]]; then \
+	  docker service ps --filter desired-state=running \
+	    --format 'table {{.Name}}\t{{.Node}}\t{{.CurrentState}}' $$services; \
+	fi
 
 logs: ## follow the demo stack's logs (the workers': docker logs NAME, names from make ps)
 	$(COMPOSE) logs --follow --tail=100
@@ -161,16 +177,16 @@ faults: images ## every fault scenario x backend (SIGKILL, partitions, slow brok
 images-cluster: images ## the Swarm node image too (make cluster needs it; make images leaves it out)
 	$(VENV_PY) images/build.py node
 
-# CLUSTER=N nodes, one manager; docs/swarm.md. The settings it prints point the orchestrator at it.
-CLUSTER ?= 3
+# CLUSTER=N nodes (3 unless given), one manager; docs/swarm.md. The settings it prints point the
+# orchestrator at it.
 cluster: images-cluster ## a local Docker Swarm of CLUSTER=3 nodes in containers, zones az-a/b/c, images loaded
-	images/cluster.sh up $(CLUSTER)
+	images/cluster.sh up $(or $(strip $(CLUSTER)),3)
 
 cluster-down: ## remove the local Swarm's nodes and everything on them
 	images/cluster.sh down
 
-test-swarm: images-cluster ## Auto Scaling and ECS across the zones of a 3-node local Swarm, node loss under load and return (marker swarm; not in make test)
-	$(VENV)/bin/pytest -m swarm tests/integration/test_swarm.py $(PYTEST_ARGS)
+test-swarm: images-cluster ## Auto Scaling and ECS across the zones of a 3-node local Swarm, node loss under load and return; make up CLUSTER=3 (marker swarm; not in make test)
+	$(VENV)/bin/pytest -m swarm tests/integration/test_swarm.py tests/e2e/test_demo_cluster.py $(PYTEST_ARGS)
 
 e2e-all: images ## the live-demo e2e test on each backend (Kafka in both queue modes) with Compose v2+, and on RabbitMQ with v1 (make test: RabbitMQ, v2+)
 	for backend in kafka rabbitmq redis; do \

@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # One project name wherever the checkout lives, so `make down` finds what `make up` started.
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-barista}
+# On the manager of the local Swarm `make up CLUSTER=N` made for this project, if there is one.
+# shellcheck source=images/cluster-env.sh
+source images/cluster-env.sh
 if [[ -z ${BACKEND:-} && -f .env ]]; then
   BACKEND=$(sed -n 's/^BACKEND=//p' .env | tail -n 1)
 fi

@@ -4,6 +4,9 @@
 # unhealthy. Usage: wait-healthy.sh [compose args such as -p NAME] (timeout: WAIT_SECONDS).
 set -euo pipefail
 here=$(dirname "$0")
+# The stack's containers are on the local Swarm's manager after `make up CLUSTER=N`.
+# shellcheck source=images/cluster-env.sh
+source "$here/cluster-env.sh"
 deadline=$((SECONDS + ${WAIT_SECONDS:-180}))
 mapfile -t ids < <("$here/compose.sh" "$@" ps -q)
 if ((${#ids[@]} == 0)); then

@@ -66,3 +66,6 @@ class Instance:
     # The EC2 instance type its limits are (orchestrator.instance_types); None for limits
     # that are no type, and for containers launched before the label existed.
     instance_type: str | None = None
+    # The host it runs on, where a runtime has several (a Swarm node's hostname); None on one
+    # engine. The dashboard shows instances per host and zone with it.
+    host: str | None = None

@@ -82,6 +82,20 @@ def instance_state(instance: Instance, draining: frozenset[str]) -> str:
     return "in service"
 
 
+def placement(instances: Iterable[Instance]) -> list[dict[str, Any]]:
+    """Live instances per zone and host (a Swarm node; None on one engine), zone by zone:
+    on a Swarm a zone is a set of hosts, and losing one shows as its row emptying."""
+    counts = collections.Counter(
+        (i.availability_zone, i.host) for i in instances if i.health is not Health.STOPPED
+    )
+    return [
+        {"availability_zone": zone, "host": host, "instances": n}
+        for (zone, host), n in sorted(
+            counts.items(), key=lambda item: (item[0][0], item[0][1] or "")
+        )
+    ]
+
+
 def capacity_history(
     current: int, activities: Iterable[Activity], since: float, now: float
 ) -> list[tuple[float, int]]:
@@ -442,6 +456,7 @@ class Dashboard:
                 "protected": i.instance_id in group.protected_instance_ids,
                 "launched_at": i.launched_at,
                 "address": i.address,
+                "host": i.host,
             }
             for i in members
         ]
@@ -462,6 +477,7 @@ class Dashboard:
             "spot": sum(1 for i in members if i.lifecycle.value == "spot"),
             "protected": sum(1 for row in rows if row["protected"]),
             "instances": rows,
+            "placement": placement(members),
             "history": [[t, n] for t, n in history],
             "policies": [
                 policy_view(

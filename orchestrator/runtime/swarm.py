@@ -32,6 +32,7 @@ live on each node's engine) and the demo's chaos actions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -293,6 +294,20 @@ def instance_of(
     )
 
 
+def node_host(node: Mapping[str, Any] | None) -> str | None:
+    """A node as people name it: its hostname (its ID if it reports none), or None unplaced."""
+    if node is None:
+        return None
+    hostname = (node.get("Description") or {}).get("Hostname")
+    return str(hostname or node.get("ID") or "") or None
+
+
+def placed_on(instance: Instance, node: Mapping[str, Any] | None) -> Instance:
+    """The instance with the host its task runs on: the dashboard groups instances by host
+    and zone, which on a Swarm are different things (a zone may have several nodes)."""
+    return dataclasses.replace(instance, host=node_host(node))
+
+
 def swarm_client(url: str | None) -> docker.DockerClient:
     """A client of the Swarm manager at ``url`` (``tcp://``, ``ssh://``, ``unix://``), or of
     the engine DOCKER_HOST names when ``url`` is None; the API version is negotiated."""
@@ -467,7 +482,7 @@ class SwarmRuntime:
         found = []
         for service, task, node in with_latest_tasks(self._api, self._services(extra)):
             try:
-                found.append(instance_of(service, task, node, self._network))
+                found.append(placed_on(instance_of(service, task, node, self._network), node))
             except (KeyError, ValueError):
                 continue  # labelled by hand without the rest: not one of ours to judge
         return found

@@ -15,13 +15,15 @@ START_TIMEOUT = 30.0
 
 
 @contextmanager
-def docker_proxy() -> Iterator[str]:
-    """Yields the proxy's ``tcp://127.0.0.1:PORT`` base URL; removes the proxy afterwards."""
+def docker_proxy(environment: dict[str, str] | None = None) -> Iterator[str]:
+    """Yields the proxy's ``tcp://127.0.0.1:PORT`` base URL; removes the proxy afterwards.
+    ``environment`` is the proxy's (``BARISTA_SWARM`` lets the Swarm calls through)."""
     engine = docker.from_env()
     container = engine.containers.run(
         stable_image("haproxy"),
         entrypoint=["haproxy", "-db", "-f", "/barista/docker-proxy/haproxy.cfg"],
         user="0",  # as in docker-compose.yml: the socket is root's
+        environment=environment or {},
         volumes={
             "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
             str(IMAGES_DIR / "docker-proxy"): {"bind": "/barista/docker-proxy", "mode": "ro"},

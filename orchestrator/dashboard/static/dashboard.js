@@ -258,7 +258,8 @@ function groupSection(group) {
       <div><h3>instances over time</h3><div class="capacity-chart"></div></div>
       <div class="policies"></div>
     </div>
-    <table><thead><tr><th>instance</th><th>state</th><th>zone</th><th>market</th><th>scale-in</th><th>launched (AWS clock)</th><th></th></tr></thead><tbody></tbody></table>`;
+    <p class="placement note"></p>
+    <table><thead><tr><th>instance</th><th>state</th><th>zone (host)</th><th>market</th><th>scale-in</th><th>launched (AWS clock)</th><th></th></tr></thead><tbody></tbody></table>`;
   section.querySelector(".desired-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = event.target.elements.desired;
@@ -285,6 +286,11 @@ function renderGroup(section, group, clock, chaos) {
   const counts = Object.entries(group.counts).map(([state, n]) => `${n} ${state}`).join(", ") || "no instances";
   section.querySelector(".sizes").innerHTML =
     `min ${group.min_size} · desired <b class="desired">${group.desired_capacity}</b> · max ${group.max_size} — ${escapeHtml(counts)}${group.spot ? ` · ${group.spot} spot` : ""}${group.protected ? ` · ${group.protected} protected` : ""}`;
+  // Per zone and host: on a Swarm (docs/swarm.md) each zone is a set of nodes.
+  const hosts = group.placement.filter((p) => p.host);
+  section.querySelector(".placement").textContent = hosts.length
+    ? "per zone and host: " + hosts.map((p) => `${p.availability_zone} · ${p.host}: ${p.instances}`).join(" — ")
+    : "";
   Charts.render(section.querySelector(".capacity-chart"), {
     xmin: clock.since,
     xmax: clock.now,
@@ -337,7 +343,7 @@ function renderGroup(section, group, clock, chaos) {
     return `<tr data-instance="${escapeHtml(i.instance_id)}" data-type="${escapeHtml(i.instance_type || "")}" data-zone="${escapeHtml(i.availability_zone)}">
       <td><code>${escapeHtml(i.instance_id)}</code></td>
       <td class="state">${badge(i.state, stateClass(i.state))}${i.lifecycle_state ? ` <span class="note lifecycle-state">${escapeHtml(i.lifecycle_state)}</span>` : ""}</td>
-      <td>${escapeHtml(i.availability_zone)}</td>
+      <td>${escapeHtml(i.availability_zone)}${i.host ? ` <span class="note host">${escapeHtml(i.host)}</span>` : ""}</td>
       <td>${i.lifecycle === "spot" ? badge("spot", "spot") : "on-demand"}${i.instance_type ? ` <span class="note">${escapeHtml(i.instance_type)}</span>` : ""}</td>
       <td>${i.protected ? badge("protected", "protected") : "—"}</td>
       <td>${Charts.clockLabel(i.launched_at)}</td>

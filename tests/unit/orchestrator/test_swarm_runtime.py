@@ -11,6 +11,7 @@ from orchestrator.runtime.swarm import (
     SwarmRuntime,
     instance_of,
     latest_task,
+    node_host,
     service_spec,
     task_health,
     unavailable_zones_of,
@@ -142,3 +143,44 @@ def test_the_swarm_runtime_tells_auto_scaling_which_zones_are_down():
     runtime = SwarmRuntime(Client())  # type: ignore[arg-type]
     assert isinstance(runtime, ZoneHealth)
     assert runtime.unavailable_zones(["az-a", "az-b"]) == {"az-b"}
+
+
+def test_each_instance_carries_the_node_its_task_runs_on():
+    labels = {
+        "barista.managed": "true",
+        "barista.instance-id": "i-1",
+        "barista.group": "g",
+        "barista.launch-template": "lt",
+        "barista.template-version": "1",
+        "barista.az": "az-b",
+        "barista.lifecycle": "on-demand",
+        "barista.protected": "false",
+        "barista.launched-at": "1",
+    }
+    placed = node("az-b", node_id="n2") | {"Description": {"Hostname": "barista-cluster-2"}}
+
+    class Api:
+        def services(self, filters):
+            return [{"ID": "s1", "Spec": {"Labels": labels}}]
+
+        def tasks(self):
+            return [task("running", node_id="n2") | {"ServiceID": "s1"}]
+
+        def nodes(self):
+            return [node("az-a"), placed]
+
+    class Client:
+        api = Api()
+
+    (found,) = SwarmRuntime(Client()).instances()  # type: ignore[arg-type]
+    assert (found.instance_id, found.availability_zone, found.host) == (
+        "i-1",
+        "az-b",
+        "barista-cluster-2",
+    )
+
+
+def test_a_node_is_named_by_its_hostname_else_its_id_and_an_unplaced_task_by_nothing():
+    assert node_host(node("az-a") | {"Description": {"Hostname": "h1"}}) == "h1"
+    assert node_host(node("az-a", node_id="n7")) == "n7"
+    assert node_host(None) is None

@@ -13,9 +13,9 @@ from orchestrator.api import ApiContext, api_routes
 from orchestrator.asg.controller import AutoScalingController
 from orchestrator.asg.store import Store
 from orchestrator.dashboard import snapshot
-from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history
+from orchestrator.dashboard.snapshot import Dashboard, Sources, capacity_history, placement
 from orchestrator.dashboard.sources import Buckets, merge, parse_latency
-from orchestrator.instances import Health
+from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.scaling.activity import Activity, ActivityStatusCode
 from orchestrator.scaling.metrics import QueueBacklogMetric
@@ -104,6 +104,47 @@ def test_instances_show_their_state_protection_and_market(
     assert shown["counts"] == {"in service": 1, "pending": 1}
     assert shown["protected"] == 1
     assert shown["history"][-1][1] == 2, "two launches on record, two instances now"
+    # One engine: no host, the two instances counted by zone alone.
+    assert rows[first]["host"] is None
+    assert sum(p["instances"] for p in shown["placement"]) == 2
+    assert {p["host"] for p in shown["placement"]} == {None}
+
+
+def _instance(instance_id: str, zone: str, host: str | None, health: Health) -> Instance:
+    return Instance(
+        instance_id=instance_id,
+        group="g",
+        launch_template="lt",
+        template_version=1,
+        availability_zone=zone,
+        lifecycle=Lifecycle.ON_DEMAND,
+        protected_at_launch=False,
+        launched_at=0.0,
+        health=health,
+        container_id=instance_id,
+        host=host,
+    )
+
+
+def test_live_instances_are_counted_per_zone_and_host():
+    found = placement(
+        [
+            _instance("i-1", "az-b", "node-2", Health.HEALTHY),
+            _instance("i-2", "az-a", "node-1", Health.STARTING),
+            _instance("i-3", "az-b", "node-2", Health.UNHEALTHY),
+            _instance("i-4", "az-b", "node-4", Health.HEALTHY),
+            _instance("i-5", "az-c", "node-3", Health.STOPPED),  # terminating: not counted
+        ]
+    )
+    assert found == [
+        {"availability_zone": "az-a", "host": "node-1", "instances": 1},
+        {"availability_zone": "az-b", "host": "node-2", "instances": 2},
+        {"availability_zone": "az-b", "host": "node-4", "instances": 1},
+    ]
+    # On one engine there is no host: one row per zone.
+    assert placement([_instance("i-1", "az-a", None, Health.HEALTHY)]) == [
+        {"availability_zone": "az-a", "host": None, "instances": 1}
+    ]
 
 
 def test_activities_show_with_their_causes(
