@@ -170,6 +170,11 @@ class AutoScalingController:
                 unavailable_zones=self._unavailable_zones(group),
                 warm=warm,
                 warm_ready=ready_instances(pools.get(name), warm.values(), instances),
+                grace_from={
+                    i: r.left_warm_pool_at
+                    for i, r in records.items()
+                    if r.left_warm_pool_at is not None and r.auto_scaling_group_name == name
+                },
             )
             plans[name] = decided
             if decided.is_empty:
@@ -368,6 +373,7 @@ class AutoScalingController:
                 state=LifecycleState.PENDING,
                 since=now,
                 activity=activity if launch_hooks else None,
+                left_warm_pool_at=now,
             ),
         )
         log.info("taken from the warm pool", extra={"instance_id": instance_id})

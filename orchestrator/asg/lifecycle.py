@@ -135,6 +135,10 @@ class InstanceLifecycle:
     # A scale-in under a warm pool's ReuseOnScaleIn: after Terminating:Wait (hooks, draining)
     # the instance goes back to the warm pool instead of being terminated.
     to_warm_pool: bool = False
+    # When the instance left the group's warm pool for the group (None: launched for it). Its
+    # health check grace period counts from then, as AWS's counts from when it goes into
+    # service, not from the launch that put it in the pool long before.
+    left_warm_pool_at: float | None = None
 
     def open_action(
         self, hook_name: str, token: str | None = None

@@ -207,6 +207,37 @@ def test_running_and_hibernated_pools_keep_their_instances_so(
     assert states(store)[warm] is LifecycleState.IN_SERVICE
 
 
+def test_a_thawed_instance_s_grace_period_counts_from_when_it_left_the_pool(
+    store: Store, runtime: FakeRuntime
+):
+    """Hibernated for longer than the grace period, then taken: it comes out of its pause with
+    the unhealthy status recorded while it was frozen, and is judged only once the grace
+    period has passed since it left the pool (not since the launch that put it there)."""
+    store.put_group(replace(store.groups()["baristas"], health_check_grace_period=60))
+    put_pool(
+        store, min_size=1, max_group_prepared_capacity=1, pool_state=WarmPoolState.HIBERNATED
+    )
+    controller = AutoScalingController(store, runtime)
+    settle(controller, runtime)
+    (warm,) = warm_ids(store)
+    runtime.advance(600)  # frozen ten minutes: far past the grace period since its launch
+    store.put_group(set_desired_capacity(store.groups()["baristas"], 2, now=runtime.now()))
+    controller.reconcile_once()
+    assert states(store)[warm] in (LifecycleState.PENDING, LifecycleState.IN_SERVICE)
+    runtime.set_health(warm, Health.UNHEALTHY)  # Docker's health from before the thaw
+    runtime.advance(59)
+    controller.reconcile_once()
+    assert states(store)[warm] is LifecycleState.IN_SERVICE, "judged within its grace period"
+    runtime.advance(2)
+    controller.reconcile_once()
+    # Still unhealthy after the grace period: terminated (and replaced).
+    assert warm not in states(store) or states(store)[warm].leaving
+    assert any(
+        warm in a.description and "status check failure" in a.cause
+        for a in store.activities("baristas")
+    )
+
+
 def test_reuse_on_scale_in_returns_the_instance_to_the_pool(store: Store, runtime: FakeRuntime):
     put_pool(store, max_group_prepared_capacity=2, reuse_on_scale_in=True)
     controller = AutoScalingController(store, runtime)
