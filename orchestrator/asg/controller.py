@@ -574,8 +574,10 @@ class AutoScalingController:
             self.drain.begin_drain(group, instance_id)
         if state in (LifecycleState.WARMED_STOPPED, LifecycleState.WARMED_HIBERNATED):
             self.stops.park(instance_id, hibernate=state is LifecycleState.WARMED_HIBERNATED)
-        if state is LifecycleState.TERMINATING and record.abandoned and activity is not None:
-            # A launch hook abandoned the instance: the launch failed, a termination begins.
+        abandoning = state in (LifecycleState.TERMINATING, LifecycleState.WARMED_TERMINATING)
+        if abandoning and record.abandoned and activity is not None:
+            # A launch hook abandoned the instance (launched for the group or into its warm
+            # pool): the launch failed, a termination begins.
             self.store.record_activities([_abandoned_launch(activity, record, now)])
             activity = _abandon_termination(record, activity, now)
         if activity is not None:
