@@ -498,12 +498,18 @@ def _replace_unhealthy(state: _Pass, mine: Sequence[Instance]) -> None:
         state.terminate(instance, reason)
 
 
+# MaxInstanceLifetime replaces at most a tenth of desired capacity at a time (at least one).
+LIFETIME_BATCH_DIVISOR = 10
+
+
 def _replace_expired(state: _Pass, replacing: bool) -> None:
-    """MaxInstanceLifetime: the oldest instance in service for at least the lifetime is
-    terminated and replaced, one at a time. AWS pauses between replacements for an interval
-    it does not state; here the next one waits until the group is back at its desired capacity
-    with every instance healthy and none still leaving (``replacing``). An instance protected
-    from scale-in is kept, as AWS's advice for holding one back relies on."""
+    """MaxInstanceLifetime: the oldest instances in service for at least the lifetime are
+    terminated and replaced, one at a time, or up to 10 % of desired capacity at a time in a
+    group of 20 or more (AWS replaces at most 10 % of the group at once). AWS pauses between
+    replacements for an interval it does not state; here the next batch waits until the group
+    is back at its desired capacity with every instance healthy and none still leaving
+    (``replacing``). An instance protected from scale-in is kept, as AWS's advice for holding
+    one back relies on."""
     lifetime = state.group.max_instance_lifetime
     if lifetime is None or replacing or state.terminations:
         return
@@ -519,8 +525,8 @@ def _replace_expired(state: _Pass, replacing: bool) -> None:
         for i in capacity
         if state.now - i.launched_at >= lifetime and i.instance_id not in state.protected_ids
     ]
-    if expired:
-        oldest = min(expired, key=lambda i: (i.launched_at, i.instance_id))
+    batch = max(1, state.group.desired_capacity // LIFETIME_BATCH_DIVISOR)
+    for oldest in sorted(expired, key=lambda i: (i.launched_at, i.instance_id))[:batch]:
         state.terminate(
             oldest,
             f"At {state.at} an instance was taken out of service in response to a maximum "
