@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import os
 import platform
 import socket
@@ -30,7 +31,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -298,33 +301,58 @@ def pass_times(runtime: Runtime, size: int, work: Path, image: str) -> tuple[flo
     return launching, statistics.median(steady)
 
 
+@contextmanager
+def held(lock: str | None) -> Iterator[None]:
+    """An exclusive flock on ``lock`` while the block runs; nothing without one."""
+    if lock is None:
+        yield
+        return
+    with Path(lock).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="50,200")
     parser.add_argument("--skip-docker-passes", action="store_true")
+    parser.add_argument(
+        "--lock",
+        help="a lock file held (flock) for each round of variants and for the passes, and "
+        "released between them, on a machine shared with other Docker work",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         work = Path(scratch)
         runs: dict[str, list[tuple[float, ...]]] = {name: [] for name in VARIANTS}
-        with open_shop("redis") as shop:
-            for n in range(args.runs):
+        shop: Shop | None = None
+        for n in range(args.runs):
+            with held(args.lock):
+                if shop is None:
+                    shop = stack.enter_context(open_shop("redis"))
                 # Interleaved, so the machine's load falls on every variant alike.
                 for name, pool_state in VARIANTS.items():
                     runs[name].append(breach_run(shop, work, n, pool_state=pool_state))
+        with held(args.lock):
+            stack.close()  # the shop's containers go
         print("\n".join(report(runs, {}, args.runs)[: 4 + 4 * len(VARIANTS)]), flush=True)
         passes: dict[tuple[str, int], tuple[float, float]] = {}
         for size in sizes:
             passes[("fake", size)] = pass_times(FakeRuntime(), size, work, "unused")
             if not args.skip_docker_passes:
                 labels = {BENCH_LABEL: f"passes-{uuid.uuid4().hex[:6]}"}
-                try:
-                    # The debootstrap base is no catalog image: allowed here by name.
-                    runtime = DockerRuntime(labels=labels, images=ImagePolicy((SLEEPER,)))
-                    passes[("docker", size)] = pass_times(runtime, size, work, SLEEPER)
-                finally:
-                    remove_labelled(labels)
+                # The debootstrap base is no catalog image: allowed here by name.
+                runtime = DockerRuntime(labels=labels, images=ImagePolicy((SLEEPER,)))
+                with held(args.lock):
+                    try:
+                        passes[("docker", size)] = pass_times(runtime, size, work, SLEEPER)
+                    finally:
+                        remove_labelled(labels)
     lines = report(runs, passes, args.runs)
     print("\n".join(lines))
     header = (
