@@ -385,16 +385,16 @@ def main(environ: Mapping[str, str]) -> int:
                 wait_until_in_service(metadata, lifecycle.stopping, settings.warm_poll)
                 or IN_SERVICE
             )
-        if headed_for == IN_SERVICE:
+        if headed_for != IN_SERVICE:
+            log.info("never put in service", extra={"state": headed_for})
+            lifecycle.stopping.wait()
+        elif not lifecycle.stopping.is_set():  # a Stopped pool's stop ends its wait
             in_service.set()
             log.info(
                 "barista on shift",
                 extra={"queue": settings.orders_queue, "barista": settings.name},
             )
             barista.run()
-        else:
-            log.info("never put in service", extra={"state": headed_for})
-            lifecycle.stopping.wait()
         if scale_in is not None and leaving.is_set():
             # The order in hand is done: let the group go on, then wait for its SIGTERM.
             complete_after_work(scale_in, lifecycle.stopping)
