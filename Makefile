@@ -162,8 +162,8 @@ screenshots: $(VENV)/.installed ## retake the README's dashboard and pickup-boar
 	$(VENV)/bin/python -m tests.support.screenshots
 
 .PHONY: test-lifecycle
-test-lifecycle: images ## instance refresh behind the ALB under wrk: no failed request, MinHealthyPercentage, rollback (not in make test)
-	$(VENV)/bin/pytest -m lifecycle tests/integration/test_instance_refresh.py $(PYTEST_ARGS)
+test-lifecycle: images ## instance refresh behind the ALB under wrk (no failed request, MinHealthyPercentage, rollback); a Running warm pool's barista waits for InService (not in make test)
+	$(VENV)/bin/pytest -m lifecycle tests/integration/test_instance_refresh.py tests/integration/test_warm_pool_running.py $(PYTEST_ARGS)
 
 .PHONY: test-predictive
 test-predictive: images ## predictive scaling vs target tracking alone through a compressed morning rush, on real containers (not in make test)

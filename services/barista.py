@@ -29,6 +29,10 @@ On a Spot instance (``AWS_EC2_METADATA_SERVICE_ENDPOINT`` set, ``services.spot_n
 the metadata service shows the interruption notice, the barista takes no new order, finishes
 the one in hand if the two minutes allow (the stop's SIGTERM hands it back otherwise), and
 waits for the stop.
+
+In a warm pool (``services.warm_start``): a barista whose metadata service says it is headed
+for a ``Warmed:*`` state is started and connected, answers its health check, and takes no
+order until its target lifecycle state is ``InService``.
 """
 
 from __future__ import annotations
@@ -58,8 +62,9 @@ from services.scale_in import (
     complete_after_work,
 )
 from services.settings import Settings, SettingsError, load
-from services.spot_notice import ENDPOINT_VARIABLE as SPOT_ENDPOINT_VARIABLE
+from services.spot_notice import ENDPOINT_VARIABLE as METADATA_ENDPOINT_VARIABLE
 from services.spot_notice import InstanceMetadata, SpotNoticeWatcher
+from services.warm_start import IN_SERVICE, wait_until_in_service
 
 log = logging.getLogger("services.barista")
 
@@ -93,6 +98,8 @@ class BaristaSettings(Settings):
     access_key_id: str | None = None
     secret_access_key: str | None = None
     lifecycle_poll: float = Field(default=1.0, gt=0)
+    # Seconds between questions to the metadata service while kept warm (services.warm_start).
+    warm_poll: float = Field(default=0.5, gt=0)
 
 
 class Barista:
@@ -359,18 +366,35 @@ def main(environ: Mapping[str, str]) -> int:
     scale_in = _scale_in(settings)
     if scale_in is not None:
         ScaleInWatcher(scale_in, leaving, lifecycle.stopping, settings.lifecycle_poll).start()
-    spot = environ.get(SPOT_ENDPOINT_VARIABLE)
-    if spot:
+    endpoint = environ.get(METADATA_ENDPOINT_VARIABLE)
+    metadata = InstanceMetadata(endpoint) if endpoint else None
+    if metadata is not None:
         # A Spot instance: its two-minute notice sends it home like a scale-in.
-        metadata = InstanceMetadata(spot)
         SpotNoticeWatcher(metadata, leaving, lifecycle.stopping, settings.lifecycle_poll).start()
     barista = Barista(settings, broker, ledger, lifecycle.stopping, leaving)
+    in_service = threading.Event()
+    working = (lifecycle.stopping, leaving)
     side_door = serve_side_door(
-        settings.port, ready=lambda: not (lifecycle.stopping.is_set() or leaving.is_set())
+        settings.port, ready=lambda: in_service.is_set() and not any(e.is_set() for e in working)
     )
-    log.info("barista on shift", extra={"queue": settings.orders_queue, "barista": settings.name})
     try:
-        barista.run()
+        headed_for = IN_SERVICE
+        if metadata is not None:
+            # Kept warm, it waits here: started, connected and healthy, taking no order.
+            headed_for = (
+                wait_until_in_service(metadata, lifecycle.stopping, settings.warm_poll)
+                or IN_SERVICE
+            )
+        if headed_for != IN_SERVICE:
+            log.info("never put in service", extra={"state": headed_for})
+            lifecycle.stopping.wait()
+        elif not lifecycle.stopping.is_set():  # a Stopped pool's stop ends its wait
+            in_service.set()
+            log.info(
+                "barista on shift",
+                extra={"queue": settings.orders_queue, "barista": settings.name},
+            )
+            barista.run()
         if scale_in is not None and leaving.is_set():
             # The order in hand is done: let the group go on, then wait for its SIGTERM.
             complete_after_work(scale_in, lifecycle.stopping)

@@ -170,6 +170,11 @@ class AutoScalingController:
                 unavailable_zones=self._unavailable_zones(group),
                 warm=warm,
                 warm_ready=ready_instances(pools.get(name), warm.values(), instances),
+                grace_from={
+                    i: r.left_warm_pool_at
+                    for i, r in records.items()
+                    if r.left_warm_pool_at is not None and r.auto_scaling_group_name == name
+                },
             )
             plans[name] = decided
             if decided.is_empty:
@@ -368,6 +373,7 @@ class AutoScalingController:
                 state=LifecycleState.PENDING,
                 since=now,
                 activity=activity if launch_hooks else None,
+                left_warm_pool_at=now,
             ),
         )
         log.info("taken from the warm pool", extra={"instance_id": instance_id})
@@ -568,8 +574,10 @@ class AutoScalingController:
             self.drain.begin_drain(group, instance_id)
         if state in (LifecycleState.WARMED_STOPPED, LifecycleState.WARMED_HIBERNATED):
             self.stops.park(instance_id, hibernate=state is LifecycleState.WARMED_HIBERNATED)
-        if state is LifecycleState.TERMINATING and record.abandoned and activity is not None:
-            # A launch hook abandoned the instance: the launch failed, a termination begins.
+        abandoning = state in (LifecycleState.TERMINATING, LifecycleState.WARMED_TERMINATING)
+        if abandoning and record.abandoned and activity is not None:
+            # A launch hook abandoned the instance (launched for the group or into its warm
+            # pool): the launch failed, a termination begins.
             self.store.record_activities([_abandoned_launch(activity, record, now)])
             activity = _abandon_termination(record, activity, now)
         if activity is not None:

@@ -43,6 +43,8 @@ class LifecycleState(StrEnum):
     TERMINATED = "Terminated"
     # A warm pool's instances (orchestrator.asg.warm_pool): never the group's capacity.
     WARMED_PENDING = "Warmed:Pending"
+    WARMED_PENDING_WAIT = "Warmed:Pending:Wait"
+    WARMED_PENDING_PROCEED = "Warmed:Pending:Proceed"
     WARMED_STOPPED = "Warmed:Stopped"
     WARMED_RUNNING = "Warmed:Running"
     WARMED_HIBERNATED = "Warmed:Hibernated"
@@ -66,7 +68,12 @@ class LifecycleState(StrEnum):
 
     @property
     def waiting(self) -> bool:
-        return self in (LifecycleState.PENDING_WAIT, LifecycleState.TERMINATING_WAIT)
+        """Held by lifecycle hooks: CompleteLifecycleAction and heartbeats apply."""
+        return self in (
+            LifecycleState.PENDING_WAIT,
+            LifecycleState.TERMINATING_WAIT,
+            LifecycleState.WARMED_PENDING_WAIT,
+        )
 
 
 _LEAVING = frozenset(
@@ -135,6 +142,10 @@ class InstanceLifecycle:
     # A scale-in under a warm pool's ReuseOnScaleIn: after Terminating:Wait (hooks, draining)
     # the instance goes back to the warm pool instead of being terminated.
     to_warm_pool: bool = False
+    # When the instance left the group's warm pool for the group (None: launched for it). Its
+    # health check grace period counts from then, as AWS's counts from when it goes into
+    # service, not from the launch that put it in the pool long before.
+    left_warm_pool_at: float | None = None
 
     def open_action(
         self, hook_name: str, token: str | None = None
@@ -247,7 +258,7 @@ def step(  # noqa: PLR0911, PLR0912 - one return per transition reads as the dia
         end = LifecycleState.WARMED_TERMINATED if state.warmed else LifecycleState.TERMINATED
         return _enter(gone, end, now)
     if state.warmed:
-        return _step_warmed(record, observed, now)
+        return _step_warmed(record, observed, hooks, now)
     if state is LifecycleState.PENDING:
         actions = start_actions(hooks, LifecycleTransition.LAUNCHING, now)
         if actions:
@@ -289,16 +300,36 @@ def step(  # noqa: PLR0911, PLR0912 - one return per transition reads as the dia
     return record
 
 
-def _step_warmed(record: InstanceLifecycle, observed: Observed, now: float) -> InstanceLifecycle:
-    """A warm pool instance: ``Warmed:Pending`` until it has started (its health check
-    passed), then the pool's state; with the pool gone, out through ``Warmed:Terminating``.
-    Leaving the pool for the group (``Pending``) is the controller's move, not a step."""
+def _step_warmed(  # noqa: PLR0911 - one return per transition reads as the diagram
+    record: InstanceLifecycle,
+    observed: Observed,
+    hooks: Sequence[LifecycleHook],
+    now: float,
+) -> InstanceLifecycle:
+    """A warm pool instance: ``Warmed:Pending`` (``Warmed:Pending:Wait`` and
+    ``Warmed:Pending:Proceed`` while the group's launch hooks hold it, as AWS runs them for an
+    instance launched into the pool) until it has started (its health check passed), then the
+    pool's state; with the pool gone, or a launch hook's ABANDON, out through
+    ``Warmed:Terminating``. Leaving the pool for the group (``Pending``) is the controller's
+    move, not a step."""
     state = record.state
     if state is LifecycleState.WARMED_TERMINATING:
         return record  # the stop is under way; the instance's absence ends the record
     if observed.warm_pool is None:
         return _enter(record, LifecycleState.WARMED_TERMINATING, now)
     if state is LifecycleState.WARMED_PENDING:
+        actions = start_actions(hooks, LifecycleTransition.LAUNCHING, now)
+        if actions:
+            return replace(_enter(record, LifecycleState.WARMED_PENDING_WAIT, now), actions=actions)
+    if state is LifecycleState.WARMED_PENDING_WAIT:
+        actions = expire(record.actions, now)
+        record = replace(record, actions=actions)
+        if any(a.result is LifecycleActionResult.ABANDON for a in actions):
+            return replace(_enter(record, LifecycleState.WARMED_TERMINATING, now), abandoned=True)
+        if all(not a.open for a in actions):
+            return _enter(record, LifecycleState.WARMED_PENDING_PROCEED, now)
+        return record
+    if state in (LifecycleState.WARMED_PENDING, LifecycleState.WARMED_PENDING_PROCEED):
         if observed.starting:
             return record
         return _enter(record, observed.warm_pool, now)

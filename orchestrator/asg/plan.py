@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from orchestrator.asg.group import AutoScalingGroup, HealthCheckType, ScalingProcess
 from orchestrator.asg.mixed import (
@@ -122,6 +122,8 @@ class _Pass:
     # The group's warm pool instances a scale-out may take, best first (warm_pool.py).
     warm: list[Instance]
     unavailable: frozenset[str] = frozenset()
+    # Instance id -> when its grace period began, where not at its launch (warm pool).
+    grace_from: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def available_zones(self) -> list[str]:
@@ -370,11 +372,15 @@ class _Pass:
         return allocation
 
 
-def _health_reason(group: AutoScalingGroup, instance: Instance, now: float) -> str | None:
+def _health_reason(
+    group: AutoScalingGroup, instance: Instance, now: float, grace_from: float | None = None
+) -> str | None:
     """Why the health check marks this instance unhealthy, or None if it passes.
 
     A stopped instance fails at once (AWS does not wait out the grace period for an instance
-    that is not running); a running but unhealthy one only after the grace period.
+    that is not running); a running but unhealthy one only after the grace period, counted
+    from its launch, or from ``grace_from`` (when it left the warm pool: a thawed instance
+    may still show the health Docker recorded while it was frozen).
     """
     at = timestamp(now)
     if instance.health is Health.STOPPED:
@@ -383,7 +389,10 @@ def _health_reason(group: AutoScalingGroup, instance: Instance, now: float) -> s
             "indicating it has been terminated or stopped."
         )
     if instance.health is Health.UNHEALTHY:
-        if now - instance.launched_at < group.health_check_grace_period:
+        began = (
+            instance.launched_at if grace_from is None else max(grace_from, instance.launched_at)
+        )
+        if now - began < group.health_check_grace_period:
             return None
         if group.health_check_type is HealthCheckType.ELB:
             return (
@@ -410,6 +419,7 @@ def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument p
     unavailable_zones: Iterable[str] = (),
     warm: Iterable[str] = (),
     warm_ready: Sequence[Instance] = (),
+    grace_from: Mapping[str, float] | None = None,
 ) -> Plan:
     """Decide the launches and terminations that bring ``group`` to its desired capacity.
 
@@ -423,7 +433,8 @@ def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument p
     CapacityRebalance they are replaced first, then terminated. ``unavailable_zones`` (the
     runtime's ``ZoneHealth``) get no launches until they return. ``warm`` names the group's
     warm pool instances (no capacity, never candidates, ids taken); ``warm_ready`` those a
-    scale-out takes before it launches anything, best first.
+    scale-out takes before it launches anything, best first. ``grace_from`` says when the
+    health check grace period of an instance taken from the warm pool began (when it left).
     """
     template = find(template_versions, group.launch_template_name)
     version, data = template.resolve(group.launch_template_version)
@@ -454,6 +465,7 @@ def plan(  # noqa: PLR0913 - what the world looks like this pass, one argument p
         market=market or {},
         warm=[i for i in warm_ready if i.instance_id in pooled],
         unavailable=frozenset(unavailable_zones),
+        grace_from=grace_from or {},
     )
     _replace_unhealthy(state, mine)
     _capacity_rebalance(state, frozenset(at_risk))
@@ -470,7 +482,9 @@ def _replace_unhealthy(state: _Pass, mine: Sequence[Instance]) -> None:
     if state.suspended(ScalingProcess.HEALTH_CHECK):
         return
     for instance in mine:
-        reason = _health_reason(state.group, instance, state.now)
+        reason = _health_reason(
+            state.group, instance, state.now, state.grace_from.get(instance.instance_id)
+        )
         if reason is None:
             continue
         if state.suspended(
@@ -484,12 +498,18 @@ def _replace_unhealthy(state: _Pass, mine: Sequence[Instance]) -> None:
         state.terminate(instance, reason)
 
 
+# MaxInstanceLifetime replaces at most a tenth of desired capacity at a time (at least one).
+LIFETIME_BATCH_DIVISOR = 10
+
+
 def _replace_expired(state: _Pass, replacing: bool) -> None:
-    """MaxInstanceLifetime: the oldest instance in service for at least the lifetime is
-    terminated and replaced, one at a time. AWS pauses between replacements for an interval
-    it does not state; here the next one waits until the group is back at its desired capacity
-    with every instance healthy and none still leaving (``replacing``). An instance protected
-    from scale-in is kept, as AWS's advice for holding one back relies on."""
+    """MaxInstanceLifetime: the oldest instances in service for at least the lifetime are
+    terminated and replaced, one at a time, or up to 10 % of desired capacity at a time in a
+    group of 20 or more (AWS replaces at most 10 % of the group at once). AWS pauses between
+    replacements for an interval it does not state; here the next batch waits until the group
+    is back at its desired capacity with every instance healthy and none still leaving
+    (``replacing``). An instance protected from scale-in is kept, as AWS's advice for holding
+    one back relies on."""
     lifetime = state.group.max_instance_lifetime
     if lifetime is None or replacing or state.terminations:
         return
@@ -505,8 +525,8 @@ def _replace_expired(state: _Pass, replacing: bool) -> None:
         for i in capacity
         if state.now - i.launched_at >= lifetime and i.instance_id not in state.protected_ids
     ]
-    if expired:
-        oldest = min(expired, key=lambda i: (i.launched_at, i.instance_id))
+    batch = max(1, state.group.desired_capacity // LIFETIME_BATCH_DIVISOR)
+    for oldest in sorted(expired, key=lambda i: (i.launched_at, i.instance_id))[:batch]:
         state.terminate(
             oldest,
             f"At {state.at} an instance was taken out of service in response to a maximum "

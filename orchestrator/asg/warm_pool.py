@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from orchestrator.asg.group import AutoScalingGroup
-from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleState
+from orchestrator.asg.lifecycle import WARMED_READY, InstanceLifecycle, LifecycleState
 from orchestrator.errors import AwsError, ValidationError
 from orchestrator.instances import Health, Instance
 
@@ -183,7 +183,7 @@ def plan_warm_pool(
         ordered = sorted(
             warm,
             key=lambda r: (
-                r.state is not LifecycleState.WARMED_PENDING,
+                r.state in WARMED_READY,
                 -(present[r.instance_id].launched_at if r.instance_id in present else 0.0),
                 r.instance_id,
             ),
@@ -236,7 +236,7 @@ def target_lifecycle_state(record: InstanceLifecycle | None, pool: WarmPool | No
     if state.warmed:
         if state.leaving or ready is None:
             return LifecycleState.TERMINATED.value
-        return state.value if state is not LifecycleState.WARMED_PENDING else ready.value
+        return state.value if state in WARMED_READY else ready.value
     if state.leaving:
         if record.to_warm_pool and ready is not None:
             return ready.value

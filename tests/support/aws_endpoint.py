@@ -80,13 +80,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(context: ApiContext, extra_routes: Sequence[Any] = ()) -> Iterator[Endpoint]:
-    """Serve ``create_app(context)`` until the block ends."""
-    port = _free_port()
+def serve(
+    context: ApiContext,
+    extra_routes: Sequence[Any] = (),
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+) -> Iterator[Endpoint]:
+    """Serve ``create_app(context)`` until the block ends; on loopback unless ``host`` says
+    where else (a Docker network's gateway, for containers to reach it)."""
+    port = port if port is not None else _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(context, extra_routes),
-            host="127.0.0.1",
+            host=host,
             port=port,
             log_config=None,
             access_log=False,
@@ -96,7 +103,7 @@ def serve(context: ApiContext, extra_routes: Sequence[Any] = ()) -> Iterator[End
     thread.start()
     try:
         assert wait_for(lambda: server.started, timeout=10), "the API should start"
-        yield Endpoint(f"http://127.0.0.1:{port}")
+        yield Endpoint(f"http://{host}:{port}")
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -31,12 +31,12 @@ TEMPLATES = {"lt": create_launch_template("lt", V1).create_version(V2)}
 ZONES = ("az-a", "az-b", "az-c")
 
 
-def group(desired=0, zones=ZONES, **options):
+def group(desired=0, zones=ZONES, max_size=10, **options):
     return create_auto_scaling_group(
         "g",
         "lt",
         min_size=0,
-        max_size=10,
+        max_size=max_size,
         desired_capacity=desired,
         availability_zones=zones,
         launch_template_version="$Latest",
@@ -363,6 +363,23 @@ def test_lifetime_replacements_go_one_at_a_time_until_the_replacement_is_healthy
     assert plan(g, TEMPLATES, after, set(), NOW + 1).is_empty
     healthy = [replace(i, health=Health.HEALTHY) for i in after]
     assert terminated(plan(g, TEMPLATES, healthy, set(), NOW + 2)) == ["i-1"]
+
+
+def test_lifetime_replaces_at_most_a_tenth_of_a_large_group_at_a_time():
+    # 25 instances all past their lifetime: 2 at a time (10 % of 25, rounded down), oldest first.
+    instances = [inst(f"i-{n:02d}", "az-a", age=DAY + n) for n in range(25)]
+    g = group(desired=25, zones=("az-a",), max_instance_lifetime=DAY, max_size=30)
+    result = plan(g, TEMPLATES, instances, set(), NOW)
+    assert terminated(result) == ["i-24", "i-23"]
+    assert len(result.launches) == 2
+    after = apply(result, instances)
+    # The next batch waits for the two replacements to be healthy.
+    assert plan(g, TEMPLATES, after, set(), NOW + 1).is_empty
+    healthy = [replace(i, health=Health.HEALTHY) for i in after]
+    assert terminated(plan(g, TEMPLATES, healthy, set(), NOW + 2)) == ["i-22", "i-21"]
+    # Under 20 instances it stays one at a time.
+    small = group(desired=19, zones=("az-a",), max_instance_lifetime=DAY, max_size=30)
+    assert len(terminated(plan(small, TEMPLATES, instances[:19], set(), NOW))) == 1
 
 
 def test_no_lifetime_replacement_while_an_instance_is_still_leaving():

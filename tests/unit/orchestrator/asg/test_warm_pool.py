@@ -16,6 +16,7 @@ from orchestrator.api import ApiContext
 from orchestrator.api.instance_metadata import Tokens, routes
 from orchestrator.asg import create_auto_scaling_group, set_desired_capacity
 from orchestrator.asg.controller import AutoScalingController
+from orchestrator.asg.hooks import LifecycleTransition, put_lifecycle_hook
 from orchestrator.asg.launch_holds import LaunchHolds
 from orchestrator.asg.lifecycle import InstanceLifecycle, LifecycleState
 from orchestrator.asg.mixed import MixedInstancesPolicy, Override
@@ -205,6 +206,98 @@ def test_running_and_hibernated_pools_keep_their_instances_so(
     store.put_group(set_desired_capacity(store.groups()["baristas"], 2, now=runtime.now()))
     settle(controller, runtime)
     assert states(store)[warm] is LifecycleState.IN_SERVICE
+
+
+def test_a_thawed_instance_s_grace_period_counts_from_when_it_left_the_pool(
+    store: Store, runtime: FakeRuntime
+):
+    """Hibernated for longer than the grace period, then taken: it comes out of its pause with
+    the unhealthy status recorded while it was frozen, and is judged only once the grace
+    period has passed since it left the pool (not since the launch that put it there)."""
+    store.put_group(replace(store.groups()["baristas"], health_check_grace_period=60))
+    put_pool(store, min_size=1, max_group_prepared_capacity=1, pool_state=WarmPoolState.HIBERNATED)
+    controller = AutoScalingController(store, runtime)
+    settle(controller, runtime)
+    (warm,) = warm_ids(store)
+    runtime.advance(600)  # frozen ten minutes: far past the grace period since its launch
+    store.put_group(set_desired_capacity(store.groups()["baristas"], 2, now=runtime.now()))
+    controller.reconcile_once()
+    assert states(store)[warm] in (LifecycleState.PENDING, LifecycleState.IN_SERVICE)
+    runtime.set_health(warm, Health.UNHEALTHY)  # Docker's health from before the thaw
+    runtime.advance(59)
+    controller.reconcile_once()
+    assert states(store)[warm] is LifecycleState.IN_SERVICE, "judged within its grace period"
+    runtime.advance(2)
+    controller.reconcile_once()
+    # Still unhealthy after the grace period: terminated (and replaced).
+    assert warm not in states(store) or states(store)[warm].leaving
+    assert any(
+        warm in a.description and "status check failure" in a.cause
+        for a in store.activities("baristas")
+    )
+
+
+def put_launch_hook(store: Store, default_result: str = "ABANDON") -> None:
+    """A launch hook on the group: heartbeat timeout 60 s."""
+    store.put_lifecycle_hook(
+        put_lifecycle_hook(
+            None,
+            lifecycle_hook_name="prepare",
+            auto_scaling_group_name="baristas",
+            hooks_in_group=0,
+            lifecycle_transition=LifecycleTransition.LAUNCHING.value,
+            heartbeat_timeout=60,
+            default_result=default_result,
+        )
+    )
+
+
+def test_a_launch_hook_holds_an_instance_launched_into_the_pool_in_warmed_pending_wait(
+    store: Store, runtime: FakeRuntime, tmp_path: Path
+):
+    put_launch_hook(store)
+    put_pool(store, min_size=1, max_group_prepared_capacity=1)
+    controller = AutoScalingController(store, runtime)
+    settle(controller, runtime)
+    (warm,) = warm_ids(store)
+    assert states(store)[warm] is LifecycleState.WARMED_PENDING_WAIT
+    (activity,) = [a for a in store.activities("baristas") if warm in a.description]
+    assert activity.status_code.value == "MidLifecycleAction"
+    operations = AutoScaling(store, runtime, ElbStore(tmp_path / "barista.db"))
+    operations.complete_lifecycle_action("baristas", "prepare", "CONTINUE", instance_id=warm)
+    settle(controller, runtime)
+    assert states(store)[warm] is LifecycleState.WARMED_STOPPED
+    (activity,) = [a for a in store.activities("baristas") if warm in a.description]
+    assert activity.status_code.value == "Successful"
+    # Leaving the pool for the group, it goes through the launch hook again (Pending:Wait).
+    store.put_group(set_desired_capacity(store.groups()["baristas"], 2, now=runtime.now()))
+    settle(controller, runtime)
+    assert states(store)[warm] is LifecycleState.PENDING_WAIT
+
+
+def test_an_abandoned_warm_launch_is_terminated_after_the_heartbeat_timeout(
+    store: Store, runtime: FakeRuntime
+):
+    put_launch_hook(store, default_result="ABANDON")
+    put_pool(store, min_size=1, max_group_prepared_capacity=1)
+    controller = AutoScalingController(store, runtime)
+    settle(controller, runtime)
+    (warm,) = warm_ids(store)
+    assert states(store)[warm] is LifecycleState.WARMED_PENDING_WAIT
+    runtime.advance(61)
+    settle(controller, runtime, passes=2)
+    assert warm not in {i.instance_id for i in runtime.instances()}
+    cancelled = [
+        a
+        for a in store.activities("baristas")
+        if warm in a.description and a.status_code.value == "Cancelled"
+    ]
+    assert len(cancelled) == 1
+    assert "ABANDON" in cancelled[0].status_message
+    # The pool refills with a new instance, held by the hook in its turn.
+    (again,) = warm_ids(store)
+    assert again != warm
+    assert states(store)[again] is LifecycleState.WARMED_PENDING_WAIT
 
 
 def test_reuse_on_scale_in_returns_the_instance_to_the_pool(store: Store, runtime: FakeRuntime):

@@ -1,0 +1,144 @@
+"""A Running warm pool on real containers (marker ``lifecycle``): the warm barista is started
+and connected but takes no order while its target lifecycle state (the orchestrator's instance
+metadata service, reached on the shop network's gateway) says ``Warmed:Running``; once the
+group takes it, the same process, never restarted, brews the order waiting on the queue."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from services.ledger import OrderState
+from tests.support.containers import stable_image
+from tests.support.orchestrator import OrchestratorProcess, group_containers
+from tests.support.receiving import wait_for
+from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
+
+pytestmark = [pytest.mark.docker, pytest.mark.lifecycle]
+
+GROUP = "running-warm-baristas"
+
+
+@pytest.fixture
+def shop() -> Iterator[Shop]:
+    with open_shop("redis") as opened:
+        yield opened
+
+
+@pytest.fixture
+def orchestrator(tmp_path: Path, shop: Shop) -> Iterator[OrchestratorProcess]:
+    network = docker.from_env().networks.get(shop.network.name)
+    host = str(network.attrs["IPAM"]["Config"][0]["Gateway"])
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+    running = OrchestratorProcess(
+        tmp_path / "barista.db",
+        port,
+        host=host,
+        time_scale="60",
+        reconcile_interval="0.2",
+        metadata_endpoint=f"http://{host}:{port}",
+    )
+    running.start()
+    yield running
+    running.stop()
+    for container in group_containers(GROUP):
+        container.remove(force=True)
+
+
+def warm_states(api: Any) -> dict[str, str]:
+    described = api.call("autoscaling", "DescribeWarmPool", {"AutoScalingGroupName": GROUP})
+    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
+
+
+def group_states(api: Any) -> dict[str, str]:
+    (described,) = api.call(
+        "autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroupNames": [GROUP]}
+    )["AutoScalingGroups"]
+    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
+
+
+def container_of(instance_id: str) -> Any:
+    return next(
+        c for c in group_containers(GROUP) if c.labels["barista.instance-id"] == instance_id
+    )
+
+
+def logged(instance_id: str, message: str) -> bool:
+    return f'"message": "{message}"' in container_of(instance_id).logs().decode(errors="replace")
+
+
+def test_a_running_warm_barista_takes_no_order_until_the_group_takes_it(
+    shop: Shop, orchestrator: OrchestratorProcess
+):
+    counter = Counter.fresh()
+    api = orchestrator.client
+    api.call(
+        "ec2",
+        "CreateLaunchTemplate",
+        {
+            "LaunchTemplateName": GROUP,
+            "LaunchTemplateData": {
+                "ImageId": stable_image("service"),
+                "BaristaContainer": {
+                    "Command": ["serve", "barista"],
+                    "Environment": {
+                        **service_environment(shop, counter),
+                        "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
+                        "BARISTA_WARM_POLL": "0.2",
+                    },
+                    "Network": shop.network.name,
+                    "StopTimeout": 5,
+                },
+            },
+        },
+    )
+    api.call(
+        "autoscaling",
+        "CreateAutoScalingGroup",
+        {
+            "AutoScalingGroupName": GROUP,
+            "LaunchTemplate": {"LaunchTemplateName": GROUP},
+            "AvailabilityZones": ["az-a"],
+            "MinSize": 0,
+            "MaxSize": 2,
+            "DesiredCapacity": 0,
+        },
+    )
+    api.call(
+        "autoscaling",
+        "PutWarmPool",
+        {
+            "AutoScalingGroupName": GROUP,
+            "MinSize": 1,
+            "MaxGroupPreparedCapacity": 1,
+            "PoolState": "Running",
+        },
+    )
+    assert wait_for(lambda: list(warm_states(api).values()) == ["Warmed:Running"], 90)
+    (warm,) = warm_states(api)
+    # Started, connected and healthy, it asked and was told it is kept warm.
+    assert wait_for(lambda: logged(warm, "kept warm: waiting to be put in service"), 30)
+    started_at = container_of(warm).attrs["State"]["StartedAt"]
+    (order,) = place_orders(shop, counter)
+    ledger = counter.ledger(shop)
+    # Several of its polls go by: the order waits on the queue, untouched.
+    assert not wait_for(lambda: ledger.state(order.order_id) is OrderState.BREWED, 4)
+    assert not logged(warm, "brewing")
+
+    api.call(
+        "autoscaling", "SetDesiredCapacity", {"AutoScalingGroupName": GROUP, "DesiredCapacity": 1}
+    )
+    assert wait_for(lambda: ledger.state(order.order_id) is OrderState.BREWED, 60)
+    assert ledger.brews(order.order_id) == 1
+    assert wait_for(lambda: group_states(api) == {warm: "InService"}, 60)
+    container = container_of(warm)
+    assert container.attrs["State"]["StartedAt"] == started_at  # the same process, never restarted
+    assert logged(warm, "put in service")
+    assert order.order_id in container.logs().decode(errors="replace")
