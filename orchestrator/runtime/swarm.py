@@ -76,7 +76,7 @@ _POLL = 0.25
 _STARTING_STATES = frozenset(
     {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
 )
-_STOPPED_STATES = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
+STOPPED_STATES = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def task_health(task: Mapping[str, Any] | None, node: Mapping[str, Any] | None) 
     if task is None:
         return Health.STARTING  # the service exists; the scheduler has not made its task yet
     state = (task.get("Status") or {}).get("State", "new")
-    if state in _STOPPED_STATES:
+    if state in STOPPED_STATES:
         return Health.STOPPED
     if task.get("NodeID") and (node is None or not node_ready(node)):
         # Its host is lost or drained: the instance cannot answer, like a failed status check.
@@ -243,7 +243,7 @@ def task_still_running(api: Any, task_id: str) -> bool:
         task = api.inspect_task(task_id)
     except NotFound:
         return False
-    if (task.get("Status") or {}).get("State") in _STOPPED_STATES:
+    if (task.get("Status") or {}).get("State") in STOPPED_STATES:
         return False
     node_id = task.get("NodeID")
     if not node_id:

@@ -47,7 +47,7 @@ from orchestrator.instances import Health
 from orchestrator.runtime.hosts import DEFAULT_ECS_CLUSTER, Host
 from orchestrator.runtime.images import ImagePolicy
 from orchestrator.runtime.swarm import (
-    _STOPPED_STATES,
+    STOPPED_STATES,
     labelled_services,
     node_ready,
     node_zone,
@@ -64,7 +64,7 @@ from orchestrator.runtime.tasks import (
     TaskContainer,
     TaskIdInUse,
     TaskSpec,
-    _nanoseconds,
+    nanoseconds,
     task_container_of,
     task_labels,
 )
@@ -151,10 +151,10 @@ def container_service_spec(
         check = container.health_check
         container_spec["Healthcheck"] = {
             "Test": list(check.test),
-            "Interval": _nanoseconds(check.interval),
-            "Timeout": _nanoseconds(check.timeout),
+            "Interval": nanoseconds(check.interval),
+            "Timeout": nanoseconds(check.timeout),
             "Retries": check.retries,
-            "StartPeriod": _nanoseconds(check.start_period),
+            "StartPeriod": nanoseconds(check.start_period),
         }
     return {
         "task_template": run_once_template(
@@ -195,12 +195,12 @@ def observed_container(
     node_lost = bool((task or {}).get("NodeID")) and (
         node is None or (node.get("Status") or {}).get("State") != "ready"
     )
-    exited = task is not None and (state in _STOPPED_STATES or node_lost)
+    exited = task is not None and (state in STOPPED_STATES or node_lost)
     running = not exited and (state == "running" or (state == "starting" and checked))
     health: Health | None = None
     if checked and running:
         health = Health.HEALTHY if state == "running" else Health.STARTING
-    exit_code = container_status.get("ExitCode") if state in _STOPPED_STATES else None
+    exit_code = container_status.get("ExitCode") if state in STOPPED_STATES else None
     return task_container_of(
         labels,
         container_id=str(container_status.get("ContainerID") or service["ID"]),

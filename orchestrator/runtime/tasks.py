@@ -232,10 +232,10 @@ class DockerTaskRuntime:
                 check = container.health_check
                 healthcheck = {
                     "test": list(check.test),
-                    "interval": _nanoseconds(check.interval),
-                    "timeout": _nanoseconds(check.timeout),
+                    "interval": nanoseconds(check.interval),
+                    "timeout": nanoseconds(check.timeout),
                     "retries": check.retries,
-                    "start_period": _nanoseconds(check.start_period),
+                    "start_period": nanoseconds(check.start_period),
                 }
             try:
                 created = api.create_container(
@@ -308,7 +308,8 @@ class DockerTaskRuntime:
         return total
 
 
-def _nanoseconds(seconds: float) -> int:
+def nanoseconds(seconds: float) -> int:
+    """Seconds as the nanoseconds Docker's and Swarm's health-check durations take."""
     # Docker refuses intervals under 1 ms; zero means "Docker's default" for start_period.
     return 0 if seconds <= 0 else max(1_000_000, round(seconds * 1e9))
 
