@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import platform
+import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib.metadata import version
@@ -71,5 +72,7 @@ def create_app() -> Starlette:
 def main(environ: Mapping[str, str]) -> int:
     """Run until SIGTERM; uvicorn turns SIGTERM into a graceful shutdown."""
     port = int(environ.get("BARISTA_PORT", DEFAULT_PORT))
+    # The clients load while uvicorn starts, so the first probe finds the answer ready.
+    threading.Thread(target=_every_client, name="health-payload", daemon=True).start()
     uvicorn.run(create_app(), host="0.0.0.0", port=port, log_level="info", access_log=False)  # noqa: S104
     return 0
