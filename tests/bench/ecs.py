@@ -76,7 +76,7 @@ def definition(note: str, probe: str = "bash") -> dict[str, object]:
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
         "cpu": "256",
-        "memory": "256",
+        "memory": "512",
         "containerDefinitions": [
             {
                 "name": "app",
