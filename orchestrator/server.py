@@ -58,7 +58,7 @@ from orchestrator.clock import ScaledClock
 from orchestrator.ecs.wiring import ecs_controllers
 from orchestrator.elb.settings import ElbSettings
 from orchestrator.errors import ValidationError
-from orchestrator.loop import run_passes
+from orchestrator.loop import START_CONCURRENCY, run_passes
 from orchestrator.monitoring import MetricsSampler
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.docker import DockerRuntime
@@ -143,7 +143,8 @@ class ControlLoop:
     It opens its own connection to the store there: SQLite connections belong to one thread,
     and the API's threads open theirs. ``drain`` and ``elb_unhealthy`` are the load
     balancer's side (``AutoScalingController``); ``notify`` sends lifecycle hook
-    notifications. Instances are stopped on threads of their own, so no pass waits.
+    notifications. Instances are stopped on threads of their own, so no pass waits, and a
+    pass launches up to ``START_CONCURRENCY`` of them at once.
     """
 
     def __init__(
@@ -179,6 +180,7 @@ class ControlLoop:
                 stops=stops,
                 notify=self.notify,
                 market=self.market,
+                start_workers=START_CONCURRENCY,
             )
 
             def one_pass() -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from orchestrator.asg import (
@@ -53,7 +53,7 @@ from orchestrator.asg.warm_pool import (
 )
 from orchestrator.instances import Health, Instance, Lifecycle
 from orchestrator.launch_templates import LaunchTemplate, find
-from orchestrator.loop import run_passes
+from orchestrator.loop import in_order, run_passes
 from orchestrator.runtime import InstanceIdInUse, Runtime, ZoneHealth, ZoneUnavailable
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.scaling.activity import ActivityStatusCode, activity_id, timestamp
@@ -71,6 +71,15 @@ LAUNCH_RETRY_MAX = 300.0
 
 # A record moves at most this many states in one pass (Terminating → … → Terminated is four).
 MAX_STEPS_PER_PASS = 8
+
+
+@dataclass(frozen=True)
+class _Launched:
+    """How one launch went: done (no error), failed with ``error``, or ``skipped`` (not
+    tried: an earlier launch of the group had its image refused)."""
+
+    error: Exception | None = None
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,7 @@ class AutoScalingController:
     it; with HealthCheckType ELB it also replaces the instances the target groups find
     unhealthy). ``stops`` stops instances: on the calling thread unless given (the
     orchestrator passes ``BackgroundStops``). ``notify`` sends lifecycle hook notifications.
+    ``start_workers`` bounds the launches a pass runs at once (``orchestrator.loop.in_order``).
     """
 
     def __init__(
@@ -112,9 +122,13 @@ class AutoScalingController:
         stops: Stops | None = None,
         notify: Notify | None = None,
         market: Market | None = None,
+        start_workers: int = 1,
     ) -> None:
         self.store = store
         self.market = market
+        # Launches of one plan run this many at once (the orchestrator: START_CONCURRENCY);
+        # one, the default, launches on the calling thread in plan order, as tests want.
+        self.start_workers = start_workers
         self.runtime = runtime
         self.drain = drain
         self.elb_unhealthy = elb_unhealthy
@@ -235,9 +249,12 @@ class AutoScalingController:
         self, decided: Plan, hooks: Sequence[LifecycleHook], pool: WarmPool | None = None
     ) -> None:
         """Carry out a plan: a termination only *begins* here (its lifecycle advances it), a
-        launch starts its container (or a warm pool's). Each activity is recorded as soon as
-        its step is done, so a controller killed mid-plan leaves a history that matches what
-        Docker has."""
+        launch starts its container (or a warm pool's). Launches run up to ``start_workers``
+        at once; each one's activity and record are written in plan order as soon as it and
+        those before it are done, so a controller killed mid-plan leaves a history that
+        matches what Docker has, but for at most ``start_workers`` containers started and not
+        yet recorded (the next pass counts them as the group's instances, as it counts one
+        launched just before a kill when launches went one by one)."""
         reuse = pool is not None and pool.reuse_on_scale_in and not pool.pending_delete
         for termination in decided.terminations:
             begin_termination(
@@ -248,51 +265,114 @@ class AutoScalingController:
                 to_warm_pool=reuse and termination.scale_in,
             )
         launch_hooks = any(h.lifecycle_transition is LifecycleTransition.LAUNCHING for h in hooks)
+        if not decided.launches:
+            return
+        group = decided.launches[0].activity.resource_id
+        retry_at, _ = self._launch_backoff.get(group, (0.0, 0.0))
+        cold = (
+            [launch for launch in decided.launches if not launch.from_warm_pool]
+            if self.runtime.now() >= retry_at
+            else []
+        )
+        outcomes = iter(self._launch_all(cold))
         for launch in decided.launches:
-            group = launch.activity.resource_id
             if launch.from_warm_pool:
                 self._take_from_warm_pool(launch, launch_hooks)
                 continue
-            retry_at, _ = self._launch_backoff.get(group, (0.0, 0.0))
-            if self.runtime.now() < retry_at:
-                continue
-            try:
-                self.runtime.launch(
-                    group,
-                    launch.instance_id,
-                    template_name=launch.launch_template_name,
-                    template_version=launch.template_version,
-                    data=launch.data,
-                    availability_zone=launch.availability_zone,
-                    lifecycle=launch.lifecycle,
-                    protected=launch.protected,
-                )
-            except InstanceIdInUse:
-                # A pass before a restart launched it already; the next pass will see it.
-                continue
-            except ImageNotAllowed as refused:
-                self._launch_refused(launch.activity, refused)
-                continue
-            except ZoneUnavailable as lost:
-                # The zone's hosts went away since the plan was made: the next pass plans
-                # without it, so no backoff, only the failed activity AWS would record.
-                self._launch_failed(launch.activity, f"{lost} Launching EC2 instance failed.")
-                continue
-            self._launch_backoff.pop(group, None)
-            now = self.runtime.now()
-            # With launch hooks the launch activity stays open until the hooks let it in.
-            activity = launch.activity if launch_hooks else _finished(launch.activity, now)
-            self.store.record_activities([activity])
-            self.store.put_instance_lifecycle(
-                InstanceLifecycle(
-                    instance_id=launch.instance_id,
-                    auto_scaling_group_name=group,
-                    state=LifecycleState.PENDING,
-                    since=now,
-                    activity=activity if launch_hooks else None,
-                )
+            if not cold:
+                continue  # the group waits out a refused launch's backoff
+            outcome = next(outcomes)
+            self._record_launch(launch, outcome, launch_hooks)
+
+    def _launch_all(self, launches: Sequence[Launch]) -> Iterator[_Launched]:
+        """Each launch's outcome, in plan order, as soon as it and those before it are done;
+        up to ``start_workers`` at once.
+
+        A refused image (``ImageNotAllowed``) stops the group's later launches, as it did when
+        they went one by one: the policy looks at the image alone, so the first launch of each
+        image goes first, one at a time, and only the launches before a refusal follow, in
+        parallel. One launch failing any other way fails that launch alone.
+        """
+        first_of_image: dict[str, int] = {}
+        for index, launch in enumerate(launches):
+            first_of_image.setdefault(launch.data.image, index)
+        outcomes: dict[int, _Launched] = {}
+        stop_at = len(launches)
+        for index in sorted(first_of_image.values()):
+            outcomes[index] = self._launch_one(launches[index])
+            if isinstance(outcomes[index].error, ImageNotAllowed):
+                stop_at = index + 1
+                break
+        rest = [i for i in range(stop_at) if i not in outcomes]
+        # ``rest`` ascends and ``in_order`` keeps its order: its next result is this index's.
+        parallel = in_order(lambda i: self._launch_one(launches[i]), rest, self.start_workers)
+        for index in range(len(launches)):
+            if index >= stop_at:
+                yield _Launched(skipped=True)
+            elif index in outcomes:
+                yield outcomes[index]
+            else:
+                yield next(parallel)
+
+    def _launch_one(self, launch: Launch) -> _Launched:
+        """One ``Runtime.launch`` (on a worker thread: no store here), and how it went."""
+        try:
+            self.runtime.launch(
+                launch.activity.resource_id,
+                launch.instance_id,
+                template_name=launch.launch_template_name,
+                template_version=launch.template_version,
+                data=launch.data,
+                availability_zone=launch.availability_zone,
+                lifecycle=launch.lifecycle,
+                protected=launch.protected,
             )
-            log.info("launched", extra={"instance_id": launch.instance_id})
+        except Exception as error:  # each kind is recorded by _record_launch
+            return _Launched(error=error)
+        return _Launched()
+
+    def _record_launch(self, launch: Launch, outcome: _Launched, launch_hooks: bool) -> None:
+        """What a launch's outcome leaves in the store: its activity and a Pending record, or
+        a failed activity with the reason AWS would give."""
+        group = launch.activity.resource_id
+        error = outcome.error
+        if outcome.skipped or isinstance(error, InstanceIdInUse):
+            # Skipped: the group's image was refused just now. In use: a pass before a
+            # restart launched it already; the next pass will see it.
+            return
+        if isinstance(error, ImageNotAllowed):
+            self._launch_refused(launch.activity, error)
+            return
+        if isinstance(error, ZoneUnavailable):
+            # The zone's hosts went away since the plan was made: the next pass plans
+            # without it, so no backoff, only the failed activity AWS would record.
+            self._launch_failed(launch.activity, f"{error} Launching EC2 instance failed.")
+            return
+        if error is not None:
+            # Anything else the engine refused fails this launch alone, and the group backs
+            # off as after a refusal, so a broken engine is not asked again every pass.
+            log.error("launch of %s failed", launch.instance_id, exc_info=error)
+            self._back_off(group)
+            self._launch_failed(
+                launch.activity,
+                f"{type(error).__name__}: {error} Launching EC2 instance failed.",
+            )
+            return
+        self._launch_backoff.pop(group, None)
+        now = self.runtime.now()
+        # With launch hooks the launch activity stays open until the hooks let it in.
+        activity = launch.activity if launch_hooks else _finished(launch.activity, now)
+        self.store.record_activities([activity])
+        self.store.put_instance_lifecycle(
+            InstanceLifecycle(
+                instance_id=launch.instance_id,
+                auto_scaling_group_name=group,
+                state=LifecycleState.PENDING,
+                since=now,
+                activity=activity if launch_hooks else None,
+            )
+        )
+        log.info("launched", extra={"instance_id": launch.instance_id})
 
     def _advance_refresh(
         self,
@@ -588,14 +668,16 @@ class AutoScalingController:
     def _launch_refused(self, activity: Activity, refused: Exception) -> None:
         """A failed activity with EC2's reason, as AWS records a launch RunInstances refused;
         the group's next launch waits 10 s, then twice as long each time, up to 5 minutes."""
-        now = self.runtime.now()
-        group = activity.resource_id
-        _, backoff = self._launch_backoff.get(group, (0.0, 0.0))
-        backoff = min(max(backoff * 2, LAUNCH_RETRY_FIRST), LAUNCH_RETRY_MAX)
-        self._launch_backoff[group] = (now + backoff, backoff)
+        self._back_off(activity.resource_id)
         self._launch_failed(
             activity, f"InvalidAMIID.NotFound: {refused} Launching EC2 instance failed."
         )
+
+    def _back_off(self, group: str) -> None:
+        """The group's next launch waits 10 s, then twice as long each time, up to 5 min."""
+        _, backoff = self._launch_backoff.get(group, (0.0, 0.0))
+        backoff = min(max(backoff * 2, LAUNCH_RETRY_FIRST), LAUNCH_RETRY_MAX)
+        self._launch_backoff[group] = (self.runtime.now() + backoff, backoff)
 
     def _launch_failed(self, activity: Activity, message: str) -> None:
         now = self.runtime.now()

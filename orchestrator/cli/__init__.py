@@ -17,7 +17,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 
-from orchestrator import __version__
+import orchestrator
 
 # barista serve NAME -> the module whose main(environ) runs it. Each reads its settings from
 # BARISTA_* variables (services/settings.py) and returns the process exit code.
@@ -49,12 +49,16 @@ def command_group_modules() -> list[str]:
     )
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(groups: bool = True) -> argparse.ArgumentParser:
+    """The whole CLI; without ``groups`` only ``serve``, which is what a container runs: its
+    start then imports none of the command groups (nor reads the installed version)."""
     parser = argparse.ArgumentParser(
         prog="barista",
         description="Barista: AWS compute and messaging ideas on real brokers and containers.",
     )
-    parser.add_argument("--version", action="version", version=f"barista {__version__}")
+    if groups:
+        version = f"barista {orchestrator.__version__}"
+        parser.add_argument("--version", action="version", version=version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser(
         "serve",
@@ -63,14 +67,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("service", choices=list(SERVICES), help="which service to run")
     serve.set_defaults(run=_serve)
-    for name in command_group_modules():
-        importlib.import_module(name).register(commands)
+    if groups:
+        for name in command_group_modules():
+            importlib.import_module(name).register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(groups=arguments[:1] != ["serve"])
+    args = parser.parse_args(arguments)
     run: Run | None = getattr(args, "run", None)
     if run is None:
         parser.print_help(sys.stderr)

@@ -11,7 +11,8 @@ and Docker (task containers by label), then:
    circuit breaker, rollback); new tasks are recorded as PROVISIONING;
 3. acts on tasks: places PROVISIONING tasks (EC2: ``place`` on container instances; a task
    that fits nowhere stays PROVISIONING with the reason, and its service gets the event),
-   starts them, registers RUNNING service tasks with their target groups, and stops tasks
+   starts them (placement one by one, the containers' starts up to ``start_workers`` tasks
+   at once), registers RUNNING service tasks with their target groups, and stops tasks
    whose desired status is STOPPED: DEACTIVATING (deregistered, draining) → STOPPING →
    STOPPED, keeping exit codes and the stop reason;
 4. removes containers no live task record owns.
@@ -63,7 +64,7 @@ from orchestrator.ecs.placement import Load, place, with_task
 from orchestrator.ecs.state import EcsStore
 from orchestrator.ecs.task_definition import ContainerDefinition, TaskDefinition
 from orchestrator.instances import Health
-from orchestrator.loop import PerThread, run_passes
+from orchestrator.loop import PerThread, in_order, run_passes
 from orchestrator.runtime.hosts import TaskHosts
 from orchestrator.runtime.images import ImageNotAllowed
 from orchestrator.runtime.tasks import (
@@ -104,7 +105,8 @@ class EcsController:
     ``store_path`` is the shared SQLite file (each thread opens its own connection);
     ``targets`` registers service tasks with target groups (``ElbTargetRegistry``);
     ``network`` is the Docker network task containers join (None: the default bridge);
-    ``capacity`` connects EC2 Auto Scaling for capacity providers (``StoreAsgCapacity``).
+    ``capacity`` connects EC2 Auto Scaling for capacity providers (``StoreAsgCapacity``);
+    ``start_workers`` bounds the tasks a pass starts at once (``orchestrator.loop.in_order``).
     """
 
     def __init__(
@@ -117,8 +119,12 @@ class EcsController:
         targets: TargetRegistry | None = None,
         network: str | None = None,
         capacity: AsgCapacity | None = None,
+        start_workers: int = 1,
     ) -> None:
         self.store_path = Path(store_path)
+        # Tasks one pass starts at once (the orchestrator: START_CONCURRENCY); one, the
+        # default, starts them on the calling thread in order, as tests want.
+        self.start_workers = start_workers
         self.runtime = tasks
         self.clock = clock
         self.time_scale = time_scale or TimeScale()
@@ -149,8 +155,12 @@ class EcsController:
             for service in self.store.services():
                 if service.status != "INACTIVE":
                     self._schedule(service, now)
+            starts: list[_Start] = []
             for task in self.store.tasks(stopped=False):
-                self._act(task, containers.get(task.task_id, []), now)
+                start = self._act(task, containers.get(task.task_id, []), now)
+                if start is not None:
+                    starts.append(start)
+            self._start_all(starts, now)
             self._managed_scaling(now)
             live = {t.task_id for t in self.store.tasks(stopped=False)}
             for task_id in set(containers) - live:
@@ -458,15 +468,19 @@ class EcsController:
 
     # 3. Act on tasks.
 
-    def _act(self, task: Task, containers: list[TaskContainer], now: float) -> None:
+    def _act(self, task: Task, containers: list[TaskContainer], now: float) -> _Start | None:
+        """Move the task on; a task placed to start is returned, for ``_start_all``."""
         if task.desired_status is TaskStatus.STOPPED:
             self._stop(task, now)
         elif not task.launched:
-            self._launch(task, now)
+            return self._launch(task, now)
         elif task.last_status is TaskStatus.RUNNING and task.address:
             self._register(task)
+        return None
 
-    def _launch(self, task: Task, now: float) -> None:
+    def _launch(self, task: Task, now: float) -> _Start | None:
+        """Place the task and record it PENDING; its containers are started by
+        ``_start_all``. Placement stays one task at a time: each sees the ones before it."""
         definition = self._definition(task.task_definition)
         service = self.store.service(task.cluster, task.service) if task.service else None
         zone = None
@@ -488,7 +502,7 @@ class EcsController:
                     latest = self.store.events(service.cluster, service.name, limit=1)
                     if not latest or latest[0].message != message:
                         self._event(service, message, now)
-                return
+                return None
             zone = placed.instance.availability_zone
             instance_id = placed.instance.instance_id
         else:
@@ -504,11 +518,24 @@ class EcsController:
         # Recorded before starting: a controller killed mid-start finds the containers (or
         # their absence: stopped, and the service replaces it) on its next pass.
         self.store.put_task(task)
-        try:
-            self.runtime.start_task(self._spec(task, definition))
-        except TaskIdInUse:
-            return
-        except Exception as error:  # any engine refusal fails the task, as in ECS
+        return _Start(task, self._spec(task, definition))
+
+    def _start_all(self, starts: Sequence[_Start], now: float) -> None:
+        """Start the placed tasks' containers, up to ``start_workers`` tasks at once (each
+        task's containers in their start order); a task that fails to start is stopped with
+        ECS's reason, and the others start regardless."""
+
+        def start(placed: _Start) -> Exception | None:
+            try:
+                self.runtime.start_task(placed.spec)
+            except Exception as error:  # recorded below, on the store's thread
+                return error
+            return None
+
+        for placed, error in zip(starts, in_order(start, starts, self.start_workers), strict=True):
+            if error is None or isinstance(error, TaskIdInUse):
+                continue
+            task = placed.task
             log.warning("task %s failed to start: %s", task.task_id, error)
             # ECS's name for an image it cannot get; anything else failed at start.
             kind = (
@@ -682,6 +709,14 @@ def start_order(definition: TaskDefinition) -> list[ContainerDefinition]:
     for container in definition.container_definitions:
         visit(container)
     return ordered
+
+
+@dataclasses.dataclass(frozen=True)
+class _Start:
+    """A task recorded PENDING whose containers are to start from ``spec``."""
+
+    task: Task
+    spec: TaskSpec
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,7 @@ from orchestrator.ecs.controller import EcsController
 from orchestrator.ecs.load_balancing import ElbRequestCounter, ElbTargetRegistry
 from orchestrator.ecs.service_scaling import ServiceScalingController
 from orchestrator.elb.controller import ElbController
+from orchestrator.loop import START_CONCURRENCY
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.swarm import SwarmRuntime
 from orchestrator.runtime.swarm_tasks import SwarmTaskRuntime
@@ -64,6 +65,7 @@ def ecs_controllers(
         targets=ElbTargetRegistry(elb) if elb is not None else None,
         network=network,
         capacity=StoreAsgCapacity(store_path, instances),
+        start_workers=START_CONCURRENCY,
     )
     scaling = ServiceScalingController(
         store_path, tasks, clock=clock, metrics=ControlPlaneMetrics(backlog, elb)

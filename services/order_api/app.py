@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import anyio
 from prometheus_client import make_asgi_app
@@ -53,7 +54,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from broker_adapters import Broker
-from services.health import health_payload
+from services.health import CLIENT_OF_SCHEME, health_payload
 from services.ledger import OrderState
 from services.metrics import (
     ORDER_API_SECONDS,
@@ -174,7 +175,10 @@ class OrderCounter:
             broker_timeout=settings.broker_timeout,
             ledger_timeout=LEDGER_TIMEOUT,
         )
-        self.health = health_payload() | {"service": SERVICE}
+        scheme = urlsplit(settings.broker_url).scheme
+        # Only the client this order-api uses: the others are never imported by it.
+        clients = [CLIENT_OF_SCHEME[scheme]] if scheme in CLIENT_OF_SCHEME else []
+        self.health = health_payload(clients) | {"service": SERVICE}
 
     # POST /orders
 
