@@ -79,9 +79,10 @@ BENCH_LABEL = "barista.bench"
 SLEEPER = "barista/debian:trixie"  # the pass benchmark's containers run `sleep`
 # Seconds between a barista's questions to its metadata service while kept warm (the default).
 WARM_POLL = 0.5
-# The groups' HealthCheckGracePeriod, AWS seconds: it must cover one interval of the service
-# image's Docker health check (10 real seconds, which the time scale does not compress), or a
-# thawed Hibernated barista still showing the health recorded while it was frozen is replaced.
+# The groups' HealthCheckGracePeriod, AWS seconds (15 real seconds at time scale 60): it must
+# cover one interval of the service image's Docker health check (2 real seconds, which the time
+# scale does not compress), or a thawed Hibernated barista still showing the health recorded
+# while it was frozen is replaced.
 GRACE_PERIOD = 900
 
 
@@ -478,8 +479,8 @@ def report(
         "taken from the pool it is consuming within that poll of the decision. 'On shift' and "
         "'consuming' are the barista's log lines as Docker timed them; 'started (or taken)' is "
         "polled, so it can read a little after 'on shift'. Groups have a HealthCheckGracePeriod "
-        f"of {GRACE_PERIOD} s (one real interval of the image's Docker health check at this "
-        "time scale), which a thawed Hibernated barista needs. "
+        f"of {GRACE_PERIOD} s (more than one real interval of the image's Docker health check "
+        "at this time scale), which a thawed Hibernated barista needs. "
         "A steady "
         "pass lists the group's containers once and plans in memory, so it grows with the "
         "instance count through Docker's list; the fake runtime's pass is the plan alone. "
