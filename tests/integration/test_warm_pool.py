@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from tests.support.containers import free_loopback_port, stable_image
 from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
+from tests.support.warm_pools import container_of, group_states, warm_states
 
 pytestmark = pytest.mark.docker
 
@@ -38,24 +38,6 @@ def orchestrator(tmp_path: Path) -> Iterator[OrchestratorProcess]:
     running.stop()
     for container in group_containers(GROUP):
         container.remove(force=True)
-
-
-def warm_states(api: Any) -> dict[str, str]:
-    described = api.call("autoscaling", "DescribeWarmPool", {"AutoScalingGroupName": GROUP})
-    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
-
-
-def group_states(api: Any) -> dict[str, str]:
-    (described,) = api.call(
-        "autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroupNames": [GROUP]}
-    )["AutoScalingGroups"]
-    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
-
-
-def container_of(instance_id: str) -> Any:
-    return next(
-        c for c in group_containers(GROUP) if c.labels["barista.instance-id"] == instance_id
-    )
 
 
 def test_a_stopped_warm_barista_goes_in_service_and_brews_on_scale_out(
@@ -99,19 +81,19 @@ def test_a_stopped_warm_barista_goes_in_service_and_brews_on_scale_out(
         "PutWarmPool",
         {"AutoScalingGroupName": GROUP, "MinSize": 1, "MaxGroupPreparedCapacity": 1},
     )
-    assert wait_for(lambda: list(warm_states(api).values()) == ["Warmed:Stopped"], 90)
-    (warm,) = warm_states(api)
-    assert wait_for(lambda: container_of(warm).status == "exited", 30)
+    assert wait_for(lambda: list(warm_states(api, GROUP).values()) == ["Warmed:Stopped"], 90)
+    (warm,) = warm_states(api, GROUP)
+    assert wait_for(lambda: container_of(GROUP, warm).status == "exited", 30)
     (order,) = place_orders(shop, counter)  # nobody runs to take it yet
     ledger = counter.ledger(shop)
 
     api.call(
         "autoscaling", "SetDesiredCapacity", {"AutoScalingGroupName": GROUP, "DesiredCapacity": 1}
     )
-    assert wait_for(lambda: group_states(api) == {warm: "InService"}, 60)
+    assert wait_for(lambda: group_states(api, GROUP) == {warm: "InService"}, 60)
     assert wait_for(lambda: ledger.state(order.order_id) is OrderState.BREWED, 60)
     assert ledger.brews(order.order_id) == 1
-    container = container_of(warm)  # the same container, started again
+    container = container_of(GROUP, warm)  # the same container, started again
     container.reload()
     assert container.status == "running"
     logs = container.logs().decode(errors="replace")
@@ -119,7 +101,8 @@ def test_a_stopped_warm_barista_goes_in_service_and_brews_on_scale_out(
     # The pool refilled with a new stopped barista beside the one it gave.
     assert wait_for(
         lambda: (
-            list(warm_states(api).values()) == ["Warmed:Stopped"] and warm not in warm_states(api)
+            list(warm_states(api, GROUP).values()) == ["Warmed:Stopped"]
+            and warm not in warm_states(api, GROUP)
         ),
         90,
     )

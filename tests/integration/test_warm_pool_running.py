@@ -8,7 +8,6 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
@@ -18,6 +17,7 @@ from tests.support.containers import stable_image
 from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
+from tests.support.warm_pools import container_of, group_states, warm_states
 
 pytestmark = [pytest.mark.docker, pytest.mark.lifecycle]
 
@@ -52,26 +52,10 @@ def orchestrator(tmp_path: Path, shop: Shop) -> Iterator[OrchestratorProcess]:
         container.remove(force=True)
 
 
-def warm_states(api: Any) -> dict[str, str]:
-    described = api.call("autoscaling", "DescribeWarmPool", {"AutoScalingGroupName": GROUP})
-    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
-
-
-def group_states(api: Any) -> dict[str, str]:
-    (described,) = api.call(
-        "autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroupNames": [GROUP]}
-    )["AutoScalingGroups"]
-    return {i["InstanceId"]: i["LifecycleState"] for i in described["Instances"]}
-
-
-def container_of(instance_id: str) -> Any:
-    return next(
-        c for c in group_containers(GROUP) if c.labels["barista.instance-id"] == instance_id
-    )
-
-
 def logged(instance_id: str, message: str) -> bool:
-    return f'"message": "{message}"' in container_of(instance_id).logs().decode(errors="replace")
+    return f'"message": "{message}"' in container_of(GROUP, instance_id).logs().decode(
+        errors="replace"
+    )
 
 
 def test_a_running_warm_barista_takes_no_order_until_the_group_takes_it(
@@ -121,11 +105,11 @@ def test_a_running_warm_barista_takes_no_order_until_the_group_takes_it(
             "PoolState": "Running",
         },
     )
-    assert wait_for(lambda: list(warm_states(api).values()) == ["Warmed:Running"], 90)
-    (warm,) = warm_states(api)
+    assert wait_for(lambda: list(warm_states(api, GROUP).values()) == ["Warmed:Running"], 90)
+    (warm,) = warm_states(api, GROUP)
     # Started, connected and healthy, it asked and was told it is kept warm.
     assert wait_for(lambda: logged(warm, "kept warm: waiting to be put in service"), 30)
-    started_at = container_of(warm).attrs["State"]["StartedAt"]
+    started_at = container_of(GROUP, warm).attrs["State"]["StartedAt"]
     (order,) = place_orders(shop, counter)
     ledger = counter.ledger(shop)
     # Several of its polls go by: the order waits on the queue, untouched.
@@ -137,8 +121,8 @@ def test_a_running_warm_barista_takes_no_order_until_the_group_takes_it(
     )
     assert wait_for(lambda: ledger.state(order.order_id) is OrderState.BREWED, 60)
     assert ledger.brews(order.order_id) == 1
-    assert wait_for(lambda: group_states(api) == {warm: "InService"}, 60)
-    container = container_of(warm)
+    assert wait_for(lambda: group_states(api, GROUP) == {warm: "InService"}, 60)
+    container = container_of(GROUP, warm)
     assert container.attrs["State"]["StartedAt"] == started_at  # the same process, never restarted
     assert logged(warm, "put in service")
     assert order.order_id in container.logs().decode(errors="replace")
