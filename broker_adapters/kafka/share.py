@@ -17,6 +17,7 @@ to someone else) polls again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +52,15 @@ POLL_SLICE = 0.2
 # How long an acknowledgement may wait for the broker's answer before the broker counts as
 # unavailable (a record whose acknowledgement never arrives comes back when its lock ends).
 COMMIT_TIMEOUT = 10.0
+# How long a share consumer's close may take before it is left to finish on its own. librdkafka's
+# share consumer (KIP-932, early access in 2.x) can wait for ever in close(): seen in CI, the
+# second of a queue's two members stuck in rd_kafka_consumer_close0 waiting on its op queue with
+# the broker up and nothing held. Everything the member held is released and committed before
+# close, and the broker ends a member that stops heartbeating, so an abandoned close loses
+# nothing: it only leaves a thread and a handle until the process ends.
+CLOSE_TIMEOUT = 15.0
+
+log = logging.getLogger(__name__)
 
 
 class ShareDelivery(Delivery):
@@ -241,10 +251,7 @@ class ShareMember:
         with self._lock:
             self._held.clear()
             self._buffer = []
-            try:
-                self._consumer.close()
-            except (KafkaException, RuntimeError):
-                return
+            _close_bounded(self._consumer, self.queue.topic)
 
     def close(self) -> None:
         """Release what is held, send the acknowledgements and leave the group."""
@@ -253,7 +260,7 @@ class ShareMember:
             # What is not released comes back when its lock ends.
             with contextlib.suppress(KafkaException, RuntimeError):
                 self._consumer.commit_sync(COMMIT_TIMEOUT)
-            self._consumer.close()
+            _close_bounded(self._consumer, self.queue.topic)
 
 
 @dataclass(frozen=True)
@@ -396,6 +403,28 @@ class ShareQueue:
             members, self._members = self._members, []
         for member in members:
             member.close()
+
+
+def _close_bounded(consumer: ShareConsumer, topic: str, timeout: float = CLOSE_TIMEOUT) -> bool:
+    """Close ``consumer`` on a daemon thread, waiting at most ``timeout`` for it to return;
+    False when it did not (the close goes on, or hangs, without the caller: CLOSE_TIMEOUT)."""
+
+    def close() -> None:
+        with contextlib.suppress(KafkaException, RuntimeError):
+            consumer.close()
+
+    closer = threading.Thread(target=close, name=f"share-close-{topic}", daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if closer.is_alive():
+        log.warning(
+            "kafka: a share consumer of %r did not close within %.0f s; left to finish alone "
+            "(what it held was released; the broker ends the member after its session)",
+            topic,
+            timeout,
+        )
+        return False
+    return True
 
 
 def _key(raw: KafkaMessage) -> DeliveryKey:
