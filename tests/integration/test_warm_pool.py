@@ -11,11 +11,16 @@ from pathlib import Path
 import pytest
 
 from services.ledger import OrderState
-from tests.support.containers import free_loopback_port, stable_image
+from tests.support.containers import free_loopback_port
 from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
-from tests.support.warm_pools import container_of, group_states, warm_states
+from tests.support.warm_pools import (
+    container_of,
+    group_states,
+    put_warm_barista_group,
+    warm_states,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -45,42 +50,11 @@ def test_a_stopped_warm_barista_goes_in_service_and_brews_on_scale_out(
 ):
     counter = Counter.fresh()
     api = orchestrator.client
-    api.call(
-        "ec2",
-        "CreateLaunchTemplate",
-        {
-            "LaunchTemplateName": GROUP,
-            "LaunchTemplateData": {
-                "ImageId": stable_image("service"),
-                "BaristaContainer": {
-                    "Command": ["serve", "barista"],
-                    "Environment": {
-                        **service_environment(shop, counter),
-                        "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
-                    },
-                    "Network": shop.network.name,
-                    "StopTimeout": 5,
-                },
-            },
-        },
-    )
-    api.call(
-        "autoscaling",
-        "CreateAutoScalingGroup",
-        {
-            "AutoScalingGroupName": GROUP,
-            "LaunchTemplate": {"LaunchTemplateName": GROUP},
-            "AvailabilityZones": ["az-a"],
-            "MinSize": 0,
-            "MaxSize": 2,
-            "DesiredCapacity": 0,
-        },
-    )
-    api.call(
-        "autoscaling",
-        "PutWarmPool",
-        {"AutoScalingGroupName": GROUP, "MinSize": 1, "MaxGroupPreparedCapacity": 1},
-    )
+    environment = {
+        **service_environment(shop, counter),
+        "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
+    }
+    put_warm_barista_group(api, GROUP, shop.network.name, environment, "Stopped")
     assert wait_for(lambda: list(warm_states(api, GROUP).values()) == ["Warmed:Stopped"], 90)
     (warm,) = warm_states(api, GROUP)
     assert wait_for(lambda: container_of(GROUP, warm).status == "exited", 30)

@@ -13,11 +13,15 @@ import docker
 import pytest
 
 from services.ledger import OrderState
-from tests.support.containers import stable_image
 from tests.support.orchestrator import OrchestratorProcess, group_containers
 from tests.support.receiving import wait_for
 from tests.support.shop import Counter, Shop, open_shop, place_orders, service_environment
-from tests.support.warm_pools import container_of, group_states, warm_states
+from tests.support.warm_pools import (
+    container_of,
+    group_states,
+    put_warm_barista_group,
+    warm_states,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.lifecycle]
 
@@ -63,48 +67,12 @@ def test_a_running_warm_barista_takes_no_order_until_the_group_takes_it(
 ):
     counter = Counter.fresh()
     api = orchestrator.client
-    api.call(
-        "ec2",
-        "CreateLaunchTemplate",
-        {
-            "LaunchTemplateName": GROUP,
-            "LaunchTemplateData": {
-                "ImageId": stable_image("service"),
-                "BaristaContainer": {
-                    "Command": ["serve", "barista"],
-                    "Environment": {
-                        **service_environment(shop, counter),
-                        "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
-                        "BARISTA_WARM_POLL": "0.2",
-                    },
-                    "Network": shop.network.name,
-                    "StopTimeout": 5,
-                },
-            },
-        },
-    )
-    api.call(
-        "autoscaling",
-        "CreateAutoScalingGroup",
-        {
-            "AutoScalingGroupName": GROUP,
-            "LaunchTemplate": {"LaunchTemplateName": GROUP},
-            "AvailabilityZones": ["az-a"],
-            "MinSize": 0,
-            "MaxSize": 2,
-            "DesiredCapacity": 0,
-        },
-    )
-    api.call(
-        "autoscaling",
-        "PutWarmPool",
-        {
-            "AutoScalingGroupName": GROUP,
-            "MinSize": 1,
-            "MaxGroupPreparedCapacity": 1,
-            "PoolState": "Running",
-        },
-    )
+    environment = {
+        **service_environment(shop, counter),
+        "BARISTA_BREW_SECONDS_PER_UNIT": "0.2",
+        "BARISTA_WARM_POLL": "0.2",
+    }
+    put_warm_barista_group(api, GROUP, shop.network.name, environment, "Running")
     assert wait_for(lambda: list(warm_states(api, GROUP).values()) == ["Warmed:Running"], 90)
     (warm,) = warm_states(api, GROUP)
     # Started, connected and healthy, it asked and was told it is kept warm.
