@@ -115,19 +115,19 @@ def controller(
 
 
 def converge(controller: AutoScalingController, done: Any, timeout: float) -> list[Instance]:
-    """Reconcile pass after pass until ``done(instances)`` holds; the instances then."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """Reconcile pass after pass, one reconcile interval (1 s) apart as the orchestrator's loop
+    runs them, until ``done(instances)`` holds; the instances then."""
+    seen: list[Instance] = []
+
+    def converged() -> bool:
         controller.reconcile_once()
-        instances = controller.runtime.instances("web")
-        if done(instances):
-            return instances
-        if time.monotonic() > deadline:
-            summary = sorted(
-                (i.instance_id, i.availability_zone, i.health.value) for i in instances
-            )
-            pytest.fail(f"no convergence within {timeout}s: {summary}")
-        time.sleep(1.0)  # one reconcile interval, as the orchestrator's loop runs them
+        seen[:] = controller.runtime.instances("web")
+        return bool(done(seen))
+
+    if not wait_for(converged, timeout=timeout, interval=1.0):
+        summary = sorted((i.instance_id, i.availability_zone, i.health.value) for i in seen)
+        pytest.fail(f"no convergence within {timeout}s: {summary}")
+    return seen
 
 
 def healthy_per_zone(instances: list[Instance]) -> Counter[str]:
